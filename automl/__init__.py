@@ -1,0 +1,16 @@
+"""automl: a low-code AutoML pipeline on Keras 3 that ends in verified TFLite models.
+
+`import automl` is light: TensorFlow loads only when a run starts.
+"""
+
+__version__ = "0.1.0"
+
+
+def fit(data, task, **overrides):
+    """Runs the whole pipeline; see `automl.api.fit`."""
+    from automl.api import fit as _fit
+
+    return _fit(data, task, **overrides)
+
+
+__all__ = ["fit", "__version__"]

@@ -1,0 +1,90 @@
+"""The one-line Python API: `automl.fit(data, task=..., **overrides)`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from automl.config.loader import config_from_mapping, deep_merge
+
+
+class Result:
+    """A finished run: the model, its report, and ways to use it.
+
+    Attributes:
+        model: the fine-tuned Keras model.
+        report: the contents of report.json.
+        out_dir: the run directory.
+    """
+
+    def __init__(self, artifacts, config):
+        self.model = artifacts.model
+        self.report = artifacts.report
+        self.out_dir = artifacts.out_dir
+        self.config = config
+        self._task = artifacts.task
+        self._data = artifacts.data
+
+    @property
+    def class_names(self) -> Optional[list]:
+        return getattr(self._data, "class_names", None)
+
+    def predict(self, inputs) -> np.ndarray:
+        """Model outputs (class probabilities for classification) for raw inputs."""
+        return self.model.predict(np.asarray(inputs, dtype=np.float32), verbose=0)
+
+    def evaluate(self, inputs=None, targets=None) -> dict:
+        """Task metrics on the held-out test split, or on the inputs given."""
+        if inputs is None:
+            inputs, targets = self._task.eval_arrays(self._data, "test")
+        return self._task.evaluate(np.asarray(targets), self.predict(inputs))
+
+    def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
+        """Exports (and by default verifies on LiteRT) the model into `out_dir`."""
+        from automl.export import export_models
+        from automl.verify import verify_exports
+
+        quantizations = [quantization] if isinstance(quantization, str) else list(quantization)
+        config = self.config.model_copy(deep=True)
+        config.export.quantizations = quantizations
+        out = Path(out_dir)
+        rows, _ = export_models(self.model, self._task, self._data, config, out)
+        if verify:
+            x_test, y_test = self._task.eval_arrays(self._data, "test")
+            reference = self.predict(x_test)
+            verify_exports(rows, self._task, x_test, y_test, reference,
+                           self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)
+        return rows
+
+    def __repr__(self) -> str:
+        metric = self.report.get("test_metrics", {})
+        return f"Result(task={self.report.get('task')!r}, test_metrics={ {k: v for k, v in metric.items() if isinstance(v, float)} }, out_dir='{self.out_dir}')"
+
+
+def fit(data: Any, task: str, *, template: Optional[str] = None, **overrides) -> Result:
+    """Runs the whole pipeline on `data` and returns a `Result`.
+
+    Args:
+        data: a path (image folder, .npz, IDX folder) or an `(inputs, targets)` tuple.
+        task: the task type, e.g. "image_classification".
+        template: a template in templates/ to start from; defaults to the task's.
+        **overrides: config sections as in YAML, e.g. `search={"max_trials": 3}`,
+            `output="runs/x"`, `seed=1`.
+
+    Returns:
+        A `Result` with `.model`, `.predict()`, `.evaluate()`, `.export()`, `.report`.
+    """
+    from automl.pipeline import run_pipeline
+
+    raw: dict = {"extends": template or task, "task": task}
+    arrays = None
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        arrays = (np.asarray(data[0]), np.asarray(data[1]))
+        raw["data"] = {"path": ".", "format": "auto"}
+    else:
+        raw["data"] = {"path": str(data)}
+    raw = deep_merge(raw, overrides)
+    config = config_from_mapping(raw, source="automl.fit")
+    return Result(run_pipeline(config, arrays=arrays), config)

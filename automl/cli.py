@@ -1,0 +1,99 @@
+"""The `automl` command. Imports stay light so `automl --help` answers fast."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXAMPLES = """examples:
+  automl init --task image_classification > my.yaml
+  automl validate my.yaml
+  automl run pipelines/quickstart.yaml --out runs/quick
+  automl run pipelines/fashion_mnist.yaml --set search.families=[small_cnn] --set search.max_trials=3
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="automl", description="Low-code AutoML on Keras 3, ending in verified TFLite models.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="run a pipeline YAML file")
+    run.add_argument("file")
+    run.add_argument("--out", help="run directory (default: the file's `output`)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value, read as YAML (repeatable)")
+    validate = sub.add_parser("validate", help="check a pipeline file and print the resolved config")
+    validate.add_argument("file")
+    validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    init = sub.add_parser("init", help="print a commented pipeline file for a task")
+    init.add_argument("--task", required=True)
+    sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.version:
+        from automl import __version__
+
+        print(__version__)
+        return 0
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    from automl.config.loader import ConfigError
+
+    try:
+        return _COMMANDS[args.command](args)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    from automl.config.loader import load_config
+
+    config = load_config(args.file, args.set)
+    from automl.data.images import DataError
+    from automl.pipeline import PipelineFailed, run_pipeline
+
+    try:
+        run_pipeline(config, out_dir=args.out)
+    except (DataError, PipelineFailed, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _validate(args) -> int:
+    import yaml
+
+    from automl.config.loader import load_config
+
+    config = load_config(args.file, args.set)
+    print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+    print(f"# {args.file}: valid", file=sys.stderr)
+    return 0
+
+
+def _init(args) -> int:
+    from automl.config.template import commented_pipeline
+
+    print(commented_pipeline(args.task), end="")
+    return 0
+
+
+def _schema(args) -> int:
+    from automl.config.schema import PipelineConfig
+
+    print(json.dumps(PipelineConfig.model_json_schema(), indent=2))
+    return 0
+
+
+_COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,159 @@
+"""The typed pipeline config. Validation only: policy lives in the stages.
+
+A value of `auto` (or leaving a key out) means "let automl choose or search
+it"; a concrete value pins it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+
+TASKS = (
+    "image_classification",
+    "image_segmentation",
+    "text_classification",
+    "time_series_forecasting",
+    "image_generation",
+)
+QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
+EXPORT_FORMATS = ("keras", "saved_model", "tflite")
+
+Auto = Literal["auto"]
+
+
+def parse_duration(value: Any) -> Optional[float]:
+    """Reads `90`, `"90s"`, `"30m"`, `"1h30m"` as seconds; None stays None."""
+    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
+        return None if value is None else float(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms])", text)
+        if parts and "".join(n + u for n, u in parts) == text.replace(" ", ""):
+            scale = {"h": 3600.0, "m": 60.0, "s": 1.0}
+            return sum(float(n) * scale[u] for n, u in parts)
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            return float(text)
+    raise ValueError(
+        f"expected a duration such as 90, '90s', '30m' or '1h30m'. Received: {value!r}"
+    )
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(_Strict):
+    """Fractions of the data held out; the rest trains."""
+
+    val: float = Field(0.1, gt=0, lt=1, description="Validation share.")
+    test: float = Field(
+        0.1, gt=0, lt=1,
+        description="Test share; ignored when the data set has its own test part.",
+    )
+
+
+class DataConfig(_Strict):
+    path: str = Field(..., description="Image folder, .npz file or IDX directory.")
+    format: Literal["auto", "folder", "npz", "idx"] = "auto"
+    image_size: Union[Auto, tuple[int, int]] = Field(
+        "auto", description="[height, width] images are resized to; auto = most common."
+    )
+    class_names: Optional[list[str]] = Field(
+        None, description="Names for the classes in label order (IDX and arrays have none)."
+    )
+    split: SplitConfig = SplitConfig()
+    on_bad_file: Literal["error", "skip"] = Field(
+        "error", description="A corrupt image fails the run, or is skipped and reported."
+    )
+    max_examples: Optional[int] = Field(
+        None, gt=0, description="Use at most this many training examples (a seeded sample)."
+    )
+
+
+class SearchConfig(_Strict):
+    families: Union[Auto, list[str]] = Field(
+        "auto", description="auto = the selector's ranked choice; a list pins them."
+    )
+    strategy: Literal["random", "bayesian", "hyperband"] = "bayesian"
+    known_good_first: bool = Field(
+        True, description="Try each family's known-good configurations first."
+    )
+    max_trials: int = Field(6, ge=1)
+    epochs: int = Field(3, ge=1, description="Epochs per trial.")
+    time_limit: Optional[float] = Field(
+        None, description="Wall-clock budget of the search (e.g. '10m'); none = unlimited."
+    )
+    objective: Union[Auto, str] = Field("auto", description="auto = the task's objective.")
+    max_train_examples: Union[Auto, int, None] = Field(
+        "auto", description="Trials train on a seeded sample this large (auto = 20,000)."
+    )
+    hyperparameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Pinned hyperparameters by name; 'auto' leaves one searched.",
+    )
+    pretrained: Union[Auto, bool] = Field(
+        "auto", description="Use pretrained weights: auto = when they can be had."
+    )
+    max_families: Union[Auto, int] = "auto"
+    max_consecutive_failed_trials: int = Field(5, ge=1)
+
+    _duration = field_validator("time_limit", mode="before")(parse_duration)
+
+
+class ConstraintsConfig(_Strict):
+    max_model_mb: Optional[float] = Field(
+        None, gt=0, description="Target size of the float32 model, in MB."
+    )
+
+
+class FinetuneConfig(_Strict):
+    enabled: bool = True
+    epochs: int = Field(10, ge=1)
+    patience: int = Field(3, ge=1, description="Early-stopping patience on validation.")
+    time_limit: Optional[float] = Field(None, description="Wall-clock budget (e.g. '15m').")
+    unfreeze_learning_rate_factor: float = Field(
+        0.1, gt=0, le=1, description="Learning-rate factor once a pretrained backbone unfreezes."
+    )
+
+    _duration = field_validator("time_limit", mode="before")(parse_duration)
+
+
+class ExportConfig(_Strict):
+    formats: list[Literal["keras", "saved_model", "tflite"]] = list(EXPORT_FORMATS)
+    quantizations: list[Literal["float32", "float16", "dynamic", "int8"]] = list(QUANTIZATIONS)
+    int8_accuracy_gate: float = Field(
+        0.02, ge=0, le=1, description="Fail when int8 accuracy falls more than this."
+    )
+    allow_flex_ops: bool = Field(False, description="Allow TensorFlow (Flex) ops in TFLite.")
+    representative_examples: int = Field(200, ge=1)
+    verify: bool = True
+
+
+class RuntimeConfig(_Strict):
+    strategy: Literal["auto", "cpu", "gpu", "mirrored", "tpu"] = "auto"
+    mixed_precision: Union[Auto, bool] = "auto"
+
+
+class PipelineConfig(_Strict):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: Optional[str] = None
+    task: Literal[TASKS]  # type: ignore[valid-type]
+    data: DataConfig
+    search: SearchConfig = SearchConfig()
+    constraints: ConstraintsConfig = ConstraintsConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
+    export: ExportConfig = ExportConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    output: str = Field("runs/{name}", description="Run directory; {name} is filled in.")
+    seed: int = 42
+
+    def run_name(self) -> str:
+        return self.name or self.task
+
+    def output_dir(self) -> str:
+        return self.output.format(name=self.run_name())

@@ -1,0 +1,1 @@
+"""Data loading and splitting, one module per kind of data."""

@@ -1,0 +1,163 @@
+"""Writes the model as .keras, SavedModel and TFLite (float32, float16, dynamic, int8).
+
+TFLite models use builtin ops only unless `export.allow_flex_ops` is set; a
+model that needs a TensorFlow op fails here, naming the op.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import shutil
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+
+import numpy as np
+
+from automl.progress import say
+
+PACKAGES = ("automl", "tensorflow", "keras", "keras-tuner", "ai-edge-litert", "numpy")
+
+
+class ExportError(RuntimeError):
+    """A model that cannot be exported as asked."""
+
+
+def package_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib_metadata.version(name)
+        except importlib_metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _unsupported_ops(message: str) -> list[str]:
+    """Op names a failed TFLite conversion complains about."""
+    ops = set(re.findall(r"'?tf\.(\w+)'?", message))
+    return sorted(ops) or ["(see the converter message)"]
+
+
+def convert_tflite(saved_model_dir: Path, quantization: str, representative, allow_flex: bool) -> bytes:
+    """Converts a SavedModel to TFLite bytes at one quantization.
+
+    Args:
+        saved_model_dir: the SavedModel to convert.
+        quantization: float32, float16, dynamic or int8.
+        representative: for int8, a callable yielding lists of input arrays.
+        allow_flex: let TensorFlow (Flex) ops into the model.
+    """
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    elif quantization != "float32":
+        raise ExportError(f"Unknown quantization. Received: quantization={quantization!r}")
+    if allow_flex:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    try:
+        return converter.convert()
+    except Exception as err:  # noqa: BLE001 - the converter raises several kinds
+        message = str(err)
+        if "not supported" in message or "Flex" in message or "custom" in message.lower():
+            raise ExportError(
+                f"TFLite {quantization} export needs ops outside the builtin set: "
+                f"{', '.join(_unsupported_ops(message))}. Set export.allow_flex_ops: true to "
+                f"allow TensorFlow ops (larger runtime on the phone).\n{message[:2000]}"
+            ) from None
+        raise ExportError(f"TFLite {quantization} export failed: {message[:2000]}") from None
+
+
+def tflite_ops(model_bytes: bytes) -> list[str]:
+    """The op names in a TFLite model, read by LiteRT without delegates."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(
+        model_content=model_bytes,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+    )
+    return sorted({op["op_name"] for op in interpreter._get_ops_details()})
+
+
+def export_models(model, task, data, config, out_dir: Path) -> tuple[list[dict], Path]:
+    """Writes every requested format and returns one row per file."""
+    cfg = config.export
+    export_dir = out_dir / "export"
+    if export_dir.exists():
+        shutil.rmtree(export_dir)
+    export_dir.mkdir(parents=True)
+    rows = []
+    if "keras" in cfg.formats:
+        path = export_dir / "model.keras"
+        model.save(path)
+        rows.append({"path": str(path), "format": "keras", "bytes": path.stat().st_size})
+    saved_model = export_dir / "saved_model"
+    if "saved_model" in cfg.formats or "tflite" in cfg.formats:
+        model.export(str(saved_model), format="tf_saved_model", verbose=False)
+        if "saved_model" in cfg.formats:
+            size = sum(p.stat().st_size for p in saved_model.rglob("*") if p.is_file())
+            rows.append({"path": str(saved_model), "format": "saved_model", "bytes": size})
+    if "tflite" in cfg.formats:
+        samples = task.representative_inputs(data, cfg.representative_examples, config.seed)
+
+        def representative():
+            for sample in samples:
+                yield [sample[None].astype(np.float32)]
+
+        for quantization in cfg.quantizations:
+            say("export", f"TFLite {quantization}")
+            content = convert_tflite(saved_model, quantization, representative, cfg.allow_flex_ops)
+            path = export_dir / f"model_{quantization}.tflite"
+            path.write_bytes(content)
+            ops = tflite_ops(content) if not cfg.allow_flex_ops else []
+            rows.append({"path": str(path), "format": "tflite", "quantization": quantization,
+                         "bytes": len(content), "ops": ops,
+                         "flex_ops": [op for op in ops if op.startswith("Flex")]})
+        if "saved_model" not in cfg.formats:
+            shutil.rmtree(saved_model)
+    _write_bundle_files(export_dir, task, data, config, rows)
+    return rows, export_dir
+
+
+def _write_bundle_files(export_dir: Path, task, data, config, rows) -> None:
+    labels = task.metadata(data).get("labels")
+    if labels:
+        (export_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+    meta = {
+        "task": config.task,
+        **task.metadata(data),
+        "files": [{k: v for k, v in r.items() if k != "ops"} | {"path": Path(r["path"]).name} for r in rows],
+        "versions": package_versions(),
+    }
+    for row in rows:
+        if row.get("quantization") == "int8":
+            meta["int8_io"] = int8_io(Path(row["path"]))
+    (export_dir / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def int8_io(path: Path) -> dict:
+    """Scale and zero point of an int8 model's input and output, for phone code."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    out = {}
+    for kind, details in (("input", interpreter.get_input_details()[0]),
+                          ("output", interpreter.get_output_details()[0])):
+        scale, zero_point = details["quantization"]
+        out[kind] = {"dtype": np.dtype(details["dtype"]).name, "scale": float(scale),
+                     "zero_point": int(zero_point)}
+    return out

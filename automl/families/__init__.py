@@ -1,0 +1,33 @@
+"""Model families by name. Listed explicitly: importing builds nothing."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from automl.families.base import Family, FamilyInfo
+
+_FAMILIES = {
+    "small_cnn": "automl.families.small_cnn:SmallCNN",
+    "mobilenet_v3": "automl.families.mobilenet_v3:MobileNetV3",
+    "efficientnet": "automl.families.efficientnet:EfficientNet",
+}
+
+
+def family_names(task: str | None = None) -> list[str]:
+    names = sorted(_FAMILIES)
+    return [n for n in names if task is None or task in get_family(n).info.tasks]
+
+
+def get_family(name: str) -> Family:
+    if name not in _FAMILIES:
+        close = difflib.get_close_matches(name, list(_FAMILIES), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"Unknown family.{hint} Received: family={name!r}; known: {', '.join(sorted(_FAMILIES))}"
+        )
+    module, cls = _FAMILIES[name].split(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
+__all__ = ["Family", "FamilyInfo", "family_names", "get_family"]

@@ -1,0 +1,82 @@
+"""What a model family provides: a backbone, its search space, its metadata.
+
+The head, loss and metrics come from the task, so one family can serve
+several tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FamilyInfo:
+    """Facts the selector and the contract test read about a family."""
+
+    name: str
+    tasks: tuple[str, ...]
+    description: str
+    #: Smallest input side the backbone accepts (smaller inputs are upsampled).
+    min_input_size: int = 8
+    #: The family can start from pretrained weights.
+    supports_pretrained: bool = False
+    #: Without pretrained weights the family is rarely worth its cost.
+    needs_pretrained: bool = False
+    #: Converts to TFLite with builtin ops only.
+    builtin_tflite: bool = True
+    #: Rough float32 size of its smallest configuration, in MB.
+    approx_min_mb: float = 1.0
+
+
+class Family:
+    """Base class; subclasses are listed by name in `automl.families`."""
+
+    info: FamilyInfo
+    #: Name of the pretrained sub-model that fine-tuning first freezes.
+    backbone_layer = "backbone"
+
+    def build(self, hp, inputs, *, pretrained: bool):
+        """Returns backbone features for the Keras tensor `inputs` (raw pixels 0..255)."""
+        raise NotImplementedError
+
+    def known_good(self, profile: dict) -> list[dict]:
+        """Hyperparameter values worth trying first, for data like `profile`."""
+        return []
+
+    def pretrained_weights_status(self) -> tuple[bool, str]:
+        """Whether pretrained weights can be had here, and why not."""
+        return False, f"{self.info.name} has no pretrained weights"
+
+
+def resolution_choices(native: int, min_size: int, max_size: int = 224) -> list[int]:
+    """Input sides worth searching: the native side and, for small images, 2x."""
+    base = min(max(native, min_size), max_size)
+    choices = {base}
+    if native <= 64:
+        choices.add(min(max(2 * native, min_size), max_size))
+    return sorted(choices)
+
+
+def to_resolution(inputs, side: int, channels: int):
+    """Resizes to side x side and repeats a grey channel to RGB when asked."""
+    import keras
+
+    x = inputs
+    if tuple(inputs.shape[1:3]) != (side, side):
+        x = keras.layers.Resizing(side, side, name="resize")(x)
+    if channels == 3 and inputs.shape[-1] == 1:
+        x = keras.layers.Concatenate(name="grey_to_rgb")([x, x, x])
+    return x
+
+
+def keras_applications_weights(build_fn, name: str) -> tuple[bool, str]:
+    """Tries to load ImageNet weights (cached under ~/.keras/models after the first time)."""
+    try:
+        build_fn()
+        return True, f"ImageNet weights for {name} loaded"
+    except Exception as err:  # noqa: BLE001 - a download fails in many ways
+        reason = str(err).splitlines()[0][:200]
+        return False, (
+            f"ImageNet weights for {name} cannot be had ({type(err).__name__}: {reason}); "
+            "training from scratch instead"
+        )

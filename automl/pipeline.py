@@ -1,0 +1,198 @@
+"""Runs the stages in order: data, profile, select, search, fine-tune,
+evaluate, export, verify, report.
+
+Each stage takes the previous stage's artifact and the config. The report
+is written after every stage, so a failure loses nothing that was done.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import yaml
+
+from automl.progress import format_seconds, say
+
+
+class PipelineFailed(RuntimeError):
+    """The run finished its stages but failed a check (the report says which)."""
+
+
+@dataclass
+class RunArtifacts:
+    model: object
+    task: object
+    data: object
+    report: dict
+    out_dir: Path
+
+
+class _Recorder:
+    """Holds report.json as it grows and rewrites it after each stage."""
+
+    def __init__(self, out_dir: Path, report: dict):
+        self.out_dir, self.report = out_dir, report
+        self.started = time.time()
+
+    def write(self) -> None:
+        self.report["timings"]["total_seconds"] = round(time.time() - self.started, 1)
+        path = self.out_dir / "report.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.report, indent=2, default=_jsonable), encoding="utf-8")
+        tmp.replace(path)
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.time()
+        self.report["stage"] = name
+        try:
+            yield
+        finally:
+            self.report["timings"][name] = round(time.time() - start, 1)
+            self.write()
+
+
+def _jsonable(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return str(value)
+
+
+def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> RunArtifacts:
+    """Runs a whole pipeline; returns the model, data and report.
+
+    Args:
+        config: a validated `PipelineConfig`.
+        arrays: optional in-memory data, `(inputs, targets)`, from the Python API.
+        out_dir: run directory; defaults to `config.output_dir()`.
+    """
+    from automl.tasks import get_task
+
+    out = Path(out_dir or config.output_dir())
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "pipeline.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+    task = get_task(config.task)
+    recorder = _Recorder(out, {"status": "running", "task": config.task, "name": config.run_name(),
+                               "schema_version": config.schema_version, "seed": config.seed,
+                               "timings": {}})
+    say("run", f"{config.task} -> {out}")
+    try:
+        artifacts = _run_stages(config, task, arrays, out, recorder)
+    except BaseException as err:
+        recorder.report["status"] = "failed"
+        recorder.report["error"] = f"{type(err).__name__}: {err}"
+        recorder.report["traceback"] = traceback.format_exc()
+        recorder.write()
+        _write_html(recorder.report, out, None)
+        raise
+    return artifacts
+
+
+_QUIET_WARNINGS = (
+    # Keras warns on every fit with a tf.data input; our datasets are shuffled already.
+    r"`shuffle=True` was passed",
+    # Reloading a trial's weights skips its optimizer state, which fine-tuning rebuilds.
+    r"Skipping variable loading for optimizer",
+)
+
+
+def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArtifacts:
+    import warnings
+
+    from automl.selector import select_families
+
+    for pattern in _QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+
+    report = recorder.report
+    with recorder.stage("data"):
+        data = task.load_data(config, arrays=arrays)
+        report["dataset"] = task.profile(data)
+        say("data", _describe_profile(report["dataset"]))
+    with recorder.stage("select"):
+        selection = select_families(config.task, report["dataset"], config)
+        report["selector"] = selection.to_report()
+        for c in selection.candidates:
+            say("select", f"{c.family} (score {c.score}, {c.max_trials} trial(s)): {'; '.join(c.reasons)}")
+        for e in selection.excluded:
+            say("select", f"not {e['family']}: {e['reason']}")
+
+    from automl.finetune import finetune
+    from automl.runtime import choose_runtime
+    from automl.search import run_search
+
+    runtime = choose_runtime(config)
+    report["runtime"] = runtime.to_report()
+    say("runtime", f"{runtime.name}, precision {runtime.mixed_precision}")
+    with recorder.stage("search"):
+        result = run_search(config, task, data, selection, runtime, out)
+        report["search"] = result.to_report()
+        report["best"] = {k: v for k, v in result.best.items() if not k.startswith("_")}
+    with recorder.stage("finetune"):
+        if config.finetune.enabled:
+            tuned = finetune(config, task, data, result.best, result.best_model, runtime)
+            model = tuned.model
+            report["finetune"] = tuned.to_report()
+        else:
+            model = result.best_model
+            report["finetune"] = {"skipped": True}
+    with recorder.stage("evaluate"):
+        x_test, y_test = task.eval_arrays(data, "test")
+        keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
+        report["test_metrics"] = task.evaluate(y_test, keras_outputs)
+        say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
+                        f"on {len(y_test)} held-out examples")
+    from automl.export import export_models
+    from automl.verify import verify_exports
+
+    with recorder.stage("export"):
+        rows, export_dir = export_models(model, task, data, config, out)
+        report["exports"] = rows
+        report["export_dir"] = str(export_dir)
+    failures = []
+    if config.export.verify:
+        with recorder.stage("verify"):
+            failures = verify_exports(rows, task, x_test, y_test, keras_outputs,
+                                      report["test_metrics"], config.export.int8_accuracy_gate)
+    report["status"] = "failed" if failures else "succeeded"
+    report.pop("stage", None)
+    if failures:
+        report["error"] = "; ".join(failures)
+    recorder.write()
+    _write_html(report, out, (task, data, x_test, y_test, keras_outputs))
+    say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
+                f"report: {out / 'report.html'}")
+    if failures:
+        raise PipelineFailed("; ".join(failures))
+    return RunArtifacts(model, task, data, report, out)
+
+
+def _write_html(report: dict, out: Path, examples) -> None:
+    from automl.report.html import write_html_report
+
+    try:
+        write_html_report(report, out / "report.html", examples)
+    except Exception as err:  # noqa: BLE001 - the JSON report is the record; HTML is a view
+        say("report", f"HTML report not written: {type(err).__name__}: {err}")
+
+
+def _describe_profile(profile: dict) -> str:
+    sizes = profile.get("split_sizes", {})
+    parts = [f"{profile.get('examples')} examples ({', '.join(f'{k} {v}' for k, v in sizes.items())})"]
+    if "image_size" in profile:
+        parts.append(f"{profile['image_size'][0]}x{profile['image_size'][1]}x{profile['channels']}")
+    if "num_classes" in profile:
+        parts.append(f"{profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}")
+    return ", ".join(parts)

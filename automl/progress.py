@@ -1,0 +1,52 @@
+"""Progress lines on the terminal: stage, trial i of N, epoch, time left."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Optional
+
+
+def format_seconds(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "-"
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def say(stage: str, message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {stage:<9} {message}", file=sys.stderr, flush=True)
+
+
+def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float]):
+    """A Keras callback that prints one line per epoch and stops at `deadline`.
+
+    Holds no stream or model reference, so KerasTuner can deep-copy it.
+    """
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            shown = " ".join(
+                f"{k}={v:.4f}" for k, v in logs.items()
+                if k in ("loss", "accuracy", "val_loss", "val_accuracy") and v is not None
+            )
+            left = None if deadline is None else deadline - time.time()
+            say(stage, f"{label} epoch {epoch + 1}/{epochs} {shown} "
+                       f"({time.time() - self._start:.0f}s; time left {format_seconds(left)})")
+            if deadline is not None and time.time() >= deadline:
+                say(stage, f"{label}: time limit reached, stopping after this epoch")
+                self.model.stop_training = True
+
+        def on_train_batch_end(self, batch, logs=None):
+            if deadline is not None and time.time() >= deadline:
+                self.model.stop_training = True
+
+    return EpochProgress()

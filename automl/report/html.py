@@ -1,0 +1,104 @@
+"""report.html: a page a person reads, built from report.json's contents."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from automl.report import figures
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if value is None:
+        return "-"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def _img(png: str | None, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{png}">' if png else ""
+
+
+def _leaderboard(report: dict) -> str:
+    trials = report.get("search", {}).get("trials", [])
+    if not trials:
+        return ""
+    best = report.get("best", {}).get("trial_id")
+    direction = report.get("best", {}).get("objective", {}).get("direction", "max")
+    ranked = sorted(trials, key=lambda t: (t["objective"] is None,
+                                           -(t["objective"] or 0) if direction == "max" else (t["objective"] or 0)))
+    rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
+             t["seconds"], t.get("error") or t["hyperparameters"]] for t in ranked]
+    name = report.get("best", {}).get("objective", {}).get("name", "objective")
+    note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
+    return f"<h2>Search trials{note}</h2>" + _table(["trial", "status", name, "seconds", "hyperparameters / error"], rows)
+
+
+def _exports(report: dict) -> str:
+    rows = []
+    for e in report.get("exports", []):
+        metrics = e.get("test_metrics", {})
+        headline = next((metrics[k] for k in ("accuracy", "mean_iou", "mae") if k in metrics), None)
+        rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), f"{e['bytes'] / 1024:.1f} KiB",
+                     headline, e.get("agreement"), e.get("latency_ms")])
+    if not rows:
+        return ""
+    return "<h2>Exports (verified on LiteRT over the test split)</h2>" + _table(
+        ["file", "quantization", "size", "test metric", "agreement with Keras", "ms / example"], rows)
+
+
+def _selector(report: dict) -> str:
+    sel = report.get("selector")
+    if not sel:
+        return ""
+    rows = [[c["family"], c["score"], c["max_trials"], "; ".join(c["reasons"])] for c in sel["families"]]
+    rows += [[e["family"], "-", 0, "excluded: " + e["reason"]] for e in sel["excluded"]]
+    return "<h2>Families chosen</h2>" + _table(["family", "score", "trials", "reasons"], rows)
+
+
+def write_html_report(report: dict, path: Path, examples=None) -> None:
+    """Writes the HTML report; `examples` = (task, data, x_test, y_test, outputs) adds figures."""
+    parts = [f"<h1>automl run: {html.escape(str(report.get('name')))} ({html.escape(report['task'])})</h1>",
+             f"<p class='{report['status']}'>Status: <b>{html.escape(report['status'])}</b>"
+             f"{' - ' + html.escape(report['error']) if report.get('error') else ''}</p>"]
+    if report.get("test_metrics"):
+        shown = {k: v for k, v in report["test_metrics"].items() if isinstance(v, (int, float))}
+        parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + _table(list(shown), [list(shown.values())]))
+    parts.append(_exports(report))
+    if report.get("dataset"):
+        d = {k: v for k, v in report["dataset"].items() if k not in ("class_names",)}
+        parts.append("<h2>Data</h2>" + _table(["key", "value"], [[k, v] for k, v in d.items()]))
+    parts.append(_selector(report))
+    parts.append(_leaderboard(report))
+    if report.get("best"):
+        parts.append("<h2>Best configuration</h2>" + _table(
+            ["hyperparameter", "value"], [[k, v] for k, v in report["best"]["hyperparameters"].items()]))
+    history = report.get("finetune", {}).get("history")
+    if history:
+        parts.append("<h2>Fine-tuning learning curves</h2>" + _img(figures.learning_curves(history), "learning curves"))
+    if examples is not None:
+        task, data, x_test, y_test, outputs = examples
+        for title, png in task.report_figures(report, data, x_test, y_test, outputs):
+            parts.append(f"<h2>{html.escape(title)}</h2>" + _img(png, title))
+    timings = report.get("timings", {})
+    parts.append("<h2>Timings (seconds)</h2>" + _table(list(timings), [list(timings.values())]))
+    if report.get("runtime"):
+        parts.append(f"<p>Runtime: {html.escape(json.dumps(report['runtime']))}</p>")
+    style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+             "table{border-collapse:collapse;margin:.5em 0 1.5em}td,th{border:1px solid #ccc;"
+             "padding:3px 8px;font-size:13px;text-align:left;vertical-align:top}th{background:#f3f3f3}"
+             ".failed b{color:crimson}.succeeded b{color:green}img{max-width:100%}")
+    page = f"<!doctype html><html><head><meta charset='utf-8'><title>automl report</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    path.write_text(page, encoding="utf-8")

@@ -1,0 +1,60 @@
+"""The `tf.distribute` strategy and precision policy, chosen from the hardware."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class Runtime:
+    strategy: object
+    name: str
+    devices: list[str]
+    mixed_precision: str
+
+    def to_report(self) -> dict:
+        return {"strategy": self.name, "devices": self.devices,
+                "precision_policy": self.mixed_precision}
+
+
+def _tpu_strategy():
+    import tensorflow as tf
+
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def choose_runtime(config) -> Runtime:
+    """Picks TPU, several GPUs, one GPU or CPU (or what runtime.strategy names)."""
+    import keras
+    import tensorflow as tf
+
+    wanted = config.runtime.strategy
+    gpus = tf.config.list_logical_devices("GPU")
+    if wanted == "tpu" or (wanted == "auto" and _tpu_visible()):
+        strategy, name = _tpu_strategy(), "TPUStrategy"
+    elif wanted == "mirrored" or (wanted == "auto" and len(gpus) > 1):
+        strategy, name = tf.distribute.MirroredStrategy(), "MirroredStrategy"
+    elif wanted == "gpu" or (wanted == "auto" and gpus):
+        if not gpus:
+            raise RuntimeError("runtime.strategy is 'gpu' but TensorFlow sees no GPU")
+        strategy, name = tf.distribute.OneDeviceStrategy("/gpu:0"), "OneDeviceStrategy(/gpu:0)"
+    else:
+        strategy, name = tf.distribute.OneDeviceStrategy("/cpu:0"), "OneDeviceStrategy(/cpu:0)"
+
+    policy = "float32"
+    mixed = config.runtime.mixed_precision
+    # Mixed precision pays off on GPUs with tensor cores and on TPUs, not on CPUs.
+    if mixed is True or (mixed == "auto" and name != "OneDeviceStrategy(/cpu:0)"):
+        policy = "mixed_bfloat16" if name == "TPUStrategy" else "mixed_float16"
+    keras.mixed_precision.set_global_policy(policy)
+    devices = [d.name for d in tf.config.list_logical_devices() if d.device_type != "CPU"] or ["CPU"]
+    return Runtime(strategy, name, devices, policy)
+
+
+def _tpu_visible() -> bool:
+    import os
+
+    return bool(os.environ.get("TPU_NAME") or os.environ.get("COLAB_TPU_ADDR"))

@@ -1,0 +1,229 @@
+"""Hyperparameter search with KerasTuner, one tuner per selected family.
+
+Budgets are kept: a trial budget per family and one wall-clock deadline for
+the whole search. Known-good configurations run first. A failed trial is
+recorded and the search goes on; rerunning into the same directory resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import keras_tuner
+import numpy as np
+
+from automl.data.split import stratified_sample
+from automl.families import get_family
+from automl.hypermodel import TaskHyperModel
+from automl.progress import format_seconds, say
+
+SEARCH_SAMPLE = 20_000
+VAL_SAMPLE = 5_000
+_FAILED = ("FAILED", "INVALID")
+
+
+class SearchError(RuntimeError):
+    """The search produced no usable trial."""
+
+
+@dataclass
+class SearchResult:
+    trials: list[dict]
+    best: dict
+    best_model: Optional[object]
+    stopped_by_time_limit: bool
+    seconds: float
+    train_examples: int
+    notes: list[str] = field(default_factory=list)
+
+    def to_report(self) -> dict:
+        return {
+            "trials": self.trials,
+            "stopped_by_time_limit": self.stopped_by_time_limit,
+            "seconds": round(self.seconds, 1),
+            "train_examples_per_trial": self.train_examples,
+            "notes": self.notes,
+        }
+
+
+def pinned_hyperparameters(values: dict) -> keras_tuner.HyperParameters:
+    hp = keras_tuner.HyperParameters()
+    for name, value in values.items():
+        if value != "auto":
+            hp.Fixed(name, value)
+    return hp
+
+
+def _budget(oracle, max_trials: int, deadline: Optional[float], queued: list[dict], pinned: dict):
+    """Wraps the oracle's choice of the next trial with our budgets and queue."""
+    original = oracle.populate_space
+
+    def populate_space(trial_id):
+        if deadline is not None and time.time() >= deadline:
+            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+        if len(oracle.trials) >= max_trials:
+            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
+        while queued:
+            values = {hp.name: hp.default for hp in oracle.hyperparameters.space}
+            values.update(queued.pop(0))
+            values.update({k: v for k, v in pinned.items() if v != "auto"})
+            values = {k: v for k, v in values.items() if _known(oracle, k)}
+            if not oracle._duplicate(values):
+                return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING, "values": values}
+        return original(trial_id)
+
+    oracle.populate_space = populate_space
+
+
+def _known(oracle, name: str) -> bool:
+    return any(hp.name == name for hp in oracle.hyperparameters.space)
+
+
+def _tuner_class(strategy: str):
+    base = {
+        "random": keras_tuner.RandomSearch,
+        "bayesian": keras_tuner.BayesianOptimization,
+        "hyperband": keras_tuner.Hyperband,
+    }[strategy]
+
+    class TimedTuner(base):
+        """Records each trial's wall-clock seconds beside KerasTuner's own files."""
+
+        def on_trial_begin(self, trial):
+            self._trial_start = time.time()
+            super().on_trial_begin(trial)
+
+        def on_trial_end(self, trial):
+            seconds_file = Path(self.project_dir) / "trial_seconds.json"
+            seconds = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
+            seconds[trial.trial_id] = round(time.time() - self._trial_start, 1)
+            seconds_file.write_text(json.dumps(seconds))
+            super().on_trial_end(trial)
+
+    return TimedTuner
+
+
+def _make_tuner(strategy, hypermodel, objective, max_trials, seed, pinned, directory, runtime, epochs, max_failures):
+    common = dict(
+        hypermodel=hypermodel, objective=objective, seed=seed,
+        hyperparameters=pinned_hyperparameters(pinned), tune_new_entries=True,
+        directory=str(directory), project_name=hypermodel.name, overwrite=False,
+        distribution_strategy=runtime.strategy if runtime else None,
+        max_consecutive_failed_trials=max_failures,
+    )
+    if strategy == "hyperband":
+        return _tuner_class(strategy)(max_epochs=max(epochs, 2), factor=3, **common)
+    return _tuner_class(strategy)(max_trials=max_trials, **common)
+
+
+def check_pinned_names(pinned: dict, tuners: dict) -> None:
+    import difflib
+
+    known = {hp.name for tuner in tuners.values() for hp in tuner.oracle.hyperparameters.space}
+    for name in pinned:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"search.hyperparameters: no selected family has a hyperparameter named "
+                f"{name!r}.{hint} Known: {', '.join(sorted(known))}"
+            )
+
+
+def _trial_rows(family: str, tuner) -> list[dict]:
+    seconds_file = Path(tuner.project_dir) / "trial_seconds.json"
+    seconds = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
+    rows = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        status = trial.status
+        rows.append({
+            "trial_id": f"{family}/{trial_id}",
+            "family": family,
+            "status": "failed" if status in _FAILED else status.lower(),
+            "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
+            "seconds": seconds.get(trial_id),
+            "hyperparameters": {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")},
+            "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
+            "_message": trial.message,
+            "_trial": trial,
+        })
+    return rows
+
+
+def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchResult:
+    """Runs the search over the selected families and returns the best trial."""
+    search = config.search
+    start = time.time()
+    deadline = start + search.time_limit if search.time_limit else None
+    objective_name = task.objective if search.objective == "auto" else search.objective
+    direction = task.objective_direction if search.objective == "auto" else (
+        "min" if "loss" in objective_name or "error" in objective_name else "max")
+    objective = keras_tuner.Objective(objective_name, direction)
+
+    limit = SEARCH_SAMPLE if search.max_train_examples == "auto" else search.max_train_examples
+    train_idx = None
+    if limit and limit < len(data.train):
+        train_idx = stratified_sample(data.train.labels, limit, config.seed)
+    val_idx = None
+    if len(data.val) > VAL_SAMPLE:
+        val_idx = stratified_sample(data.val.labels, VAL_SAMPLE, config.seed)
+    train_examples = len(train_idx) if train_idx is not None else len(data.train)
+
+    total_trials = sum(c.max_trials for c in selection.candidates)
+    say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "
+                  f"{search.epochs} epoch(s) each on {train_examples} examples; "
+                  f"time limit {format_seconds(search.time_limit)}")
+    tuners, notes = {}, []
+    for candidate in selection.candidates:
+        hypermodel = TaskHyperModel(
+            get_family(candidate.family), task, data, pretrained=candidate.pretrained,
+            train_indices=train_idx, val_indices=val_idx, deadline=deadline, label=candidate.family,
+        )
+        tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
+                            search.hyperparameters, out_dir / "search", runtime, search.epochs,
+                            search.max_consecutive_failed_trials)
+        queued = list(candidate.known_good) if search.known_good_first else []
+        if search.strategy == "hyperband" and queued:
+            notes.append("known-good configurations are not queued under hyperband")
+            queued = []
+        _budget(tuner.oracle, candidate.max_trials, deadline, queued, search.hyperparameters)
+        tuners[candidate.family] = tuner
+    check_pinned_names(search.hyperparameters, tuners)
+
+    for candidate in selection.candidates:
+        tuner = tuners[candidate.family]
+        say("search", f"family {candidate.family}: up to {candidate.max_trials} trial(s)")
+        tuner.search(epochs=search.epochs, verbose=0)
+    stopped = deadline is not None and time.time() >= deadline
+
+    rows = [row for family, tuner in tuners.items() for row in _trial_rows(family, tuner)]
+    done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
+    if not done:
+        failed = [r for r in rows if r["status"] == "failed"]
+        detail = failed[0]["_message"] if failed else "no trial ran (time limit too short?)"
+        raise SearchError(f"All {len(rows)} search trial(s) failed. First failure:\n{detail}")
+    sign = -1 if direction == "max" else 1
+    best_row = min(done, key=lambda r: sign * r["objective"])
+    best_tuner = tuners[best_row["family"]]
+    try:
+        best_model = best_tuner.load_model(best_row["_trial"])
+    except Exception as err:  # noqa: BLE001 - a missing checkpoint only costs the warm start
+        notes.append(f"best trial's weights could not be reloaded ({err}); fine-tuning starts fresh")
+        best_model = None
+    best = {
+        "family": best_row["family"],
+        "trial_id": best_row["trial_id"],
+        "objective": {"name": objective_name, "direction": direction, "value": best_row["objective"]},
+        "hyperparameters": best_row["hyperparameters"],
+        "pretrained": next(c.pretrained for c in selection.candidates if c.family == best_row["family"]),
+        "_hp": best_row["_trial"].hyperparameters,
+    }
+    trials = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
+                  f"({len(done)} completed, {len(rows) - len(done)} failed"
+                  f"{', stopped by the time limit' if stopped else ''})")
+    return SearchResult(trials, best, best_model, stopped, time.time() - start, train_examples, notes)

@@ -1,0 +1,178 @@
+"""Chooses and ranks model families for a data profile, with the reasons.
+
+All the policy about which family suits which data lives here; the config
+loader only validates and the search only runs what it is handed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional
+
+from automl.families import family_names, get_family
+
+
+@dataclass
+class Candidate:
+    family: str
+    score: float
+    reasons: list[str]
+    pretrained: bool = False
+    known_good: list[dict] = field(default_factory=list)
+    max_trials: int = 0
+
+
+@dataclass
+class Selection:
+    candidates: list[Candidate]
+    excluded: list[dict]
+    pinned: bool
+
+    def to_report(self) -> dict:
+        return {
+            "pinned": self.pinned,
+            "families": [asdict(c) for c in self.candidates],
+            "excluded": self.excluded,
+        }
+
+
+WeightsCheck = Callable[[str], "tuple[bool, str]"]
+
+
+def _default_weights_check(name: str) -> tuple[bool, str]:
+    return get_family(name).pretrained_weights_status()
+
+
+def _image_classification_rules(name: str, profile: dict, pretrained: bool) -> tuple[float, list[str], Optional[str]]:
+    """Score, reasons, and an exclusion reason (None = keep) for one family."""
+    side = min(profile["image_size"])
+    examples = profile["split_sizes"]["train"]
+    reasons: list[str] = []
+    score = 0.0
+    if name == "small_cnn":
+        score = 1.0
+        if side <= 64:
+            score += 2
+            reasons.append(f"images are {side} px: a small CNN works at native resolution")
+        if examples < 5000:
+            score += 1
+            reasons.append(f"{examples} training examples: few parameters overfit less")
+        if pretrained is False and side > 64:
+            reasons.append("fast baseline for larger images")
+    elif name == "mobilenet_v3":
+        score = 2.0
+        reasons.append("mobile default: fast on phones, builtin TFLite ops")
+        if pretrained:
+            score += 2
+            reasons.append("ImageNet weights available: transfer learning")
+        elif side < 64:
+            score -= 1.5
+            reasons.append(f"no pretrained weights and {side}-px images: upsampled, so it costs more than it gains")
+    elif name == "efficientnet":
+        if pretrained and side >= 64:
+            score = 4.0
+            reasons.append("ImageNet weights available and images of at least 64 px: best accuracy")
+        elif pretrained:
+            score = 2.0
+            reasons.append(f"ImageNet weights available, but {side}-px images are upsampled to 96 px")
+        elif side < 96:
+            return 0.0, reasons, (
+                f"no pretrained weights and {side}-px images: an EfficientNet built for "
+                "224+ px and trained from scratch is not worth its cost here"
+            )
+        else:
+            score = 0.5
+            reasons.append("no pretrained weights: trained from scratch, slow to converge")
+    return score, reasons, None
+
+
+RULES = {"image_classification": _image_classification_rules}
+
+
+def _family_count(max_families, time_limit: Optional[float], available: int) -> int:
+    if max_families != "auto":
+        return max(1, min(int(max_families), available))
+    if time_limit is None:
+        wanted = 2
+    elif time_limit < 10 * 60:
+        wanted = 1
+    elif time_limit < 45 * 60:
+        wanted = 2
+    else:
+        wanted = 3
+    return max(1, min(wanted, available))
+
+
+def allot_trials(candidates: list[Candidate], max_trials: int) -> None:
+    """Shares the trial budget, more to higher-ranked families, at least one each."""
+    weights = list(range(len(candidates), 0, -1))
+    total = sum(weights)
+    allotted = [max(1, int(max_trials * w / total)) for w in weights]
+    spare = max_trials - sum(allotted)
+    i = 0
+    while spare > 0:
+        allotted[i % len(allotted)] += 1
+        spare -= 1
+        i += 1
+    for candidate, count in zip(candidates, allotted):
+        candidate.max_trials = count
+
+
+def select_families(task: str, profile: dict, config, weights_check: WeightsCheck = _default_weights_check) -> Selection:
+    """Ranks the task's families for `profile` under the config's constraints.
+
+    Args:
+        task: task name.
+        profile: the dataset profile from the task.
+        config: the whole `PipelineConfig` (search and constraints are read).
+        weights_check: returns (available, message) for a family's pretrained weights.
+    """
+    search = config.search
+    available = family_names(task)
+    pinned = search.families != "auto"
+    names = list(search.families) if pinned else available
+    for name in names:
+        info = get_family(name).info  # raises a clear error for unknown names
+        if task not in info.tasks:
+            raise ValueError(
+                f"search.families: {name!r} does not serve task {task!r}. "
+                f"Families for it: {', '.join(available)}"
+            )
+    candidates, excluded = [], []
+    for name in names:
+        family = get_family(name)
+        use_pretrained, weights_note = False, None
+        if family.info.supports_pretrained and search.pretrained is not False:
+            use_pretrained, weights_note = weights_check(name)
+            if search.pretrained is True and not use_pretrained:
+                raise RuntimeError(f"search.pretrained is true but {weights_note}")
+        score, reasons, exclusion = RULES[task](name, profile, use_pretrained)
+        if weights_note:
+            reasons.append(weights_note)
+        limit = config.constraints.max_model_mb
+        if limit is not None and family.info.approx_min_mb > limit:
+            exclusion = exclusion or (
+                f"its smallest model is about {family.info.approx_min_mb} MB, over "
+                f"constraints.max_model_mb={limit}"
+            )
+        if exclusion and not pinned:
+            note = f" ({weights_note})" if weights_note else ""
+            excluded.append({"family": name, "reason": exclusion + note})
+            continue
+        if pinned:
+            reasons.insert(0, "pinned by search.families")
+            if exclusion:
+                reasons.append(f"kept although: {exclusion}")
+        candidates.append(Candidate(name, round(score, 2), reasons, use_pretrained,
+                                    family.known_good(profile)))
+    if not pinned:
+        candidates.sort(key=lambda c: -c.score)
+        keep = _family_count(search.max_families, search.time_limit, len(candidates))
+        for dropped in candidates[keep:]:
+            excluded.append({"family": dropped.family,
+                             "reason": f"ranked below the {keep} family(ies) the budget allows"})
+        candidates = candidates[:keep]
+    if not candidates:
+        raise RuntimeError(f"No family fits this data: {excluded}")
+    allot_trials(candidates, max(search.max_trials, len(candidates)))
+    return Selection(candidates, excluded, pinned)

@@ -1,0 +1,24 @@
+"""Tasks by name. Listed explicitly: importing this module builds no models."""
+
+from __future__ import annotations
+
+from automl.tasks.base import Task
+
+_TASKS = {
+    "image_classification": "automl.tasks.image_classification:ImageClassification",
+}
+
+
+def task_names() -> list[str]:
+    return sorted(_TASKS)
+
+
+def get_task(name: str) -> Task:
+    import importlib
+
+    if name not in _TASKS:
+        raise ValueError(
+            f"Task {name!r} is not available yet. Available: {', '.join(task_names())}"
+        )
+    module, cls = _TASKS[name].split(":")
+    return getattr(importlib.import_module(module), cls)()

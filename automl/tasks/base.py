@@ -1,0 +1,72 @@
+"""What every task provides to the pipeline's stages.
+
+A task owns what depends on the problem: data loading and profiling, the
+output head, loss, metrics, search objective and what "verify" compares.
+Families supply only backbones, so one family can serve several tasks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class Task:
+    """Base class; subclasses are registered by name in `automl.tasks`."""
+
+    name: str = ""
+    #: Keras metric the search optimizes, and its direction.
+    objective: str = "val_loss"
+    objective_direction: str = "min"
+    #: The test metric users read first (a key of `evaluate`'s result).
+    headline_metric: str = "loss"
+
+    def load_data(self, config, arrays=None):
+        raise NotImplementedError
+
+    def profile(self, data) -> dict:
+        raise NotImplementedError
+
+    def input_shape(self, data) -> tuple:
+        raise NotImplementedError
+
+    def build_head(self, hp, features, data):
+        """Maps backbone features to the task's outputs (float32, even under mixed precision)."""
+        raise NotImplementedError
+
+    def register_search_space(self, hp) -> None:
+        """Declares the task's own training choices (augmentation and the like)."""
+
+    def loss(self, hp) -> Any:
+        raise NotImplementedError
+
+    def metrics(self) -> list:
+        raise NotImplementedError
+
+    def train_dataset(self, hp, data, part: str, batch_size: int, indices=None, shuffle=True):
+        raise NotImplementedError
+
+    def representative_inputs(self, data, count: int, seed: int) -> np.ndarray:
+        """Training inputs for int8 calibration."""
+        raise NotImplementedError
+
+    def eval_arrays(self, data, part: str):
+        """(inputs, targets) as numpy arrays, for evaluation and verification."""
+        raise NotImplementedError
+
+    def evaluate(self, targets: np.ndarray, outputs: np.ndarray) -> dict:
+        """Test metrics from model outputs; the same code scores Keras and LiteRT."""
+        raise NotImplementedError
+
+    def agreement(self, reference: np.ndarray, outputs: np.ndarray) -> float:
+        """How often a converted model agrees with the Keras model."""
+        raise NotImplementedError
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        """(title, base64 PNG) pairs the HTML report shows for this task."""
+        return []
+
+    def metadata(self, data) -> dict:
+        """Task facts for `metadata.json` beside the exported models."""
+        return {}

@@ -1,0 +1,157 @@
+"""Image classification: softmax head, accuracy and macro-F1, label order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.data.images import load_image_data
+from automl.data.split import stratified_sample
+from automl.tasks.base import Task
+
+
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> dict:
+    """Accuracy, macro-F1, per-class F1 and the confusion matrix (rows = truth)."""
+    labels = np.asarray(labels).astype(int)
+    predicted = np.asarray(probs).argmax(axis=-1)
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    true_pos = np.diag(confusion).astype(float)
+    precision = np.divide(true_pos, confusion.sum(0), out=np.zeros(num_classes), where=confusion.sum(0) > 0)
+    recall = np.divide(true_pos, confusion.sum(1), out=np.zeros(num_classes), where=confusion.sum(1) > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
+    present = confusion.sum(1) > 0
+    return {
+        "accuracy": float(true_pos.sum() / max(len(labels), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class_f1": [round(float(v), 4) for v in f1],
+        "confusion_matrix": confusion.tolist(),
+        "examples": int(len(labels)),
+    }
+
+
+class ImageClassification(Task):
+    name = "image_classification"
+    objective = "val_accuracy"
+    objective_direction = "max"
+    headline_metric = "accuracy"
+
+    def load_data(self, config, arrays=None):
+        return load_image_data(config.data, config.seed, arrays=arrays)
+
+    def profile(self, data) -> dict:
+        counts = np.bincount(data.train.labels, minlength=len(data.class_names))
+        height, width, channels = data.image_shape
+        return {
+            "source": data.source,
+            "examples": int(sum(data.split_sizes().values())),
+            "split_sizes": data.split_sizes(),
+            "split_method": data.split_method,
+            "image_size": [height, width],
+            "channels": channels,
+            "sizes_seen": {f"{h}x{w}": n for (h, w), n in data.image_sizes.most_common(5)},
+            "num_classes": len(data.class_names),
+            "class_names": data.class_names,
+            "train_class_counts": counts.tolist(),
+            "imbalance_ratio": round(float(counts.max() / max(counts.min(), 1)), 3),
+            "skipped_files": data.skipped_files,
+        }
+
+    def input_shape(self, data) -> tuple:
+        return tuple(data.image_shape)
+
+    def build_head(self, hp, features, data):
+        import keras
+
+        if len(features.shape) == 4:
+            features = keras.layers.GlobalAveragePooling2D(name="head_pool")(features)
+        rate = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
+        features = keras.layers.Dropout(rate, name="head_dropout")(features)
+        return keras.layers.Dense(
+            len(data.class_names), activation="softmax", dtype="float32", name="predictions"
+        )(features)
+
+    def register_search_space(self, hp):
+        hp.Choice("augmentation", ["none", "shift", "flip_shift"], default="flip_shift")
+
+    def loss(self, hp):
+        return "sparse_categorical_crossentropy"
+
+    def metrics(self) -> list:
+        return ["accuracy"]
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        import tensorflow as tf
+
+        split = data.part(part)
+        if indices is not None:
+            split = split.take(indices)
+        ds = split.to_dataset(data.image_shape)
+        if shuffle:
+            ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
+        augmentation = hp.get("augmentation") if shuffle else "none"
+        if augmentation != "none":
+            ds = ds.map(_augmenter(data.image_shape, flip=augmentation == "flip_shift"),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def representative_inputs(self, data, count, seed):
+        picked = stratified_sample(data.train.labels, count, seed)
+        return data.train.take(picked).to_numpy(data.image_shape)[0]
+
+    def eval_arrays(self, data, part):
+        return data.part(part).to_numpy(data.image_shape)
+
+    def evaluate(self, targets, outputs) -> dict:
+        return classification_metrics(targets, outputs, outputs.shape[-1])
+
+    def agreement(self, reference, outputs) -> float:
+        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        names = data.class_names
+        predicted = outputs.argmax(-1)
+        shown = np.arange(min(16, len(targets)))
+        wrong = np.flatnonzero(predicted != targets)[:16]
+        titles = lambda idx: [f"{names[predicted[i]]}\n(true {names[targets[i]]})" for i in idx]
+        out = [("Confusion matrix (test split)",
+                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names)),
+               ("Sample test predictions", figures.image_grid(
+                   inputs[shown], titles(shown), list(predicted[shown] != targets[shown])))]
+        if len(wrong):
+            out.append(("Misclassified test examples",
+                        figures.image_grid(inputs[wrong], titles(wrong), [True] * len(wrong))))
+        return out
+
+    def metadata(self, data) -> dict:
+        return {
+            "labels": data.class_names,
+            "input": {
+                "shape": [None, *data.image_shape],
+                "dtype": "float32",
+                "value_range": [0, 255],
+                "normalization": "none outside the model: pass raw pixel values 0..255; "
+                                 "scaling happens inside the model",
+                "color": "grayscale" if data.image_shape[-1] == 1 else "RGB",
+            },
+            "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
+        }
+
+
+def _augmenter(image_shape, flip: bool):
+    """Random shifts of up to 1/8 of each side (reflect-padded), optionally flips."""
+    import tensorflow as tf
+
+    height, width, channels = image_shape
+    pad_h, pad_w = max(1, height // 8), max(1, width // 8)
+
+    def augment(image, label):
+        if flip:
+            image = tf.image.random_flip_left_right(image)
+        padded = tf.pad(image, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
+        image = tf.image.random_crop(padded, (height, width, channels))
+        return image, label
+
+    return augment

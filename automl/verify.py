@@ -1,0 +1,104 @@
+"""Runs every exported .tflite on the LiteRT interpreter over the test split.
+
+Reports the task's metrics, agreement with the Keras model, file size and
+mean latency per example, and applies the int8 accuracy gate.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from automl.progress import say
+
+BATCH = 64
+LATENCY_EXAMPLES = 50
+
+
+class LiteRTModel:
+    """A .tflite file on LiteRT that takes and returns float arrays.
+
+    Integer models get their inputs quantized and outputs dequantized with
+    the scale and zero point stored in the file.
+    """
+
+    def __init__(self, path: Path, num_threads: int = 2):
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self.input = self.interpreter.get_input_details()[0]
+        self.output = self.interpreter.get_output_details()[0]
+        self._batch = None
+
+    def _resize(self, batch: int) -> None:
+        if batch != self._batch:
+            shape = [batch, *self.input["shape"][1:]]
+            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self.input = self.interpreter.get_input_details()[0]
+            self.output = self.interpreter.get_output_details()[0]
+            self._batch = batch
+
+    def _quantize(self, x: np.ndarray) -> np.ndarray:
+        dtype = self.input["dtype"]
+        if np.issubdtype(dtype, np.integer):
+            scale, zero_point = self.input["quantization"]
+            info = np.iinfo(dtype)
+            return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
+        return x.astype(dtype)
+
+    def _dequantize(self, y: np.ndarray) -> np.ndarray:
+        if np.issubdtype(self.output["dtype"], np.integer):
+            scale, zero_point = self.output["quantization"]
+            return (y.astype(np.float32) - zero_point) * scale
+        return y.astype(np.float32)
+
+    def predict(self, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
+        outputs = []
+        for start in range(0, len(x), batch):
+            chunk = x[start:start + batch]
+            self._resize(len(chunk))
+            self.interpreter.set_tensor(self.input["index"], self._quantize(chunk))
+            self.interpreter.invoke()
+            outputs.append(self._dequantize(self.interpreter.get_tensor(self.output["index"])))
+        return np.concatenate(outputs)
+
+    def latency_ms(self, x: np.ndarray, examples: int = LATENCY_EXAMPLES) -> float:
+        """Mean milliseconds per single example (batch 1), after one warm-up run."""
+        sample = x[:examples]
+        self.predict(sample[:1], batch=1)
+        start = time.perf_counter()
+        self.predict(sample, batch=1)
+        return 1000 * (time.perf_counter() - start) / max(len(sample), 1)
+
+
+def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outputs,
+                   keras_metrics: dict, gate: float) -> list[str]:
+    """Fills each TFLite row with LiteRT results; returns int8 gate failures."""
+    failures = []
+    headline = task.headline_metric
+    for row in rows:
+        if row["format"] != "tflite":
+            continue
+        say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_inputs)} test examples")
+        model = LiteRTModel(Path(row["path"]))
+        outputs = model.predict(test_inputs)
+        metrics = task.evaluate(test_targets, outputs)
+        row["test_metrics"] = metrics
+        row["agreement"] = task.agreement(keras_outputs, outputs)
+        row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
+        row["input_dtype"] = np.dtype(model.input["dtype"]).name
+        drop = keras_metrics[headline] - metrics[headline]
+        row["drop_vs_keras"] = round(float(drop), 4)
+        say("verify", f"  {headline}={metrics[headline]:.4f} (Keras {keras_metrics[headline]:.4f}), "
+                      f"agreement={row['agreement']:.4f}, {row['bytes'] / 1024:.0f} KiB, "
+                      f"{row['latency_ms']:.2f} ms/example")
+        if row.get("quantization") == "int8" and drop > gate:
+            failures.append(
+                f"int8 {headline} {metrics[headline]:.4f} is {drop:.4f} below the Keras model's "
+                f"{keras_metrics[headline]:.4f}, more than export.int8_accuracy_gate={gate}"
+            )
+    return failures

@@ -1,0 +1,137 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from automl.config.loader import ConfigError, load_config, parse_set
+from automl.config.schema import parse_duration
+from automl.config.template import commented_pipeline
+
+
+def write(tmp_path, text, name="p.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def base(tmp_path, extra=""):
+    return f"extends: image_classification\ndata:\n  path: {tmp_path}\n{extra}"
+
+
+def test_unknown_key_names_path_and_suggests(tmp_path):
+    path = write(tmp_path, base(tmp_path, "search:\n  max_trails: 3\n"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "search.max_trails" in message
+    assert "Did you mean 'max_trials'?" in message
+    assert str(path) in message
+
+
+def test_unknown_top_level_key(tmp_path):
+    path = write(tmp_path, base(tmp_path, "serch: {}\n"))
+    with pytest.raises(ConfigError, match="serch: unknown key. Did you mean 'search'"):
+        load_config(path)
+
+
+def test_wrong_type_names_key_and_value(tmp_path):
+    path = write(tmp_path, base(tmp_path, "search:\n  max_trials: many\n"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "search.max_trials" in str(err.value) and "'many'" in str(err.value)
+
+
+def test_bad_choice_suggests(tmp_path):
+    path = write(tmp_path, base(tmp_path, "search:\n  strategy: baysian\n"))
+    with pytest.raises(ConfigError, match="Did you mean 'bayesian'"):
+        load_config(path)
+
+
+def test_missing_data_path_named(tmp_path):
+    path = write(tmp_path, "extends: image_classification\ndata:\n  path: no/such/dir\n")
+    with pytest.raises(ConfigError, match=r"data.path: no such file or directory. Received: 'no/such/dir'"):
+        load_config(path)
+
+
+def test_missing_required_key(tmp_path):
+    path = write(tmp_path, "task: image_classification\n")
+    with pytest.raises(ConfigError, match="data: required key is missing"):
+        load_config(path)
+
+
+def test_extends_merges_template_and_set_overrides(tmp_path):
+    path = write(tmp_path, base(tmp_path, "search:\n  max_trials: 9\n"))
+    config = load_config(path, ["search.families=[small_cnn]", "finetune.epochs=2", "search.time_limit=2m"])
+    assert config.task == "image_classification"  # from the template
+    assert config.search.max_trials == 9  # from the file
+    assert config.search.families == ["small_cnn"]  # from --set, read as YAML
+    assert config.finetune.epochs == 2
+    assert config.search.time_limit == 120.0
+    assert config.export.quantizations == ["float32", "float16", "dynamic", "int8"]
+
+
+def test_unknown_template(tmp_path):
+    path = write(tmp_path, f"extends: image_clasification\ndata:\n  path: {tmp_path}\n")
+    with pytest.raises(ConfigError, match="Did you mean 'image_classification'"):
+        load_config(path)
+
+
+def test_set_needs_equals():
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_set(["search.max_trials"])
+
+
+@pytest.mark.parametrize("text,seconds", [(90, 90.0), ("90s", 90.0), ("30m", 1800.0), ("1h30m", 5400.0), ("45", 45.0)])
+def test_durations(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_bad_duration(tmp_path):
+    path = write(tmp_path, base(tmp_path, "search:\n  time_limit: soon\n"))
+    with pytest.raises(ConfigError, match="search.time_limit"):
+        load_config(path)
+
+
+def test_init_template_is_a_valid_pipeline(tmp_path):
+    text = commented_pipeline("image_classification").replace("path/to/your/data", str(tmp_path))
+    assert "# " in text  # commented
+    config = load_config(write(tmp_path, text))
+    assert config.task == "image_classification"
+
+
+def test_shipped_pipelines_validate():
+    from tests.conftest import REPO
+
+    for path in sorted((REPO / "pipelines").glob("*.yaml")):
+        raw = yaml.safe_load(path.read_text())
+        if "fashion-mnist" in str(raw.get("data", {}).get("path", "")):
+            continue  # needs the Debian package; covered by test_fashion_mnist_pipeline
+        load_config(path)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "automl", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_schema_command_prints_json_schema():
+    result = run_cli("schema")
+    schema = json.loads(result.stdout)
+    assert {"task", "data", "search", "export"} <= set(schema["properties"])
+
+
+def test_validate_command_reports_errors_with_exit_code(tmp_path):
+    path = write(tmp_path, base(tmp_path, "export:\n  quantisations: [int8]\n"))
+    result = run_cli("validate", str(path))
+    assert result.returncode == 2
+    assert "export.quantisations" in result.stderr and "quantizations" in result.stderr
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys\nfrom automl.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n"
+            "assert 'keras' not in sys.modules, 'keras imported'\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,40 @@
+"""Small real data and tiny families shared by the tests that train."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.families.base import Family, FamilyInfo
+
+
+def sample_arrays(sample_dir, per_class=30, classes=("Bag", "Sneaker", "Trouser")):
+    """Real 28x28 Fashion-MNIST images from the shipped sample, as arrays."""
+    from PIL import Image
+
+    images, labels = [], []
+    for name in classes:
+        for path in sorted((sample_dir / name).glob("*.png"))[:per_class]:
+            images.append(np.asarray(Image.open(path)))
+            labels.append(name)
+    return np.stack(images), np.array(labels)
+
+
+class TinyFamily(Family):
+    """A one-layer model whose `mode` can make a trial fail or diverge."""
+
+    info = FamilyInfo(name="tiny", tasks=("image_classification",), description="test family")
+
+    def build(self, hp, inputs, *, pretrained):
+        import keras
+
+        mode = hp.Choice("mode", ["ok", "crash", "nan"], default="ok")
+        if mode == "crash":
+            raise ValueError("this configuration cannot be built")
+        x = keras.layers.Rescaling(1 / 255.0)(inputs)
+        if mode == "nan":
+            x = keras.layers.Rescaling(float("inf"))(x)
+        x = keras.layers.Conv2D(4, 3, strides=2, activation="relu")(x)
+        return x
+
+    def known_good(self, profile):
+        return [{"mode": "crash"}, {"mode": "nan"}, {"mode": "ok", "learning_rate": 3e-3}]

@@ -1,0 +1,75 @@
+import time
+
+import pytest
+
+from automl.config.loader import config_from_mapping
+from automl.runtime import choose_runtime
+from automl.search import SearchError, run_search
+from automl.selector import Candidate, Selection
+from automl.tasks import get_task
+from tests.helpers import TinyFamily, sample_arrays
+
+
+@pytest.fixture
+def tiny_registry(monkeypatch):
+    import automl.families as families
+
+    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
+
+
+def setup(sample_dir, tmp_path, **search):
+    config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)},
+                                  "search": {"epochs": 1, "strategy": "random", **search}, "seed": 3})
+    task = get_task(config.task)
+    data = task.load_data(config, arrays=sample_arrays(sample_dir))
+    return config, task, data
+
+
+def selection(trials, known_good=None):
+    candidate = Candidate("tiny", 1.0, ["test"], False,
+                          TinyFamily().known_good({}) if known_good is None else known_good, trials)
+    return Selection([candidate], [], pinned=True)
+
+
+def test_failed_trials_are_recorded_and_the_search_goes_on(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=3)
+    result = run_search(config, task, data, selection(3), choose_runtime(config), tmp_path / "run")
+    statuses = [t["status"] for t in result.trials]
+    assert statuses == ["failed", "failed", "completed"]
+    assert "cannot be built" in result.trials[0]["error"]
+    assert result.trials[1]["hyperparameters"]["mode"] == "nan"
+    assert result.best["hyperparameters"]["mode"] == "ok"
+    assert result.best["hyperparameters"]["learning_rate"] == 3e-3  # the known-good value
+    assert all(t["seconds"] is not None for t in result.trials)
+    assert result.best_model is not None
+
+
+def test_rerun_resumes_instead_of_starting_over(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=2)
+    good = [{"mode": "ok"}]
+    first = run_search(config, task, data, selection(2, good), choose_runtime(config), tmp_path / "run")
+    start = time.time()
+    again = run_search(config, task, data, selection(2, good), choose_runtime(config), tmp_path / "run")
+    assert [t["trial_id"] for t in again.trials] == [t["trial_id"] for t in first.trials]
+    assert [t["objective"] for t in again.trials] == [t["objective"] for t in first.trials]
+    assert time.time() - start < 20  # nothing retrained
+
+
+def test_time_limit_stops_the_search(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=50, epochs=200, time_limit=4)
+    result = run_search(config, task, data, selection(50, [{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    assert result.stopped_by_time_limit
+    assert len(result.trials) < 50
+    assert result.seconds < 60
+
+
+def test_all_trials_failing_is_an_error_with_the_first_traceback(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"mode": "crash"})
+    with pytest.raises(SearchError, match="cannot be built"):
+        run_search(config, task, data, selection(1, []), choose_runtime(config), tmp_path / "run")
+
+
+def test_pinned_hyperparameter_with_a_typo_is_named(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"learning_rat": 0.1})
+    with pytest.raises(ValueError, match="Did you mean 'learning_rate'"):
+        run_search(config, task, data, selection(1, []), choose_runtime(config), tmp_path / "run")

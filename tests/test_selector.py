@@ -1,0 +1,69 @@
+import pytest
+
+from automl.config.schema import DataConfig, PipelineConfig
+from automl.selector import allot_trials, select_families, Candidate
+
+
+def profile(side, train=50_000):
+    return {"image_size": [side, side], "channels": 3, "split_sizes": {"train": train, "val": 1, "test": 1}}
+
+
+def cfg(**search):
+    return PipelineConfig(task="image_classification", data=DataConfig(path="."), search=search)
+
+
+def no_weights(name):
+    return False, "offline"
+
+
+def weights(name):
+    return True, "loaded"
+
+
+def test_low_resolution_without_weights_prefers_small_cnn_and_drops_efficientnet():
+    selection = select_families("image_classification", profile(28), cfg(max_families=3), no_weights)
+    names = [c.family for c in selection.candidates]
+    assert names[0] == "small_cnn"
+    assert "efficientnet" not in names
+    assert any(e["family"] == "efficientnet" and "28-px" in e["reason"] for e in selection.excluded)
+
+
+def test_large_images_with_weights_prefer_pretrained_backbones():
+    selection = select_families("image_classification", profile(224), cfg(max_families=2), weights)
+    assert [c.family for c in selection.candidates] == ["efficientnet", "mobilenet_v3"]
+    assert all(c.pretrained for c in selection.candidates)
+
+
+def test_pinned_families_keep_their_order_and_say_so():
+    selection = select_families("image_classification", profile(28), cfg(families=["efficientnet", "small_cnn"]), no_weights)
+    assert [c.family for c in selection.candidates] == ["efficientnet", "small_cnn"]
+    assert selection.candidates[0].reasons[0] == "pinned by search.families"
+
+
+def test_unknown_family_suggests():
+    with pytest.raises(ValueError, match="Did you mean 'small_cnn'"):
+        select_families("image_classification", profile(28), cfg(families=["smal_cnn"]), no_weights)
+
+
+def test_required_pretrained_weights_fail_clearly():
+    with pytest.raises(RuntimeError, match="pretrained is true"):
+        select_families("image_classification", profile(224), cfg(pretrained=True, families=["mobilenet_v3"]), no_weights)
+
+
+def test_model_size_constraint_excludes_large_families():
+    config = cfg(max_families=3)
+    config.constraints.max_model_mb = 5
+    selection = select_families("image_classification", profile(224), config, weights)
+    assert "efficientnet" not in [c.family for c in selection.candidates]
+
+
+def test_short_time_limit_means_one_family():
+    selection = select_families("image_classification", profile(96), cfg(time_limit="5m"), weights)
+    assert len(selection.candidates) == 1
+
+
+def test_trials_are_shared_and_sum_to_the_budget():
+    candidates = [Candidate(n, 0, []) for n in "abc"]
+    allot_trials(candidates, 10)
+    counts = [c.max_trials for c in candidates]
+    assert sum(counts) == 10 and counts[0] >= counts[1] >= counts[2] >= 1
