@@ -112,7 +112,7 @@ def _make_tuner(strategy, hypermodel, objective, max_trials, seed, pinned, direc
         hypermodel=hypermodel, objective=objective, seed=seed,
         hyperparameters=pinned_hyperparameters(pinned), tune_new_entries=True,
         directory=str(directory), project_name=hypermodel.name, overwrite=False,
-        distribution_strategy=runtime.strategy if runtime else None,
+        distribution_strategy=runtime.strategy if runtime and runtime.distributed else None,
         max_consecutive_failed_trials=max_failures,
     )
     if strategy == "hyperband":

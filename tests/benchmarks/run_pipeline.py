@@ -1,0 +1,47 @@
+"""Runs a pipeline (or reads a finished run) and prints its figures.
+
+Usage: python tests/benchmarks/run_pipeline.py PIPELINE.yaml RUN_DIR [--set k=v ...] [--report-only]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def summarize(report: dict) -> str:
+    lines = [f"status: {report['status']}  task: {report['task']}",
+             f"split: {report['dataset']['split_sizes']}",
+             f"best: {report['best']['family']} {report['best']['hyperparameters']}",
+             f"trials: {len(report['search']['trials'])} "
+             f"(stopped by time limit: {report['search']['stopped_by_time_limit']})",
+             "keras test: " + ", ".join(f"{k}={v:.4f}" for k, v in report["test_metrics"].items()
+                                        if isinstance(v, float))]
+    sizes = {}
+    for e in report.get("exports", []):
+        if e["format"] != "tflite":
+            continue
+        sizes[e["quantization"]] = e["bytes"]
+        metrics = ", ".join(f"{k}={v:.4f}" for k, v in e.get("test_metrics", {}).items() if isinstance(v, float))
+        lines.append(f"tflite {e['quantization']:<8} {e['bytes'] / 1024:8.1f} KiB  {metrics}  "
+                     f"agreement={e.get('agreement', float('nan')):.4f}  {e.get('latency_ms')} ms/example")
+    if "int8" in sizes and "float32" in sizes:
+        lines.append(f"int8 / float32 size: {sizes['int8'] / sizes['float32']:.3f}")
+    lines.append("timings (s): " + json.dumps(report["timings"]))
+    return "\n".join(lines)
+
+
+def main(argv: list[str]) -> int:
+    pipeline, run_dir, *rest = argv
+    if "--report-only" not in rest:
+        code = subprocess.call([sys.executable, "-m", "automl", "run", pipeline, "--out", run_dir, *rest])
+        if code not in (0, 1):
+            return code
+    print(summarize(json.loads((Path(run_dir) / "report.json").read_text())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
