@@ -93,8 +93,15 @@ def _tuner_class(strategy: str):
     class TimedTuner(base):
         """Records each trial's wall-clock seconds beside KerasTuner's own files."""
 
+        #: Shared by the tuners of one search: {"started": n, "total": N}.
+        counter: dict = {"started": 0, "total": 0}
+
         def on_trial_begin(self, trial):
             self._trial_start = time.time()
+            self.counter["started"] += 1
+            shown = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
+            say("search", f"trial {self.counter['started']}/{self.counter['total']} "
+                          f"({self.hypermodel.name}): {shown}")
             super().on_trial_begin(trial)
 
         def on_trial_end(self, trial):
@@ -120,12 +127,20 @@ def _make_tuner(strategy, hypermodel, objective, max_trials, seed, pinned, direc
     return _tuner_class(strategy)(max_trials=max_trials, **common)
 
 
-def check_pinned_names(pinned: dict, tuners: dict) -> None:
+def check_pinned_names(pinned: dict, hypermodels: list) -> None:
+    """Every pinned name must be a hyperparameter some selected family declares."""
     import difflib
 
-    known = {hp.name for tuner in tuners.values() for hp in tuner.oracle.hyperparameters.space}
+    known = set()
+    for hypermodel in hypermodels:
+        declared = keras_tuner.HyperParameters()
+        try:
+            hypermodel.build(declared)
+        except Exception:  # noqa: BLE001 - a failing default build is reported by the search
+            continue
+        known |= {hp.name for hp in declared.space}
     for name in pinned:
-        if name not in known:
+        if known and name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ValueError(
@@ -177,22 +192,34 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "
                   f"{search.epochs} epoch(s) each on {train_examples} examples; "
                   f"time limit {format_seconds(search.time_limit)}")
+    hypermodels = {
+        c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
+                                 train_indices=train_idx, val_indices=val_idx, deadline=deadline,
+                                 label=c.family)
+        for c in selection.candidates
+    }
+    check_pinned_names(search.hyperparameters, list(hypermodels.values()))
     tuners, notes = {}, []
     for candidate in selection.candidates:
-        hypermodel = TaskHyperModel(
-            get_family(candidate.family), task, data, pretrained=candidate.pretrained,
-            train_indices=train_idx, val_indices=val_idx, deadline=deadline, label=candidate.family,
-        )
-        tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
-                            search.hyperparameters, out_dir / "search", runtime, search.epochs,
-                            search.max_consecutive_failed_trials)
+        hypermodel = hypermodels[candidate.family]
+        try:
+            tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
+                                search.hyperparameters, out_dir / "search", runtime, search.epochs,
+                                search.max_consecutive_failed_trials)
+        except Exception as err:  # KerasTuner builds one model to learn the space
+            raise SearchError(
+                f"family {candidate.family}: no model can be built with the pinned "
+                f"search.hyperparameters {search.hyperparameters}: {type(err).__name__}: {err}"
+            ) from err
         queued = list(candidate.known_good) if search.known_good_first else []
         if search.strategy == "hyperband" and queued:
             notes.append("known-good configurations are not queued under hyperband")
             queued = []
         _budget(tuner.oracle, candidate.max_trials, deadline, queued, search.hyperparameters)
         tuners[candidate.family] = tuner
-    check_pinned_names(search.hyperparameters, tuners)
+    counter = {"started": sum(len(t.oracle.trials) for t in tuners.values()), "total": total_trials}
+    for tuner in tuners.values():
+        tuner.counter = counter
 
     for candidate in selection.candidates:
         tuner = tuners[candidate.family]
