@@ -5,10 +5,10 @@ from tests.helpers import sample_arrays
 
 
 def test_fit_on_arrays_returns_a_usable_result(sample_dir, tmp_path):
-    images, labels = sample_arrays(sample_dir, per_class=40)
+    images, labels = sample_arrays(sample_dir, per_class=60)
     result = automl.fit((images, labels), task="image_classification", output=str(tmp_path / "run"),
                         search={"max_trials": 1, "epochs": 2, "families": ["small_cnn"]},
-                        finetune={"epochs": 3}, export={"quantizations": ["float32"]})
+                        finetune={"epochs": 8}, export={"quantizations": ["float32"]})
     assert result.report["status"] == "succeeded"
     assert result.class_names == ["Bag", "Sneaker", "Trouser"]
     probs = result.predict(images[:5])

@@ -62,6 +62,7 @@ class SmallCNN(Family):
         # Large batches use two CPU cores far better; small data needs more steps.
         batch = 128 if examples >= 20_000 else 32
         common = {"depth": 3, "convs_per_block": 2, "dropout": 0.1, "optimizer": "adam",
-                  "batch_size": batch, "augmentation": "flip_shift", "head_dropout": 0.2}
-        return [{"width": 24, "learning_rate": 2e-3, **common},
-                {"width": 32, "learning_rate": 1e-3, **common}]
+                  "batch_size": batch, "head_dropout": 0.2}
+        # Mild augmentation converges within a short budget; stronger pays off with time.
+        return [{"width": 32, "learning_rate": 2e-3, "augmentation": "flip", **common},
+                {"width": 24, "learning_rate": 2e-3, "augmentation": "flip_shift", **common}]
