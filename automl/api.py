@@ -26,19 +26,37 @@ class Result:
         self.config = config
         self._task = artifacts.task
         self._data = artifacts.data
+        self._hp = artifacts.hp
 
     @property
     def class_names(self) -> Optional[list]:
         return getattr(self._data, "class_names", None)
 
     def predict(self, inputs) -> np.ndarray:
-        """Model outputs (class probabilities for classification) for raw inputs."""
-        return self.model.predict(np.asarray(inputs, dtype=np.float32), verbose=0)
+        """Model outputs (class probabilities for classification) for raw inputs.
+
+        Images: pixel arrays (0..255). Text: a list of strings, tokenized as in training.
+        """
+        if self.report.get("task") == "text_classification" and not isinstance(inputs, dict):
+            from automl.text.tokenizers import encode_batch
+
+            ids, mask = encode_batch(self._task.final_tokenizer(self._data, self._hp), list(inputs))
+            return self.model.predict({"token_ids": ids, "padding_mask": mask}, verbose=0)
+        if isinstance(inputs, dict):
+            return self.model.predict(inputs, verbose=0)
+        x = np.asarray(inputs, dtype=np.float32)
+        expected = tuple(self.model.inputs[0].shape[1:])
+        if x.ndim == len(expected) and expected[-1] == 1:
+            x = x[..., None]  # grey images given without their channel axis
+        if tuple(x.shape[1:]) != expected:
+            raise ValueError(f"predict expects inputs shaped (N, {', '.join(map(str, expected))}). "
+                             f"Received: shape={x.shape}")
+        return self.model.predict(x, verbose=0)
 
     def evaluate(self, inputs=None, targets=None) -> dict:
         """Task metrics on the held-out test split, or on the inputs given."""
         if inputs is None:
-            inputs, targets = self._task.eval_arrays(self._data, "test")
+            inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
         return self._task.evaluate(np.asarray(targets), self.predict(inputs))
 
     def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
@@ -50,9 +68,12 @@ class Result:
         config = self.config.model_copy(deep=True)
         config.export.quantizations = quantizations
         out = Path(out_dir)
-        rows, _ = export_models(self.model, self._task, self._data, config, out)
+        from automl.families import get_family
+
+        family = get_family(self.report["best"]["family"])
+        rows, _ = export_models(self.model, self._task, self._data, config, out, self._hp, family)
         if verify:
-            x_test, y_test = self._task.eval_arrays(self._data, "test")
+            x_test, y_test = self._task.eval_arrays(self._data, "test", self._hp)
             reference = self.predict(x_test)
             verify_exports(rows, self._task, x_test, y_test, reference,
                            self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)

@@ -40,18 +40,21 @@ def _unsupported_ops(message: str) -> list[str]:
     return sorted(ops) or ["(see the converter message)"]
 
 
-def convert_tflite(saved_model_dir: Path, quantization: str, representative, allow_flex: bool) -> bytes:
-    """Converts a SavedModel to TFLite bytes at one quantization.
+def convert_tflite(source, quantization: str, representative, allow_flex: bool,
+                   float_inputs: bool = True) -> bytes:
+    """Converts a model to TFLite bytes at one quantization.
 
     Args:
-        saved_model_dir: the SavedModel to convert.
+        source: a SavedModel folder, or a zero-argument callable that returns a
+            `tf.lite.TFLiteConverter` (e.g. from a concrete function).
         quantization: float32, float16, dynamic or int8.
-        representative: for int8, a callable yielding lists of input arrays.
+        representative: for int8, a callable yielding model inputs.
         allow_flex: let TensorFlow (Flex) ops into the model.
+        float_inputs: the model takes float inputs, which int8 models take as int8.
     """
     import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir))
+    converter = source() if callable(source) else tf.lite.TFLiteConverter.from_saved_model(str(source))
     ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if quantization == "float16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -62,7 +65,8 @@ def convert_tflite(saved_model_dir: Path, quantization: str, representative, all
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
+        if float_inputs:
+            converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     elif quantization != "float32":
         raise ExportError(f"Unknown quantization. Received: quantization={quantization!r}")
@@ -93,7 +97,41 @@ def tflite_ops(model_bytes: bytes) -> list[str]:
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})
 
 
-def export_models(model, task, data, config, out_dir: Path) -> tuple[list[dict], Path]:
+def _representative(samples):
+    """Yields one example at a time, as the converter wants: arrays or a dict of them."""
+    if isinstance(samples, dict):
+        names = list(samples)
+        count = len(samples[names[0]])
+        return lambda: ({n: samples[n][i:i + 1] for n in names} for i in range(count))
+    return lambda: ([s[None].astype(np.float32)] for s in samples)
+
+
+def _twin_source(twin, samples):
+    """A converter factory for a tf_keras twin with batch size 1, and its representative data."""
+    import tensorflow as tf
+
+    names = [t.name.split(":")[0] for t in twin.inputs]
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=n) for t, n in zip(twin.inputs, names)]
+
+    @tf.function(input_signature=specs)
+    def serve(*inputs):
+        return twin(dict(zip(names, inputs)) if len(names) > 1 else inputs[0])
+
+    def make():
+        return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], twin)
+
+    def representative():
+        if isinstance(samples, dict):
+            for i in range(len(samples[names[0]])):
+                yield [samples[n][i:i + 1] for n in names]
+        else:
+            for sample in samples:
+                yield [sample[None].astype(np.float32)]
+
+    return make, representative
+
+
+def export_models(model, task, data, config, out_dir: Path, hp=None, family=None) -> tuple[list[dict], Path]:
     """Writes every requested format and returns one row per file."""
     cfg = config.export
     export_dir = out_dir / "export"
@@ -112,34 +150,40 @@ def export_models(model, task, data, config, out_dir: Path) -> tuple[list[dict],
             size = sum(p.stat().st_size for p in saved_model.rglob("*") if p.is_file())
             rows.append({"path": str(saved_model), "format": "saved_model", "bytes": size})
     if "tflite" in cfg.formats:
-        samples = task.representative_inputs(data, cfg.representative_examples, config.seed)
-
-        def representative():
-            for sample in samples:
-                yield [sample[None].astype(np.float32)]
-
+        samples = task.representative_inputs(data, cfg.representative_examples, config.seed, hp)
+        float_inputs = not isinstance(samples, dict)
+        source, representative, note = saved_model, _representative(samples), None
+        twin = getattr(family, "tflite_twin", None)
+        if twin is not None:
+            source, representative = _twin_source(twin(model, hp, task, data), samples)
+            note = ("converted from a tf_keras twin of the model: batch size 1, fused LSTM ops whose "
+                    "state lives in variable tensors; reset them (resetVariableTensors) before each example")
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
-            content = convert_tflite(saved_model, quantization, representative, cfg.allow_flex_ops)
+            content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs)
             path = export_dir / f"model_{quantization}.tflite"
             path.write_bytes(content)
             ops = tflite_ops(content) if not cfg.allow_flex_ops else []
-            rows.append({"path": str(path), "format": "tflite", "quantization": quantization,
-                         "bytes": len(content), "ops": ops,
-                         "flex_ops": [op for op in ops if op.startswith("Flex")]})
+            row = {"path": str(path), "format": "tflite", "quantization": quantization,
+                   "bytes": len(content), "ops": ops, "flex_ops": [op for op in ops if op.startswith("Flex")]}
+            if note:
+                row["note"] = note
+            rows.append(row)
         if "saved_model" not in cfg.formats:
             shutil.rmtree(saved_model)
-    _write_bundle_files(export_dir, task, data, config, rows)
+    task.bundle_files(data, hp, export_dir)
+    _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir
 
 
-def _write_bundle_files(export_dir: Path, task, data, config, rows) -> None:
-    labels = task.metadata(data).get("labels")
+def _write_bundle_files(export_dir: Path, task, data, config, rows, hp=None) -> None:
+    task_meta = task.metadata(data, hp)
+    labels = task_meta.get("labels")
     if labels:
         (export_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
     meta = {
         "task": config.task,
-        **task.metadata(data),
+        **task_meta,
         "files": [{k: v for k, v in r.items() if k != "ops"} | {"path": Path(r["path"]).name} for r in rows],
         "versions": package_versions(),
     }

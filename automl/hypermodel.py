@@ -40,14 +40,17 @@ class TaskHyperModel(keras_tuner.HyperModel):
     def __init__(self, family, task, data, *, pretrained=False, train_indices=None,
                  val_indices=None, deadline: Optional[float] = None, label: str = ""):
         super().__init__(name=family.info.name)
-        self.family, self.task, self.data = family, task, data
+        self.family, self.task = family, task
         self.pretrained = pretrained
+        # The data as this family sees it (for text: encoded by its tokenizer).
+        self.data = task.prepare(data, family, pretrained)
         self.train_indices, self.val_indices = train_indices, val_indices
         self.deadline = deadline
         self.label = label or family.info.name
 
     def build(self, hp):
-        inputs = keras.Input(self.task.input_shape(self.data), name="input")
+        self.family.input_space(hp, self.data)
+        inputs = self.task.model_inputs(hp, self.data)
         features = self.family.build(hp, inputs, pretrained=self.pretrained)
         outputs = self.task.build_head(hp, features, self.data)
         model = keras.Model(inputs, outputs, name=self.family.info.name)

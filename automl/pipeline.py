@@ -31,6 +31,7 @@ class RunArtifacts:
     data: object
     report: dict
     out_dir: Path
+    hp: object = None
 
 
 class _Recorder:
@@ -148,17 +149,24 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
         else:
             model = result.best_model
             report["finetune"] = {"skipped": True}
+    from automl.families import get_family
+
+    best_family = get_family(result.best["family"])
+    best_hp = result.best["_hp"]
+    view = task.prepare(data, best_family, result.best["pretrained"])
     with recorder.stage("evaluate"):
-        x_test, y_test = task.eval_arrays(data, "test")
+        x_test, y_test = task.eval_arrays(view, "test", best_hp)
         keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
         report["test_metrics"] = task.evaluate(y_test, keras_outputs)
+        if hasattr(task, "misclassified"):
+            report["misclassified_examples"] = task.misclassified(view, y_test, keras_outputs)
         say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
                         f"on {len(y_test)} held-out examples")
     from automl.export import export_models
     from automl.verify import verify_exports
 
     with recorder.stage("export"):
-        rows, export_dir = export_models(model, task, data, config, out)
+        rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family)
         report["exports"] = rows
         report["export_dir"] = str(export_dir)
     failures = []
@@ -166,17 +174,20 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
         with recorder.stage("verify"):
             failures = verify_exports(rows, task, x_test, y_test, keras_outputs,
                                       report["test_metrics"], config.export.int8_accuracy_gate)
+            if hasattr(task, "end_to_end_agreement") and "tflite" in config.export.formats:
+                report["predict_agreement"] = task.end_to_end_agreement(export_dir, view, keras_outputs)
+                say("verify", f"automl predict (raw texts -> LiteRT): {report['predict_agreement']}")
     report["status"] = "failed" if failures else "succeeded"
     report.pop("stage", None)
     if failures:
         report["error"] = "; ".join(failures)
     recorder.write()
-    _write_html(report, out, (task, data, x_test, y_test, keras_outputs))
+    _write_html(report, out, (task, view, x_test, y_test, keras_outputs))
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
                 f"report: {out / 'report.html'}")
     if failures:
         raise PipelineFailed("; ".join(failures))
-    return RunArtifacts(model, task, data, report, out)
+    return RunArtifacts(model, task, view, report, out, best_hp)
 
 
 def _write_html(report: dict, out: Path, examples) -> None:

@@ -17,7 +17,8 @@ class Candidate:
     family: str
     score: float
     reasons: list[str]
-    pretrained: bool = False
+    #: False, or the weights source (True for a family's standard weights, or a preset).
+    pretrained: object = False
     known_good: list[dict] = field(default_factory=list)
     max_trials: int = 0
 
@@ -36,11 +37,11 @@ class Selection:
         }
 
 
-WeightsCheck = Callable[[str], "tuple[bool, str]"]
+WeightsCheck = Callable[[object], "tuple[object, str]"]
 
 
-def _default_weights_check(name: str) -> tuple[bool, str]:
-    return get_family(name).pretrained_weights_status()
+def _default_weights_check(family) -> tuple[object, str]:
+    return family.pretrained_weights_status()
 
 
 def _image_classification_rules(name: str, profile: dict, pretrained: bool) -> tuple[float, list[str], Optional[str]]:
@@ -86,7 +87,29 @@ def _image_classification_rules(name: str, profile: dict, pretrained: bool) -> t
     return score, reasons, None
 
 
-RULES = {"image_classification": _image_classification_rules}
+def _text_classification_rules(name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
+    examples = profile["split_sizes"]["train"]
+    reasons: list[str] = []
+    if name == "bert":
+        if pretrained:
+            return 4.0, ["pretrained encoder available: transfer learning beats training from scratch"], None
+        score = 1.0 if examples >= 20_000 else 0.5
+        reasons.append(f"no pretrained encoder: a small BERT trained from scratch on {examples} examples")
+        return score, reasons, None
+    if name == "bilstm":
+        score = 2.0
+        reasons.append("fast to train on CPU; small fused-LSTM TFLite model")
+        if examples < 20_000:
+            score += 1
+            reasons.append(f"{examples} training examples: few parameters overfit less")
+        return score, reasons, None
+    return 0.0, reasons, None
+
+
+RULES = {
+    "image_classification": _image_classification_rules,
+    "text_classification": _text_classification_rules,
+}
 
 
 def _family_count(max_families, time_limit: Optional[float], available: int) -> int:
@@ -125,7 +148,7 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
         task: task name.
         profile: the dataset profile from the task.
         config: the whole `PipelineConfig` (search and constraints are read).
-        weights_check: returns (available, message) for a family's pretrained weights.
+        weights_check: returns (weights source or falsy, message) for a family instance.
     """
     search = config.search
     available = family_names(task)
@@ -141,9 +164,11 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
     candidates, excluded = [], []
     for name in names:
         family = get_family(name)
+        if name in search.presets:
+            family.preset = search.presets[name]
         use_pretrained, weights_note = False, None
         if family.info.supports_pretrained and search.pretrained is not False:
-            use_pretrained, weights_note = weights_check(name)
+            use_pretrained, weights_note = weights_check(family)
             if search.pretrained is True and not use_pretrained:
                 raise RuntimeError(f"search.pretrained is true but {weights_note}")
         score, reasons, exclusion = RULES[task](name, profile, use_pretrained)

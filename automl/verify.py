@@ -29,50 +29,77 @@ class LiteRTModel:
 
         self.path = Path(path)
         self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self.input = self.interpreter.get_input_details()[0]
+        self.inputs = self.interpreter.get_input_details()
         self.output = self.interpreter.get_output_details()[0]
+        # Models converted with a fixed batch (fused LSTMs) run one example at a time.
+        self.fixed_batch = all(d["shape_signature"][0] == 1 for d in self.inputs)
         self._batch = None
+
+    @property
+    def input(self) -> dict:
+        return self.inputs[0]
 
     def _resize(self, batch: int) -> None:
         if batch != self._batch:
-            shape = [batch, *self.input["shape"][1:]]
-            self.interpreter.resize_tensor_input(self.input["index"], shape)
+            if not self.fixed_batch:
+                for detail in self.inputs:
+                    self.interpreter.resize_tensor_input(detail["index"], [batch, *detail["shape"][1:]])
             self.interpreter.allocate_tensors()
-            self.input = self.interpreter.get_input_details()[0]
+            self.inputs = self.interpreter.get_input_details()
             self.output = self.interpreter.get_output_details()[0]
             self._batch = batch
 
-    def _quantize(self, x: np.ndarray) -> np.ndarray:
-        dtype = self.input["dtype"]
-        if np.issubdtype(dtype, np.integer):
-            scale, zero_point = self.input["quantization"]
+    def _input_for(self, detail, x):
+        """The array for one input tensor: x itself, or x[name] matched by tensor name."""
+        if not isinstance(x, dict):
+            return x
+        matches = [name for name in x if name in detail["name"]]
+        if len(matches) != 1:
+            raise ValueError(f"{self.path.name}: cannot match input tensor {detail['name']!r} to {sorted(x)}")
+        return x[matches[0]]
+
+    @staticmethod
+    def _quantize(detail, x: np.ndarray) -> np.ndarray:
+        dtype = detail["dtype"]
+        scale, zero_point = detail["quantization"]
+        if np.issubdtype(dtype, np.integer) and scale:
             info = np.iinfo(dtype)
             return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
         return x.astype(dtype)
 
     def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        if np.issubdtype(self.output["dtype"], np.integer):
-            scale, zero_point = self.output["quantization"]
+        scale, zero_point = self.output["quantization"]
+        if np.issubdtype(self.output["dtype"], np.integer) and scale:
             return (y.astype(np.float32) - zero_point) * scale
         return y.astype(np.float32)
 
-    def predict(self, x: np.ndarray, batch: int = BATCH) -> np.ndarray:
+    def predict(self, x, batch: int = BATCH) -> np.ndarray:
+        """Outputs for `x` (an array, or a dict of arrays by input name)."""
+        count = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+        batch = 1 if self.fixed_batch else batch
         outputs = []
-        for start in range(0, len(x), batch):
-            chunk = x[start:start + batch]
-            self._resize(len(chunk))
-            self.interpreter.set_tensor(self.input["index"], self._quantize(chunk))
+        for start in range(0, count, batch):
+            stop = min(start + batch, count)
+            self._resize(stop - start)
+            for detail in self.inputs:
+                chunk = self._input_for(detail, x)[start:stop]
+                self.interpreter.set_tensor(detail["index"], self._quantize(detail, chunk))
+            if self.fixed_batch:
+                # Fused LSTMs keep their state in variable tensors across invocations.
+                self.interpreter.reset_all_variables()
             self.interpreter.invoke()
             outputs.append(self._dequantize(self.interpreter.get_tensor(self.output["index"])))
         return np.concatenate(outputs)
 
     def latency_ms(self, x: np.ndarray, examples: int = LATENCY_EXAMPLES) -> float:
         """Mean milliseconds per single example (batch 1), after one warm-up run."""
-        sample = x[:examples]
-        self.predict(sample[:1], batch=1)
+        sample = {k: v[:examples] for k, v in x.items()} if isinstance(x, dict) else x[:examples]
+        first = {k: v[:1] for k, v in sample.items()} if isinstance(sample, dict) else sample[:1]
+        count = len(next(iter(sample.values()))) if isinstance(sample, dict) else len(sample)
+        self.predict(first, batch=1)
         start = time.perf_counter()
         self.predict(sample, batch=1)
-        return 1000 * (time.perf_counter() - start) / max(len(sample), 1)
+        return 1000 * (time.perf_counter() - start) / max(count, 1)
 
 
 def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outputs,
@@ -83,7 +110,7 @@ def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outp
     for row in rows:
         if row["format"] != "tflite":
             continue
-        say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_inputs)} test examples")
+        say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_targets)} test examples")
         model = LiteRTModel(Path(row["path"]))
         outputs = model.predict(test_inputs)
         metrics = task.evaluate(test_targets, outputs)

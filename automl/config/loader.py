@@ -161,7 +161,28 @@ def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> Pip
     return config
 
 
+def package_file(value: str, source: str, key: str) -> Path:
+    """Resolves 'package:DIST/relative/path' to a file an installed package ships."""
+    from importlib import metadata
+
+    spec = value[len("package:"):]
+    dist_name, _, relative = spec.partition("/")
+    try:
+        dist = metadata.distribution(dist_name)
+    except metadata.PackageNotFoundError:
+        raise ConfigError(
+            f"{source}: {key}: package {dist_name!r} is not installed (pip install --no-deps "
+            f"{dist_name}). Received: {value!r}"
+        ) from None
+    return Path(str(dist.locate_file(relative)))
+
+
 def _existing_path(value: str, base_dir: Optional[Path], source: str, key: str) -> str:
+    if value.startswith("package:"):
+        path = package_file(value, source, key)
+        if not path.exists():
+            raise ConfigError(f"{source}: {key}: the package has no such file: {path}. Received: {value!r}")
+        return str(path)
     path = Path(value).expanduser()
     candidates = [path]
     if not path.is_absolute() and base_dir is not None:

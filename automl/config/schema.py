@@ -58,13 +58,24 @@ class SplitConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    path: str = Field(..., description="Image folder, .npz file or IDX directory.")
-    format: Literal["auto", "folder", "npz", "idx"] = "auto"
+    path: str = Field(
+        ...,
+        description="Data file or folder; 'package:NAME/relative/path' reads a file an installed package ships.",
+    )
+    format: Literal["auto", "folder", "npz", "idx", "csv", "tsv", "jsonl"] = "auto"
     image_size: Union[Auto, tuple[int, int]] = Field(
         "auto", description="[height, width] images are resized to; auto = most common."
     )
     class_names: Optional[list[str]] = Field(
         None, description="Names for the classes in label order (IDX and arrays have none)."
+    )
+    text_column: str = Field("text", description="Text column (CSV, TSV, JSON Lines).")
+    label_column: str = Field("label", description="Label column (CSV, TSV, JSON Lines).")
+    labels: Optional[list[str]] = Field(
+        None, description="Keep only rows with these labels, in this order; others are counted and dropped."
+    )
+    on_bad_row: Literal["error", "skip"] = Field(
+        "skip", description="Empty text, missing label or non-UTF-8 bytes: fail, or skip and count in the report."
     )
     split: SplitConfig = SplitConfig()
     on_bad_file: Literal["error", "skip"] = Field(
@@ -98,6 +109,10 @@ class SearchConfig(_Strict):
     )
     pretrained: Union[Auto, bool] = Field(
         "auto", description="Use pretrained weights: auto = when they can be had."
+    )
+    presets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Pretrained weights per family: a keras-hub preset name or a local folder (e.g. bert: ...).",
     )
     max_families: Union[Auto, int] = "auto"
     max_consecutive_failed_trials: int = Field(5, ge=1)

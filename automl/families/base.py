@@ -35,16 +35,23 @@ class Family:
     #: Name of the pretrained sub-model that fine-tuning first freezes.
     backbone_layer = "backbone"
 
-    def build(self, hp, inputs, *, pretrained: bool):
-        """Returns backbone features for the Keras tensor `inputs` (raw pixels 0..255)."""
+    def input_space(self, hp, data) -> None:
+        """Declares hyperparameters that shape the model's inputs (sequence length...)."""
+
+    def build(self, hp, inputs, *, pretrained):
+        """Returns backbone features for the task's `inputs`.
+
+        `pretrained` is falsy (random initialization) or the weights source the
+        selector found: True for a family's standard weights, or a preset name.
+        """
         raise NotImplementedError
 
     def known_good(self, profile: dict) -> list[dict]:
         """Hyperparameter values worth trying first, for data like `profile`."""
         return []
 
-    def pretrained_weights_status(self) -> tuple[bool, str]:
-        """Whether pretrained weights can be had here, and why not."""
+    def pretrained_weights_status(self) -> tuple[object, str]:
+        """(weights source or a falsy value, message): whether pretrained weights can be had."""
         return False, f"{self.info.name} has no pretrained weights"
 
 

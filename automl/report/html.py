@@ -52,11 +52,11 @@ def _exports(report: dict) -> str:
         metrics = e.get("test_metrics", {})
         headline = next((metrics[k] for k in ("accuracy", "mean_iou", "mae") if k in metrics), None)
         rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), f"{e['bytes'] / 1024:.1f} KiB",
-                     headline, e.get("agreement"), e.get("latency_ms")])
+                     headline, e.get("agreement"), e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-"])
     if not rows:
         return ""
     return "<h2>Exports (verified on LiteRT over the test split)</h2>" + _table(
-        ["file", "quantization", "size", "test metric", "agreement with Keras", "ms / example"], rows)
+        ["file", "quantization", "size", "test metric", "agreement with Keras", "ms / example", "Flex ops"], rows)
 
 
 def _selector(report: dict) -> str:
@@ -78,7 +78,7 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
         parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + _table(list(shown), [list(shown.values())]))
     parts.append(_exports(report))
     if report.get("dataset"):
-        d = {k: v for k, v in report["dataset"].items() if k not in ("class_names",)}
+        d = {k: v for k, v in report["dataset"].items() if k not in ("class_names", "skipped_examples")}
         parts.append("<h2>Data</h2>" + _table(["key", "value"], [[k, v] for k, v in d.items()]))
     parts.append(_selector(report))
     parts.append(_leaderboard(report))
@@ -92,6 +92,11 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
         task, data, x_test, y_test, outputs = examples
         for title, png in task.report_figures(report, data, x_test, y_test, outputs):
             parts.append(f"<h2>{html.escape(title)}</h2>" + _img(png, title))
+    if report.get("misclassified_examples"):
+        rows = [[m["text"], m["true"], m["predicted"], m["confidence"]] for m in report["misclassified_examples"]]
+        parts.append("<h2>Misclassified test examples</h2>" + _table(["text", "true", "predicted", "confidence"], rows))
+    if report.get("dataset", {}).get("skipped_rows"):
+        parts.append("<p>Skipped rows: " + html.escape(json.dumps(report["dataset"]["skipped_rows"])) + "</p>")
     timings = report.get("timings", {})
     parts.append("<h2>Timings (seconds)</h2>" + _table(list(timings), [list(timings.values())]))
     if report.get("runtime"):

@@ -28,7 +28,12 @@ class Task:
     def profile(self, data) -> dict:
         raise NotImplementedError
 
-    def input_shape(self, data) -> tuple:
+    def prepare(self, data, family, pretrained=None):
+        """The data as one family sees it (text: encoded by its tokenizer); images as they are."""
+        return data
+
+    def model_inputs(self, hp, data):
+        """The Keras input tensor(s) of the model."""
         raise NotImplementedError
 
     def build_head(self, hp, features, data):
@@ -47,11 +52,11 @@ class Task:
     def train_dataset(self, hp, data, part: str, batch_size: int, indices=None, shuffle=True):
         raise NotImplementedError
 
-    def representative_inputs(self, data, count: int, seed: int) -> np.ndarray:
+    def representative_inputs(self, data, count: int, seed: int, hp=None):
         """Training inputs for int8 calibration."""
         raise NotImplementedError
 
-    def eval_arrays(self, data, part: str):
+    def eval_arrays(self, data, part: str, hp=None):
         """(inputs, targets) as numpy arrays, for evaluation and verification."""
         raise NotImplementedError
 
@@ -67,6 +72,9 @@ class Task:
         """(title, base64 PNG) pairs the HTML report shows for this task."""
         return []
 
-    def metadata(self, data) -> dict:
+    def metadata(self, data, hp=None) -> dict:
         """Task facts for `metadata.json` beside the exported models."""
         return {}
+
+    def bundle_files(self, data, hp, export_dir) -> None:
+        """Writes task files the phone needs beside the model (a tokenizer, say)."""

@@ -57,8 +57,10 @@ class ImageClassification(Task):
             "skipped_files": data.skipped_files,
         }
 
-    def input_shape(self, data) -> tuple:
-        return tuple(data.image_shape)
+    def model_inputs(self, hp, data):
+        import keras
+
+        return keras.Input(tuple(data.image_shape), name="input")
 
     def build_head(self, hp, features, data):
         import keras
@@ -72,7 +74,7 @@ class ImageClassification(Task):
         )(features)
 
     def register_search_space(self, hp):
-        hp.Choice("augmentation", ["none", "shift", "flip_shift"], default="flip_shift")
+        hp.Choice("augmentation", ["none", "flip", "shift", "flip_shift"], default="flip_shift")
 
     def loss(self, hp):
         return "sparse_categorical_crossentropy"
@@ -91,15 +93,16 @@ class ImageClassification(Task):
             ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
         augmentation = hp.get("augmentation") if shuffle else "none"
         if augmentation != "none":
-            ds = ds.map(_augmenter(data.image_shape, flip=augmentation == "flip_shift"),
+            ds = ds.map(_augmenter(data.image_shape, flip="flip" in augmentation,
+                                   shift="shift" in augmentation),
                         num_parallel_calls=tf.data.AUTOTUNE)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
-    def representative_inputs(self, data, count, seed):
+    def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.train.labels, count, seed)
         return data.train.take(picked).to_numpy(data.image_shape)[0]
 
-    def eval_arrays(self, data, part):
+    def eval_arrays(self, data, part, hp=None):
         return data.part(part).to_numpy(data.image_shape)
 
     def evaluate(self, targets, outputs) -> dict:
@@ -125,7 +128,7 @@ class ImageClassification(Task):
                         figures.image_grid(inputs[wrong], titles(wrong), [True] * len(wrong))))
         return out
 
-    def metadata(self, data) -> dict:
+    def metadata(self, data, hp=None) -> dict:
         return {
             "labels": data.class_names,
             "input": {
@@ -140,18 +143,19 @@ class ImageClassification(Task):
         }
 
 
-def _augmenter(image_shape, flip: bool):
-    """Random shifts of up to 1/8 of each side (reflect-padded), optionally flips."""
+def _augmenter(image_shape, flip: bool, shift: bool):
+    """Random left-right flips and shifts of up to 1/12 of each side (reflect-padded)."""
     import tensorflow as tf
 
     height, width, channels = image_shape
-    pad_h, pad_w = max(1, height // 8), max(1, width // 8)
+    pad_h, pad_w = max(1, height // 12), max(1, width // 12)
 
     def augment(image, label):
         if flip:
             image = tf.image.random_flip_left_right(image)
-        padded = tf.pad(image, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
-        image = tf.image.random_crop(padded, (height, width, channels))
+        if shift:
+            padded = tf.pad(image, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
+            image = tf.image.random_crop(padded, (height, width, channels))
         return image, label
 
     return augment
