@@ -11,6 +11,7 @@ EXAMPLES = """examples:
   automl validate my.yaml
   automl run pipelines/quickstart.yaml --out runs/quick
   automl run pipelines/fashion_mnist.yaml --set search.families=[small_cnn] --set search.max_trials=3
+  automl predict runs/rotten_tomatoes "a warm, funny and moving film"
 """
 
 
@@ -31,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="print a commented pipeline file for a task")
     init.add_argument("--task", required=True)
     sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
+    predict = sub.add_parser("predict", help="label texts or image files with a run's .tflite on LiteRT")
+    predict.add_argument("run_dir")
+    predict.add_argument("inputs", nargs="+", help="texts (text tasks) or image paths (image tasks)")
+    predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
+    predict.add_argument("--json", action="store_true", help="print JSON lines")
     return parser
 
 
@@ -93,7 +99,20 @@ def _schema(args) -> int:
     return 0
 
 
-_COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema}
+def _predict(args) -> int:
+    from automl.predict import Predictor
+
+    try:
+        predictor = Predictor(args.run_dir, args.quantization)
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for row in predictor.predict(args.inputs):
+        print(json.dumps(row) if args.json else f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}")
+    return 0
+
+
+_COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema, "predict": _predict}
 
 if __name__ == "__main__":
     sys.exit(main())

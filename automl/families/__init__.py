@@ -11,6 +11,8 @@ _FAMILIES = {
     "small_cnn": "automl.families.small_cnn:SmallCNN",
     "mobilenet_v3": "automl.families.mobilenet_v3:MobileNetV3",
     "efficientnet": "automl.families.efficientnet:EfficientNet",
+    "bilstm": "automl.families.bilstm:BiLSTM",
+    "bert": "automl.families.bert:Bert",
 }
 
 

@@ -6,6 +6,7 @@ from automl.tasks.base import Task
 
 _TASKS = {
     "image_classification": "automl.tasks.image_classification:ImageClassification",
+    "text_classification": "automl.tasks.text_classification:TextClassification",
 }
 
 

@@ -1,0 +1,195 @@
+"""Text classification data: CSV, TSV, JSON Lines (optionally .gz/.bz2) and
+folders of .txt files per class.
+
+Rows with an empty text, a missing label or bytes that are not UTF-8 fail
+the run (`data.on_bad_row: error`) or are skipped and counted in the report.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import io
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from automl.data.images import DataError, _natural_key
+from automl.data.split import stratified_sample, stratified_split
+
+_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass
+class TextSplit:
+    texts: list[str]
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def take(self, indices) -> "TextSplit":
+        indices = np.asarray(indices, dtype=np.int64)
+        return TextSplit([self.texts[i] for i in indices], self.labels[indices])
+
+
+@dataclass
+class TextData:
+    class_names: list[str]
+    source: str
+    split_method: str
+    train: TextSplit
+    val: TextSplit
+    test: TextSplit
+    skipped: Counter = field(default_factory=Counter)
+    skipped_examples: list[dict] = field(default_factory=list)
+    #: Encodings by (family, weights source), filled by the text task.
+    encoded_views: dict = field(default_factory=dict)
+
+    def split_sizes(self) -> dict:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def part(self, name: str) -> TextSplit:
+        return {"train": self.train, "val": self.val, "test": self.test}[name]
+
+
+class _Rows:
+    """Collects good rows and counts bad ones, or raises on the first bad one."""
+
+    def __init__(self, path: Path, policy: str):
+        self.path, self.policy = path, policy
+        self.texts: list[str] = []
+        self.labels: list[str] = []
+        self.skipped: Counter = Counter()
+        self.examples: list[dict] = []
+
+    def bad(self, where: str, reason: str) -> None:
+        if self.policy == "error":
+            raise DataError(f"{self.path}: {where}: {reason} (set data.on_bad_row: skip to skip and count such rows)")
+        self.skipped[reason] += 1
+        if len(self.examples) < 20:
+            self.examples.append({"where": where, "reason": reason})
+
+    def add(self, where: str, text, label) -> None:
+        if text is None or not str(text).strip():
+            return self.bad(where, "empty text")
+        if label is None or not str(label).strip():
+            return self.bad(where, "missing label")
+        text = str(text)
+        if any("\udc80" <= ch <= "\udcff" for ch in text):  # surrogateescape'd bytes
+            return self.bad(where, "bytes that are not UTF-8")
+        self.texts.append(text.strip())
+        self.labels.append(str(label).strip())
+
+
+def _read_text(path: Path) -> str:
+    """The file's text; undecodable bytes survive as surrogates so rows can be judged one by one."""
+    raw = path.read_bytes()
+    if path.suffix == ".gz":
+        raw = gzip.decompress(raw)
+    elif path.suffix == ".bz2":
+        raw = bz2.decompress(raw)
+    return raw.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
+
+
+def _format_of(path: Path, declared: str) -> str:
+    if declared != "auto":
+        return declared
+    if path.is_dir():
+        return "folder"
+    suffixes = [s for s in path.suffixes if s not in (".gz", ".bz2")]
+    found = _SUFFIXES.get(suffixes[-1] if suffixes else "")
+    if not found:
+        raise DataError(f"{path}: cannot tell the text format from the name; set data.format (csv, tsv, jsonl, folder)")
+    return found
+
+
+def _read_table(path: Path, fmt: str, cfg, rows: _Rows) -> None:
+    text = _read_text(path)
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    columns = reader.fieldnames or []
+    for key, column in (("data.text_column", cfg.text_column), ("data.label_column", cfg.label_column)):
+        if column not in columns:
+            raise DataError(f"{path}: {key}={column!r} is not a column. Columns: {columns}")
+    for number, row in enumerate(reader, start=2):
+        rows.add(f"row {number}", row.get(cfg.text_column), row.get(cfg.label_column))
+
+
+def _read_jsonl(path: Path, cfg, rows: _Rows) -> None:
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            rows.bad(f"line {number}", f"not valid JSON ({err.msg})")
+            continue
+        if not isinstance(record, dict):
+            rows.bad(f"line {number}", "not a JSON object")
+            continue
+        rows.add(f"line {number}", record.get(cfg.text_column), record.get(cfg.label_column))
+
+
+def _read_folder(path: Path, rows: _Rows) -> None:
+    class_dirs = sorted(p for p in path.iterdir() if p.is_dir())
+    if len(class_dirs) < 2:
+        raise DataError(f"{path}: expected one subfolder of .txt files per class (at least two). "
+                        f"Found: {[p.name for p in class_dirs]}")
+    for class_dir in class_dirs:
+        for file in sorted(class_dir.rglob("*.txt")):
+            rows.add(str(file), _read_text(file), class_dir.name)
+
+
+def load_text_data(cfg, seed: int, arrays=None) -> TextData:
+    """Reads, filters and splits text classification data (seeded, stratified)."""
+    if arrays is not None:
+        path, fmt = Path("<arrays>"), "arrays"
+        rows = _Rows(path, cfg.on_bad_row)
+        for i, (text, label) in enumerate(zip(*arrays)):
+            rows.add(f"example {i}", text, label)
+    else:
+        path = Path(cfg.path)
+        fmt = _format_of(path, cfg.format)
+        rows = _Rows(path, cfg.on_bad_row)
+        if fmt in ("csv", "tsv"):
+            _read_table(path, fmt, cfg, rows)
+        elif fmt == "jsonl":
+            _read_jsonl(path, cfg, rows)
+        elif fmt == "folder":
+            _read_folder(path, rows)
+        else:
+            raise DataError(f"{path}: data.format={fmt!r} does not hold text; use csv, tsv, jsonl or folder")
+    labels = rows.labels
+    if cfg.labels:
+        keep = set(cfg.labels)
+        dropped = Counter(label for label in labels if label not in keep)
+        missing = keep - set(labels)
+        if missing:
+            raise DataError(f"{path}: data.labels names {sorted(missing)}, which never occur. "
+                            f"Labels found: {sorted(set(labels))[:20]}")
+        picked = [i for i, label in enumerate(labels) if label in keep]
+        texts = [rows.texts[i] for i in picked]
+        labels = [labels[i] for i in picked]
+        names = list(cfg.labels)
+        filtered = {f"label not in data.labels ({k})": v for k, v in dropped.items()}
+    else:
+        texts = rows.texts
+        names = sorted(set(labels), key=_natural_key)
+        filtered = {}
+    if len(names) < 2:
+        raise DataError(f"{path}: text classification needs at least two labels. Found: {names}")
+    lookup = {name: i for i, name in enumerate(names)}
+    y = np.array([lookup[label] for label in labels], dtype=np.int64)
+    whole = TextSplit(texts, y)
+    idx = stratified_split(y, cfg.split.val, cfg.split.test, seed)
+    train = whole.take(idx.train)
+    if cfg.max_examples and cfg.max_examples < len(train):
+        train = train.take(stratified_sample(train.labels, cfg.max_examples, seed))
+    skipped = rows.skipped + Counter(filtered)
+    return TextData(names, fmt, "stratified, seeded", train, whole.take(idx.val), whole.take(idx.test),
+                    skipped, rows.examples)

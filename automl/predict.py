@@ -1,0 +1,69 @@
+"""`automl predict RUN_DIR INPUT...`: runs an exported .tflite on LiteRT.
+
+Uses only the bundle (model, labels.txt, metadata.json, tokenizer.json),
+numpy, Pillow and LiteRT: no TensorFlow, as on a phone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+PREFERENCE = ("int8", "dynamic", "float16", "float32")
+
+
+class Predictor:
+    """Loads a run's export bundle once and labels inputs with it.
+
+    Args:
+        run_dir: a run directory (holding export/) or the export folder itself.
+        quantization: which .tflite to run; defaults to the smallest one present.
+    """
+
+    def __init__(self, run_dir: str | Path, quantization: Optional[str] = None):
+        from automl.verify import LiteRTModel
+
+        root = Path(run_dir)
+        self.export_dir = root / "export" if (root / "export").is_dir() else root
+        meta_path = self.export_dir / "metadata.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path} not found: is {run_dir} a finished automl run?")
+        self.metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.labels = (self.export_dir / "labels.txt").read_text(encoding="utf-8").splitlines()
+        choices = [quantization] if quantization else PREFERENCE
+        path = next((self.export_dir / f"model_{q}.tflite" for q in choices
+                     if (self.export_dir / f"model_{q}.tflite").exists()), None)
+        if path is None:
+            raise FileNotFoundError(f"no model_{'/'.join(choices)}.tflite in {self.export_dir}")
+        self.model_path = path
+        self.model = LiteRTModel(path)
+        self.tokenizer = None
+        if self.metadata.get("tokenizer"):
+            from automl.text.tokenizers import load_tokenizer
+
+            self.tokenizer = load_tokenizer(self.export_dir / self.metadata["tokenizer"]["file"])
+
+    def probabilities(self, inputs: Sequence) -> np.ndarray:
+        if self.tokenizer is not None:
+            from automl.text.tokenizers import encode_batch
+
+            ids, mask = encode_batch(self.tokenizer, list(inputs))
+            return self.model.predict({"token_ids": ids, "padding_mask": mask})
+        return self.model.predict(np.stack([self._image(p) for p in inputs]))
+
+    def _image(self, path) -> np.ndarray:
+        from PIL import Image
+
+        shape = self.metadata["input"]["shape"][1:]
+        with Image.open(path) as image:
+            image = image.convert("L" if shape[-1] == 1 else "RGB").resize((shape[1], shape[0]))
+            pixels = np.asarray(image, dtype=np.float32)
+        return pixels.reshape(shape)
+
+    def predict(self, inputs: Sequence) -> list[dict]:
+        probs = self.probabilities(inputs)
+        return [{"input": str(item)[:200], "label": self.labels[int(p.argmax())],
+                 "confidence": round(float(p.max()), 4)} for item, p in zip(inputs, probs)]
