@@ -97,6 +97,23 @@ def tflite_ops(model_bytes: bytes) -> list[str]:
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})
 
 
+def export_saved_model(model, path: Path) -> None:
+    """Writes a SavedModel whose `serve` signature runs the model in inference mode.
+
+    `model.export` leaves `training` unset, and nested backbones (keras.applications
+    EfficientNet's stochastic-depth dropout) then keep random ops that TFLite lacks.
+    """
+    import keras
+    import tensorflow as tf
+
+    signature = keras.tree.map_structure(
+        lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]), model.input)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[signature])
+    archive.write_out(str(path), verbose=False)
+
+
 def _representative(samples):
     """Yields one example at a time, as the converter wants: arrays or a dict of them."""
     if isinstance(samples, dict):
@@ -145,7 +162,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         rows.append({"path": str(path), "format": "keras", "bytes": path.stat().st_size})
     saved_model = export_dir / "saved_model"
     if "saved_model" in cfg.formats or "tflite" in cfg.formats:
-        model.export(str(saved_model), format="tf_saved_model", verbose=False)
+        export_saved_model(model, saved_model)
         if "saved_model" in cfg.formats:
             size = sum(p.stat().st_size for p in saved_model.rglob("*") if p.is_file())
             rows.append({"path": str(saved_model), "format": "saved_model", "bytes": size})

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import yaml
 
 from automl.progress import format_seconds, say
@@ -157,6 +158,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     with recorder.stage("evaluate"):
         x_test, y_test = task.eval_arrays(view, "test", best_hp)
         keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
+        if not np.all(np.isfinite(keras_outputs)):
+            raise RuntimeError("the fine-tuned model outputs NaN or infinite values on the test split; "
+                               "lower the learning rate or pin another family")
         report["test_metrics"] = task.evaluate(y_test, keras_outputs)
         if hasattr(task, "misclassified"):
             report["misclassified_examples"] = task.misclassified(view, y_test, keras_outputs)

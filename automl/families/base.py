@@ -76,6 +76,20 @@ def to_resolution(inputs, side: int, channels: int):
     return x
 
 
+def settle_batch_norm(backbone, momentum: float = 0.9) -> None:
+    """Faster-moving batch-norm statistics for backbones trained from scratch.
+
+    keras.applications uses momentum 0.99-0.999, made for ImageNet-length runs;
+    after a few hundred steps its moving statistics are still near their start
+    and the model's inference outputs are garbage (or overflow to NaN).
+    """
+    import keras
+
+    for layer in backbone.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = momentum
+
+
 def keras_applications_weights(build_fn, name: str) -> tuple[bool, str]:
     """Tries to load ImageNet weights (cached under ~/.keras/models after the first time)."""
     try:

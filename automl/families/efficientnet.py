@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from automl.families.base import (
-    Family, FamilyInfo, keras_applications_weights, resolution_choices, to_resolution,
+    Family, FamilyInfo, keras_applications_weights, resolution_choices, settle_batch_norm, to_resolution,
 )
 
 VARIANTS = ("b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7")
@@ -42,6 +42,8 @@ class EfficientNet(Family):
             weights="imagenet" if pretrained else None,
             name=self.backbone_layer,
         )
+        if not pretrained:
+            settle_batch_norm(backbone)
         return backbone(x)
 
     def known_good(self, profile: dict) -> list[dict]:

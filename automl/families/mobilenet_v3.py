@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from automl.families.base import (
-    Family, FamilyInfo, keras_applications_weights, resolution_choices, to_resolution,
+    Family, FamilyInfo, keras_applications_weights, resolution_choices, settle_batch_norm, to_resolution,
 )
 
 
@@ -38,6 +38,8 @@ class MobileNetV3(Family):
             minimalistic=False,
             name=self.backbone_layer,
         )
+        if not pretrained:
+            settle_batch_norm(backbone)
         return backbone(x)
 
     def known_good(self, profile: dict) -> list[dict]:

@@ -81,4 +81,6 @@ def test_family_trains_exports_and_runs_on_litert(family_name, task_name, tmp_pa
         if row["quantization"] == "float32":
             np.testing.assert_allclose(out, keras_out, atol=1e-4)
         else:
-            assert task.agreement(keras_out, out) >= 0.5
+            # One training step leaves outputs near-uniform, so argmax agreement is a coin
+            # toss; int8 outputs must still track the float ones closely.
+            assert np.abs(out - keras_out).mean() < 0.05
