@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from automl.data.split import stratified_sample, stratified_split
+from automl.data.split import SplitParts, stratified_sample, stratified_split
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 
@@ -74,7 +74,7 @@ class ImageSplit:
 
 
 @dataclass
-class ImageData:
+class ImageData(SplitParts):
     """A split image classification data set and what is known about it."""
 
     class_names: list[str]
@@ -87,11 +87,6 @@ class ImageData:
     image_sizes: Counter = field(default_factory=Counter)
     skipped_files: list[dict] = field(default_factory=list)
 
-    def split_sizes(self) -> dict:
-        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
-
-    def part(self, name: str) -> ImageSplit:
-        return {"train": self.train, "val": self.val, "test": self.test}[name]
 
 
 def _as_nhwc(images: np.ndarray, where: str) -> np.ndarray:

@@ -17,6 +17,18 @@ class SplitIndices:
         return {"train": int(len(self.train)), "val": int(len(self.val)), "test": int(len(self.test))}
 
 
+class SplitParts:
+    """For data sets with train/val/test attributes: their sizes, and one by name."""
+
+    def split_sizes(self) -> dict:
+        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
+
+    def part(self, name: str):
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"Unknown split. Received: name={name!r}; expected train, val or test")
+        return getattr(self, name)
+
+
 def stratified_split(labels: np.ndarray, val: float, test: float, seed: int) -> SplitIndices:
     """Splits each class in the same proportions, so rare classes reach every part.
 

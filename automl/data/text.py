@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 
 from automl.data.images import DataError, _natural_key
-from automl.data.split import stratified_sample, stratified_split
+from automl.data.split import SplitParts, stratified_sample, stratified_split
 
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
@@ -39,7 +39,7 @@ class TextSplit:
 
 
 @dataclass
-class TextData:
+class TextData(SplitParts):
     class_names: list[str]
     source: str
     split_method: str
@@ -51,11 +51,6 @@ class TextData:
     #: Encodings by (family, weights source), filled by the text task.
     encoded_views: dict = field(default_factory=dict)
 
-    def split_sizes(self) -> dict:
-        return {"train": len(self.train), "val": len(self.val), "test": len(self.test)}
-
-    def part(self, name: str) -> TextSplit:
-        return {"train": self.train, "val": self.val, "test": self.test}[name]
 
 
 class _Rows:

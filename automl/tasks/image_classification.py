@@ -6,41 +6,16 @@ import numpy as np
 
 from automl.data.images import load_image_data
 from automl.data.split import stratified_sample
-from automl.tasks.base import Task
+from automl.tasks.classification import ClassificationTask
 
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> dict:
-    """Accuracy, macro-F1, per-class F1 and the confusion matrix (rows = truth)."""
-    labels = np.asarray(labels).astype(int)
-    predicted = np.asarray(probs).argmax(axis=-1)
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    true_pos = np.diag(confusion).astype(float)
-    precision = np.divide(true_pos, confusion.sum(0), out=np.zeros(num_classes), where=confusion.sum(0) > 0)
-    recall = np.divide(true_pos, confusion.sum(1), out=np.zeros(num_classes), where=confusion.sum(1) > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
-    present = confusion.sum(1) > 0
-    return {
-        "accuracy": float(true_pos.sum() / max(len(labels), 1)),
-        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
-        "per_class_f1": [round(float(v), 4) for v in f1],
-        "confusion_matrix": confusion.tolist(),
-        "examples": int(len(labels)),
-    }
-
-
-class ImageClassification(Task):
+class ImageClassification(ClassificationTask):
     name = "image_classification"
-    objective = "val_accuracy"
-    objective_direction = "max"
-    headline_metric = "accuracy"
 
     def load_data(self, config, arrays=None):
         return load_image_data(config.data, config.seed, arrays=arrays)
 
     def profile(self, data) -> dict:
-        counts = np.bincount(data.train.labels, minlength=len(data.class_names))
         height, width, channels = data.image_shape
         return {
             "source": data.source,
@@ -50,10 +25,7 @@ class ImageClassification(Task):
             "image_size": [height, width],
             "channels": channels,
             "sizes_seen": {f"{h}x{w}": n for (h, w), n in data.image_sizes.most_common(5)},
-            "num_classes": len(data.class_names),
-            "class_names": data.class_names,
-            "train_class_counts": counts.tolist(),
-            "imbalance_ratio": round(float(counts.max() / max(counts.min(), 1)), 3),
+            **self.label_profile(data),
             "skipped_files": data.skipped_files,
         }
 
@@ -75,12 +47,6 @@ class ImageClassification(Task):
 
     def register_search_space(self, hp):
         hp.Choice("augmentation", ["none", "flip", "shift", "flip_shift"], default="flip_shift")
-
-    def loss(self, hp):
-        return "sparse_categorical_crossentropy"
-
-    def metrics(self) -> list:
-        return ["accuracy"]
 
     def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
         import tensorflow as tf
@@ -104,12 +70,6 @@ class ImageClassification(Task):
 
     def eval_arrays(self, data, part, hp=None):
         return data.part(part).to_numpy(data.image_shape)
-
-    def evaluate(self, targets, outputs) -> dict:
-        return classification_metrics(targets, outputs, outputs.shape[-1])
-
-    def agreement(self, reference, outputs) -> float:
-        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures

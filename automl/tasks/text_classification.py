@@ -14,8 +14,7 @@ import numpy as np
 
 from automl.data.split import stratified_sample
 from automl.data.text import TextData, load_text_data
-from automl.tasks.image_classification import classification_metrics
-from automl.tasks.base import Task
+from automl.tasks.classification import ClassificationTask
 from automl.text.tokenizers import encode_batch
 
 INPUT_NAMES = ("token_ids", "padding_mask")
@@ -61,11 +60,8 @@ def _hp(hp, name):
         return None
 
 
-class TextClassification(Task):
+class TextClassification(ClassificationTask):
     name = "text_classification"
-    objective = "val_accuracy"
-    objective_direction = "max"
-    headline_metric = "accuracy"
 
     def load_data(self, config, arrays=None):
         return load_text_data(config.data, config.seed, arrays=arrays)
@@ -73,7 +69,6 @@ class TextClassification(Task):
     def profile(self, data: TextData) -> dict:
         from automl.text.tokenizers import WordTokenizer
 
-        counts = np.bincount(data.train.labels, minlength=len(data.class_names))
         lengths = np.array([len(WordTokenizer.words(t)) for t in data.train.texts])
         vocabulary = len({w for t in data.train.texts for w in WordTokenizer.words(t)})
         return {
@@ -81,10 +76,7 @@ class TextClassification(Task):
             "examples": int(sum(data.split_sizes().values())),
             "split_sizes": data.split_sizes(),
             "split_method": data.split_method,
-            "num_classes": len(data.class_names),
-            "class_names": data.class_names,
-            "train_class_counts": counts.tolist(),
-            "imbalance_ratio": round(float(counts.max() / max(counts.min(), 1)), 3),
+            **self.label_profile(data),
             "words_per_text": {"mean": round(float(lengths.mean()), 1), "p50": int(np.percentile(lengths, 50)),
                                "p95": int(np.percentile(lengths, 95)), "max": int(lengths.max())},
             "train_vocabulary": vocabulary,
@@ -118,12 +110,6 @@ class TextClassification(Task):
         return layers.Dense(len(data.class_names), activation="softmax", dtype="float32",
                             name="predictions")(features)
 
-    def loss(self, hp):
-        return "sparse_categorical_crossentropy"
-
-    def metrics(self) -> list:
-        return ["accuracy"]
-
     def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
         import tensorflow as tf
 
@@ -144,12 +130,6 @@ class TextClassification(Task):
     def eval_arrays(self, data, part, hp=None):
         ids, mask = data.encoded(part)
         return fit_to_hp(ids, mask, hp), data.part(part).labels
-
-    def evaluate(self, targets, outputs) -> dict:
-        return classification_metrics(targets, outputs, outputs.shape[-1])
-
-    def agreement(self, reference, outputs) -> float:
-        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
 
     def final_tokenizer(self, data, hp):
         """The tokenizer that produces exactly what the exported model takes."""

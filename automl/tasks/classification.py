@@ -1,0 +1,58 @@
+"""What classification tasks share: softmax head objective, loss, metrics, agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.tasks.base import Task
+
+
+def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> dict:
+    """Accuracy, macro-F1, per-class F1 and the confusion matrix (rows = truth)."""
+    labels = np.asarray(labels).astype(int)
+    predicted = np.asarray(probs).argmax(axis=-1)
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    true_pos = np.diag(confusion).astype(float)
+    precision = np.divide(true_pos, confusion.sum(0), out=np.zeros(num_classes), where=confusion.sum(0) > 0)
+    recall = np.divide(true_pos, confusion.sum(1), out=np.zeros(num_classes), where=confusion.sum(1) > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
+    present = confusion.sum(1) > 0
+    return {
+        "accuracy": float(true_pos.sum() / max(len(labels), 1)),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class_f1": [round(float(v), 4) for v in f1],
+        "confusion_matrix": confusion.tolist(),
+        "examples": int(len(labels)),
+    }
+
+
+class ClassificationTask(Task):
+    """Base of the image and text classification tasks."""
+
+    objective = "val_accuracy"
+    objective_direction = "max"
+    headline_metric = "accuracy"
+
+    def label_profile(self, data) -> dict:
+        """Class names, training counts per class and the imbalance ratio."""
+        counts = np.bincount(data.train.labels, minlength=len(data.class_names))
+        return {
+            "num_classes": len(data.class_names),
+            "class_names": data.class_names,
+            "train_class_counts": counts.tolist(),
+            "imbalance_ratio": round(float(counts.max() / max(counts.min(), 1)), 3),
+        }
+
+    def loss(self, hp):
+        return "sparse_categorical_crossentropy"
+
+    def metrics(self) -> list:
+        return ["accuracy"]
+
+    def evaluate(self, targets, outputs) -> dict:
+        return classification_metrics(targets, outputs, outputs.shape[-1])
+
+    def agreement(self, reference, outputs) -> float:
+        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
