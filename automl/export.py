@@ -6,6 +6,7 @@ model that needs a TensorFlow op fails here, naming the op.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
 import re
@@ -16,6 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from automl.progress import say
+
+#: Logit given to padded positions in exported masked softmaxes.
+MASKED_LOGIT = -32.0
 
 PACKAGES = ("automl", "tensorflow", "keras", "keras-tuner", "ai-edge-litert", "numpy")
 
@@ -41,7 +45,7 @@ def _unsupported_ops(message: str) -> list[str]:
 
 
 def convert_tflite(source, quantization: str, representative, allow_flex: bool,
-                   float_inputs: bool = True) -> bytes:
+                   float_inputs: bool = True, float_ops: tuple = ()) -> bytes:
     """Converts a model to TFLite bytes at one quantization.
 
     Args:
@@ -51,6 +55,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         representative: for int8, a callable yielding model inputs.
         allow_flex: let TensorFlow (Flex) ops into the model.
         float_inputs: the model takes float inputs, which int8 models take as int8.
+        float_ops: for int8, TFLite op types kept in float (the model then takes
+            and returns float).
     """
     import tensorflow as tf
 
@@ -74,6 +80,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
     converter.target_spec.supported_ops = ops
     try:
+        if quantization == "int8" and float_ops:
+            return _int8_with_float_ops(converter, float_ops)
         return converter.convert()
     except Exception as err:  # noqa: BLE001 - the converter raises several kinds
         message = str(err)
@@ -84,6 +92,23 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
                 f"allow TensorFlow ops (larger runtime on the phone).\n{message[:2000]}"
             ) from None
         raise ExportError(f"TFLite {quantization} export failed: {message[:2000]}") from None
+
+
+def _int8_with_float_ops(converter, float_ops) -> bytes:
+    """Calibrates, then quantizes every op to int8 except the `float_ops` types.
+
+    This is TFLite's selective quantization (what `QuantizationDebugger` does
+    with `denylisted_ops`), without building its instrumented debug model.
+    """
+    import tensorflow as tf
+    from tensorflow.lite.python import convert as tflite_convert
+
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.inference_input_type = converter.inference_output_type = tf.float32
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True  # noqa: SLF001 - the documented selective-quantization path
+    calibrated = converter.convert()
+    return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops))
 
 
 def tflite_ops(model_bytes: bytes) -> list[str]:
@@ -110,8 +135,38 @@ def export_saved_model(model, path: Path) -> None:
         lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]), model.input)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[signature])
-    archive.write_out(str(path), verbose=False)
+    with _quantizable_softmax_masks():  # tracing happens in both calls
+        archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[signature])
+        archive.write_out(str(path), verbose=False)
+
+
+@contextlib.contextmanager
+def _quantizable_softmax_masks(fill: float = MASKED_LOGIT):
+    """Traces masked softmaxes (attention) with padded logits set to `fill`, not -1e9.
+
+    int8 TFLite gives the logits one range shared with the masked value; with
+    -1e9 every real logit rounds to the same number and attention turns uniform.
+    exp(-32) beside any real logit is still nothing, so float outputs do not move
+    (verify reports their agreement). Keras fills in two places: the Softmax
+    layer and the TensorFlow backend's dot_product_attention.
+    """
+    import importlib
+
+    import tensorflow as tf
+
+    hooks = [("keras.src.layers.activations.softmax", "_large_negative_number", lambda dtype: fill),
+             ("keras.src.backend.tensorflow.nn", "_get_large_negative", lambda dtype: tf.constant(fill, dtype))]
+    patched = []
+    try:
+        for module_name, name, replacement in hooks:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):  # a Keras without the hook is traced as is
+                patched.append((module, name, getattr(module, name)))
+                setattr(module, name, replacement)
+        yield
+    finally:
+        for module, name, original in patched:
+            setattr(module, name, original)
 
 
 def _representative(samples):
@@ -139,8 +194,10 @@ def _twin_source(twin, samples):
 
     def representative():
         if isinstance(samples, dict):
+            # By name: the converted model orders its inputs unlike `twin.inputs`
+            # (sorted keys), so a positional list would calibrate one input on another's data.
             for i in range(len(samples[names[0]])):
-                yield [samples[n][i:i + 1] for n in names]
+                yield {n: samples[n][i:i + 1] for n in names}
         else:
             for sample in samples:
                 yield [sample[None].astype(np.float32)]
@@ -177,12 +234,16 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                     "state lives in variable tensors; reset them (resetVariableTensors) before each example")
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
-            content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs)
+            float_ops = getattr(family, "int8_float_ops", ()) if quantization == "int8" else ()
+            content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
+                                     float_ops)
             path = export_dir / f"model_{quantization}.tflite"
             path.write_bytes(content)
             ops = tflite_ops(content) if not cfg.allow_flex_ops else []
             row = {"path": str(path), "format": "tflite", "quantization": quantization,
                    "bytes": len(content), "ops": ops, "flex_ops": [op for op in ops if op.startswith("Flex")]}
+            if float_ops:
+                row["float_ops"] = list(float_ops)
             if note:
                 row["note"] = note
             rows.append(row)
