@@ -7,6 +7,7 @@ several tasks.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class FamilyInfo:
     builtin_tflite: bool = True
     #: Rough float32 size of its smallest configuration, in MB.
     approx_min_mb: float = 1.0
+    #: Search trials train on at most this many examples when
+    #: `search.max_train_examples` is auto (None: the search default).
+    search_examples: Optional[int] = None
 
 
 class Family:
@@ -34,6 +38,10 @@ class Family:
     info: FamilyInfo
     #: Name of the pretrained sub-model that fine-tuning first freezes.
     backbone_layer = "backbone"
+    #: TFLite op types the int8 model keeps in float: ops whose per-tensor int8
+    #: ranges cannot hold their values (layer norms, attention logits). Weights
+    #: and matrix products stay int8.
+    int8_float_ops: tuple[str, ...] = ()
 
     def input_space(self, hp, data) -> None:
         """Declares hyperparameters that shape the model's inputs (sequence length...)."""
