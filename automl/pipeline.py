@@ -139,11 +139,13 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     report["runtime"] = runtime.to_report()
     say("runtime", f"{runtime.name}, precision {runtime.mixed_precision}")
     with recorder.stage("search"):
+        config = _within_run_budget(config, "search", time.time() - recorder.started)
         result = run_search(config, task, data, selection, runtime, out)
         report["search"] = result.to_report()
         report["best"] = {k: v for k, v in result.best.items() if not k.startswith("_")}
     with recorder.stage("finetune"):
         if config.finetune.enabled:
+            config = _within_run_budget(config, "finetune", time.time() - recorder.started)
             tuned = finetune(config, task, data, result.best, result.best_model, runtime)
             model = tuned.model
             report["finetune"] = tuned.to_report()
@@ -192,6 +194,31 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     if failures:
         raise PipelineFailed("; ".join(failures))
     return RunArtifacts(model, task, view, report, out, best_hp)
+
+
+#: Shares of the run-wide `time_limit`: the most the search may take, and what
+#: fine-tuning leaves for evaluation, export and verification.
+SEARCH_SHARE = 0.35
+RESERVE_SHARE = 0.20
+
+
+def _within_run_budget(config, stage: str, elapsed: float):
+    """A copy of `config` whose `stage` time limit fits the run's `time_limit`."""
+    if not config.time_limit:
+        return config
+    total = config.time_limit
+    if stage == "search":
+        budget = SEARCH_SHARE * total
+    else:
+        budget = (1.0 - RESERVE_SHARE) * total - elapsed
+    section = getattr(config, stage)
+    own = section.time_limit
+    limit = max(60.0, budget if own is None else min(own, budget))
+    if own is not None and limit >= own:
+        return config
+    say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
+               f"({format_seconds(elapsed)} spent)")
+    return config.model_copy(update={stage: section.model_copy(update={"time_limit": limit})})
 
 
 def _write_html(report: dict, out: Path, examples) -> None:

@@ -169,6 +169,20 @@ def _trial_rows(family: str, tuner) -> list[dict]:
     return rows
 
 
+def _trial_sample(search, family, data, seed: int):
+    """Indices of the training examples a family's trials see (None: all of them).
+
+    `auto` is SEARCH_SAMPLE, or less for families slow per example (transformers).
+    """
+    if search.max_train_examples == "auto":
+        limit = min(SEARCH_SAMPLE, family.info.search_examples or SEARCH_SAMPLE)
+    else:
+        limit = search.max_train_examples
+    if limit and limit < len(data.train):
+        return stratified_sample(data.train.labels, limit, seed)
+    return None
+
+
 def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchResult:
     """Runs the search over the selected families and returns the best trial."""
     search = config.search
@@ -179,22 +193,20 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
         "min" if "loss" in objective_name or "error" in objective_name else "max")
     objective = keras_tuner.Objective(objective_name, direction)
 
-    limit = SEARCH_SAMPLE if search.max_train_examples == "auto" else search.max_train_examples
-    train_idx = None
-    if limit and limit < len(data.train):
-        train_idx = stratified_sample(data.train.labels, limit, config.seed)
     val_idx = None
     if len(data.val) > VAL_SAMPLE:
         val_idx = stratified_sample(data.val.labels, VAL_SAMPLE, config.seed)
-    train_examples = len(train_idx) if train_idx is not None else len(data.train)
+    train_indices = {c.family: _trial_sample(search, get_family(c.family), data, config.seed)
+                     for c in selection.candidates}
+    sizes = sorted({len(data.train) if idx is None else len(idx) for idx in train_indices.values()})
 
     total_trials = sum(c.max_trials for c in selection.candidates)
     say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "
-                  f"{search.epochs} epoch(s) each on {train_examples} examples; "
+                  f"{search.epochs} epoch(s) each on {' or '.join(map(str, sizes))} examples; "
                   f"time limit {format_seconds(search.time_limit)}")
     hypermodels = {
         c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
-                                 train_indices=train_idx, val_indices=val_idx, deadline=deadline,
+                                 train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
                                  label=c.family)
         for c in selection.candidates
     }
@@ -253,4 +265,4 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
                   f"({len(done)} completed, {len(rows) - len(done)} failed"
                   f"{', stopped by the time limit' if stopped else ''})")
-    return SearchResult(trials, best, best_model, stopped, time.time() - start, train_examples, notes)
+    return SearchResult(trials, best, best_model, stopped, time.time() - start, max(sizes), notes)

@@ -166,6 +166,12 @@ class PipelineConfig(_Strict):
     runtime: RuntimeConfig = RuntimeConfig()
     output: str = Field("runs/{name}", description="Run directory; {name} is filled in.")
     seed: int = 42
+    time_limit: Optional[float] = Field(
+        None, description="Wall-clock budget for the whole run (e.g. '40m'): the search gets at most "
+                          "35% of it, fine-tuning ends early enough to leave 20% for evaluation, "
+                          "export and verification. Stage limits, when set, still apply.")
+
+    _duration = field_validator("time_limit", mode="before")(parse_duration)
 
     def run_name(self) -> str:
         return self.name or self.task

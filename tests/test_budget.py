@@ -1,0 +1,44 @@
+"""How a run-wide time_limit is shared between the stages, and trial samples per family."""
+
+import numpy as np
+
+from automl.config.loader import config_from_mapping
+from automl.families import get_family
+from automl.pipeline import RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
+from automl.search import SEARCH_SAMPLE, _trial_sample
+
+
+def config(**raw):
+    return config_from_mapping({"task": "image_classification", "data": {"path": "."}, **raw})
+
+
+def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning():
+    cfg = config(time_limit="40m")
+    assert cfg.time_limit == 2400
+    assert _within_run_budget(cfg, "search", 10).search.time_limit == SEARCH_SHARE * 2400
+    finetune = _within_run_budget(cfg, "finetune", 900).finetune.time_limit
+    assert finetune == (1 - RESERVE_SHARE) * 2400 - 900
+    assert cfg.search.time_limit is None, "the user's config is not changed"
+
+
+def test_a_smaller_stage_limit_wins_and_no_limit_changes_nothing():
+    cfg = config(time_limit="40m", search={"time_limit": "5m"})
+    assert _within_run_budget(cfg, "search", 0).search.time_limit == 300
+    plain = config()
+    assert _within_run_budget(plain, "finetune", 5000) is plain
+
+
+def test_an_overrun_still_leaves_fine_tuning_a_minute():
+    cfg = config(time_limit="10m")
+    assert _within_run_budget(cfg, "finetune", 900).finetune.time_limit == 60
+
+
+def test_trial_samples_shrink_for_slow_families():
+    labels = np.repeat([0, 1], 15_000)
+    part = type("Part", (), {"labels": labels, "__len__": lambda self: len(labels)})()
+    data = type("Data", (), {"train": part})()
+    search = config().search
+    assert len(_trial_sample(search, get_family("bert"), data, 0)) == get_family("bert").info.search_examples
+    assert len(_trial_sample(search, get_family("bilstm"), data, 0)) == SEARCH_SAMPLE
+    pinned = config(search={"max_train_examples": 40_000}).search
+    assert _trial_sample(pinned, get_family("bert"), data, 0) is None
