@@ -232,6 +232,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             source, representative = _twin_source(twin(model, hp, task, data), samples)
             note = ("converted from a tf_keras twin of the model: batch size 1, fused LSTM ops whose "
                     "state lives in variable tensors; reset them (resetVariableTensors) before each example")
+        blocked = family.unsupported_quantizations(hp) if family is not None else {}
+        for quantization in set(cfg.quantizations) & set(blocked):
+            raise ExportError(f"TFLite {quantization} export: {blocked[quantization]}")
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
             float_ops = getattr(family, "int8_float_ops", ()) if quantization == "int8" else ()

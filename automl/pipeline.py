@@ -130,6 +130,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             say("select", f"{c.family} (score {c.score}, {c.max_trials} trial(s)): {'; '.join(c.reasons)}")
         for e in selection.excluded:
             say("select", f"not {e['family']}: {e['reason']}")
+        _check_pinned_exports(config, selection)
 
     from automl.finetune import finetune
     from automl.runtime import choose_runtime
@@ -194,6 +195,22 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     if failures:
         raise PipelineFailed("; ".join(failures))
     return RunArtifacts(model, task, view, report, out, best_hp)
+
+
+def _check_pinned_exports(config, selection) -> None:
+    """Fails before training when pinned hyperparameters rule out a requested export."""
+    from automl.export import ExportError
+    from automl.families import get_family
+    from automl.search import pinned_hyperparameters
+
+    if "tflite" not in config.export.formats:
+        return
+    hp = pinned_hyperparameters(config.search.hyperparameters)
+    for candidate in selection.candidates:
+        blocked = get_family(candidate.family).unsupported_quantizations(hp)
+        for quantization in [q for q in config.export.quantizations if q in blocked]:
+            raise ExportError(f"family {candidate.family} with search.hyperparameters "
+                              f"{config.search.hyperparameters}: TFLite {quantization} export: {blocked[quantization]}")
 
 
 #: Shares of the run-wide `time_limit`: the most the search may take, and what

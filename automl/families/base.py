@@ -43,6 +43,10 @@ class Family:
     #: and matrix products stay int8.
     int8_float_ops: tuple[str, ...] = ()
 
+    def unsupported_quantizations(self, hp) -> dict:
+        """TFLite quantizations this configuration cannot export, with the reason."""
+        return {}
+
     def input_space(self, hp, data) -> None:
         """Declares hyperparameters that shape the model's inputs (sequence length...)."""
 
