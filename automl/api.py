@@ -37,11 +37,7 @@ class Result:
 
         Images: pixel arrays (0..255). Text: a list of strings, tokenized as in training.
         """
-        if self.report.get("task") == "text_classification" and not isinstance(inputs, dict):
-            from automl.text.tokenizers import encode_batch
-
-            ids, mask = encode_batch(self._task.final_tokenizer(self._data, self._hp), list(inputs))
-            return self.model.predict({"token_ids": ids, "padding_mask": mask}, verbose=0)
+        inputs = self._task.raw_inputs(self._data, self._hp, inputs)
         if isinstance(inputs, dict):
             return self.model.predict(inputs, verbose=0)
         x = np.asarray(inputs, dtype=np.float32)

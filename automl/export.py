@@ -94,6 +94,15 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         raise ExportError(f"TFLite {quantization} export failed: {message[:2000]}") from None
 
 
+def check_quantizations(family, hp, quantizations) -> None:
+    """Raises ExportError if the family cannot export this configuration at a requested quantization."""
+    blocked = family.unsupported_quantizations(hp)
+    for quantization in quantizations:
+        if quantization in blocked:
+            raise ExportError(f"family {family.info.name} with {dict(hp.values)}: "
+                              f"TFLite {quantization} export: {blocked[quantization]}")
+
+
 def _int8_with_float_ops(converter, float_ops) -> bytes:
     """Calibrates, then quantizes every op to int8 except the `float_ops` types.
 
@@ -170,7 +179,12 @@ def _quantizable_softmax_masks(fill: float = MASKED_LOGIT):
 
 
 def _representative(samples):
-    """Yields one example at a time, as the converter wants: arrays or a dict of them."""
+    """Yields one example at a time, as the converter wants: arrays or a dict of them.
+
+    Several inputs go by name: a converted model may order them unlike the
+    Keras model (tf_keras twins sort them), and a positional list would then
+    calibrate one input on another's data.
+    """
     if isinstance(samples, dict):
         names = list(samples)
         count = len(samples[names[0]])
@@ -178,8 +192,8 @@ def _representative(samples):
     return lambda: ([s[None].astype(np.float32)] for s in samples)
 
 
-def _twin_source(twin, samples):
-    """A converter factory for a tf_keras twin with batch size 1, and its representative data."""
+def _twin_source(twin):
+    """A converter factory for a tf_keras twin with batch size 1."""
     import tensorflow as tf
 
     names = [t.name.split(":")[0] for t in twin.inputs]
@@ -192,17 +206,7 @@ def _twin_source(twin, samples):
     def make():
         return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], twin)
 
-    def representative():
-        if isinstance(samples, dict):
-            # By name: the converted model orders its inputs unlike `twin.inputs`
-            # (sorted keys), so a positional list would calibrate one input on another's data.
-            for i in range(len(samples[names[0]])):
-                yield {n: samples[n][i:i + 1] for n in names}
-        else:
-            for sample in samples:
-                yield [sample[None].astype(np.float32)]
-
-    return make, representative
+    return make
 
 
 def export_models(model, task, data, config, out_dir: Path, hp=None, family=None) -> tuple[list[dict], Path]:
@@ -229,12 +233,11 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         source, representative, note = saved_model, _representative(samples), None
         twin = getattr(family, "tflite_twin", None)
         if twin is not None:
-            source, representative = _twin_source(twin(model, hp, task, data), samples)
+            source = _twin_source(twin(model, hp, task, data))
             note = ("converted from a tf_keras twin of the model: batch size 1, fused LSTM ops whose "
                     "state lives in variable tensors; reset them (resetVariableTensors) before each example")
-        blocked = family.unsupported_quantizations(hp) if family is not None else {}
-        for quantization in set(cfg.quantizations) & set(blocked):
-            raise ExportError(f"TFLite {quantization} export: {blocked[quantization]}")
+        if family is not None:
+            check_quantizations(family, hp, cfg.quantizations)
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
             float_ops = getattr(family, "int8_float_ops", ()) if quantization == "int8" else ()

@@ -199,18 +199,14 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
 
 def _check_pinned_exports(config, selection) -> None:
     """Fails before training when pinned hyperparameters rule out a requested export."""
-    from automl.export import ExportError
+    from automl.export import check_quantizations
     from automl.families import get_family
     from automl.search import pinned_hyperparameters
 
-    if "tflite" not in config.export.formats:
-        return
-    hp = pinned_hyperparameters(config.search.hyperparameters)
-    for candidate in selection.candidates:
-        blocked = get_family(candidate.family).unsupported_quantizations(hp)
-        for quantization in [q for q in config.export.quantizations if q in blocked]:
-            raise ExportError(f"family {candidate.family} with search.hyperparameters "
-                              f"{config.search.hyperparameters}: TFLite {quantization} export: {blocked[quantization]}")
+    if "tflite" in config.export.formats:
+        hp = pinned_hyperparameters(config.search.hyperparameters)
+        for candidate in selection.candidates:
+            check_quantizations(get_family(candidate.family), hp, config.export.quantizations)
 
 
 #: Shares of the run-wide `time_limit`: the most the search may take, and what

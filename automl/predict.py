@@ -48,10 +48,9 @@ class Predictor:
 
     def probabilities(self, inputs: Sequence) -> np.ndarray:
         if self.tokenizer is not None:
-            from automl.text.tokenizers import encode_batch
+            from automl.text.tokenizers import encode_inputs
 
-            ids, mask = encode_batch(self.tokenizer, list(inputs))
-            return self.model.predict({"token_ids": ids, "padding_mask": mask})
+            return self.model.predict(encode_inputs(self.tokenizer, list(inputs)))
         return self.model.predict(np.stack([self._image(p) for p in inputs]))
 
     def _image(self, path) -> np.ndarray:

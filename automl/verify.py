@@ -75,7 +75,7 @@ class LiteRTModel:
 
     def predict(self, x, batch: int = BATCH) -> np.ndarray:
         """Outputs for `x` (an array, or a dict of arrays by input name)."""
-        count = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+        count = _count(x)
         batch = 1 if self.fixed_batch else batch
         outputs = []
         for start in range(0, count, batch):
@@ -93,13 +93,21 @@ class LiteRTModel:
 
     def latency_ms(self, x: np.ndarray, examples: int = LATENCY_EXAMPLES) -> float:
         """Mean milliseconds per single example (batch 1), after one warm-up run."""
-        sample = {k: v[:examples] for k, v in x.items()} if isinstance(x, dict) else x[:examples]
-        first = {k: v[:1] for k, v in sample.items()} if isinstance(sample, dict) else sample[:1]
-        count = len(next(iter(sample.values()))) if isinstance(sample, dict) else len(sample)
-        self.predict(first, batch=1)
+        sample = _head(x, examples)
+        self.predict(_head(sample, 1), batch=1)
         start = time.perf_counter()
         self.predict(sample, batch=1)
-        return 1000 * (time.perf_counter() - start) / max(count, 1)
+        return 1000 * (time.perf_counter() - start) / max(_count(sample), 1)
+
+
+def _count(x) -> int:
+    """Examples in an array, or in a dict of arrays by input name."""
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def _head(x, count: int):
+    """The first `count` examples of an array or of a dict of arrays."""
+    return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
 
 
 def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outputs,

@@ -76,5 +76,9 @@ class Task:
         """Task facts for `metadata.json` beside the exported models."""
         return {}
 
+    def raw_inputs(self, data, hp, inputs):
+        """The model's inputs for what a user passes to `Result.predict` (arrays: as they are)."""
+        return inputs
+
     def bundle_files(self, data, hp, export_dir) -> None:
         """Writes task files the phone needs beside the model (a tokenizer, say)."""

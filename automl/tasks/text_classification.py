@@ -142,6 +142,12 @@ class TextClassification(ClassificationTask):
             return WordTokenizer(tok.vocabulary[:vocabulary], length)
         return WordPieceTokenizer(tok.vocabulary, length, tok.lowercase, tok.max_chars_per_word)
 
+    def raw_inputs(self, data, hp, inputs):
+        """Raw texts tokenized as the exported model expects; encoded dicts pass through."""
+        from automl.text.tokenizers import encode_inputs
+
+        return inputs if isinstance(inputs, dict) else encode_inputs(self.final_tokenizer(data, hp), list(inputs))
+
     def bundle_files(self, data, hp, export_dir) -> None:
         from automl.text.tokenizers import save_tokenizer
 

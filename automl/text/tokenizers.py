@@ -171,6 +171,12 @@ def encode_batch(tokenizer, texts: Sequence[str]):
     return ids, mask
 
 
+def encode_inputs(tokenizer, texts: Sequence[str]) -> dict:
+    """The model's inputs for raw texts: token_ids and padding_mask by name."""
+    ids, mask = encode_batch(tokenizer, texts)
+    return {"token_ids": ids, "padding_mask": mask}
+
+
 def save_tokenizer(tokenizer, path: Path) -> None:
     path.write_text(json.dumps(tokenizer.to_config(), ensure_ascii=False), encoding="utf-8")
 
