@@ -33,10 +33,14 @@ class Result:
         return getattr(self._data, "class_names", None)
 
     def predict(self, inputs) -> np.ndarray:
-        """Model outputs (class probabilities for classification) for raw inputs.
+        """Model outputs for raw inputs: class probabilities, or forecasts in the data's units.
 
-        Images: pixel arrays (0..255). Text: a list of strings, tokenized as in training.
+        Images: pixel arrays (0..255). Text: a list of strings, tokenized as in
+        training. Time series: windows of raw values (N, lookback, columns).
         """
+        return self._task.raw_outputs(self._data, self._model_outputs(inputs))
+
+    def _model_outputs(self, inputs) -> np.ndarray:
         inputs = self._task.raw_inputs(self._data, self._hp, inputs)
         if isinstance(inputs, dict):
             return self.model.predict(inputs, verbose=0)
@@ -53,7 +57,8 @@ class Result:
         """Task metrics on the held-out test split, or on the inputs given."""
         if inputs is None:
             inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
-        return self._task.evaluate(np.asarray(targets), self.predict(inputs))
+            return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0))
+        return self._task.evaluate(np.asarray(targets), self._model_outputs(inputs))
 
     def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
         """Exports (and by default verifies on LiteRT) the model into `out_dir`."""
@@ -70,7 +75,7 @@ class Result:
         rows, _ = export_models(self.model, self._task, self._data, config, out, self._hp, family)
         if verify:
             x_test, y_test = self._task.eval_arrays(self._data, "test", self._hp)
-            reference = self.predict(x_test)
+            reference = self.model.predict(x_test, verbose=0)
             verify_exports(rows, self._task, x_test, y_test, reference,
                            self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)
         return rows
@@ -84,7 +89,8 @@ def fit(data: Any, task: str, *, template: Optional[str] = None, **overrides) ->
     """Runs the whole pipeline on `data` and returns a `Result`.
 
     Args:
-        data: a path (image folder, .npz, IDX folder) or an `(inputs, targets)` tuple.
+        data: a path (image folder, .npz, IDX folder, CSV), an `(inputs, targets)` tuple,
+            or for time series a DataFrame or dict of columns.
         task: the task type, e.g. "image_classification".
         template: a template in templates/ to start from; defaults to the task's.
         **overrides: config sections as in YAML, e.g. `search={"max_trials": 3}`,
@@ -97,7 +103,10 @@ def fit(data: Any, task: str, *, template: Optional[str] = None, **overrides) ->
 
     raw: dict = {"extends": template or task, "task": task}
     arrays = None
-    if isinstance(data, (tuple, list)) and len(data) == 2:
+    if isinstance(data, dict) or hasattr(data, "columns"):  # a DataFrame or dict of columns (time series)
+        arrays = data
+        raw["data"] = {"path": ".", "format": "csv"}
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
         arrays = (np.asarray(data[0]), np.asarray(data[1]))
         raw["data"] = {"path": ".", "format": "auto"}
     else:

@@ -234,8 +234,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         twin = getattr(family, "tflite_twin", None)
         if twin is not None:
             source = _twin_source(twin(model, hp, task, data))
-            note = ("converted from a tf_keras twin of the model: batch size 1, fused LSTM ops whose "
-                    "state lives in variable tensors; reset them (resetVariableTensors) before each example")
+            note = family.twin_note
         if family is not None:
             check_quantizations(family, hp, cfg.quantizations)
         for quantization in cfg.quantizations:
@@ -275,6 +274,20 @@ def _write_bundle_files(export_dir: Path, task, data, config, rows, hp=None) -> 
         if row.get("quantization") == "int8":
             meta["int8_io"] = int8_io(Path(row["path"]))
     (export_dir / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+
+def remove_from_bundle(export_dir: Path, rows: list[dict]) -> None:
+    """Deletes rejected model files and lists them in metadata.json as left out, with why."""
+    meta_path = export_dir / "metadata.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    names = {Path(row["path"]).name: row["rejected"] for row in rows}
+    for row in rows:
+        Path(row["path"]).unlink(missing_ok=True)
+    meta["files"] = [f for f in meta["files"] if f["path"] not in names]
+    meta["left_out"] = [{"path": name, "reason": reason} for name, reason in names.items()]
+    if not any(f.get("quantization") == "int8" for f in meta["files"]):
+        meta.pop("int8_io", None)
+    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
 
 def int8_io(path: Path) -> dict:

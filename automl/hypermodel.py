@@ -51,8 +51,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         self.family.input_space(hp, self.data)
         inputs = self.task.model_inputs(hp, self.data)
-        features = self.family.build(hp, inputs, pretrained=self.pretrained)
-        outputs = self.task.build_head(hp, features, self.data)
+        backbone = lambda x: self.family.build(hp, x, pretrained=self.pretrained)  # noqa: E731
+        outputs = self.task.model_outputs(hp, inputs, backbone, self.data)
         model = keras.Model(inputs, outputs, name=self.family.info.name)
         self.register_training_choices(hp)
         learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)

@@ -169,6 +169,12 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             report["misclassified_examples"] = task.misclassified(view, y_test, keras_outputs)
         say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
                         f"on {len(y_test)} held-out examples")
+        if hasattr(task, "baselines"):
+            baselines = task.baselines(view, best_hp)
+            report["baselines"] = baselines["test"]
+            report["baseline_validation"] = baselines["validation_mae"]
+            for name, metrics in baselines["test"].items():
+                say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
     from automl.export import export_models
     from automl.verify import verify_exports
 
@@ -181,6 +187,11 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
         with recorder.stage("verify"):
             failures = verify_exports(rows, task, x_test, y_test, keras_outputs,
                                       report["test_metrics"], config.export.int8_accuracy_gate)
+            rejected = [row for row in rows if row.get("rejected")]
+            if rejected:
+                from automl.export import remove_from_bundle
+
+                remove_from_bundle(export_dir, rejected)
             if hasattr(task, "end_to_end_agreement") and "tflite" in config.export.formats:
                 report["predict_agreement"] = task.end_to_end_agreement(export_dir, view, keras_outputs)
                 say("verify", f"automl predict (raw texts -> LiteRT): {report['predict_agreement']}")
@@ -248,6 +259,11 @@ def _describe_profile(profile: dict) -> str:
     parts = [f"{profile.get('examples')} examples ({', '.join(f'{k} {v}' for k, v in sizes.items())})"]
     if "image_size" in profile:
         parts.append(f"{profile['image_size'][0]}x{profile['image_size'][1]}x{profile['channels']}")
+    if "frequency" in profile:
+        parts.append(f"{profile['frequency']['name']}, season {profile['season']}, horizon {profile['horizon']}, "
+                     f"windows {profile['windows']}")
+        if profile.get("missing_note"):
+            parts.append(profile["missing_note"])
     if "num_classes" in profile:
         parts.append(f"{profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}")
     return ", ".join(parts)

@@ -16,7 +16,6 @@ from typing import Optional
 import keras_tuner
 import numpy as np
 
-from automl.data.split import stratified_sample
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import format_seconds, say
@@ -169,7 +168,7 @@ def _trial_rows(family: str, tuner) -> list[dict]:
     return rows
 
 
-def _trial_sample(search, family, data, seed: int):
+def _trial_sample(search, family, task, data, seed: int):
     """Indices of the training examples a family's trials see (None: all of them).
 
     `auto` is SEARCH_SAMPLE, or less for families slow per example (transformers).
@@ -178,8 +177,8 @@ def _trial_sample(search, family, data, seed: int):
         limit = min(SEARCH_SAMPLE, family.info.search_examples or SEARCH_SAMPLE)
     else:
         limit = search.max_train_examples
-    if limit and limit < len(data.train):
-        return stratified_sample(data.train.labels, limit, seed)
+    if limit and limit < task.part_size(data, "train"):
+        return task.sample(data, "train", limit, seed)
     return None
 
 
@@ -194,11 +193,12 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     objective = keras_tuner.Objective(objective_name, direction)
 
     val_idx = None
-    if len(data.val) > VAL_SAMPLE:
-        val_idx = stratified_sample(data.val.labels, VAL_SAMPLE, config.seed)
-    train_indices = {c.family: _trial_sample(search, get_family(c.family), data, config.seed)
+    if task.part_size(data, "val") > VAL_SAMPLE:
+        val_idx = task.sample(data, "val", VAL_SAMPLE, config.seed)
+    train_indices = {c.family: _trial_sample(search, get_family(c.family), task, data, config.seed)
                      for c in selection.candidates}
-    sizes = sorted({len(data.train) if idx is None else len(idx) for idx in train_indices.values()})
+    train_size = task.part_size(data, "train")
+    sizes = sorted({train_size if idx is None else len(idx) for idx in train_indices.values()})
 
     total_trials = sum(c.max_trials for c in selection.candidates)
     say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "

@@ -112,9 +112,15 @@ def _head(x, count: int):
 
 def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outputs,
                    keras_metrics: dict, gate: float) -> list[str]:
-    """Fills each TFLite row with LiteRT results; returns int8 gate failures."""
+    """Fills each TFLite row with LiteRT results; returns int8 gate failures.
+
+    An int8 model whose headline metric is more than `gate` worse than the
+    Keras model fails the run, or, for tasks whose `int8_over_gate` is
+    "drop", is marked `rejected` and left out of the bundle by the caller.
+    """
     failures = []
     headline = task.headline_metric
+    sign = 1 if task.headline_higher_is_better else -1
     for row in rows:
         if row["format"] != "tflite":
             continue
@@ -123,17 +129,21 @@ def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outp
         outputs = model.predict(test_inputs)
         metrics = task.evaluate(test_targets, outputs)
         row["test_metrics"] = metrics
-        row["agreement"] = task.agreement(keras_outputs, outputs)
+        comparison = task.compare(keras_outputs, outputs)
+        row.update(comparison)
         row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
-        drop = keras_metrics[headline] - metrics[headline]
+        drop = sign * (keras_metrics[headline] - metrics[headline])
         row["drop_vs_keras"] = round(float(drop), 4)
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in comparison.items())
         say("verify", f"  {headline}={metrics[headline]:.4f} (Keras {keras_metrics[headline]:.4f}), "
-                      f"agreement={row['agreement']:.4f}, {row['bytes'] / 1024:.0f} KiB, "
-                      f"{row['latency_ms']:.2f} ms/example")
+                      f"{shown}, {row['bytes'] / 1024:.0f} KiB, {row['latency_ms']:.2f} ms/example")
         if row.get("quantization") == "int8" and drop > gate:
-            failures.append(
-                f"int8 {headline} {metrics[headline]:.4f} is {drop:.4f} below the Keras model's "
-                f"{keras_metrics[headline]:.4f}, more than export.int8_accuracy_gate={gate}"
-            )
+            reason = (f"int8 {headline} {metrics[headline]:.4f} is {drop:.4f} worse than the Keras model's "
+                      f"{keras_metrics[headline]:.4f}, more than export.int8_accuracy_gate={gate}")
+            if task.int8_over_gate == "drop":
+                row["rejected"] = reason
+                say("verify", f"  left out of the bundle: {reason}")
+            else:
+                failures.append(reason)
     return failures

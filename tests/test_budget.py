@@ -6,6 +6,7 @@ from automl.config.loader import config_from_mapping
 from automl.families import get_family
 from automl.pipeline import RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
 from automl.search import SEARCH_SAMPLE, _trial_sample
+from automl.tasks import get_task
 
 
 def config(**raw):
@@ -36,9 +37,10 @@ def test_an_overrun_still_leaves_fine_tuning_a_minute():
 def test_trial_samples_shrink_for_slow_families():
     labels = np.repeat([0, 1], 15_000)
     part = type("Part", (), {"labels": labels, "__len__": lambda self: len(labels)})()
-    data = type("Data", (), {"train": part})()
+    data = type("Data", (), {"train": part, "part": lambda self, name: part})()
+    task = get_task("text_classification")
     search = config().search
-    assert len(_trial_sample(search, get_family("bert"), data, 0)) == get_family("bert").info.search_examples
-    assert len(_trial_sample(search, get_family("bilstm"), data, 0)) == SEARCH_SAMPLE
+    assert len(_trial_sample(search, get_family("bert"), task, data, 0)) == get_family("bert").info.search_examples
+    assert len(_trial_sample(search, get_family("bilstm"), task, data, 0)) == SEARCH_SAMPLE
     pinned = config(search={"max_train_examples": 40_000}).search
-    assert _trial_sample(pinned, get_family("bert"), data, 0) is None
+    assert _trial_sample(pinned, get_family("bert"), task, data, 0) is None

@@ -82,7 +82,7 @@ class _Rows:
         self.labels.append(str(label).strip())
 
 
-def _read_text(path: Path) -> str:
+def read_text_file(path: Path) -> str:
     """The file's text; undecodable bytes survive as surrogates so rows can be judged one by one."""
     raw = path.read_bytes()
     if path.suffix == ".gz":
@@ -105,7 +105,7 @@ def _format_of(path: Path, declared: str) -> str:
 
 
 def _read_table(path: Path, fmt: str, cfg, rows: _Rows) -> None:
-    text = _read_text(path)
+    text = read_text_file(path)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
     columns = reader.fieldnames or []
     for key, column in (("data.text_column", cfg.text_column), ("data.label_column", cfg.label_column)):
@@ -116,7 +116,7 @@ def _read_table(path: Path, fmt: str, cfg, rows: _Rows) -> None:
 
 
 def _read_jsonl(path: Path, cfg, rows: _Rows) -> None:
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -137,7 +137,7 @@ def _read_folder(path: Path, rows: _Rows) -> None:
                         f"Found: {[p.name for p in class_dirs]}")
     for class_dir in class_dirs:
         for file in sorted(class_dir.rglob("*.txt")):
-            rows.add(str(file), _read_text(file), class_dir.name)
+            rows.add(str(file), read_text_file(file), class_dir.name)
 
 
 def load_text_data(cfg, seed: int, arrays=None) -> TextData:

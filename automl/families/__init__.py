@@ -13,6 +13,9 @@ _FAMILIES = {
     "efficientnet": "automl.families.efficientnet:EfficientNet",
     "bilstm": "automl.families.bilstm:BiLSTM",
     "bert": "automl.families.bert:Bert",
+    "transformer": "automl.families.transformer:TransformerForecaster",
+    "lstm": "automl.families.lstm:LSTMForecaster",
+    "tcn": "automl.families.tcn:TCN",
 }
 
 

@@ -42,6 +42,8 @@ class Family:
     #: ranges cannot hold their values (layer norms, attention logits). Weights
     #: and matrix products stay int8.
     int8_float_ops: tuple[str, ...] = ()
+    #: What the bundle says of a family's `tflite_twin` conversion (families with one set it).
+    twin_note: str = ""
 
     def unsupported_quantizations(self, hp) -> dict:
         """TFLite quantizations this configuration cannot export, with the reason."""

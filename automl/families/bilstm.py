@@ -29,6 +29,8 @@ class BiLSTM(Family):
         description="Word embedding + bidirectional LSTM or GRU layers; fast to train, small on phones.",
         approx_min_mb=1.0,
     )
+    twin_note = ("converted from a tf_keras twin of the model: batch size 1, fused LSTM ops whose "
+                 "state lives in variable tensors; reset them (resetVariableTensors) before each example")
 
     def tokenizer(self, data, profile: dict, pretrained=None):
         from automl.text.tokenizers import WordTokenizer

@@ -41,6 +41,10 @@ def _leaderboard(report: dict) -> str:
                                            -(t["objective"] or 0) if direction == "max" else (t["objective"] or 0)))
     rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
              t["seconds"], t.get("error") or t["hyperparameters"]] for t in ranked]
+    # Baselines need no training; their validation error is on the objective's scale.
+    for name, value in report.get("baseline_validation", {}).items():
+        rows.append([f"baseline/{name}", "no model", value, None, "forecast rule, no parameters"])
+    rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))
     name = report.get("best", {}).get("objective", {}).get("name", "objective")
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
     return f"<h2>Search trials{note}</h2>" + _table(["trial", "status", name, "seconds", "hyperparameters / error"], rows)
@@ -50,13 +54,17 @@ def _exports(report: dict) -> str:
     rows = []
     for e in report.get("exports", []):
         metrics = e.get("test_metrics", {})
-        headline = next((metrics[k] for k in ("accuracy", "mean_iou", "mae") if k in metrics), None)
+        name = next((k for k in ("accuracy", "mean_iou", "mase") if k in metrics), None)
+        headline = f"{name} {metrics[name]:.4f}" if name else None
+        closeness = (f"agreement {e['agreement']:.4f}" if "agreement" in e else
+                     f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else None)
         rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), f"{e['bytes'] / 1024:.1f} KiB",
-                     headline, e.get("agreement"), e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-"])
+                     headline, closeness, e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-",
+                     e.get("rejected", "")])
     if not rows:
         return ""
     return "<h2>Exports (verified on LiteRT over the test split)</h2>" + _table(
-        ["file", "quantization", "size", "test metric", "agreement with Keras", "ms / example", "Flex ops"], rows)
+        ["file", "quantization", "size", "test metric", "vs Keras", "ms / example", "Flex ops", "left out"], rows)
 
 
 def _selector(report: dict) -> str:
@@ -76,6 +84,11 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
     if report.get("test_metrics"):
         shown = {k: v for k, v in report["test_metrics"].items() if isinstance(v, (int, float))}
         parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + _table(list(shown), [list(shown.values())]))
+    if report.get("baselines"):
+        keys = [k for k, v in report["test_metrics"].items() if isinstance(v, float)]
+        rows = [["model", *(report["test_metrics"][k] for k in keys)]]
+        rows += [[name, *(m.get(k) for k in keys)] for name, m in report["baselines"].items()]
+        parts.append("<h2>Against baselines (test split)</h2>" + _table(["forecaster", *keys], rows))
     parts.append(_exports(report))
     if report.get("dataset"):
         d = {k: v for k, v in report["dataset"].items() if k not in ("class_names", "skipped_examples")}

@@ -21,6 +21,10 @@ class Task:
     objective_direction: str = "min"
     #: The test metric users read first (a key of `evaluate`'s result).
     headline_metric: str = "loss"
+    headline_higher_is_better: bool = True
+    #: What verify does with an int8 model over the accuracy gate: "fail" the run,
+    #: or "drop" the file from the bundle.
+    int8_over_gate: str = "fail"
 
     def load_data(self, config, arrays=None):
         raise NotImplementedError
@@ -32,9 +36,27 @@ class Task:
         """The data as one family sees it (text: encoded by its tokenizer); images as they are."""
         return data
 
+    def part_size(self, data, part: str) -> int:
+        """Examples in a part of the split (forecasting: windows)."""
+        return len(data.part(part))
+
+    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
+        """Indices of a seeded, stratified sample of a part, for search trials."""
+        from automl.data.split import stratified_sample
+
+        return stratified_sample(data.part(part).labels, count, seed)
+
     def model_inputs(self, hp, data):
         """The Keras input tensor(s) of the model."""
         raise NotImplementedError
+
+    def model_outputs(self, hp, inputs, backbone, data):
+        """The model's outputs: `backbone(inputs)` under the task's head.
+
+        A task that transforms inputs before the backbone (forecasting centres
+        each window) overrides this; `backbone` maps a tensor to features.
+        """
+        return self.build_head(hp, backbone(inputs), data)
 
     def build_head(self, hp, features, data):
         """Maps backbone features to the task's outputs (float32, even under mixed precision)."""
@@ -68,6 +90,10 @@ class Task:
         """How often a converted model agrees with the Keras model."""
         raise NotImplementedError
 
+    def compare(self, reference: np.ndarray, outputs: np.ndarray) -> dict:
+        """How close a converted model's outputs are to the Keras model's (report keys)."""
+        return {"agreement": self.agreement(reference, outputs)}
+
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         """(title, base64 PNG) pairs the HTML report shows for this task."""
         return []
@@ -79,6 +105,10 @@ class Task:
     def raw_inputs(self, data, hp, inputs):
         """The model's inputs for what a user passes to `Result.predict` (arrays: as they are)."""
         return inputs
+
+    def raw_outputs(self, data, outputs):
+        """Model outputs as `Result.predict` returns them (forecasts: in the data's units)."""
+        return outputs
 
     def bundle_files(self, data, hp, export_dir) -> None:
         """Writes task files the phone needs beside the model (a tokenizer, say)."""

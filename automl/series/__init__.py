@@ -1,0 +1,1 @@
+"""Time-series forecasting pieces: windows, metrics, baselines and model layers."""

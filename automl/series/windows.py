@@ -1,0 +1,62 @@
+"""Forecast windows: `lookback` steps in, `horizon` steps of the targets out.
+
+A window is named by its origin t, the first step it forecasts. Its
+forecast steps [t, t + horizon) lie inside one part of the split. Its
+lookback [t - lookback, t) is the past before the origin: for training
+windows that past is inside the training part too, so training never sees
+a validation or test value; a validation or test window may look back into
+earlier parts, which are history by then (as on a phone in use).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def origins(data, part: str, lookback: int) -> np.ndarray:
+    """Origins of every complete window of `part` (windows touching a dropped value are left out)."""
+    start, end = data.part_range(part)
+    first = max(start + lookback, lookback) if part == "train" else max(start, lookback)
+    candidates = np.arange(first, end - data.horizon + 1, dtype=np.int64)
+    if data.missing_policy == "drop" and len(candidates):
+        bad = np.isnan(data.values).any(axis=1)
+        bad_before = np.concatenate([[0], np.cumsum(bad)])  # bad rows in [0, i)
+        spans = bad_before[candidates + data.horizon] - bad_before[candidates - lookback]
+        candidates = candidates[spans == 0]
+    return candidates
+
+
+def gather(values: np.ndarray, origins_: np.ndarray, lookback: int, horizon: int, num_targets: int):
+    """(inputs (N, lookback, columns), targets (N, horizon, num_targets)) as float32 arrays."""
+    past = origins_[:, None] + np.arange(-lookback, 0)[None, :]
+    future = origins_[:, None] + np.arange(horizon)[None, :]
+    return (values[past].astype(np.float32),
+            values[future][..., :num_targets].astype(np.float32))
+
+
+def window_dataset(values: np.ndarray, origins_: np.ndarray, lookback: int, horizon: int, num_targets: int,
+                   batch_size: int, shuffle: bool, seed: int = 0):
+    """A batched `tf.data.Dataset` of windows cut on the fly from the series (no copies held)."""
+    import tensorflow as tf
+
+    series = tf.constant(values, dtype=tf.float32)
+    past = tf.range(-lookback, 0, dtype=tf.int64)
+    future = tf.range(horizon, dtype=tf.int64)
+
+    def cut(t):
+        x = tf.gather(series, t[:, None] + past[None, :])
+        y = tf.gather(series, t[:, None] + future[None, :])[..., :num_targets]
+        return x, y
+
+    ds = tf.data.Dataset.from_tensor_slices(origins_.astype(np.int64))
+    if shuffle:
+        ds = ds.shuffle(len(origins_), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def lookback_choices(season: int, horizon: int, train_steps: int) -> list[int]:
+    """Lookbacks worth searching: 1-4 seasons (or multiples of the horizon without a season),
+    keeping at least half of the training part for windows."""
+    base = season if season > 1 else max(horizon, 8)
+    limit = max(train_steps // 2 - horizon, base)
+    return sorted({min(k * base, limit) for k in (1, 2, 3, 4)})
