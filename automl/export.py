@@ -192,6 +192,12 @@ def _representative(samples):
     return lambda: ([s[None].astype(np.float32)] for s in samples)
 
 
+def _is_keras3(model) -> bool:
+    import keras
+
+    return isinstance(model, keras.Model)
+
+
 def _twin_source(twin):
     """A converter factory for a tf_keras twin with batch size 1."""
     import tensorflow as tf
@@ -233,13 +239,20 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         source, representative, note = saved_model, _representative(samples), None
         twin = getattr(family, "tflite_twin", None)
         if twin is not None:
-            source = _twin_source(twin(model, hp, task, data))
+            twin_model = twin(model, hp, task, data)
+            if _is_keras3(twin_model):
+                # Concrete functions of Keras 3 models keep variables that int8 calibration
+                # cannot read; a SavedModel freezes them.
+                source = export_dir / "twin_saved_model"
+                export_saved_model(twin_model, source)
+            else:
+                source = _twin_source(twin_model)
             note = family.twin_note
         if family is not None:
             check_quantizations(family, hp, cfg.quantizations)
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
-            float_ops = getattr(family, "int8_float_ops", ()) if quantization == "int8" else ()
+            float_ops = (*getattr(family, "int8_float_ops", ()), *task.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
                                      float_ops)
             path = export_dir / f"model_{quantization}.tflite"
@@ -254,6 +267,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             rows.append(row)
         if "saved_model" not in cfg.formats:
             shutil.rmtree(saved_model)
+        shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
     task.bundle_files(data, hp, export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir

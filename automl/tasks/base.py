@@ -25,6 +25,8 @@ class Task:
     #: What verify does with an int8 model over the accuracy gate: "fail" the run,
     #: or "drop" the file from the bundle.
     int8_over_gate: str = "fail"
+    #: TFLite op types an int8 model of this task keeps in float (beside the family's).
+    int8_float_ops: tuple[str, ...] = ()
 
     def load_data(self, config, arrays=None):
         raise NotImplementedError
