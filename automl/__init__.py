@@ -6,7 +6,7 @@
 __version__ = "0.1.0"
 
 
-def fit(data, task, **overrides):
+def fit(data, /, task, **overrides):
     """Runs the whole pipeline; see `automl.api.fit`."""
     from automl.api import fit as _fit
 

@@ -85,7 +85,7 @@ class Result:
         return f"Result(task={self.report.get('task')!r}, test_metrics={ {k: v for k, v in metric.items() if isinstance(v, float)} }, out_dir='{self.out_dir}')"
 
 
-def fit(data: Any, task: str, *, template: Optional[str] = None, **overrides) -> Result:
+def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides) -> Result:
     """Runs the whole pipeline on `data` and returns a `Result`.
 
     Args:
@@ -94,7 +94,7 @@ def fit(data: Any, task: str, *, template: Optional[str] = None, **overrides) ->
         task: the task type, e.g. "image_classification".
         template: a template in templates/ to start from; defaults to the task's.
         **overrides: config sections as in YAML, e.g. `search={"max_trials": 3}`,
-            `output="runs/x"`, `seed=1`.
+            `output="runs/x"`, `seed=1`, `data={"horizon": 24}` (merged with the data given).
 
     Returns:
         A `Result` with `.model`, `.predict()`, `.evaluate()`, `.export()`, `.report`.

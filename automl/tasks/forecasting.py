@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.data.series import SeriesData, describe_missing, load_series_data
+from automl.data.series import SeriesData, autocorrelation, describe_missing, load_series_data
 from automl.series.baselines import BASELINES, baseline_forecasts, min_history
 from automl.series.metrics import forecast_metrics
 from automl.series.windows import gather, lookback_choices, origins, window_dataset
@@ -63,7 +63,7 @@ class Forecasting(Task):
             "frequency": data.frequency.to_report(),
             "season": data.season,
             "season_source": data.season_source,
-            "seasonal_autocorrelation": _autocorrelation(target, data.season),
+            "seasonal_autocorrelation": autocorrelation(target, data.season),
             "horizon": data.horizon,
             "lookback_choices": self.lookbacks(data),
             "targets": data.targets,
@@ -245,15 +245,6 @@ class Forecasting(Task):
 
     def raw_outputs(self, data, outputs):
         return self.to_raw(outputs)
-
-
-def _autocorrelation(values: np.ndarray, lag: int) -> float | None:
-    values = values[np.isfinite(values)]
-    if lag < 1 or len(values) <= 2 * lag:
-        return None
-    diffs = np.diff(values)  # the trend would make every lag look seasonal
-    a, b = diffs[:-lag] - diffs.mean(), diffs[lag:] - diffs.mean()
-    return round(float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum())), 3)
 
 
 def _calendar_formula(name: str) -> str:

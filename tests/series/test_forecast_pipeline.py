@@ -1,0 +1,64 @@
+"""The whole forecasting pipeline on CO2 through the Python API, and the phone's path.
+
+A small budget (one TCN trial, a few epochs) still has to beat seasonal
+naive; the bundle's metadata must take raw values to the model and back.
+"""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+import automl
+from automl.verify import LiteRTModel
+from tests.conftest import CO2
+
+pytestmark = pytest.mark.skipif(CO2 is None, reason="needs pip install --no-deps statsmodels")
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    rows = list(csv.DictReader(CO2.open()))
+    columns = {"date": [r["date"] for r in rows], "co2": [r["co2"] for r in rows]}
+    out = tmp_path_factory.mktemp("co2")
+    return automl.fit(
+        columns, task="time_series_forecasting", output=str(out),
+        data={"time_column": "date", "horizon": 52, "season": 52},
+        search={"families": ["tcn"], "max_trials": 1, "epochs": 3,
+                "hyperparameters": {"lookback": 104, "filters": 16}},
+        finetune={"epochs": 4},
+        export={"formats": ["tflite"], "quantizations": ["float32", "int8"]},
+    )
+
+
+def test_report_has_metrics_baselines_and_verified_exports(result):
+    report = json.loads((result.out_dir / "report.json").read_text())
+    assert report["status"] == "succeeded"
+    keys = {"mae", "rmse", "smape", "mase"}
+    assert keys <= set(report["test_metrics"]) and len(report["test_metrics"]["per_step"]["mae"]) == 52
+    assert set(report["baselines"]) == {"naive", "seasonal_naive", "seasonal_naive_drift"}
+    assert all(keys <= set(m) for m in report["baselines"].values())
+    assert report["test_metrics"]["mase"] < report["baselines"]["seasonal_naive"]["mase"]
+    for row in report["exports"]:
+        assert keys <= set(row["test_metrics"]) and "max_rel_error" in row
+    float32 = next(r for r in report["exports"] if r["quantization"] == "float32")
+    assert float32["max_rel_error"] < 1e-3 and float32["flex_ops"] == []
+    html = (result.out_dir / "report.html").read_text()
+    assert "baseline/seasonal_naive_drift" in html and "Error by horizon step" in html
+
+
+def test_metadata_takes_raw_values_to_the_model_and_back(result):
+    """What a phone does with the bundle: scale with metadata.json, run LiteRT, unscale."""
+    export = result.out_dir / "export"
+    meta = json.loads((export / "metadata.json").read_text())
+    lookback, horizon = meta["lookback"], meta["horizon"]
+    rows = list(csv.DictReader(CO2.open()))
+    raw = np.array([float(r["co2"]) for r in rows[-400:-400 + lookback]])  # a gap-free stretch of the test part
+    x = ((raw - meta["input"]["mean"][0]) / meta["input"]["std"][0]).astype(np.float32)[None, :, None]
+    y = LiteRTModel(export / "model_float32.tflite").predict(x)
+    phone = y[0, :, 0] * meta["output"]["std"][0] + meta["output"]["mean"][0]
+    ours = result.predict(raw[None, :])[0, :, 0]
+    np.testing.assert_allclose(phone, ours, rtol=1e-5)
+    assert phone.shape == (horizon,)
+    assert np.abs(phone - raw[-1]).max() < 10  # a forecast near the series' level, in ppm

@@ -1,0 +1,34 @@
+"""Forecast metrics and the baselines, on CO2 where the issue gives reference figures."""
+
+import numpy as np
+import pytest
+
+from automl.config.schema import DataConfig
+from automl.series.metrics import forecast_metrics
+from automl.tasks import get_task
+from tests.conftest import CO2
+
+
+def test_metrics_by_hand():
+    actual = np.array([[[10.0], [20.0]]])
+    forecast = np.array([[[12.0], [20.0]]])
+    m = forecast_metrics(actual, forecast, np.array([4.0]))
+    assert m["mae"] == pytest.approx(1.0) and m["rmse"] == pytest.approx(np.sqrt(2.0))
+    assert m["mase"] == pytest.approx(0.25)
+    assert m["smape"] == pytest.approx(100 * (2 * 2 / 22) / 2)
+    assert m["per_step"]["mae"] == [2.0, 0.0]
+
+
+@pytest.mark.skipif(CO2 is None, reason="needs pip install --no-deps statsmodels")
+def test_co2_baselines_match_the_reference_figures():
+    task = get_task("time_series_forecasting")
+    config = type("Config", (), {"data": DataConfig(path=str(CO2), time_column="date", horizon=52, season=52,
+                                                    split={"val": 0.15, "test": 0.15}), "seed": 0})()
+    data = task.load_data(config)
+    baselines = task.baselines(data, None)["test"]
+    assert baselines["seasonal_naive"]["mase"] == pytest.approx(1.38, abs=0.01)
+    assert baselines["seasonal_naive_drift"]["mase"] == pytest.approx(0.68, abs=0.01)
+    assert set(baselines["naive"]) >= {"mae", "rmse", "smape", "mase", "per_step"}
+    # The evaluation code scores a perfect forecast as zero error (targets unscale correctly).
+    _, y = task.eval_arrays(data, "test")
+    assert task.evaluate(y, y)["mae"] == pytest.approx(0.0, abs=1e-4)
