@@ -32,9 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="print a commented pipeline file for a task")
     init.add_argument("--task", required=True)
     sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
-    predict = sub.add_parser("predict", help="label texts or image files with a run's .tflite on LiteRT")
+    predict = sub.add_parser("predict", help="label texts or image files, or forecast from a history CSV, with a run's .tflite on LiteRT")
     predict.add_argument("run_dir")
-    predict.add_argument("inputs", nargs="+", help="texts (text tasks) or image paths (image tasks)")
+    predict.add_argument("inputs", nargs="+", help="texts (text tasks), image paths (image tasks), or history CSVs "
+                              "(forecasting: the last lookback steps are used)")
     predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
     predict.add_argument("--json", action="store_true", help="print JSON lines")
     return parser
@@ -100,15 +101,30 @@ def _schema(args) -> int:
 
 
 def _predict(args) -> int:
-    from automl.predict import Predictor
+    from automl.data.images import DataError
+    from automl.predict import Predictor, open_bundle
 
     try:
+        export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
+        if metadata.get("task") == "time_series_forecasting":
+            return _forecast(export_dir, metadata, model_path, args)
         predictor = Predictor(args.run_dir, args.quantization)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     for row in predictor.predict(args.inputs):
         print(json.dumps(row) if args.json else f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}")
+    return 0
+
+
+def _forecast(export_dir, metadata, model_path, args) -> int:
+    """Forecasts the steps after each history CSV given."""
+    from automl.series.bundle import BundleForecaster
+
+    forecaster = BundleForecaster(export_dir, metadata, model_path)
+    for path in args.inputs:
+        for row in forecaster.forecast_csv(path):
+            print(json.dumps(row) if args.json else "\t".join(str(v) for v in row.values()))
     return 0
 
 

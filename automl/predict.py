@@ -15,6 +15,22 @@ import numpy as np
 PREFERENCE = ("int8", "dynamic", "float16", "float32")
 
 
+def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tuple[Path, dict, Path]:
+    """(export folder, metadata, .tflite path) of a run; the smallest model unless one is named."""
+    root = Path(run_dir)
+    export_dir = root / "export" if (root / "export").is_dir() else root
+    meta_path = export_dir / "metadata.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} not found: is {run_dir} a finished automl run?")
+    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    choices = [quantization] if quantization else PREFERENCE
+    path = next((export_dir / f"model_{q}.tflite" for q in choices
+                 if (export_dir / f"model_{q}.tflite").exists()), None)
+    if path is None:
+        raise FileNotFoundError(f"no model_{'/'.join(choices)}.tflite in {export_dir}")
+    return export_dir, metadata, path
+
+
 class Predictor:
     """Loads a run's export bundle once and labels inputs with it.
 
@@ -26,20 +42,9 @@ class Predictor:
     def __init__(self, run_dir: str | Path, quantization: Optional[str] = None):
         from automl.verify import LiteRTModel
 
-        root = Path(run_dir)
-        self.export_dir = root / "export" if (root / "export").is_dir() else root
-        meta_path = self.export_dir / "metadata.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{meta_path} not found: is {run_dir} a finished automl run?")
-        self.metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        self.export_dir, self.metadata, self.model_path = open_bundle(run_dir, quantization)
         self.labels = (self.export_dir / "labels.txt").read_text(encoding="utf-8").splitlines()
-        choices = [quantization] if quantization else PREFERENCE
-        path = next((self.export_dir / f"model_{q}.tflite" for q in choices
-                     if (self.export_dir / f"model_{q}.tflite").exists()), None)
-        if path is None:
-            raise FileNotFoundError(f"no model_{'/'.join(choices)}.tflite in {self.export_dir}")
-        self.model_path = path
-        self.model = LiteRTModel(path)
+        self.model = LiteRTModel(self.model_path)
         self.tokenizer = None
         if self.metadata.get("tokenizer"):
             from automl.text.tokenizers import load_tokenizer

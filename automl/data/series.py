@@ -51,6 +51,8 @@ class SeriesData:
     boundaries: tuple[int, int]
     missing_policy: str
     missing: dict = field(default_factory=dict)
+    time_column: str = "time"
+    time_format: Optional[str] = None
     mean: np.ndarray = None
     std: np.ndarray = None
 
@@ -92,7 +94,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
         source, columns = "<dataframe>", _columns_of(arrays)
     else:
         source = str(cfg.path)
-        columns = _read_csv(Path(cfg.path))
+        columns = read_csv_columns(Path(cfg.path))
     time_column = _time_column(cfg, columns, source)
     covariates = list(cfg.covariates)
     targets = _targets(cfg, columns, time_column, covariates, source)
@@ -103,7 +105,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
     steps = int(positions[-1]) + 1
     values = np.full((steps, len(targets) + len(covariates)), np.nan)
     for j, name in enumerate(targets + covariates):
-        values[positions, j] = _numbers(columns[name], source, name)
+        values[positions, j] = numbers(columns[name], source, name)
     grid = grid_times(times[0], steps, frequency)
     missing = {"missing_steps": int(steps - len(times)),
                "missing_values": {name: int(np.isnan(values[:, j]).sum())
@@ -119,7 +121,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
                         f"{2 * horizon} steps; they have {val_end - train_end}. Lower the horizon or "
                         f"raise data.split.val / data.split.test")
     data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, season, season_source,
-                      horizon, (train_end, val_end), cfg.missing, missing)
+                      horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format)
     train = values[:train_end]
     data.mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
@@ -137,7 +139,8 @@ def _columns_of(table) -> dict:
                     f"Received: {type(table).__name__}")
 
 
-def _read_csv(path: Path) -> dict:
+def read_csv_columns(path: Path) -> dict:
+    """The columns of a CSV (or TSV) file by header name, as strings."""
     if path.is_dir():
         raise DataError(f"{path}: time series data must be one CSV file, not a folder")
     text = read_text_file(path)
@@ -187,7 +190,7 @@ def _targets(cfg, columns: dict, time_column: str, covariates: list, source: str
     return targets
 
 
-def _numbers(cells, source: str, name: str) -> np.ndarray:
+def numbers(cells, source: str, name: str) -> np.ndarray:
     """Floats of a column; empty cells and NaN become NaN, anything else must be a number."""
     out = np.empty(len(cells))
     for row, cell in enumerate(cells):

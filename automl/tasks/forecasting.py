@@ -213,6 +213,9 @@ class Forecasting(Task):
         return {
             "input": {
                 "name": "window",
+                "time_column": data.time_column,
+                "time_format": data.time_format,
+                "value_columns": data.targets + data.covariates,
                 "shape": [None, lookback, len(data.columns)],
                 "dtype": "float32",
                 "columns": data.columns,

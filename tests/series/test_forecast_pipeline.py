@@ -62,3 +62,18 @@ def test_metadata_takes_raw_values_to_the_model_and_back(result):
     np.testing.assert_allclose(phone, ours, rtol=1e-5)
     assert phone.shape == (horizon,)
     assert np.abs(phone - raw[-1]).max() < 10  # a forecast near the series' level, in ppm
+
+
+def test_automl_predict_forecasts_the_steps_after_a_history_file(result, tmp_path, capsys):
+    from automl.cli import main
+
+    rows = list(csv.DictReader(CO2.open()))[:-400 + 104]  # history ends inside the test part
+    history = tmp_path / "history.csv"
+    history.write_text("date,co2\n" + "".join(f"{r['date']},{r['co2']}\n" for r in rows))
+    assert main(["predict", str(result.out_dir), str(history), "--quantization", "float32", "--json"]) == 0
+    forecast = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    last = np.datetime64(f"{rows[-1]['date'][:4]}-{rows[-1]['date'][4:6]}-{rows[-1]['date'][6:]}")
+    assert len(forecast) == 52 and np.datetime64(forecast[0]["time"]) == last + np.timedelta64(7, "D")
+    raw = np.array([float(r["co2"]) for r in rows[-104:]])
+    expected = result.predict(raw[None, :])[0, :, 0]
+    np.testing.assert_allclose([f["co2"] for f in forecast], expected, rtol=1e-5)
