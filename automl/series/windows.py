@@ -60,3 +60,11 @@ def lookback_choices(season: int, horizon: int, train_steps: int) -> list[int]:
     base = season if season > 1 else max(horizon, 8)
     limit = max(train_steps // 2 - horizon, base)
     return sorted({min(k * base, limit) for k in (1, 2, 3, 4)})
+
+
+def evenly_spaced(origins_: np.ndarray, count: int) -> np.ndarray:
+    """At most `count` origins spread evenly from the first to the last (seasons stay balanced)."""
+    if len(origins_) == 0:
+        return origins_
+    picked = np.linspace(0, len(origins_) - 1, min(count, len(origins_))).round().astype(int)
+    return origins_[np.unique(picked)]

@@ -15,7 +15,7 @@ import numpy as np
 from automl.data.series import SeriesData, autocorrelation, describe_missing, load_series_data
 from automl.series.baselines import BASELINES, baseline_forecasts, min_history
 from automl.series.metrics import forecast_metrics
-from automl.series.windows import gather, lookback_choices, origins, window_dataset
+from automl.series.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.tasks.base import Task
 
 
@@ -81,9 +81,7 @@ class Forecasting(Task):
 
     def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
         """Evenly spaced window origins (times, not positions: lookbacks differ per trial)."""
-        available = origins(data, part, max(self.lookbacks(data)))
-        picked = np.linspace(0, len(available) - 1, min(count, len(available))).round().astype(int)
-        return available[np.unique(picked)]
+        return evenly_spaced(origins(data, part, max(self.lookbacks(data))), count)
 
     # -- model --------------------------------------------------------------
 
@@ -136,8 +134,7 @@ class Forecasting(Task):
 
     def representative_inputs(self, data, count, seed, hp=None):
         lookback = self._lookback(hp, data)
-        available = origins(data, "train", lookback)
-        picked = available[np.unique(np.linspace(0, len(available) - 1, min(count, len(available))).astype(int))]
+        picked = evenly_spaced(origins(data, "train", lookback), count)
         return gather(data.scaled(), picked, lookback, data.horizon, data.num_targets)[0]
 
     def eval_arrays(self, data, part, hp=None):

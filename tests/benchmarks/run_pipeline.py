@@ -19,14 +19,20 @@ def summarize(report: dict) -> str:
              f"(stopped by time limit: {report['search']['stopped_by_time_limit']})",
              "keras test: " + ", ".join(f"{k}={v:.4f}" for k, v in report["test_metrics"].items()
                                         if isinstance(v, float))]
+    for name, metrics in report.get("baselines", {}).items():
+        lines.append(f"baseline {name}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
+                                                      if isinstance(v, float)))
     sizes = {}
     for e in report.get("exports", []):
         if e["format"] != "tflite":
             continue
         sizes[e["quantization"]] = e["bytes"]
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in e.get("test_metrics", {}).items() if isinstance(v, float))
+        closeness = (f"agreement={e['agreement']:.4f}" if "agreement" in e
+                     else f"max_rel_error={e.get('max_rel_error', float('nan')):.2e}")
+        left_out = f"  LEFT OUT: {e['rejected']}" if e.get("rejected") else ""
         lines.append(f"tflite {e['quantization']:<8} {e['bytes'] / 1024:8.1f} KiB  {metrics}  "
-                     f"agreement={e.get('agreement', float('nan')):.4f}  {e.get('latency_ms')} ms/example")
+                     f"{closeness}  {e.get('latency_ms')} ms/example{left_out}")
     if "int8" in sizes and "float32" in sizes:
         lines.append(f"int8 / float32 size: {sizes['int8'] / sizes['float32']:.3f}")
     lines.append("timings (s): " + json.dumps(report["timings"]))
