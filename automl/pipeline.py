@@ -175,6 +175,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             report["baseline_validation"] = baselines["validation_mae"]
             for name, metrics in baselines["test"].items():
                 say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
+            for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):
+                report.setdefault("warnings", []).append(warning)
+                say("evaluate", f"warning: {warning}")
     from automl.export import export_models
     from automl.verify import verify_exports
 

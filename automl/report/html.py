@@ -81,6 +81,8 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
     parts = [f"<h1>automl run: {html.escape(str(report.get('name')))} ({html.escape(report['task'])})</h1>",
              f"<p class='{report['status']}'>Status: <b>{html.escape(report['status'])}</b>"
              f"{' - ' + html.escape(report['error']) if report.get('error') else ''}</p>"]
+    for warning in report.get("warnings", []):
+        parts.append(f"<p class='failed'><b>Warning:</b> {html.escape(warning)}</p>")
     if report.get("test_metrics"):
         shown = {k: v for k, v in report["test_metrics"].items() if isinstance(v, (int, float))}
         parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + _table(list(shown), [list(shown.values())]))

@@ -93,11 +93,31 @@ class Forecasting(Task):
         return keras.Input((lookback, len(data.columns)), name="window")
 
     def model_outputs(self, hp, inputs, backbone, data):
+        import keras
+
         from automl.series.layers import AddLastValue, SubtractLastValue
 
         centred = SubtractLastValue(data.num_targets, name="centre")(inputs)
         changes = self.build_head(hp, backbone(centred), data)
+        if hp.Boolean("linear_skip", default=True):
+            changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
         return AddLastValue(name="forecast", dtype="float32")([changes, inputs])
+
+    @staticmethod
+    def _linear(centred, data):
+        """A linear map from the centred window to the forecast changes, beside the backbone.
+
+        Seasonal naive with drift and other linear rules are points of this map,
+        so the model starts from what the baselines can do and the backbone
+        learns what is left.
+        """
+        import keras
+
+        flat = keras.layers.Flatten(name="linear_flatten")(centred)
+        # Zeros: the model starts as "the last value" plus the backbone, not as random noise.
+        linear = keras.layers.Dense(data.horizon * data.num_targets, kernel_initializer="zeros", dtype="float32",
+                                    name="linear")(flat)
+        return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
 
     def build_head(self, hp, features, data):
         """Flattened features -> dropout -> one linear output per (step, target)."""
@@ -164,6 +184,15 @@ class Forecasting(Task):
         difference = np.abs(outputs - reference)
         relative = difference / np.maximum(np.abs(reference), 1e-6)
         return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
+
+    def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
+        """Says so when a rule without parameters forecasts the test part better than the model."""
+        better = {name: m["mase"] for name, m in baselines.items() if m["mase"] < test_metrics["mase"]}
+        if not better:
+            return []
+        named = ", ".join(f"{name} (MASE {value:.4f})" for name, value in sorted(better.items(), key=lambda x: x[1]))
+        return [f"the model's test MASE {test_metrics['mase']:.4f} is worse than {named}: give the search more "
+                f"trials or time, or forecast with that rule"]
 
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
