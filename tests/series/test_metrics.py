@@ -29,6 +29,10 @@ def test_co2_baselines_match_the_reference_figures():
     assert baselines["seasonal_naive"]["mase"] == pytest.approx(1.38, abs=0.01)
     assert baselines["seasonal_naive_drift"]["mase"] == pytest.approx(0.68, abs=0.01)
     assert set(baselines["naive"]) >= {"mae", "rmse", "smape", "mase", "per_step"}
-    # The evaluation code scores a perfect forecast as zero error (targets unscale correctly).
+    # Scaled targets turn back into the file's values, and a perfect forecast scores zero.
     _, y = task.eval_arrays(data, "test")
+    first = task.sample(data, "test", 1, 0)  # the first test origin
+    np.testing.assert_allclose(task.to_raw(y)[0, :, 0], data.values[first[0]:first[0] + 52, 0], rtol=1e-6)
     assert task.evaluate(y, y)["mae"] == pytest.approx(0.0, abs=1e-4)
+    # One standard deviation of error is reported as that many ppm, not as 1.
+    assert task.evaluate(y, y + 1.0)["mae"] == pytest.approx(data.std[0], rel=1e-5)
