@@ -25,10 +25,18 @@ class LiteRTModel:
     """
 
     def __init__(self, path: Path, num_threads: int = 2):
-        from ai_edge_litert.interpreter import Interpreter
-
         self.path = Path(path)
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+        self.num_threads = num_threads
+        #: Set when XNNPACK could not take the model and LiteRT's own kernels run it.
+        self.delegate_note = None
+        self._open()
+
+    def _open(self, delegates: bool = True) -> None:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        kind = OpResolverType.AUTO if delegates else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads,
+                                       experimental_op_resolver_type=kind)
         self.inputs = self.interpreter.get_input_details()
         self.output = self.interpreter.get_output_details()[0]
         # Models converted with a fixed batch (fused LSTMs) run one example at a time.
@@ -87,7 +95,17 @@ class LiteRTModel:
             if self.fixed_batch:
                 # Fused LSTMs keep their state in variable tensors across invocations.
                 self.interpreter.reset_all_variables()
-            self.interpreter.invoke()
+            try:
+                self.interpreter.invoke()
+            except RuntimeError as err:
+                if "XNNPACK" not in str(err) or self.delegate_note:
+                    raise
+                # XNNPACK rejects some mixed float/int8 graphs (selective quantization);
+                # LiteRT's builtin kernels run them, as a phone without the delegate would.
+                self.delegate_note = f"XNNPACK could not prepare the model ({str(err)[:120]}); ran on builtin kernels"
+                self._open(delegates=False)
+                self._batch = None
+                return self.predict(x, batch)
             outputs.append(self._dequantize(self.interpreter.get_tensor(self.output["index"])))
         return np.concatenate(outputs)
 
@@ -126,7 +144,19 @@ def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outp
             continue
         say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_targets)} test examples")
         model = LiteRTModel(Path(row["path"]))
-        outputs = model.predict(test_inputs)
+        try:
+            outputs = model.predict(test_inputs)
+        except Exception as err:  # noqa: BLE001 - one model that cannot run must not lose the others
+            reason = f"LiteRT could not run it: {type(err).__name__}: {str(err)[:300]}"
+            row["error"] = reason
+            say("verify", f"  {reason}")
+            if row.get("quantization") == "int8" and task.int8_over_gate == "drop":
+                row["rejected"] = reason
+            else:
+                failures.append(f"{Path(row['path']).name}: {reason}")
+            continue
+        if model.delegate_note:
+            row["runtime_note"] = model.delegate_note
         metrics = task.evaluate(test_targets, outputs)
         row["test_metrics"] = metrics
         comparison = task.compare(keras_outputs, outputs)

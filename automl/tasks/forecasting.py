@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from automl.data.series import SeriesData, autocorrelation, describe_missing, load_series_data
-from automl.series.baselines import BASELINES, baseline_forecasts, min_history
+from automl.series.baselines import BASELINES, baseline_forecasts, feasible, linear_kernel, min_history
 from automl.series.metrics import forecast_metrics
 from automl.series.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.tasks.base import Task
@@ -103,21 +103,35 @@ class Forecasting(Task):
             changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
         return AddLastValue(name="forecast", dtype="float32")([changes, inputs])
 
-    @staticmethod
-    def _linear(centred, data):
+    def _linear(self, centred, data):
         """A linear map from the centred window to the forecast changes, beside the backbone.
 
-        Seasonal naive with drift and other linear rules are points of this map,
-        so the model starts from what the baselines can do and the backbone
-        learns what is left.
+        It starts as the baseline rule that forecasts the training windows best
+        (the rules are linear in the window), so the model begins where the
+        baselines end and the backbone learns what is left.
         """
         import keras
 
+        lookback = centred.shape[1]
         flat = keras.layers.Flatten(name="linear_flatten")(centred)
-        # Zeros: the model starts as "the last value" plus the backbone, not as random noise.
-        linear = keras.layers.Dense(data.horizon * data.num_targets, kernel_initializer="zeros", dtype="float32",
-                                    name="linear")(flat)
+        dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear")
+        linear = dense(flat)
+        rule = self.starting_rule(data, lookback)
+        dense.kernel.assign(linear_kernel(rule, lookback, data.horizon, data.season, data.num_targets,
+                                          len(data.columns)))
+        dense.bias.assign(np.zeros(dense.bias.shape, dtype="float32"))
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
+
+    def starting_rule(self, data, lookback: int) -> str:
+        """The baseline with the lowest MAE on the training windows this lookback allows."""
+        chosen = origins(data, "train", lookback)
+        chosen = chosen[chosen >= min_history(data.season)]
+        raw = data.values[:, : data.num_targets]
+        actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1]
+        forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
+        errors = {name: float(np.nanmean(np.abs(forecasts[name] - actual) / data.std[: data.num_targets]))
+                  for name in BASELINES if feasible(name, lookback, data.season)}
+        return min(errors, key=errors.get)
 
     def build_head(self, hp, features, data):
         """Flattened features -> dropout -> one linear output per (step, target)."""

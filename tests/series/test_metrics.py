@@ -1,5 +1,6 @@
 """Forecast metrics and the baselines, on CO2 where the issue gives reference figures."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -36,3 +37,30 @@ def test_co2_baselines_match_the_reference_figures():
     assert task.evaluate(y, y)["mae"] == pytest.approx(0.0, abs=1e-4)
     # One standard deviation of error is reported as that many ppm, not as 1.
     assert task.evaluate(y, y + 1.0)["mae"] == pytest.approx(data.std[0], rel=1e-5)
+
+
+@pytest.mark.skipif(CO2 is None, reason="needs pip install --no-deps statsmodels")
+def test_the_linear_map_starts_as_the_best_baseline():
+    """The forecast head's linear part, as initialized, reproduces the drift rule exactly."""
+    import keras_tuner
+
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    task = get_task("time_series_forecasting")
+    config = type("Config", (), {"data": DataConfig(path=str(CO2), time_column="date", horizon=52, season=52,
+                                                    split={"val": 0.15, "test": 0.15}), "seed": 0})()
+    data = task.load_data(config)
+    assert task.starting_rule(data, 104) == "seasonal_naive_drift"
+    assert task.starting_rule(data, 52) == "seasonal_naive"  # drift needs 53 steps of past
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("lookback", 104)
+    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+    linear_only = keras.Model(model.inputs, model.get_layer("linear_changes").output)
+    x, _ = task.eval_arrays(data, "test", hp)
+    changes = linear_only.predict(x, verbose=0)
+    forecast = task.to_raw(x[:, -1:, :1] + changes)
+    expected = task.baselines(data, hp)["test"]["seasonal_naive_drift"]["mae"]
+    _, y = task.eval_arrays(data, "test", hp)
+    assert task.evaluate(y, x[:, -1:, :1] + changes)["mae"] == pytest.approx(expected, rel=1e-4)
+    assert forecast.shape == (len(x), 52, 1)
