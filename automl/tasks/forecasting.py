@@ -141,7 +141,10 @@ class Forecasting(Task):
             features = keras.layers.Flatten(name="head_flatten")(features)
         rate = hp.Float("head_dropout", 0.0, 0.3, step=0.1, default=0.1)
         features = keras.layers.Dropout(rate, name="head_dropout")(features)
-        flat = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="head")(features)
+        # Zeros: the model starts as the linear map's rule (or the last value) and the
+        # backbone adds only what training finds it can improve.
+        flat = keras.layers.Dense(data.horizon * data.num_targets, kernel_initializer="zeros", dtype="float32",
+                                  name="head")(features)
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="changes")(flat)
 
     def loss(self, hp):
