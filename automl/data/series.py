@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Optional
 
@@ -73,12 +74,18 @@ class SeriesData:
         return ranges[part]
 
     def split_sizes(self) -> dict:
-        return {part: int(np.subtract(*self.part_range(part)[::-1])) for part in ("train", "val", "test")}
+        sizes = {}
+        for part in ("train", "val", "test"):
+            start, end = self.part_range(part)
+            sizes[part] = end - start
+        return sizes
 
+    @cached_property
     def scaled(self) -> np.ndarray:
         """All columns standardized with the training part's mean and deviation."""
         return ((self.values - self.mean) / self.std).astype(np.float32)
 
+    @cached_property
     def mase_scale(self) -> np.ndarray:
         """Per target: mean absolute seasonal difference over the training part (MASE's denominator)."""
         train = self.values[: self.boundaries[0], : self.num_targets]

@@ -37,10 +37,8 @@ def _leaderboard(report: dict) -> str:
         return ""
     best = report.get("best", {}).get("trial_id")
     direction = report.get("best", {}).get("objective", {}).get("direction", "max")
-    ranked = sorted(trials, key=lambda t: (t["objective"] is None,
-                                           -(t["objective"] or 0) if direction == "max" else (t["objective"] or 0)))
     rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
-             t["seconds"], t.get("error") or t["hyperparameters"]] for t in ranked]
+             t["seconds"], t.get("error") or t["hyperparameters"]] for t in trials]
     # Baselines need no training; their validation error is on the objective's scale.
     for name, value in report.get("baseline_validation", {}).items():
         rows.append([f"baseline/{name}", "no model", value, None, "forecast rule, no parameters"])

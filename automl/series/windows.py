@@ -16,7 +16,7 @@ import numpy as np
 def origins(data, part: str, lookback: int) -> np.ndarray:
     """Origins of every complete window of `part` (windows touching a dropped value are left out)."""
     start, end = data.part_range(part)
-    first = max(start + lookback, lookback) if part == "train" else max(start, lookback)
+    first = start + lookback if part == "train" else max(start, lookback)
     candidates = np.arange(first, end - data.horizon + 1, dtype=np.int64)
     if data.missing_policy == "drop" and len(candidates):
         bad = np.isnan(data.values).any(axis=1)

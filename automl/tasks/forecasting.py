@@ -124,13 +124,9 @@ class Forecasting(Task):
 
     def starting_rule(self, data, lookback: int) -> str:
         """The baseline with the lowest MAE on the training windows this lookback allows."""
-        chosen = origins(data, "train", lookback)
-        chosen = chosen[chosen >= min_history(data.season)]
-        raw = data.values[:, : data.num_targets]
-        actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1]
-        forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
-        errors = {name: float(np.nanmean(np.abs(forecasts[name] - actual) / data.std[: data.num_targets]))
-                  for name in BASELINES if feasible(name, lookback, data.season)}
+        actual, forecasts = _rule_forecasts(data, "train", lookback)
+        errors = {name: _standardized_mae(actual, forecast, data) for name, forecast in forecasts.items()
+                  if feasible(name, lookback, data.season)}
         return min(errors, key=errors.get)
 
     def build_head(self, hp, features, data):
@@ -167,16 +163,16 @@ class Forecasting(Task):
         chosen = origins(data, part, lookback)
         if indices is not None:
             chosen = np.intersect1d(chosen, indices)
-        return window_dataset(data.scaled(), chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle)
+        return window_dataset(data.scaled, chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle)
 
     def representative_inputs(self, data, count, seed, hp=None):
         lookback = self._lookback(hp, data)
         picked = evenly_spaced(origins(data, "train", lookback), count)
-        return gather(data.scaled(), picked, lookback, data.horizon, data.num_targets)[0]
+        return gather(data.scaled, picked, lookback, data.horizon, data.num_targets)[0]
 
     def eval_arrays(self, data, part, hp=None):
         lookback = self._lookback(hp, data)
-        return gather(data.scaled(), origins(data, part, lookback), lookback, data.horizon, data.num_targets)
+        return gather(data.scaled, origins(data, part, lookback), lookback, data.horizon, data.num_targets)
 
     # -- metrics --------------------------------------------------------------
 
@@ -193,7 +189,7 @@ class Forecasting(Task):
 
     def evaluate(self, targets, outputs) -> dict:
         data = self._series()
-        return forecast_metrics(self.to_raw(targets), self.to_raw(outputs), data.mase_scale(), data.targets)
+        return forecast_metrics(self.to_raw(targets), self.to_raw(outputs), data.mase_scale, data.targets)
 
     def compare(self, reference, outputs) -> dict:
         """How far a converted model's forecasts are from the Keras model's, in the data's units."""
@@ -214,24 +210,14 @@ class Forecasting(Task):
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
         lookback = self._lookback(hp, data)
-        k = data.num_targets
-        out: dict = {"test": {}, "validation_mae": {}}
-        for part in ("val", "test"):
-            chosen = origins(data, part, lookback)
-            chosen = chosen[chosen >= min_history(data.season)]
-            raw = data.values[:, :k]
-            forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
-            actual = gather(raw, chosen, 1, data.horizon, k)[1].astype(np.float64)
-            for name in BASELINES:
-                forecast = forecasts[name]
-                usable = np.isfinite(forecast).all(axis=(1, 2)) & np.isfinite(actual).all(axis=(1, 2))
-                if part == "test":
-                    out["test"][name] = forecast_metrics(actual[usable], forecast[usable], data.mase_scale(),
-                                                         data.targets)
-                else:
-                    error = np.abs(forecast[usable] - actual[usable]) / data.std[:k]
-                    out["validation_mae"][name] = float(error.mean())
-        return out
+        val_actual, val_forecasts = _rule_forecasts(data, "val", lookback)
+        test_actual, test_forecasts = _rule_forecasts(data, "test", lookback)
+        return {
+            "test": {name: forecast_metrics(test_actual, forecast, data.mase_scale, data.targets)
+                     for name, forecast in test_forecasts.items()},
+            "validation_mae": {name: _standardized_mae(val_actual, forecast, data)
+                               for name, forecast in val_forecasts.items()},
+        }
 
     # -- report and bundle ----------------------------------------------------
 
@@ -291,6 +277,25 @@ class Forecasting(Task):
 
     def raw_outputs(self, data, outputs):
         return self.to_raw(outputs)
+
+
+def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict]:
+    """(actuals, {baseline: forecasts}) in raw units on a part's windows with the history the rules
+    need; windows touching a dropped value are left out."""
+    chosen = origins(data, part, lookback)
+    chosen = chosen[chosen >= min_history(data.season)]
+    raw = data.values[:, : data.num_targets]
+    actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1].astype(np.float64)
+    forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
+    usable = np.isfinite(actual).all(axis=(1, 2))
+    for forecast in forecasts.values():
+        usable &= np.isfinite(forecast).all(axis=(1, 2))
+    return actual[usable], {name: forecasts[name][usable] for name in BASELINES}
+
+
+def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
+    """MAE in training standard deviations: the scale of the search objective (val_mae)."""
+    return float(np.mean(np.abs(forecast - actual) / data.std[: data.num_targets]))
 
 
 def _calendar_formula(name: str) -> str:

@@ -45,8 +45,8 @@ def test_scaling_is_fitted_on_the_training_part_only(data):
 
 def test_streamed_windows_equal_the_gathered_ones(data):
     t = origins(data, "val", LOOKBACK)[:20]
-    x, y = gather(data.scaled(), t, LOOKBACK, data.horizon, 1)
-    bx, by = next(iter(window_dataset(data.scaled(), t, LOOKBACK, data.horizon, 1, 20, shuffle=False)))
+    x, y = gather(data.scaled, t, LOOKBACK, data.horizon, 1)
+    bx, by = next(iter(window_dataset(data.scaled, t, LOOKBACK, data.horizon, 1, 20, shuffle=False)))
     np.testing.assert_array_equal(bx.numpy(), x)
     np.testing.assert_array_equal(by.numpy(), y)
     np.testing.assert_allclose(x[0, :, 0], (data.values[t[0] - LOOKBACK:t[0], 0] - data.mean[0]) / data.std[0],
