@@ -37,7 +37,13 @@ class Result:
 
         Images: pixel arrays (0..255). Text: a list of strings, tokenized as in
         training. Time series: windows of raw values (N, lookback, columns).
+        Segmentation: images of any size (pixels as read), each cut into tiles
+        and its per-pixel class probabilities stitched back to full size.
         """
+        if hasattr(self._task, "predict_images"):
+            outputs = self._task.predict_images(lambda tiles: self.model.predict(tiles, verbose=0),
+                                                self._data, inputs)
+            return np.stack(outputs) if len({o.shape for o in outputs}) == 1 else outputs
         return self._task.raw_outputs(self._data, self._model_outputs(inputs))
 
     def _model_outputs(self, inputs) -> np.ndarray:

@@ -21,6 +21,10 @@ def say(stage: str, message: str) -> None:
     print(f"[{stamp}] {stage:<9} {message}", file=sys.stderr, flush=True)
 
 
+#: Epoch metrics worth a glance (the tasks' objectives among them).
+SHOWN_METRICS = ("loss", "accuracy", "mean_iou", "val_loss", "val_accuracy", "val_mae", "val_mean_iou")
+
+
 def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float]):
     """A Keras callback that prints one line per epoch and stops at `deadline`.
 
@@ -36,7 +40,7 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
             logs = logs or {}
             shown = " ".join(
                 f"{k}={v:.4f}" for k, v in logs.items()
-                if k in ("loss", "accuracy", "val_loss", "val_accuracy") and v is not None
+                if k in SHOWN_METRICS and v is not None
             )
             left = None if deadline is None else deadline - time.time()
             say(stage, f"{label} epoch {epoch + 1}/{epochs} {shown} "

@@ -129,8 +129,19 @@ def _forecasting_rules(name: str, profile: dict, pretrained) -> tuple[float, lis
     return 0.0, reasons, None
 
 
+def _segmentation_rules(name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
+    tiles = profile["split_sizes"]["train"]
+    if name == "unet":
+        reasons = ["encoder-decoder with skips: sharp masks from few examples, builtin TFLite ops"]
+        if not pretrained:
+            reasons.append(f"{tiles} training tiles: trained from scratch")
+        return 3.0, reasons, None
+    return 0.0, [], None
+
+
 RULES = {
     "image_classification": _image_classification_rules,
+    "image_segmentation": _segmentation_rules,
     "text_classification": _text_classification_rules,
     "time_series_forecasting": _forecasting_rules,
 }

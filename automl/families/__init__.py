@@ -16,6 +16,7 @@ _FAMILIES = {
     "transformer": "automl.families.transformer:TransformerForecaster",
     "lstm": "automl.families.lstm:LSTMForecaster",
     "tcn": "automl.families.tcn:TCN",
+    "unet": "automl.families.unet:UNet",
 }
 
 

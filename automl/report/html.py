@@ -65,6 +65,19 @@ def _exports(report: dict) -> str:
         ["file", "quantization", "size", "test metric", "vs Keras", "ms / example", "Flex ops", "left out"], rows)
 
 
+def _per_class(report: dict) -> str:
+    """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
+    metrics = report.get("test_metrics", {})
+    if "per_class_iou" not in metrics:
+        return ""
+    names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
+    exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
+    rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
+             *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
+    headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
+    return "<h2>Per-class IoU (test split)</h2>" + _table(headers, rows)
+
+
 def _selector(report: dict) -> str:
     sel = report.get("selector")
     if not sel:
@@ -89,6 +102,7 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
         rows = [["model", *(report["test_metrics"][k] for k in keys)]]
         rows += [[name, *(m.get(k) for k in keys)] for name, m in report["baselines"].items()]
         parts.append("<h2>Against baselines (test split)</h2>" + _table(["forecaster", *keys], rows))
+    parts.append(_per_class(report))
     parts.append(_exports(report))
     if report.get("dataset"):
         d = {k: v for k, v in report["dataset"].items() if k not in ("class_names", "skipped_examples")}

@@ -6,6 +6,7 @@ from automl.tasks.base import Task
 
 _TASKS = {
     "image_classification": "automl.tasks.image_classification:ImageClassification",
+    "image_segmentation": "automl.tasks.segmentation:ImageSegmentation",
     "text_classification": "automl.tasks.text_classification:TextClassification",
     "time_series_forecasting": "automl.tasks.forecasting:Forecasting",
 }

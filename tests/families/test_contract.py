@@ -14,7 +14,7 @@ from automl.families import family_names, get_family
 from automl.hypermodel import TaskHyperModel
 from automl.tasks import get_task
 from automl.verify import LiteRTModel
-from tests.conftest import ROTTEN_TOMATOES, SAMPLE, SEATTLE_WEATHER
+from tests.conftest import ROTTEN_TOMATOES, SAMPLE, SEATTLE_WEATHER, nuclei_arrays
 from tests.helpers import sample_arrays
 
 
@@ -43,15 +43,21 @@ def weather_columns():
     return {name: [r[name] for r in rows] for name in ("date", "temp_max", "temp_min", "precipitation", "wind")}
 
 
+def nuclei_crop():
+    image, mask = nuclei_arrays()
+    return image[None, :256, :256], mask[None, :256, :256]
+
+
 #: Small real data for each task's families, and the data settings it needs.
 TASK_DATA = {"image_classification": image_arrays, "text_classification": text_arrays,
-             "time_series_forecasting": weather_columns}
+             "time_series_forecasting": weather_columns, "image_segmentation": nuclei_crop}
 #: Mean absolute int8-vs-float difference allowed after one step. Forecasts are in
 #: standard deviations, and 16 calibration windows cover heavy-tailed covariates
 #: (rain) poorly.
 INT8_TOLERANCE = {"time_series_forecasting": 0.15}
 TASK_DATA_CONFIG = {"time_series_forecasting": {"targets": ["temp_max", "temp_min"],
-                                                "covariates": ["precipitation", "wind"], "horizon": 7}}
+                                                "covariates": ["precipitation", "wind"], "horizon": 7},
+                    "image_segmentation": {"instance_masks": True, "tile_size": 64, "tile_overlap": 0}}
 
 
 def cases():
