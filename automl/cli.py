@@ -12,6 +12,7 @@ EXAMPLES = """examples:
   automl run pipelines/quickstart.yaml --out runs/quick
   automl run pipelines/fashion_mnist.yaml --set search.families=[small_cnn] --set search.max_trials=3
   automl predict runs/rotten_tomatoes "a warm, funny and moving film"
+  automl predict runs/nuclei cells.tif --out-dir masks/
 """
 
 
@@ -32,12 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="print a commented pipeline file for a task")
     init.add_argument("--task", required=True)
     sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
-    predict = sub.add_parser("predict", help="label texts or image files, or forecast from a history CSV, with a run's .tflite on LiteRT")
+    predict = sub.add_parser("predict", help="label texts or image files, segment images, or forecast from a "
+                                              "history CSV, with a run's .tflite on LiteRT")
     predict.add_argument("run_dir")
     predict.add_argument("inputs", nargs="+", help="texts (text tasks), image paths (image tasks), or history CSVs "
                               "(forecasting: the last lookback steps are used)")
     predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
     predict.add_argument("--json", action="store_true", help="print JSON lines")
+    predict.add_argument("--out-dir", help="segmentation: where <name>_mask.png files go (default RUN_DIR/predictions)")
     return parser
 
 
@@ -108,6 +111,8 @@ def _predict(args) -> int:
         export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
         if metadata.get("task") == "time_series_forecasting":
             return _forecast(export_dir, metadata, model_path, args)
+        if metadata.get("task") == "image_segmentation":
+            return _segment(export_dir, metadata, model_path, args)
         predictor = Predictor(args.run_dir, args.quantization)
     except (FileNotFoundError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
@@ -125,6 +130,20 @@ def _forecast(export_dir, metadata, model_path, args) -> int:
     for path in args.inputs:
         for row in forecaster.forecast_csv(path):
             print(json.dumps(row) if args.json else "\t".join(str(v) for v in row.values()))
+    return 0
+
+
+def _segment(export_dir, metadata, model_path, args) -> int:
+    """Writes a class-index mask PNG per image, stitched from the model's tiles."""
+    from pathlib import Path
+
+    from automl.segmentation.bundle import BundleSegmenter
+
+    segmenter = BundleSegmenter(export_dir, metadata, model_path)
+    out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
+    for path in args.inputs:
+        row = segmenter.segment_file(path, out_dir)
+        print(json.dumps(row) if args.json else f"{row['mask']}\t{row['class_share']}\t{row['input']}")
     return 0
 
 

@@ -172,7 +172,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
         if hasattr(task, "baselines"):
             baselines = task.baselines(view, best_hp)
             report["baselines"] = baselines["test"]
-            report["baseline_validation"] = baselines["validation_mae"]
+            report["baseline_validation"] = baselines["validation"]
             for name, metrics in baselines["test"].items():
                 say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
             for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):

@@ -17,6 +17,7 @@ _FAMILIES = {
     "lstm": "automl.families.lstm:LSTMForecaster",
     "tcn": "automl.families.tcn:TCN",
     "unet": "automl.families.unet:UNet",
+    "pretrained_unet": "automl.families.pretrained_unet:PretrainedUNet",
 }
 
 

@@ -135,7 +135,8 @@ def mask_overlays(images, true_masks, predicted_masks, names: list[str], intensi
             ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i], alpha=0.6) for i in range(1, len(names))]
     if handles:
-        fig.legend(handles, names[1:], loc="lower center", ncol=min(6, len(handles)), fontsize=8)
+        fig.legend(handles, names[1:], loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(6, len(handles)),
+                   fontsize=8)
     return to_png(fig)
 
 

@@ -41,7 +41,7 @@ def _leaderboard(report: dict) -> str:
              t["seconds"], t.get("error") or t["hyperparameters"]] for t in trials]
     # Baselines need no training; their validation error is on the objective's scale.
     for name, value in report.get("baseline_validation", {}).items():
-        rows.append([f"baseline/{name}", "no model", value, None, "forecast rule, no parameters"])
+        rows.append([f"baseline/{name}", "no model", value, None, "rule, no parameters"])
     rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))
     name = report.get("best", {}).get("objective", {}).get("name", "objective")
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
@@ -101,7 +101,7 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
         keys = [k for k, v in report["test_metrics"].items() if isinstance(v, float)]
         rows = [["model", *(report["test_metrics"][k] for k in keys)]]
         rows += [[name, *(m.get(k) for k in keys)] for name, m in report["baselines"].items()]
-        parts.append("<h2>Against baselines (test split)</h2>" + _table(["forecaster", *keys], rows))
+        parts.append("<h2>Against baselines (test split)</h2>" + _table(["model or rule", *keys], rows))
     parts.append(_per_class(report))
     parts.append(_exports(report))
     if report.get("dataset"):

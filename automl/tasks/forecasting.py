@@ -215,7 +215,7 @@ class Forecasting(Task):
         return {
             "test": {name: forecast_metrics(test_actual, forecast, data.mase_scale, data.targets)
                      for name, forecast in test_forecasts.items()},
-            "validation_mae": {name: _standardized_mae(val_actual, forecast, data)
+            "validation": {name: _standardized_mae(val_actual, forecast, data)
                                for name, forecast in val_forecasts.items()},
         }
 

@@ -123,6 +123,23 @@ class ImageSegmentation(Task):
     def agreement(self, reference, outputs) -> float:
         return pixel_agreement(reference, outputs)
 
+    def baselines(self, data, hp) -> dict:
+        """Rules without a model (majority class, Otsu threshold): test metrics and val mean IoU."""
+        from automl.segmentation.baselines import Baselines
+
+        rules = Baselines(data.train.images, data.train.masks, len(data.class_names))
+        scored = {}
+        for part in ("val", "test"):
+            images, masks = self.eval_arrays(data, part)
+            scored[part] = {name: self.evaluate(masks, probs) for name, probs in rules.outputs(images).items()}
+        return {"test": scored["test"],
+                "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
+
+    def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
+        better = {name: m["mean_iou"] for name, m in baselines.items() if m["mean_iou"] > test_metrics["mean_iou"]}
+        return [f"the model's test mean IoU {test_metrics['mean_iou']:.4f} is below {name} "
+                f"({value:.4f}): give the search more trials or time" for name, value in better.items()]
+
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
 

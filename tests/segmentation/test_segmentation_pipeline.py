@@ -1,0 +1,82 @@
+"""A whole run on the stardist nuclei image through the Python API, then the bundle on LiteRT."""
+
+import json
+
+import numpy as np
+import pytest
+
+import automl
+from automl.cli import main
+from tests.conftest import nuclei_arrays
+
+
+@pytest.fixture(scope="module")
+def nuclei_run(tmp_path_factory):
+    image, mask = nuclei_arrays()
+    out = tmp_path_factory.mktemp("nuclei") / "run"
+    result = automl.fit(
+        (image[None], mask[None]), task="image_segmentation",
+        data={"instance_masks": True, "class_names": ["background", "nucleus"], "tile_size": 64,
+              "tile_overlap": 32},
+        search={"max_trials": 1, "epochs": 4,
+                "hyperparameters": {"depth": 2, "base_filters": 8, "loss": "cross_entropy_dice"}},
+        finetune={"epochs": 6, "patience": 6},
+        export={"quantizations": ["float32", "int8"], "representative_examples": 32},
+        output=str(out))
+    return result, image, mask
+
+
+def test_report_has_segmentation_metrics_and_beats_thresholding(nuclei_run):
+    result, _, _ = nuclei_run
+    report = result.report
+    metrics = report["test_metrics"]
+    assert {"per_class_iou", "mean_iou", "dice", "pixel_accuracy"} <= set(metrics)
+    assert len(metrics["per_class_iou"]) == 2
+    # Misaligned masks or tiles would leave the model near the majority-class baseline.
+    otsu = report["baselines"]["otsu_threshold"]["per_class_iou"][1]
+    assert metrics["per_class_iou"][1] > max(otsu, 0.6), (metrics["per_class_iou"], otsu)
+    html = (result.out_dir / "report.html").read_text()
+    assert "Per-class IoU" in html and "Test tiles: image, true mask, predicted mask" in html
+
+
+def test_exports_run_on_litert_and_agree_with_keras(nuclei_run):
+    result, _, _ = nuclei_run
+    rows = {r["quantization"]: r for r in result.report["exports"] if r["format"] == "tflite"}
+    assert rows["float32"]["agreement"] > 0.999
+    assert rows["float32"]["flex_ops"] == [] and "TRANSPOSE_CONV" in rows["float32"]["ops"]
+    assert rows["int8"]["agreement"] > 0.95, rows["int8"]
+    assert rows["int8"]["test_metrics"]["per_class_iou"][1] > 0.5
+
+
+def test_full_image_prediction_is_stitched_from_tiles(nuclei_run):
+    result, image, mask = nuclei_run
+    probs = result.predict(image[None])
+    assert probs.shape == (1, 512, 512, 2)
+    np.testing.assert_allclose(probs.sum(-1), 1.0, atol=1e-4)
+    data = result._data
+    predicted = probs[0].argmax(-1)
+    # On the held-out regions the stitched mask is as good as the tiles were.
+    hits = union = 0
+    for box in data.regions["test"]:
+        truth = mask[box.top:box.bottom, box.left:box.right] != 0
+        guess = predicted[box.top:box.bottom, box.left:box.right] == 1
+        hits, union = hits + (truth & guess).sum(), union + (truth | guess).sum()
+    tile_iou = result.report["test_metrics"]["per_class_iou"][1]
+    assert hits / union > tile_iou - 0.05
+
+
+def test_automl_predict_writes_a_full_size_mask(nuclei_run, tmp_path, capsys):
+    import tifffile
+    from PIL import Image
+
+    result, image, _ = nuclei_run
+    crop = image[:200, :300]
+    path = tmp_path / "cells.tif"
+    tifffile.imwrite(path, crop)
+    assert main(["predict", str(result.out_dir), str(path), "--out-dir", str(tmp_path), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.strip())
+    written = np.asarray(Image.open(row["mask"]))
+    assert written.shape == (200, 300) and set(np.unique(written)) <= {0, 1}
+    keras_mask = result.predict(crop[None])[0].argmax(-1)
+    assert np.mean(written == keras_mask) > 0.97
+    assert set(row["class_share"]) == {"background", "nucleus"}
