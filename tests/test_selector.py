@@ -67,3 +67,18 @@ def test_trials_are_shared_and_sum_to_the_budget():
     allot_trials(candidates, 10)
     counts = [c.max_trials for c in candidates]
     assert sum(counts) == 10 and counts[0] >= counts[1] >= counts[2] >= 1
+
+
+def segmentation_cfg(**search):
+    return PipelineConfig(task="image_segmentation", data=DataConfig(path="."), search=search)
+
+
+def test_segmentation_uses_a_pretrained_encoder_only_when_its_weights_can_be_had():
+    tiles = {"image_size": [128, 128], "channels": 3, "split_sizes": {"train": 400, "val": 40, "test": 40}}
+    offline = select_families("image_segmentation", tiles, segmentation_cfg(max_families=2), no_weights)
+    assert [c.family for c in offline.candidates] == ["unet"]
+    reason = next(e["reason"] for e in offline.excluded if e["family"] == "pretrained_unet")
+    assert "no ImageNet weights" in reason and "offline" in reason
+    online = select_families("image_segmentation", tiles, segmentation_cfg(max_families=2), weights)
+    assert [c.family for c in online.candidates] == ["pretrained_unet", "unet"]
+    assert online.candidates[0].pretrained is True

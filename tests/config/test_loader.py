@@ -135,3 +135,15 @@ def test_help_does_not_import_tensorflow():
             "assert 'keras' not in sys.modules, 'keras imported'\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_segmentation_class_table_rows_need_a_value_or_a_colour():
+    from automl.config.loader import ConfigError, config_from_mapping
+
+    base = {"task": "image_segmentation", "data": {"path": "."}}
+    with pytest.raises(ConfigError, match=r"data.classes.0: .*class 'cell': give exactly one of value or color"):
+        config_from_mapping({**base, "data": {"path": ".", "classes": [{"name": "cell"}]}})
+    with pytest.raises(ConfigError, match=r"data.classes.0.color: .*three values 0..255"):
+        config_from_mapping({**base, "data": {"path": ".", "classes": [{"name": "sky", "color": [0, 0, 300]}]}})
+    config = config_from_mapping({**base, "data": {"path": ".", "classes": [{"name": "sky", "color": [0, 0, 255]}]}})
+    assert config.data.classes[0].color == (0, 0, 255)
