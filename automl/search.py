@@ -237,9 +237,9 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
         tuner = tuners[candidate.family]
         say("search", f"family {candidate.family}: up to {candidate.max_trials} trial(s)")
         tuner.search(epochs=search.epochs, verbose=0)
-    stopped = deadline is not None and time.time() >= deadline
-
     rows = [row for family, tuner in tuners.items() for row in _trial_rows(family, tuner)]
+    # The time limit stopped the search only if it cut trials short of their budget.
+    stopped = deadline is not None and time.time() >= deadline and len(rows) < total_trials
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
     if not done:
         failed = [r for r in rows if r["status"] == "failed"]

@@ -11,6 +11,11 @@ import sys
 from pathlib import Path
 
 
+def _per_class(metrics: dict) -> str:
+    """Segmentation's per-class IoU (foreground IoU is the second entry of two classes)."""
+    return f"  per_class_iou={metrics['per_class_iou']}" if "per_class_iou" in metrics else ""
+
+
 def summarize(report: dict) -> str:
     lines = [f"status: {report['status']}  task: {report['task']}",
              f"split: {report['dataset']['split_sizes']}",
@@ -18,10 +23,10 @@ def summarize(report: dict) -> str:
              f"trials: {len(report['search']['trials'])} "
              f"(stopped by time limit: {report['search']['stopped_by_time_limit']})",
              "keras test: " + ", ".join(f"{k}={v:.4f}" for k, v in report["test_metrics"].items()
-                                        if isinstance(v, float))]
+                                        if isinstance(v, float)) + _per_class(report["test_metrics"])]
     for name, metrics in report.get("baselines", {}).items():
         lines.append(f"baseline {name}: " + ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()
-                                                      if isinstance(v, float)))
+                                                      if isinstance(v, float)) + _per_class(metrics))
     sizes = {}
     for e in report.get("exports", []):
         if e["format"] != "tflite":
@@ -32,7 +37,8 @@ def summarize(report: dict) -> str:
                      else f"max_rel_error={e.get('max_rel_error', float('nan')):.2e}")
         left_out = f"  LEFT OUT: {e['rejected']}" if e.get("rejected") else ""
         lines.append(f"tflite {e['quantization']:<8} {e['bytes'] / 1024:8.1f} KiB  {metrics}  "
-                     f"{closeness}  {e.get('latency_ms')} ms/example{left_out}")
+                     f"{closeness}  {e.get('latency_ms')} ms/example{_per_class(e.get('test_metrics', {}))}"
+                     f"{left_out}")
     if "int8" in sizes and "float32" in sizes:
         lines.append(f"int8 / float32 size: {sizes['int8'] / sizes['float32']:.3f}")
     lines.append("timings (s): " + json.dumps(report["timings"]))
