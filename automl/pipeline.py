@@ -169,8 +169,8 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             report["misclassified_examples"] = task.misclassified(view, y_test, keras_outputs)
         say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
                         f"on {len(y_test)} held-out examples")
-        if hasattr(task, "baselines"):
-            baselines = task.baselines(view, best_hp)
+        baselines = task.baselines(view, best_hp)
+        if baselines:
             report["baselines"] = baselines["test"]
             report["baseline_validation"] = baselines["validation"]
             for name, metrics in baselines["test"].items():

@@ -170,11 +170,16 @@ def load_idx_folder(folder: Path):
     return parts
 
 
-def load_npz(path: Path):
+def read_npz(path: Path):
+    """An .npz archive (no pickles); a file numpy cannot read is a DataError naming it."""
     try:
-        archive = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except Exception as err:  # noqa: BLE001 - numpy raises several kinds
         raise DataError(f"{path}: cannot read .npz: {err}") from None
+
+
+def load_npz(path: Path):
+    archive = read_npz(path)
     keys = set(archive.files)
     for x_key, y_key in (("x_train", "y_train"), ("images", "labels"), ("x", "y")):
         if {x_key, y_key} <= keys:

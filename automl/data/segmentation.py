@@ -19,9 +19,9 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.images import IMAGE_SUFFIXES, DataError
+from automl.data.images import IMAGE_SUFFIXES, DataError, read_npz
 from automl.data.split import SplitParts
-from automl.segmentation.tiling import Box, cut, pad_to, region_grid, tile_boxes
+from automl.segmentation.tiling import Box, pad_to, region_grid, tile_boxes
 
 SUFFIXES = (*IMAGE_SUFFIXES, ".tif", ".tiff")
 #: With at least this many images the split keeps whole images together.
@@ -103,6 +103,14 @@ def _as_hwc(image: np.ndarray, where: str) -> np.ndarray:
         raise DataError(f"{where}: expected an image shaped (H, W) or (H, W, C) with C in 1, 3, 4. "
                         f"Received: shape={image.shape}")
     return image[..., :3].astype(np.float32)
+
+
+def as_channels(image: np.ndarray, channels: int, where: str = "image") -> np.ndarray:
+    """(H, W, channels) float32 pixels from a grey or colour image, as a model with `channels` takes."""
+    image = _as_hwc(np.asarray(image), where)
+    if image.shape[-1] == channels:
+        return image
+    return image.mean(-1, keepdims=True) if channels == 1 else np.repeat(image, 3, -1)
 
 
 def _paired_files(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
@@ -238,10 +246,7 @@ def _read_arrays(images, masks, where: str, table: ClassTable):
 
 
 def _load_npz(path: Path, table: ClassTable):
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - numpy raises several kinds
-        raise DataError(f"{path}: cannot read .npz: {err}") from None
+    archive = read_npz(path)
     if not {"images", "masks"} <= set(archive.files):
         raise DataError(f"{path}: expected arrays named images and masks. Found: {sorted(archive.files)}")
     return _read_arrays(archive["images"], archive["masks"], str(path), table)
@@ -282,9 +287,8 @@ def _split_regions(images, tile: int, split_cfg, seed: int) -> tuple[dict[str, l
 
 def _tiles(images, masks, regions: list[Box], tile: int, overlap: int) -> TileSet:
     boxes = [box for region in regions for box in tile_boxes(region, tile, overlap)]
-    tiles = np.stack([cut(images[b.image], [b])[0] for b in boxes])
-    labels = np.stack([cut(masks[b.image], [b])[0] for b in boxes])
-    return TileSet(tiles, labels, boxes)
+    return TileSet(np.stack([b.crop(images[b.image]) for b in boxes]),
+                   np.stack([b.crop(masks[b.image]) for b in boxes]), boxes)
 
 
 def load_segmentation_data(data_config, seed: int, arrays=None) -> SegmentationData:

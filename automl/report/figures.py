@@ -140,7 +140,7 @@ def mask_overlays(images, true_masks, predicted_masks, names: list[str], intensi
     return to_png(fig)
 
 
-def stitched_overlay(image, predicted_mask, regions: dict, names: list[str], intensity_range) -> str:
+def regions_overlay(image, predicted_mask, regions: dict, names: list[str], intensity_range) -> str:
     """A whole image with the split's regions outlined, beside a predicted mask placed back in it.
 
     `predicted_mask` is -1 where nothing was predicted (outside the test regions).

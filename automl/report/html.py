@@ -39,7 +39,7 @@ def _leaderboard(report: dict) -> str:
     direction = report.get("best", {}).get("objective", {}).get("direction", "max")
     rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
              t["seconds"], t.get("error") or t["hyperparameters"]] for t in trials]
-    # Baselines need no training; their validation error is on the objective's scale.
+    # Baselines need no training; their validation score is on the objective's scale.
     for name, value in report.get("baseline_validation", {}).items():
         rows.append([f"baseline/{name}", "no model", value, None, "rule, no parameters"])
     rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.data.segmentation import read_image
+from automl.data.segmentation import as_channels, read_image
 from automl.segmentation.tiling import stitch
 
 
@@ -28,14 +28,7 @@ class BundleSegmenter:
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """(H, W, classes) probabilities for one (H, W[, C]) image."""
-        image = np.asarray(image, dtype=np.float32)
-        if image.ndim == 2:
-            image = image[..., None]
-        if image.shape[-1] == 4:
-            image = image[..., :3]
-        if image.shape[-1] != self.channels:  # grey model, colour file, or the reverse
-            image = image.mean(-1, keepdims=True) if self.channels == 1 else np.repeat(image[..., :1], 3, -1)
-        return stitch(self.model.predict, image, self.tile, self.overlap)
+        return stitch(self.model.predict, as_channels(image, self.channels), self.tile, self.overlap)
 
     def segment_file(self, path: str | Path, out_dir: Path) -> dict:
         """Writes `<stem>_mask.png` (class index per pixel) and returns a summary row."""

@@ -35,7 +35,3 @@ def segmentation_metrics(targets: np.ndarray, probs: np.ndarray, num_classes: in
         "confusion_matrix": confusion.tolist(),
     }
 
-
-def pixel_agreement(reference: np.ndarray, outputs: np.ndarray) -> float:
-    """Share of pixels two models give the same class."""
-    return float(np.mean(np.asarray(reference).argmax(-1) == np.asarray(outputs).argmax(-1)))

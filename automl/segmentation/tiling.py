@@ -25,6 +25,10 @@ class Box:
     bottom: int
     right: int
 
+    def crop(self, array: np.ndarray) -> np.ndarray:
+        """The box's part of its image (or mask): a view, so it can also be written to."""
+        return array[self.top:self.bottom, self.left:self.right]
+
     def overlaps(self, other: "Box") -> bool:
         return (self.image == other.image and self.top < other.bottom and other.top < self.bottom
                 and self.left < other.right and other.left < self.right)
@@ -69,7 +73,7 @@ def pad_to(array: np.ndarray, tile: int) -> np.ndarray:
 
 def cut(array: np.ndarray, boxes: list[Box]) -> np.ndarray:
     """The tiles of one image (H, W[, C]) at `boxes`, stacked."""
-    return np.stack([array[b.top:b.bottom, b.left:b.right] for b in boxes])
+    return np.stack([b.crop(array) for b in boxes])
 
 
 def blend_weights(tile: int, overlap: int) -> np.ndarray:
@@ -105,6 +109,6 @@ def stitch(predict: Callable[[np.ndarray], np.ndarray], image: np.ndarray, tile:
         if total is None:
             total = np.zeros(padded.shape[:2] + outputs.shape[-1:])
         for box, out in zip(chunk, outputs):
-            total[box.top:box.bottom, box.left:box.right] += weights * out
-            norm[box.top:box.bottom, box.left:box.right] += weights
+            box.crop(total)[...] += weights * out
+            box.crop(norm)[...] += weights
     return (total / norm)[:height, :width].astype(np.float32)

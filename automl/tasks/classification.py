@@ -53,6 +53,3 @@ class ClassificationTask(Task):
 
     def evaluate(self, targets, outputs) -> dict:
         return classification_metrics(targets, outputs, outputs.shape[-1])
-
-    def agreement(self, reference, outputs) -> float:
-        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))

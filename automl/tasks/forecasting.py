@@ -198,15 +198,6 @@ class Forecasting(Task):
         relative = difference / np.maximum(np.abs(reference), 1e-6)
         return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
 
-    def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
-        """Says so when a rule without parameters forecasts the test part better than the model."""
-        better = {name: m["mase"] for name, m in baselines.items() if m["mase"] < test_metrics["mase"]}
-        if not better:
-            return []
-        named = ", ".join(f"{name} (MASE {value:.4f})" for name, value in sorted(better.items(), key=lambda x: x[1]))
-        return [f"the model's test MASE {test_metrics['mase']:.4f} is worse than {named}: give the search more "
-                f"trials or time, or forecast with that rule"]
-
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
         lookback = self._lookback(hp, data)

@@ -12,7 +12,7 @@ import numpy as np
 
 from automl.data.segmentation import SegmentationData, load_segmentation_data
 from automl.segmentation.losses import LOSSES
-from automl.segmentation.metrics import pixel_agreement, segmentation_metrics
+from automl.segmentation.metrics import segmentation_metrics
 from automl.tasks.base import Task
 
 AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
@@ -120,9 +120,6 @@ class ImageSegmentation(Task):
     def evaluate(self, targets, outputs) -> dict:
         return segmentation_metrics(targets, outputs, outputs.shape[-1])
 
-    def agreement(self, reference, outputs) -> float:
-        return pixel_agreement(reference, outputs)
-
     def baselines(self, data, hp) -> dict:
         """Rules without a model (majority class, Otsu threshold): test metrics and val mean IoU."""
         from automl.segmentation.baselines import Baselines
@@ -134,11 +131,6 @@ class ImageSegmentation(Task):
             scored[part] = {name: self.evaluate(masks, probs) for name, probs in rules.outputs(images).items()}
         return {"test": scored["test"],
                 "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
-
-    def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
-        better = {name: m["mean_iou"] for name, m in baselines.items() if m["mean_iou"] > test_metrics["mean_iou"]}
-        return [f"the model's test mean IoU {test_metrics['mean_iou']:.4f} is below {name} "
-                f"({value:.4f}): give the search more trials or time" for name, value in better.items()]
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
@@ -153,10 +145,10 @@ class ImageSegmentation(Task):
             canvas = np.full(data.images[first].shape[:2], -1)
             for box, mask in zip(data.test.boxes, predicted):
                 if box.image == first:
-                    canvas[box.top:box.bottom, box.left:box.right] = mask
+                    box.crop(canvas)[...] = mask
             regions = {part: [b for b in boxes if b.image == first] for part, boxes in data.regions.items()}
             out.append((f"Split regions of {data.names[first]}, and the test predictions in place",
-                        figures.stitched_overlay(data.images[first], canvas, regions, data.class_names,
+                        figures.regions_overlay(data.images[first], canvas, regions, data.class_names,
                                                  data.intensity_range)))
         return out
 
@@ -178,20 +170,14 @@ class ImageSegmentation(Task):
                                                                                    len(data.class_names)]},
         }
 
-    def predict_images(self, predict, data, images) -> np.ndarray:
-        """Per-pixel probabilities for whole images of any size, stitched from tiles."""
+    def predict_images(self, predict, data, images) -> list[np.ndarray]:
+        """Per-pixel probabilities for whole images of any size (grey or colour), stitched from tiles."""
+        from automl.data.segmentation import as_channels
         from automl.segmentation.tiling import stitch
 
-        out = []
-        for image in images:
-            image = np.asarray(image, dtype=np.float32)
-            if image.ndim == 2:
-                image = image[..., None]
-            if image.shape[-1] != data.image_shape[-1]:
-                raise ValueError(f"predict expects images with {data.image_shape[-1]} channel(s). "
-                                 f"Received: shape={image.shape}")
-            out.append(stitch(predict, image, data.tile, data.overlap))
-        return out
+        channels = data.image_shape[-1]
+        return [stitch(predict, as_channels(image, channels, f"image {i}"), data.tile, data.overlap)
+                for i, image in enumerate(images)]
 
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from automl.segmentation.metrics import pixel_agreement, segmentation_metrics
+from automl.segmentation.metrics import segmentation_metrics
+from automl.tasks.segmentation import ImageSegmentation
 
 
 def one_hot(classes, k):
@@ -34,4 +35,4 @@ def test_a_class_predicted_but_never_true_scores_zero():
 def test_pixel_agreement():
     a = one_hot(np.array([[0, 1], [1, 1]]), 2)
     b = one_hot(np.array([[0, 1], [0, 1]]), 2)
-    assert pixel_agreement(a, b) == 0.75
+    assert ImageSegmentation().agreement(a, b) == 0.75  # per pixel
