@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 
 EXAMPLES = """examples:
   automl init --task image_classification > my.yaml
@@ -17,24 +18,31 @@ EXAMPLES = """examples:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # Given to every command, so `automl run x.yaml --debug` and `automl --debug run x.yaml` both work.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="print the Python traceback of an error")
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show TensorFlow's own log lines and library warnings")
     parser = argparse.ArgumentParser(
         prog="automl", description="Low-code AutoML on Keras 3, ending in verified TFLite models.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
-    run = sub.add_parser("run", help="run a pipeline YAML file")
+    run = sub.add_parser("run", help="run a pipeline YAML file", parents=[common])
     run.add_argument("file")
     run.add_argument("--out", help="run directory (default: the file's `output`)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, read as YAML (repeatable)")
-    validate = sub.add_parser("validate", help="check a pipeline file and print the resolved config")
+    validate = sub.add_parser("validate", help="check a pipeline file and print the resolved config",
+                              parents=[common])
     validate.add_argument("file")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    init = sub.add_parser("init", help="print a commented pipeline file for a task")
+    init = sub.add_parser("init", help="print a commented pipeline file for a task", parents=[common])
     init.add_argument("--task", required=True)
-    sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)")
+    sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
     predict = sub.add_parser("predict", help="label texts or image files, segment images, or forecast from a "
-                                              "history CSV, with a run's .tflite on LiteRT")
+                                              "history CSV, with a run's .tflite on LiteRT", parents=[common])
     predict.add_argument("run_dir")
     predict.add_argument("inputs", nargs="+", help="texts (text tasks), image paths (image tasks), or history CSVs "
                               "(forecasting: the last lookback steps are used)")
@@ -54,27 +62,54 @@ def main(argv=None) -> int:
     if args.command is None:
         _parser().print_help()
         return 0
-    from automl.config.loader import ConfigError
+    debug, verbose = getattr(args, "debug", False), getattr(args, "verbose", False)
+    if verbose:
+        return _guarded(args, debug)
+    from automl.quiet import filtered_stderr, quiet_python_logging
+
+    quiet_python_logging()
+    with filtered_stderr():
+        return _guarded(args, debug)
+
+
+def _guarded(args, debug: bool) -> int:
+    """Runs a command; an error is one line on stderr (with its traceback under --debug)."""
+    from automl.errors import AutomlError
 
     try:
         return _COMMANDS[args.command](args)
-    except ConfigError as err:
+    except KeyboardInterrupt:
+        print("\ninterrupted (Ctrl-C)", file=sys.stderr)
+        return 130
+    except AutomlError as err:
+        if debug:
+            traceback.print_exc()
+            if getattr(err, "detail", None):
+                print(err.detail, file=sys.stderr)
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - a bug or an unforeseen input: one line, details under --debug
+        if debug:
+            traceback.print_exc()
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        print(f"error: {type(err).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 def _run(args) -> int:
+    from pathlib import Path
+
     from automl.config.loader import load_config
+    from automl.errors import ConfigError
 
     config = load_config(args.file, args.set)
-    from automl.data.images import DataError
-    from automl.pipeline import PipelineFailed, run_pipeline
+    out = Path(args.out) if args.out else Path(config.output_dir())
+    if out.exists() and not out.is_dir():
+        key = "--out" if args.out else "output"
+        raise ConfigError(f"{key}: {out} is a file; expected a run directory (new, or an earlier run's)")
+    from automl.pipeline import run_pipeline
 
-    try:
-        run_pipeline(config, out_dir=args.out)
-    except (DataError, PipelineFailed, ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    run_pipeline(config, out_dir=out)
     return 0
 
 
@@ -97,54 +132,62 @@ def _init(args) -> int:
 
 
 def _schema(args) -> int:
-    from automl.config.schema import PipelineConfig
+    from automl.config.schema import pipeline_file_schema
 
-    print(json.dumps(PipelineConfig.model_json_schema(), indent=2))
+    print(json.dumps(pipeline_file_schema(), indent=2))
     return 0
 
 
 def _predict(args) -> int:
-    from automl.data.images import DataError
+    """Runs the bundle on each input; a bad input is an error line, and the others go on."""
     from automl.predict import Predictor, open_bundle
 
-    try:
-        export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
-        if metadata.get("task") == "time_series_forecasting":
-            return _forecast(export_dir, metadata, model_path, args)
-        if metadata.get("task") == "image_segmentation":
-            return _segment(export_dir, metadata, model_path, args)
-        predictor = Predictor(args.run_dir, args.quantization)
-    except (FileNotFoundError, DataError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    for row in predictor.predict(args.inputs):
-        print(json.dumps(row) if args.json else f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}")
-    return 0
+    export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
+    if metadata.get("task") == "time_series_forecasting":
+        from automl.series.bundle import BundleForecaster
+
+        forecaster = BundleForecaster(export_dir, metadata, model_path)
+        rows = _each(args.inputs, forecaster.forecast_csv)
+        return _print_rows(rows, args.json, lambda row: "\t".join(str(v) for v in row.values()))
+    if metadata.get("task") == "image_segmentation":
+        from pathlib import Path
+
+        from automl.segmentation.bundle import BundleSegmenter, mask_names
+
+        segmenter = BundleSegmenter(export_dir, metadata, model_path)
+        out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
+        names = dict(zip(args.inputs, mask_names(args.inputs)))
+        rows = _each(args.inputs, lambda path: [segmenter.segment_file(path, out_dir / names[path])])
+        return _print_rows(rows, args.json, lambda row: f"{row['mask']}\t{row['class_share']}\t{row['input']}")
+    rows = Predictor(args.run_dir, args.quantization).predict(args.inputs)
+    return _print_rows(rows, args.json, lambda row: f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}")
 
 
-def _forecast(export_dir, metadata, model_path, args) -> int:
-    """Forecasts the steps after each history CSV given."""
-    from automl.series.bundle import BundleForecaster
+def _each(inputs, produce) -> list[dict]:
+    """Rows from `produce(input)` for each input, or one {"input", "error"} row for an input that fails."""
+    from automl.errors import AutomlError
 
-    forecaster = BundleForecaster(export_dir, metadata, model_path)
-    for path in args.inputs:
-        for row in forecaster.forecast_csv(path):
-            print(json.dumps(row) if args.json else "\t".join(str(v) for v in row.values()))
-    return 0
+    rows = []
+    for item in inputs:
+        try:
+            rows.extend(produce(item))
+        except (AutomlError, OSError, ValueError) as err:
+            rows.append({"input": str(item), "error": str(err).splitlines()[0]})
+    return rows
 
 
-def _segment(export_dir, metadata, model_path, args) -> int:
-    """Writes a class-index mask PNG per image, stitched from the model's tiles."""
-    from pathlib import Path
-
-    from automl.segmentation.bundle import BundleSegmenter
-
-    segmenter = BundleSegmenter(export_dir, metadata, model_path)
-    out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
-    for path in args.inputs:
-        row = segmenter.segment_file(path, out_dir)
-        print(json.dumps(row) if args.json else f"{row['mask']}\t{row['class_share']}\t{row['input']}")
-    return 0
+def _print_rows(rows: list[dict], as_json: bool, show) -> int:
+    """Prints results on stdout and failures on stderr; 1 if any input failed."""
+    failed = 0
+    for row in rows:
+        if "error" in row:
+            failed += 1
+            print(f"error: {row['input']}: {row['error']}", file=sys.stderr)
+            if as_json:
+                print(json.dumps(row))
+            continue
+        print(json.dumps(row) if as_json else show(row))
+    return 1 if failed else 0
 
 
 _COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema, "predict": _predict}

@@ -16,16 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
+from automl.errors import ExportError
 from automl.progress import say
 
 #: Logit given to padded positions in exported masked softmaxes.
 MASKED_LOGIT = -32.0
 
 PACKAGES = ("automl", "tensorflow", "keras", "keras-tuner", "ai-edge-litert", "numpy")
-
-
-class ExportError(RuntimeError):
-    """A model that cannot be exported as asked."""
 
 
 def package_versions() -> dict:

@@ -18,11 +18,8 @@ from typing import Optional
 import numpy as np
 import yaml
 
+from automl.errors import PipelineFailed
 from automl.progress import format_seconds, say
-
-
-class PipelineFailed(RuntimeError):
-    """The run finished its stages but failed a check (the report says which)."""
 
 
 @dataclass
@@ -93,11 +90,19 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
     try:
         artifacts = _run_stages(config, task, arrays, out, recorder)
     except BaseException as err:
-        recorder.report["status"] = "failed"
-        recorder.report["error"] = f"{type(err).__name__}: {err}"
-        recorder.report["traceback"] = traceback.format_exc()
+        report = recorder.report
+        if isinstance(err, KeyboardInterrupt):
+            report["status"] = "interrupted"
+            report["error"] = f"interrupted (Ctrl-C) during the {report.get('stage', 'first')} stage"
+        else:
+            report["status"] = "failed"
+            report["error"] = f"{type(err).__name__}: {err}"
+            report["traceback"] = traceback.format_exc()
+            if getattr(err, "detail", None):
+                report["error_detail"] = err.detail
         recorder.write()
-        _write_html(recorder.report, out, None)
+        _write_html(report, out, None)
+        say("done", f"{report['status']}; report so far: {out / 'report.json'}")
         raise
     return artifacts
 

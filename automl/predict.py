@@ -12,6 +12,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from automl.errors import DataError
+
 PREFERENCE = ("int8", "dynamic", "float16", "float32")
 
 
@@ -21,13 +23,13 @@ def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tupl
     export_dir = root / "export" if (root / "export").is_dir() else root
     meta_path = export_dir / "metadata.json"
     if not meta_path.exists():
-        raise FileNotFoundError(f"{meta_path} not found: is {run_dir} a finished automl run?")
+        raise DataError(f"{meta_path} not found: is {run_dir} a finished automl run?")
     metadata = json.loads(meta_path.read_text(encoding="utf-8"))
     choices = [quantization] if quantization else PREFERENCE
     path = next((export_dir / f"model_{q}.tflite" for q in choices
                  if (export_dir / f"model_{q}.tflite").exists()), None)
     if path is None:
-        raise FileNotFoundError(f"no model_{'/'.join(choices)}.tflite in {export_dir}")
+        raise DataError(f"no model_{'/'.join(choices)}.tflite in {export_dir}")
     return export_dir, metadata, path
 
 
@@ -52,22 +54,43 @@ class Predictor:
             self.tokenizer = load_tokenizer(self.export_dir / self.metadata["tokenizer"]["file"])
 
     def probabilities(self, inputs: Sequence) -> np.ndarray:
+        """Class probabilities for texts or image paths (every input must be usable)."""
+        return self.model.predict(self._encode(list(inputs)))
+
+    def _encode(self, inputs: list):
         if self.tokenizer is not None:
             from automl.text.tokenizers import encode_inputs
 
-            return self.model.predict(encode_inputs(self.tokenizer, list(inputs)))
-        return self.model.predict(np.stack([self._image(p) for p in inputs]))
+            return encode_inputs(self.tokenizer, [str(text) for text in inputs])
+        return np.stack([self._image(p) for p in inputs])
 
     def _image(self, path) -> np.ndarray:
-        from PIL import Image
+        from PIL import Image, UnidentifiedImageError
 
+        path = Path(path)
+        if not path.is_file():
+            raise DataError("no such image file" if path.suffix else "no such image file (this model labels images)")
         shape = self.metadata["input"]["shape"][1:]
-        with Image.open(path) as image:
-            image = image.convert("L" if shape[-1] == 1 else "RGB").resize((shape[1], shape[0]))
-            pixels = np.asarray(image, dtype=np.float32)
+        try:
+            with Image.open(path) as image:
+                image = image.convert("L" if shape[-1] == 1 else "RGB").resize((shape[1], shape[0]))
+                pixels = np.asarray(image, dtype=np.float32)
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise DataError(f"cannot read the image: {type(err).__name__}: {err}") from None
         return pixels.reshape(shape)
 
     def predict(self, inputs: Sequence) -> list[dict]:
-        probs = self.probabilities(inputs)
-        return [{"input": str(item)[:200], "label": self.labels[int(p.argmax())],
-                 "confidence": round(float(p.max()), 4)} for item, p in zip(inputs, probs)]
+        """One row per input, in order: its label and confidence, or the error that input met."""
+        rows: list[dict] = [{"input": str(item)[:200]} for item in inputs]
+        good, encoded = [], []
+        for i, item in enumerate(inputs):
+            try:
+                encoded.append(item if self.tokenizer is not None else self._image(item))
+                good.append(i)
+            except DataError as err:
+                rows[i]["error"] = str(err)
+        if good:
+            batch = self._encode(encoded) if self.tokenizer is not None else np.stack(encoded)
+            for i, p in zip(good, self.model.predict(batch)):
+                rows[i].update(label=self.labels[int(p.argmax())], confidence=round(float(p.max()), 4))
+        return rows

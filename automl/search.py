@@ -16,6 +16,7 @@ from typing import Optional
 import keras_tuner
 import numpy as np
 
+from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import format_seconds, say
@@ -23,10 +24,6 @@ from automl.progress import format_seconds, say
 SEARCH_SAMPLE = 20_000
 VAL_SAMPLE = 5_000
 _FAILED = ("FAILED", "INVALID")
-
-
-class SearchError(RuntimeError):
-    """The search produced no usable trial."""
 
 
 @dataclass
@@ -76,6 +73,26 @@ def _budget(oracle, max_trials: int, deadline: Optional[float], queued: list[dic
         return original(trial_id)
 
     oracle.populate_space = populate_space
+
+
+#: Packages each strategy's oracle imports when it starts (keras-tuner's `bayesian` extra).
+STRATEGY_PACKAGES = {"bayesian": ("scipy", "sklearn")}
+
+
+def check_strategy_dependencies(strategy: str) -> None:
+    """Fails before any trial when the oracle of `strategy` would fail to import."""
+    import importlib.util
+
+    missing = [name for name in STRATEGY_PACKAGES.get(strategy, ()) if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SearchError(f"search.strategy: {strategy} needs {' and '.join(missing)}, which are not installed: "
+                          f"pip install 'keras-tuner[bayesian]' (or set search.strategy: random)")
+
+
+def _direction(objective: str) -> str:
+    """min for losses and errors (mae, rmse...), max for scores (accuracy, IoU...)."""
+    lower_is_better = ("loss", "error", "mae", "mse", "rmse", "mape")
+    return "min" if any(objective.endswith(word) for word in lower_is_better) else "max"
 
 
 def _known(oracle, name: str) -> bool:
@@ -142,7 +159,7 @@ def check_pinned_names(pinned: dict, hypermodels: list) -> None:
         if known and name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(
+            raise ConfigError(
                 f"search.hyperparameters: no selected family has a hyperparameter named "
                 f"{name!r}.{hint} Known: {', '.join(sorted(known))}"
             )
@@ -188,9 +205,9 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     start = time.time()
     deadline = start + search.time_limit if search.time_limit else None
     objective_name = task.objective if search.objective == "auto" else search.objective
-    direction = task.objective_direction if search.objective == "auto" else (
-        "min" if "loss" in objective_name or "error" in objective_name else "max")
+    direction = task.objective_direction if search.objective == "auto" else _direction(objective_name)
     objective = keras_tuner.Objective(objective_name, direction)
+    check_strategy_dependencies(search.strategy)
 
     val_idx = None
     if task.part_size(data, "val") > VAL_SAMPLE:
@@ -219,10 +236,10 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
                                 search.hyperparameters, out_dir / "search", runtime, search.epochs,
                                 search.max_consecutive_failed_trials)
         except Exception as err:  # KerasTuner builds one model to learn the space
-            raise SearchError(
-                f"family {candidate.family}: no model can be built with the pinned "
-                f"search.hyperparameters {search.hyperparameters}: {type(err).__name__}: {err}"
-            ) from err
+            pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
+            cause = f"with the pinned search.hyperparameters {pinned}" if pinned else "with its default hyperparameters"
+            raise SearchError(f"family {candidate.family}: no model can be built {cause}: "
+                              f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from err
         queued = list(candidate.known_good) if search.known_good_first else []
         if search.strategy == "hyperband" and queued:
             notes.append("known-good configurations are not queued under hyperband")
@@ -243,8 +260,11 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
     if not done:
         failed = [r for r in rows if r["status"] == "failed"]
-        detail = failed[0]["_message"] if failed else "no trial ran (time limit too short?)"
-        raise SearchError(f"All {len(rows)} search trial(s) failed. First failure:\n{detail}")
+        if not failed:
+            raise SearchError("no search trial ran: raise search.time_limit (or the run's time_limit)")
+        error = SearchError(f"all {len(rows)} search trial(s) failed; the first with: {failed[0]['error']}")
+        error.detail = failed[0]["_message"]
+        raise error
     sign = -1 if direction == "max" else 1
     best_row = min(done, key=lambda r: sign * r["objective"])
     best_tuner = tuners[best_row["family"]]

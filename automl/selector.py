@@ -233,10 +233,11 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
                                     family.known_good(profile)))
     if not pinned:
         candidates.sort(key=lambda c: -c.score)
-        keep = _family_count(search.max_families, search.time_limit, len(candidates))
+        # A family without a trial is not searched: no more families than trials.
+        keep = min(_family_count(search.max_families, search.time_limit, len(candidates)), search.max_trials)
         for dropped in candidates[keep:]:
             excluded.append({"family": dropped.family,
-                             "reason": f"ranked below the {keep} family(ies) the budget allows"})
+                             "reason": f"ranked below the {keep} family(ies) the time and trial budget allow"})
         candidates = candidates[:keep]
     if not candidates:
         raise RuntimeError(f"No family fits this data: {excluded}")

@@ -15,12 +15,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from automl.config.schema import PipelineConfig
+from automl.errors import ConfigError
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
-
-
-class ConfigError(ValueError):
-    """A pipeline config that cannot be used, with a message fit for a user."""
 
 
 def template_path(name: str) -> Path:
@@ -45,15 +42,48 @@ def deep_merge(base: dict, override: dict) -> dict:
     return merged
 
 
-def read_yaml(path: Path) -> dict:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader for which a key given twice in one mapping is an error, not "last wins"."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_yaml(text: str, where: str):
+    """YAML text as Python values; duplicate keys and syntax errors name `where` and the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"{where}:{line}: not valid YAML: {problem}") from None
+
+
+def read_yaml(path: Path) -> dict:
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; expected a pipeline YAML file (automl init --task TASK > my.yaml "
+                          f"writes one)")
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"Pipeline file not found: {path}") from None
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot be read: {err.strerror}") from None
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: line {line}: byte 0x{data[err.start]:02x} is not UTF-8; pipeline files are "
+                          f"UTF-8 text (is this a YAML file?)") from None
+    raw = parse_yaml(text, str(path))
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -90,16 +120,19 @@ def parse_set(assignments: Iterable[str]) -> dict:
     result: dict = {}
     for item in assignments:
         key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value. Received: {item!r}")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ConfigError(f"--set {key}: the value is not valid YAML: {err}") from None
+        parts = [part.strip() for part in key.split(".")]
+        if not sep or not all(parts):
+            raise ConfigError(f"--set expects key.path=value. Received: {item!r}")
+        value = parse_yaml(text, f"--set {key.strip()}")
         node = result
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
+        for depth, part in enumerate(parts[:-1]):
             node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item}: {'.'.join(parts[:depth + 1])} was already set to {node!r} "
+                                  f"by an earlier --set, which is not a section")
+        if isinstance(node.get(parts[-1]), dict) and not isinstance(value, dict):
+            raise ConfigError(f"--set {item}: an earlier --set gave keys inside {key.strip()}; "
+                              f"set the section or its keys, not both")
         node[parts[-1]] = value
     return result
 
@@ -123,7 +156,8 @@ def _model_at(model: type[BaseModel], loc: tuple) -> Optional[type[BaseModel]]:
 
 
 def format_validation_error(err: ValidationError, source: str) -> str:
-    lines = [f"{source}: the pipeline config is not valid:"]
+    """One line per bad key (`path: what was wrong. Received: value`); one line in all for one key."""
+    lines = []
     for item in err.errors():
         loc = tuple(item["loc"])
         path = ".".join(str(p) for p in loc) or "(top level)"
@@ -131,22 +165,25 @@ def format_validation_error(err: ValidationError, source: str) -> str:
             parent = _model_at(PipelineConfig, loc[:-1])
             known = list(parent.model_fields) if parent else []
             hint = _did_you_mean(loc[-1], known)
-            lines.append(
-                f"  - {path}: unknown key.{hint} Known keys here: {', '.join(known)}"
-            )
+            lines.append(f"{path}: unknown key.{hint} Known keys here: {', '.join(known)}")
             continue
         received = item.get("input")
         message = item["msg"]
         if item["type"] == "missing":
-            lines.append(f"  - {path}: required key is missing")
+            lines.append(f"{path}: required key is missing")
+            continue
+        if item["type"] == "value_error":  # our validators' messages already say what was received
+            lines.append(f"{path}: {message.removeprefix('Value error, ')}")
             continue
         expected = item.get("ctx", {}).get("expected", "")
         hint = ""
         if expected and isinstance(received, str):
             choices = [c.strip(" '") for c in expected.replace(" or ", ",").split(",")]
             hint = _did_you_mean(received, choices)
-        lines.append(f"  - {path}: {message}.{hint} Received: {received!r}")
-    return "\n".join(lines)
+        lines.append(f"{path}: {message}.{hint} Received: {received!r}")
+    if len(lines) == 1:
+        return f"{source}: {lines[0]}"
+    return "\n".join([f"{source}: {len(lines)} keys are not valid:", *(f"  - {line}" for line in lines)])
 
 
 def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> PipelineConfig:
@@ -160,7 +197,44 @@ def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> Pip
     config.data.path = _existing_path(config.data.path, base_dir, source, "data.path")
     if config.data.mask_path:
         config.data.mask_path = _existing_path(config.data.mask_path, base_dir, source, "data.mask_path")
+    check_choices(config, source)
     return config
+
+
+def check_choices(config: PipelineConfig, source: str) -> None:
+    """Checks the values that depend on the task against the registries: the task is
+    implemented, pinned families serve it, the objective is one it reports, and every
+    pinned family can have a trial."""
+    from automl.families import family_names, get_family
+    from automl.tasks import get_task_class, task_names
+
+    if config.task not in task_names():
+        raise ConfigError(f"{source}: task: {config.task!r} is not implemented yet. "
+                          f"Implemented: {', '.join(task_names())}")
+    search = config.search
+    if search.families != "auto":
+        serving = family_names(config.task)
+        for name in search.families:
+            try:
+                family = get_family(name)
+            except ValueError:
+                hint = _did_you_mean(name, serving)
+                raise ConfigError(f"{source}: search.families: unknown family {name!r}.{hint} "
+                                  f"Families for {config.task}: {', '.join(serving)}") from None
+            if config.task not in family.info.tasks:
+                raise ConfigError(f"{source}: search.families: {name!r} does not serve {config.task} "
+                                  f"(it serves {', '.join(family.info.tasks)}). Families for it: {', '.join(serving)}")
+        if len(set(search.families)) != len(search.families):
+            raise ConfigError(f"{source}: search.families names a family twice. Received: {search.families}")
+        if len(search.families) > search.max_trials and search.strategy != "hyperband":
+            raise ConfigError(f"{source}: search.families pins {len(search.families)} families but "
+                              f"search.max_trials is {search.max_trials}: each family needs at least one trial")
+    if search.objective != "auto":
+        known = get_task_class(config.task).search_objectives()
+        if search.objective not in known:
+            hint = _did_you_mean(search.objective, known)
+            raise ConfigError(f"{source}: search.objective: {config.task} does not report "
+                              f"{search.objective!r}.{hint} It reports: {', '.join(known)}")
 
 
 def package_file(value: str, source: str, key: str) -> Path:
@@ -186,13 +260,16 @@ def _existing_path(value: str, base_dir: Optional[Path], source: str, key: str) 
             raise ConfigError(f"{source}: {key}: the package has no such file: {path}. Received: {value!r}")
         return str(path)
     path = Path(value).expanduser()
+    # A relative path is read from the pipeline file's folder first, so a run works from any
+    # current folder; then from the current folder.
     candidates = [path]
     if not path.is_absolute() and base_dir is not None:
-        candidates.append(base_dir / path)
+        candidates.insert(0, base_dir / path)
     for candidate in candidates:
         if candidate.exists():
             return str(candidate)
-    raise ConfigError(f"{source}: {key}: no such file or directory. Received: {value!r}")
+    looked = " or ".join(str(c.absolute()) for c in candidates)
+    raise ConfigError(f"{source}: {key}: no such file or directory (looked for {looked}). Received: {value!r}")
 
 
 def load_config(

@@ -6,10 +6,12 @@ it"; a concrete value pins it.
 
 from __future__ import annotations
 
+import codecs
 import re
-from typing import Any, Literal, Optional, Union
+import string
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -26,21 +28,54 @@ EXPORT_FORMATS = ("keras", "saved_model", "tflite")
 Auto = Literal["auto"]
 
 
+#: What a duration string looks like, for editors (JSON Schema); parse_duration reads the same forms.
+DURATION_PATTERN = r"^\s*(\d+(\.\d+)?\s*[hmsHMS]\s*)+$|^\s*\d+(\.\d+)?\s*$"
+
+
 def parse_duration(value: Any) -> Optional[float]:
-    """Reads `90`, `"90s"`, `"30m"`, `"1h30m"` as seconds; None stays None."""
-    if value is None or isinstance(value, (int, float)) and not isinstance(value, bool):
-        return None if value is None else float(value)
-    if isinstance(value, str):
+    """Reads `90`, `"90s"`, `"30m"`, `"1h30m"` as seconds; None stays None.
+
+    Zero and negative durations are errors: leaving the key out means no limit.
+    """
+    if value is None:
+        return None
+    seconds = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
         text = value.strip().lower()
         parts = re.findall(r"(\d+(?:\.\d+)?)\s*([hms])", text)
         if parts and "".join(n + u for n, u in parts) == text.replace(" ", ""):
             scale = {"h": 3600.0, "m": 60.0, "s": 1.0}
-            return sum(float(n) * scale[u] for n, u in parts)
-        if re.fullmatch(r"\d+(\.\d+)?", text):
-            return float(text)
-    raise ValueError(
-        f"expected a duration such as 90, '90s', '30m' or '1h30m'. Received: {value!r}"
-    )
+            seconds = sum(float(n) * scale[u] for n, u in parts)
+        elif re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+    if seconds is None:
+        raise ValueError(f"expected a duration such as 90, '90s', '30m' or '1h30m'. Received: {value!r}")
+    if not seconds > 0:
+        raise ValueError(f"expected a positive duration (leave the key out for no limit). Received: {value!r}")
+    return seconds
+
+
+#: A wall-clock budget in seconds, written as a number or a string such as '30m'.
+Duration = Annotated[
+    Optional[float],
+    BeforeValidator(parse_duration),
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                              {"type": "string", "pattern": DURATION_PATTERN}, {"type": "null"}]}),
+]
+
+
+def _not_empty(value):
+    if value is not None and value != "auto" and len(value) == 0:
+        raise ValueError(f"expected at least one item, or leave the key out. Received: {value!r}")
+    return value
+
+
+def _positive_or_auto(value):
+    if value not in ("auto", None) and value < 1:
+        raise ValueError(f"expected 'auto' or an integer of at least 1. Received: {value!r}")
+    return value
 
 
 class _Strict(BaseModel):
@@ -55,6 +90,13 @@ class SplitConfig(_Strict):
         0.1, gt=0, lt=1,
         description="Test share; ignored when the data set has its own test part.",
     )
+
+    @model_validator(mode="after")
+    def _leaves_training_data(self):
+        if self.val + self.test > 0.9:
+            raise ValueError(f"val + test must leave at least 10% of the data to train on. "
+                             f"Received: val={self.val}, test={self.test} (sum {self.val + self.test:g})")
+        return self
 
 
 class SegmentationClass(_Strict):
@@ -85,6 +127,9 @@ class DataConfig(_Strict):
         description="Data file or folder; 'package:NAME/relative/path' reads a file an installed package ships.",
     )
     format: Literal["auto", "folder", "npz", "idx", "csv", "tsv", "jsonl"] = "auto"
+    encoding: str = Field(
+        "auto", description="Text encoding of CSV/TSV/JSON Lines/.txt files (e.g. latin-1, cp1252); "
+                            "auto = UTF-8 (or UTF-16 with a byte-order mark), and a file that is not is an error.")
     image_size: Union[Auto, tuple[int, int]] = Field(
         "auto", description="[height, width] images are resized to; auto = most common."
     )
@@ -143,6 +188,33 @@ class DataConfig(_Strict):
         "auto", description="Pixels neighbouring tiles share, in training tiles and when stitching "
                             "predictions; auto = half a tile.")
 
+    @field_validator("path")
+    @classmethod
+    def _path_given(cls, value):
+        if not value.strip():
+            raise ValueError(f"expected a file or folder. Received: {value!r}")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value):
+        if value != "auto":
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"expected 'auto' or a Python codec name such as utf-8, latin-1 or cp1252. "
+                                 f"Received: {value!r}") from None
+        return value
+
+    @field_validator("image_size")
+    @classmethod
+    def _image_side(cls, value):
+        if value != "auto" and min(value) < 8:
+            raise ValueError(f"expected 'auto' or [height, width] of at least 8 px each. Received: {list(value)}")
+        return value
+
+    _names_given = field_validator("labels", "class_names")(_not_empty)
+
     @field_validator("tile_size")
     @classmethod
     def _tile_multiple(cls, value):
@@ -176,7 +248,7 @@ class SearchConfig(_Strict):
     )
     max_trials: int = Field(6, ge=1)
     epochs: int = Field(3, ge=1, description="Epochs per trial.")
-    time_limit: Optional[float] = Field(
+    time_limit: Duration = Field(
         None, description="Wall-clock budget of the search (e.g. '10m'); none = unlimited."
     )
     objective: Union[Auto, str] = Field("auto", description="auto = the task's objective.")
@@ -197,7 +269,8 @@ class SearchConfig(_Strict):
     max_families: Union[Auto, int] = "auto"
     max_consecutive_failed_trials: int = Field(5, ge=1)
 
-    _duration = field_validator("time_limit", mode="before")(parse_duration)
+    _families = field_validator("families")(_not_empty)
+    _positive = field_validator("max_train_examples", "max_families")(_positive_or_auto)
 
 
 class ConstraintsConfig(_Strict):
@@ -210,12 +283,10 @@ class FinetuneConfig(_Strict):
     enabled: bool = True
     epochs: int = Field(10, ge=1)
     patience: int = Field(3, ge=1, description="Early-stopping patience on validation.")
-    time_limit: Optional[float] = Field(None, description="Wall-clock budget (e.g. '15m').")
+    time_limit: Duration = Field(None, description="Wall-clock budget (e.g. '15m').")
     unfreeze_learning_rate_factor: float = Field(
         0.1, gt=0, le=1, description="Learning-rate factor once a pretrained backbone unfreezes."
     )
-
-    _duration = field_validator("time_limit", mode="before")(parse_duration)
 
 
 class ExportConfig(_Strict):
@@ -227,6 +298,8 @@ class ExportConfig(_Strict):
     allow_flex_ops: bool = Field(False, description="Allow TensorFlow (Flex) ops in TFLite.")
     representative_examples: int = Field(200, ge=1)
     verify: bool = True
+
+    _lists = field_validator("formats", "quantizations")(_not_empty)
 
 
 class RuntimeConfig(_Strict):
@@ -244,17 +317,51 @@ class PipelineConfig(_Strict):
     finetune: FinetuneConfig = FinetuneConfig()
     export: ExportConfig = ExportConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    output: str = Field("runs/{name}", description="Run directory; {name} is filled in.")
-    seed: int = 42
-    time_limit: Optional[float] = Field(
+    output: str = Field("runs/{name}", description="Run directory; {name} and {task} are filled in.")
+    seed: int = Field(42, ge=0, le=2**32 - 1)
+    time_limit: Duration = Field(
         None, description="Wall-clock budget for the whole run (e.g. '40m'): the search gets at most "
                           "35% of it, fine-tuning ends early enough to leave 20% for evaluation, "
                           "export and verification. Stage limits, when set, still apply.")
 
-    _duration = field_validator("time_limit", mode="before")(parse_duration)
+    @field_validator("output")
+    @classmethod
+    def _known_placeholders(cls, value):
+        if not value.strip():
+            raise ValueError(f"expected a folder path such as 'runs/{{name}}'. Received: {value!r}")
+        try:
+            fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+        except ValueError as err:
+            raise ValueError(f"{err} (write {{{{ and }}}} for literal braces). Received: {value!r}") from None
+        for field in fields:
+            if field not in OUTPUT_PLACEHOLDERS:
+                import difflib
+
+                close = difflib.get_close_matches(field, OUTPUT_PLACEHOLDERS, n=1)
+                hint = f" Did you mean {{{close[0]}}}?" if close else ""
+                raise ValueError(f"unknown placeholder {{{field}}}.{hint} Known: "
+                                 f"{', '.join('{' + p + '}' for p in OUTPUT_PLACEHOLDERS)}. Received: {value!r}")
+        return value
 
     def run_name(self) -> str:
         return self.name or self.task
 
     def output_dir(self) -> str:
-        return self.output.format(name=self.run_name())
+        return self.output.format(name=self.run_name(), task=self.task)
+
+
+#: What `output` may name in braces.
+OUTPUT_PLACEHOLDERS = ("name", "task")
+
+
+def pipeline_file_schema() -> dict:
+    """JSON Schema of a pipeline *file*: the config plus `extends`, after which
+    `task` and `data` may come from the file extended."""
+    schema = PipelineConfig.model_json_schema()
+    schema["properties"]["extends"] = {
+        "type": "string",
+        "description": "A template in templates/ (e.g. image_classification) or a pipeline file to start from.",
+    }
+    required = schema.pop("required", [])
+    schema["anyOf"] = [{"required": ["extends"]}, {"required": required}]
+    return schema

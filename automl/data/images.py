@@ -17,12 +17,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from automl.data.split import SplitParts, stratified_sample, stratified_split
+from automl.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
-
-class DataError(ValueError):
-    """Data that cannot be used, with the file and what was wrong."""
 
 
 @dataclass

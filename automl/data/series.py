@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.text import read_text_file
 from automl.data.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
 

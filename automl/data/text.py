@@ -19,7 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.images import DataError, _natural_key
+from automl.data.images import _natural_key
+from automl.errors import DataError
 from automl.data.split import SplitParts, stratified_sample, stratified_split
 
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}

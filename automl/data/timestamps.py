@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from automl.data.images import DataError
+from automl.errors import DataError
 
 #: Formats tried in order when `data.time_format` is not given.
 TIME_FORMATS = (

@@ -105,7 +105,15 @@ def settle_batch_norm(backbone, momentum: float = 0.9) -> None:
 
 
 def keras_applications_weights(build_fn, name: str) -> tuple[bool, str]:
-    """Tries to load ImageNet weights (cached under ~/.keras/models after the first time)."""
+    """Tries to load ImageNet weights (cached under ~/.keras/models after the first time).
+
+    Keras's "Downloading data from ..." line is kept off the terminal: the outcome is
+    one line in the selector's reasons.
+    """
+    import keras
+
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()
     try:
         build_fn()
         return True, f"ImageNet weights for {name} loaded"
@@ -115,3 +123,6 @@ def keras_applications_weights(build_fn, name: str) -> tuple[bool, str]:
             f"ImageNet weights for {name} cannot be had ({type(err).__name__}: {reason}); "
             "training from scratch instead"
         )
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()

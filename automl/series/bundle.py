@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.series import calendar_columns, numbers, read_csv_columns
 from automl.data.timestamps import Frequency, check_order, grid_positions, grid_times, parse_times
 

@@ -16,7 +16,7 @@ def task_names() -> list[str]:
     return sorted(_TASKS)
 
 
-def get_task(name: str) -> Task:
+def get_task_class(name: str) -> type[Task]:
     import importlib
 
     if name not in _TASKS:
@@ -24,4 +24,8 @@ def get_task(name: str) -> Task:
             f"Task {name!r} is not available yet. Available: {', '.join(task_names())}"
         )
     module, cls = _TASKS[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    return getattr(importlib.import_module(module), cls)
+
+
+def get_task(name: str) -> Task:
+    return get_task_class(name)()

@@ -19,6 +19,8 @@ class Task:
     #: Keras metric the search optimizes, and its direction.
     objective: str = "val_loss"
     objective_direction: str = "min"
+    #: Names under which `metrics()` report in Keras logs (a test checks they agree).
+    metric_names: tuple[str, ...] = ()
     #: The test metric users read first (a key of `evaluate`'s result).
     headline_metric: str = "loss"
     headline_higher_is_better: bool = True
@@ -27,6 +29,12 @@ class Task:
     int8_over_gate: str = "fail"
     #: TFLite op types an int8 model of this task keeps in float (beside the family's).
     int8_float_ops: tuple[str, ...] = ()
+
+    @classmethod
+    def search_objectives(cls) -> list[str]:
+        """What `search.objective` may name: the loss and each metric, on validation or training data."""
+        names = ("loss", *cls.metric_names)
+        return [f"val_{n}" for n in names] + list(names)
 
     def load_data(self, config, arrays=None):
         raise NotImplementedError

@@ -32,6 +32,7 @@ class ClassificationTask(Task):
     """Base of the image and text classification tasks."""
 
     objective = "val_accuracy"
+    metric_names = ("accuracy",)
     objective_direction = "max"
     headline_metric = "accuracy"
 

@@ -22,6 +22,7 @@ from automl.tasks.base import Task
 class Forecasting(Task):
     name = "time_series_forecasting"
     objective = "val_mae"
+    metric_names = ("mae", "rmse")
     objective_direction = "min"
     headline_metric = "mase"
     headline_higher_is_better = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from automl.data.segmentation import SegmentationData, load_segmentation_data
-from automl.segmentation.losses import LOSSES
 from automl.segmentation.metrics import segmentation_metrics
 from automl.tasks.base import Task
 
@@ -21,6 +20,7 @@ AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
 class ImageSegmentation(Task):
     name = "image_segmentation"
     objective = "val_mean_iou"
+    metric_names = ("mean_iou",)
     objective_direction = "max"
     headline_metric = "mean_iou"
     #: An int8 model that loses mean IoU is left out of the bundle; the run goes on.
@@ -82,6 +82,8 @@ class ImageSegmentation(Task):
 
     def register_search_space(self, hp) -> None:
         hp.Choice("augmentation", list(AUGMENTATIONS), default="flip_rotate")
+        from automl.segmentation.losses import LOSSES
+
         hp.Choice("loss", list(LOSSES), default="cross_entropy_dice")
 
     def loss(self, hp):

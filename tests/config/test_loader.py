@@ -5,7 +5,8 @@ import sys
 import pytest
 import yaml
 
-from automl.config.loader import ConfigError, load_config, parse_set
+from automl.config.loader import load_config, parse_set
+from automl.errors import ConfigError
 from automl.config.schema import parse_duration
 from automl.config.template import commented_pipeline
 
@@ -138,7 +139,8 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_segmentation_class_table_rows_need_a_value_or_a_colour():
-    from automl.config.loader import ConfigError, config_from_mapping
+    from automl.config.loader import config_from_mapping
+    from automl.errors import ConfigError
 
     base = {"task": "image_segmentation", "data": {"path": "."}}
     with pytest.raises(ConfigError, match=r"data.classes.0: .*class 'cell': give exactly one of value or color"):

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from automl.config.schema import DataConfig
-from automl.data.images import DataError, load_image_data, read_idx
+from automl.data.images import load_image_data, read_idx
+from automl.errors import DataError
 from tests.conftest import FASHION_MNIST
 
 

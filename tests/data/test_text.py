@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from automl.config.schema import DataConfig
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.text import load_text_data
 from tests.conftest import ROTTEN_TOMATOES
 

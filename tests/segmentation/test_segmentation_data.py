@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from automl.config.loader import config_from_mapping
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.segmentation import load_segmentation_data
 from automl.tasks.segmentation import joint_augmenter
 from tests.conftest import NUCLEI_IMAGE, NUCLEI_MASK, nuclei_arrays
@@ -139,7 +139,7 @@ def test_npz_needs_images_and_masks(tmp_path):
 
 
 def test_tile_size_must_be_a_multiple_of_32(tmp_path):
-    from automl.config.loader import ConfigError
+    from automl.errors import ConfigError
 
     with pytest.raises(ConfigError, match="tile_size.*multiple of 32"):
         data_config(tmp_path, tile_size=50)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from automl.config.schema import DataConfig
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.series import load_series_data
 from automl.series.windows import origins
 from tests.conftest import CO2

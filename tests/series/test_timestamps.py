@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from automl.data.images import DataError
+from automl.errors import DataError
 from automl.data.timestamps import Frequency, check_order, grid_positions, infer_frequency, parse_times
 
 
