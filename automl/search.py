@@ -121,6 +121,8 @@ def _tuner_class(strategy: str):
             super().on_trial_begin(trial)
 
         def on_trial_end(self, trial):
+            if trial.status in _FAILED and trial.message:
+                say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
             seconds_file = Path(self.project_dir) / "trial_seconds.json"
             seconds = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
             seconds[trial.trial_id] = round(time.time() - self._trial_start, 1)
@@ -201,6 +203,10 @@ def _trial_sample(search, family, task, data, seed: int):
 
 def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchResult:
     """Runs the search over the selected families and returns the best trial."""
+    # KerasTuner prints each failed trial's traceback; we print one line, and report.json keeps it.
+    from keras_tuner.src import config as keras_tuner_config
+
+    keras_tuner_config.DEBUG = False
     search = config.search
     start = time.time()
     deadline = start + search.time_limit if search.time_limit else None

@@ -122,7 +122,7 @@ def parse_set(assignments: Iterable[str]) -> dict:
         key, sep, text = item.partition("=")
         parts = [part.strip() for part in key.split(".")]
         if not sep or not all(parts):
-            raise ConfigError(f"--set expects key.path=value. Received: {item!r}")
+            raise ConfigError(f"--set expects key=value (key.path=value inside a section). Received: {item!r}")
         value = parse_yaml(text, f"--set {key.strip()}")
         node = result
         for depth, part in enumerate(parts[:-1]):

@@ -16,11 +16,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from automl.data.image_folder import scan_folder
 from automl.data.split import SplitParts, stratified_sample, stratified_split
 from automl.errors import DataError
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
-
 
 @dataclass
 class ImageSplit:
@@ -190,46 +188,6 @@ def load_npz(path: Path):
     )
 
 
-def scan_folder(folder: Path, on_bad_file: str):
-    """Lists images per class subfolder and checks each can be decoded."""
-    from PIL import Image
-
-    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
-    if len(class_dirs) < 2:
-        raise DataError(
-            f"{folder}: expected one subfolder per class (at least two). "
-            f"Found: {[p.name for p in class_dirs]}"
-        )
-    paths, labels, sizes, modes, bad = [], [], Counter(), Counter(), []
-    for label, class_dir in enumerate(class_dirs):
-        files = sorted(p for p in class_dir.rglob("*") if p.is_file())
-        for path in files:
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                with Image.open(path) as image:
-                    image.verify()
-                with Image.open(path) as image:
-                    image.load()
-                    sizes[(image.height, image.width)] += 1
-                    modes[image.mode] += 1
-            except Exception as err:  # noqa: BLE001 - PIL raises many kinds
-                bad.append({"path": str(path), "error": f"{type(err).__name__}: {err}"})
-                continue
-            paths.append(str(path))
-            labels.append(label)
-    if bad and on_bad_file == "error":
-        listing = "\n".join(f"  {b['path']}: {b['error']}" for b in bad[:20])
-        raise DataError(
-            f"{folder}: {len(bad)} image(s) cannot be read (set data.on_bad_file: skip "
-            f"to skip and report them):\n{listing}"
-        )
-    if not paths:
-        raise DataError(f"{folder}: no readable images with suffix {IMAGE_SUFFIXES}")
-    grayscale = all(mode in ("L", "1", "I", "I;16") for mode in modes)
-    return paths, np.array(labels), [p.name for p in class_dirs], sizes, 1 if grayscale else 3, bad
-
-
 # ---------------------------------------------------------------- entry point
 
 
@@ -289,6 +247,7 @@ def load_image_data(data_config, seed: int, arrays=None) -> ImageData:
             f"data.image_size={list(shape[:2])} differs from the arrays' size "
             f"{list(x_all.shape[1:3])}; resize arrays before passing them"
         )
+    check_parts({"train": train, "val": val, "test": test}, names, source if arrays is not None else str(path))
     names = _named_classes(data_config, names)
     data = ImageData(names, shape, source, method, train, val, test,
                      Counter({x_all.shape[1:3]: len(x_all)}), skipped)
@@ -296,16 +255,51 @@ def load_image_data(data_config, seed: int, arrays=None) -> ImageData:
 
 
 def _load_folder(path: Path, data_config, seed: int) -> ImageData:
-    paths, labels, names, sizes, channels, bad = scan_folder(path, data_config.on_bad_file)
-    whole = ImageSplit(labels=labels, paths=paths)
+    scan = scan_folder(path, data_config.on_bad_file)
+    whole = ImageSplit(labels=scan.labels, paths=scan.paths)
     cfg = data_config.split
-    idx = stratified_split(labels, cfg.val, cfg.test, seed)
-    shape = _target_shape(data_config.image_size, sizes, channels)
-    data = ImageData(
-        _named_classes(data_config, names), shape, "folder", "stratified, seeded",
-        whole.take(idx.train), whole.take(idx.val), whole.take(idx.test), sizes, bad,
-    )
+    if scan.parts is None:
+        idx = stratified_split(scan.labels, cfg.val, cfg.test, seed)
+        parts, method = (idx.train, idx.val, idx.test), "stratified, seeded"
+    else:
+        parts, method = _shipped_split(np.array(scan.parts), scan.labels, cfg, seed)
+    train, val, test = (whole.take(i) for i in parts)
+    check_parts({"train": train, "val": val, "test": test}, scan.class_names, str(path))
+    shape = _target_shape(data_config.image_size, scan.sizes, scan.channels)
+    data = ImageData(_named_classes(data_config, scan.class_names), shape, "folder", method,
+                     train, val, test, scan.sizes, scan.bad)
     return _limit_train(data, data_config.max_examples, seed)
+
+
+def _shipped_split(part_of: np.ndarray, labels: np.ndarray, cfg, seed: int):
+    """Indices of the folder's own parts; a part it lacks is a stratified, seeded share of train/."""
+    given = {part: np.flatnonzero(part_of == part) for part in ("train", "val", "test")}
+    missing = [part for part in ("val", "test") if not len(given[part])]
+    train = given["train"]
+    carved = stratified_split(labels[train], cfg.val if "val" in missing else 0.0,
+                              cfg.test if "test" in missing else 0.0, seed)
+    val = train[carved.val] if "val" in missing else given["val"]
+    test = train[carved.test] if "test" in missing else given["test"]
+    method = f"the folder's own {'/'.join(p for p in ('train', 'val', 'test') if p not in missing)} parts"
+    if missing:
+        method += f"; {' and '.join(missing)} a stratified, seeded share of train/"
+    return (train[carved.train], val, test), method
+
+
+def check_parts(parts: dict, class_names: list[str], where: str) -> None:
+    """Every part of the split must hold examples, and training every class."""
+    counts = {name: np.bincount(part.labels, minlength=len(class_names)) for name, part in parts.items()}
+    for name, part in parts.items():
+        if len(part) == 0:
+            total = sum(c.sum() for c in counts.values())
+            per_class = sum(counts.values())
+            smallest = int(per_class.argmin())
+            raise DataError(f"{where}: {total} examples leave the {name} part empty; each class needs at least 3 "
+                            f"(one each for training, validation and test), and {class_names[smallest]!r} has "
+                            f"{per_class[smallest]}. Add examples, or raise data.split.val / data.split.test")
+    untrained = [class_names[i] for i in np.flatnonzero(counts["train"] == 0)]
+    if untrained:
+        raise DataError(f"{where}: class(es) {', '.join(untrained)} have no training examples")
 
 
 def _named_classes(data_config, names: list[str]) -> list[str]:

@@ -19,7 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.images import IMAGE_SUFFIXES, read_npz
+from automl.data.image_folder import IMAGE_SUFFIXES
+from automl.data.images import read_npz
 from automl.errors import DataError
 from automl.data.split import SplitParts
 from automl.segmentation.tiling import Box, pad_to, region_grid, tile_boxes

@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 
 from automl.errors import DataError
-from automl.data.text import read_text_file
+from automl.data.text_files import read_text_file
 from automl.data.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
 
 TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds")
@@ -101,7 +101,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
         source, columns = "<dataframe>", _columns_of(arrays)
     else:
         source = str(cfg.path)
-        columns = read_csv_columns(Path(cfg.path))
+        columns = read_csv_columns(Path(cfg.path), cfg.encoding)
     time_column = _time_column(cfg, columns, source)
     covariates = list(cfg.covariates)
     targets = _targets(cfg, columns, time_column, covariates, source)
@@ -146,25 +146,29 @@ def _columns_of(table) -> dict:
                     f"Received: {type(table).__name__}")
 
 
-def read_csv_columns(path: Path) -> dict:
+def read_csv_columns(path: Path, encoding: str = "auto") -> dict:
     """The columns of a CSV (or TSV) file by header name, as strings."""
     if path.is_dir():
         raise DataError(f"{path}: time series data must be one CSV file, not a folder")
-    text = read_text_file(path)
+    text = read_text_file(path, encoding)
     delimiter = "\t" if path.suffix == ".tsv" or ".tsv" in path.suffixes else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if not header:
-        raise DataError(f"{path}: the file is empty")
-    header = [h.strip() for h in header]
-    columns: dict = {name: [] for name in header}
-    for number, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise DataError(f"{path}: row {number} has {len(row)} fields; the header has {len(header)}")
-        for name, cell in zip(header, row):
-            columns[name].append(cell)
+    number = 1
+    try:
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: the file is empty")
+        header = [h.strip() for h in header]
+        columns: dict = {name: [] for name in header}
+        for number, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}: row {number} has {len(row)} fields; the header has {len(header)}")
+            for name, cell in zip(header, row):
+                columns[name].append(cell)
+    except csv.Error as err:
+        raise DataError(f"{path}: row {number + 1}: not valid CSV: {err}") from None
     return columns
 
 
@@ -223,14 +227,15 @@ def _apply_missing_policy(values, policy: str, source: str, grid, names, missing
         raise DataError(f"{source}: {int(gaps.sum())} value(s) are missing (first: {names[column]!r} at "
                         f"{grid[step]}) and data.missing is 'fail'; use 'interpolate' or 'drop'")
     missing["policy"] = policy
+    for j, name in enumerate(names):
+        if gaps[:, j].all():
+            raise DataError(f"{source}: column {name!r} has no values (every cell is empty or NaN)")
     if policy == "drop":
         return values
     index = np.arange(len(values))
     filled = values.copy()
     for j in range(values.shape[1]):
         known = ~gaps[:, j]
-        if not known.any():
-            raise DataError(f"{source}: column {names[j]!r} has no values")
         filled[~known, j] = np.interp(index[~known], index[known], values[known, j])
     missing["interpolated_values"] = int(gaps.sum())
     return filled

@@ -7,9 +7,7 @@ the run (`data.on_bad_row: error`) or are skipped and counted in the report.
 
 from __future__ import annotations
 
-import bz2
 import csv
-import gzip
 import io
 import json
 from collections import Counter
@@ -19,9 +17,17 @@ from typing import Optional
 
 import numpy as np
 
+from automl.data.image_folder import is_hidden, visible_dirs
 from automl.data.images import _natural_key
-from automl.errors import DataError
 from automl.data.split import SplitParts, stratified_sample, stratified_split
+from automl.data.text_files import first_undecodable, has_undecodable, not_utf8_message, read_bytes, read_text_file
+from automl.errors import DataError
+
+#: Above this share of rows with bytes that are not UTF-8 (and above one row), the file is
+#: taken to be in another encoding (an error naming `data.encoding`) rather than to hold a
+#: few broken rows, which are skipped and counted.
+NOT_UTF8_SHARE = 0.01
+NOT_UTF8 = "bytes that are not UTF-8"
 
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
@@ -66,7 +72,9 @@ class _Rows:
 
     def bad(self, where: str, reason: str) -> None:
         if self.policy == "error":
-            raise DataError(f"{self.path}: {where}: {reason} (set data.on_bad_row: skip to skip and count such rows)")
+            hint = "set data.encoding, or " if reason == NOT_UTF8 else ""
+            raise DataError(f"{self.path}: {where}: {reason} ({hint}set data.on_bad_row: skip to skip and count "
+                            f"such rows)")
         self.skipped[reason] += 1
         if len(self.examples) < 20:
             self.examples.append({"where": where, "reason": reason})
@@ -77,20 +85,10 @@ class _Rows:
         if label is None or not str(label).strip():
             return self.bad(where, "missing label")
         text = str(text)
-        if any("\udc80" <= ch <= "\udcff" for ch in text):  # surrogateescape'd bytes
-            return self.bad(where, "bytes that are not UTF-8")
+        if has_undecodable(text) or has_undecodable(str(label)):
+            return self.bad(where, NOT_UTF8)
         self.texts.append(text.strip())
         self.labels.append(str(label).strip())
-
-
-def read_text_file(path: Path) -> str:
-    """The file's text; undecodable bytes survive as surrogates so rows can be judged one by one."""
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    elif path.suffix == ".bz2":
-        raw = bz2.decompress(raw)
-    return raw.decode("utf-8", errors="surrogateescape").lstrip("\ufeff")
 
 
 def _format_of(path: Path, declared: str) -> str:
@@ -106,18 +104,22 @@ def _format_of(path: Path, declared: str) -> str:
 
 
 def _read_table(path: Path, fmt: str, cfg, rows: _Rows) -> None:
-    text = read_text_file(path)
+    text = read_text_file(path, cfg.encoding, strict=False)
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
     columns = reader.fieldnames or []
     for key, column in (("data.text_column", cfg.text_column), ("data.label_column", cfg.label_column)):
         if column not in columns:
             raise DataError(f"{path}: {key}={column!r} is not a column. Columns: {columns}")
-    for number, row in enumerate(reader, start=2):
-        rows.add(f"row {number}", row.get(cfg.text_column), row.get(cfg.label_column))
+    number = 1
+    try:
+        for number, row in enumerate(reader, start=2):
+            rows.add(f"row {number}", row.get(cfg.text_column), row.get(cfg.label_column))
+    except csv.Error as err:
+        raise DataError(f"{path}: row {number + 1}: not valid {fmt.upper()}: {err}") from None
 
 
 def _read_jsonl(path: Path, cfg, rows: _Rows) -> None:
-    for number, line in enumerate(read_text_file(path).splitlines(), start=1):
+    for number, line in enumerate(read_text_file(path, cfg.encoding, strict=False).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -131,14 +133,32 @@ def _read_jsonl(path: Path, cfg, rows: _Rows) -> None:
         rows.add(f"line {number}", record.get(cfg.text_column), record.get(cfg.label_column))
 
 
-def _read_folder(path: Path, rows: _Rows) -> None:
-    class_dirs = sorted(p for p in path.iterdir() if p.is_dir())
+def _read_folder(path: Path, cfg, rows: _Rows) -> None:
+    class_dirs = visible_dirs(path)
     if len(class_dirs) < 2:
         raise DataError(f"{path}: expected one subfolder of .txt files per class (at least two). "
                         f"Found: {[p.name for p in class_dirs]}")
     for class_dir in class_dirs:
-        for file in sorted(class_dir.rglob("*.txt")):
-            rows.add(str(file), read_text_file(file), class_dir.name)
+        files = [f for f in sorted(class_dir.rglob("*.txt"))
+                 if not any(is_hidden(Path(part)) for part in f.relative_to(class_dir).parts)]
+        if not files:
+            rows.bad(str(class_dir), "class folder without .txt files")
+        for file in files:
+            rows.add(str(file), read_text_file(file, cfg.encoding, strict=False), class_dir.name)
+
+
+def _check_encoding(path: Path, rows: _Rows, cfg) -> None:
+    """A file with many rows that are not UTF-8 is in another encoding: say so, and how to read it."""
+    bad = rows.skipped.get(NOT_UTF8, 0)
+    total = bad + len(rows.texts)
+    if cfg.encoding != "auto" or not bad or (rows.texts and bad <= max(1, NOT_UTF8_SHARE * total)):
+        return
+    if path.is_dir():
+        raise DataError(f"{path}: {bad} of {total} files are not UTF-8 (first: {rows.examples[0]['where']}); "
+                        f"set data.encoding to their encoding (cp1252 and latin-1 are common)")
+    raw = read_bytes(path)
+    raise DataError(not_utf8_message(path, raw, first_undecodable(raw), f"{bad} of {total} rows hold bytes that "
+                                                                        f"are not; the first"))
 
 
 def load_text_data(cfg, seed: int, arrays=None) -> TextData:
@@ -157,9 +177,10 @@ def load_text_data(cfg, seed: int, arrays=None) -> TextData:
         elif fmt == "jsonl":
             _read_jsonl(path, cfg, rows)
         elif fmt == "folder":
-            _read_folder(path, rows)
+            _read_folder(path, cfg, rows)
         else:
             raise DataError(f"{path}: data.format={fmt!r} does not hold text; use csv, tsv, jsonl or folder")
+        _check_encoding(path, rows, cfg)
     labels = rows.labels
     if cfg.labels:
         keep = set(cfg.labels)

@@ -16,6 +16,7 @@ from automl.data.series import SeriesData, autocorrelation, describe_missing, lo
 from automl.series.baselines import BASELINES, baseline_forecasts, feasible, linear_kernel, min_history
 from automl.series.metrics import forecast_metrics
 from automl.series.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
+from automl.errors import DataError
 from automl.tasks.base import Task
 
 
@@ -39,7 +40,15 @@ class Forecasting(Task):
     # -- data ---------------------------------------------------------------
 
     def load_data(self, config, arrays=None) -> SeriesData:
-        self._data = load_series_data(config.data, config.seed, arrays=arrays)
+        data = load_series_data(config.data, config.seed, arrays=arrays)
+        lookback = min(self.lookbacks(data))
+        for part in ("train", "val", "test"):
+            if not len(origins(data, part, lookback)):
+                missing = describe_missing(data.missing)
+                raise DataError(f"{data.source}: the {part} part has no complete window of {lookback} steps in and "
+                                f"{data.horizon} out{f' ({missing})' if missing else ''}; use data.missing: "
+                                f"interpolate, a shorter data.horizon, or a longer series")
+        self._data = data
         return self._data
 
     def lookbacks(self, data) -> list[int]:

@@ -52,7 +52,7 @@ def test_bad_choice_suggests(tmp_path):
 
 def test_missing_data_path_named(tmp_path):
     path = write(tmp_path, "extends: image_classification\ndata:\n  path: no/such/dir\n")
-    with pytest.raises(ConfigError, match=r"data.path: no such file or directory. Received: 'no/such/dir'"):
+    with pytest.raises(ConfigError, match=r"data.path: no such file or directory \(looked for .*no/such/dir\). Received: 'no/such/dir'"):
         load_config(path)
 
 
