@@ -7,6 +7,8 @@ recorded and the search goes on; rerunning into the same directory resumes.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import time
 from dataclasses import dataclass, field
@@ -238,9 +240,11 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     for candidate in selection.candidates:
         hypermodel = hypermodels[candidate.family]
         try:
-            tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
-                                search.hyperparameters, out_dir / "search", runtime, search.epochs,
-                                search.max_consecutive_failed_trials)
+            # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
+            with contextlib.redirect_stdout(io.StringIO()):
+                tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
+                                    search.hyperparameters, out_dir / "search", runtime, search.epochs,
+                                    search.max_consecutive_failed_trials)
         except Exception as err:  # KerasTuner builds one model to learn the space
             pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
             cause = f"with the pinned search.hyperparameters {pinned}" if pinned else "with its default hyperparameters"
@@ -250,6 +254,9 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
         if search.strategy == "hyperband" and queued:
             notes.append("known-good configurations are not queued under hyperband")
             queued = []
+        if tuner.oracle.trials:
+            say("search", f"family {candidate.family}: resuming after the {len(tuner.oracle.trials)} trial(s) "
+                          f"saved in {tuner.project_dir}")
         _budget(tuner.oracle, candidate.max_trials, deadline, queued, search.hyperparameters)
         tuners[candidate.family] = tuner
     counter = {"started": sum(len(t.oracle.trials) for t in tuners.values()), "total": total_trials}

@@ -72,11 +72,19 @@ def test_html_report_and_progress(quickstart_run):
     assert "trial" in stderr and "epoch 1/" in stderr and "time left" in stderr
 
 
+def test_terminal_shows_only_progress_lines(quickstart_run):
+    """No TensorFlow C++ log lines (cuInit, CPU features), no download attempts, no warnings."""
+    _, _, stderr = quickstart_run
+    others = [line for line in stderr.splitlines() if not line.startswith("[")]
+    assert others == []
+    assert "Downloading data from" not in stderr
+
+
 def test_rerun_resumes_the_search(quickstart_run):
     out, report, _ = quickstart_run
     again = run(out)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "Reloading Tuner" in again.stdout + again.stderr
+    assert "resuming after the 2 trial(s) saved in" in again.stderr
     second = json.loads((out / "report.json").read_text())
     assert [t["objective"] for t in second["search"]["trials"]] == [t["objective"] for t in report["search"]["trials"]]
 
@@ -107,3 +115,42 @@ def test_each_family_pinned_completes_the_quickstart(family, tmp_path):
     report = json.loads((tmp_path / family / "report.json").read_text())
     int8 = next(e for e in report["exports"] if e.get("quantization") == "int8")
     assert report["best"]["family"] == family and int8["test_metrics"]["accuracy"] > 0.1
+
+
+def test_predict_reports_each_bad_input_and_goes_on(quickstart_run, tmp_path, sample_dir):
+    out, _, _ = quickstart_run
+    good = sorted((sample_dir / "Bag").glob("*.png"))[0]
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    inputs = [good, tmp_path / "missing.png", "a warm, funny film", corrupt, good]
+    result = subprocess.run([sys.executable, "-m", "automl", "predict", str(out), *map(str, inputs)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    labels = result.stdout.splitlines()
+    assert len(labels) == 2 and all(line.endswith(str(good)) for line in labels)
+    errors = result.stderr.splitlines()
+    assert len(errors) == 3 and "Traceback" not in result.stderr
+    assert errors[0].startswith(f"error: {tmp_path / 'missing.png'}: no such image file")
+    assert errors[1].startswith("error: a warm, funny film: no such image file")
+    assert errors[2].startswith(f"error: {corrupt}: cannot read the image")
+
+
+def test_ctrl_c_stops_with_one_line_and_an_interrupted_report(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    process = subprocess.Popen([sys.executable, "-m", "automl", "run", "pipelines/quickstart.yaml", "--out", str(out)],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "search").exists():
+        time.sleep(0.5)
+    time.sleep(3)  # inside the first trial
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+    assert [line for line in stderr.splitlines() if line.strip() and not line.startswith("[")] == [
+        "interrupted (Ctrl-C)"]
+    report = json.loads((out / "report.json").read_text())
+    assert report["status"] == "interrupted" and "search" in report["error"]

@@ -82,3 +82,10 @@ def test_segmentation_uses_a_pretrained_encoder_only_when_its_weights_can_be_had
     online = select_families("image_segmentation", tiles, segmentation_cfg(max_families=2), weights)
     assert [c.family for c in online.candidates] == ["pretrained_unet", "unet"]
     assert online.candidates[0].pretrained is True
+
+
+def test_no_more_families_than_trials():
+    """search.max_trials: 1 runs one trial: one family, not one trial per family."""
+    selection = select_families("image_classification", profile(224), cfg(max_families=3, max_trials=1), weights)
+    assert [c.max_trials for c in selection.candidates] == [1]
+    assert len(selection.excluded) == 2

@@ -23,3 +23,14 @@ def test_agreement_compares_the_most_probable_class():
     reference = np.eye(3)[[0, 1, 2, 2]]
     outputs = np.eye(3)[[0, 1, 1, 2]] * 0.9
     assert ImageSegmentation().agreement(reference, outputs) == 0.75
+
+
+def test_declared_metric_names_are_what_keras_logs():
+    """`search.objective` is validated against metric_names: they must match what metrics() logs."""
+    from automl.tasks import get_task, task_names
+
+    for name in task_names():
+        task = get_task(name)
+        logged = [m if isinstance(m, str) else m.name for m in task.metrics()]
+        assert tuple(logged) == task.metric_names, name
+        assert task.objective in task.search_objectives()

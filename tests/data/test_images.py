@@ -92,3 +92,68 @@ def test_fashion_mnist_idx_uses_its_own_test_part():
     assert len(data.train) == 600 and len(data.val) == 6000
     assert data.image_shape == (28, 28, 1)
     assert np.bincount(data.test.labels).tolist() == [1000] * 10
+
+
+def _shipped_layout(root, sample_dir, parts=(("train", slice(0, 20)), ("test", slice(20, 30)))):
+    """train/ and test/ (or others) of real class folders, as many data sets ship."""
+    import shutil
+
+    for part, files in parts:
+        for name in ("Bag", "Sneaker", "Trouser"):
+            target = root / part / name
+            target.mkdir(parents=True)
+            for path in sorted((sample_dir / name).glob("*.png"))[files]:
+                shutil.copy(path, target / path.name)
+    return root
+
+
+def test_train_and_test_folders_are_the_split_not_two_classes(tmp_path, sample_dir):
+    root = _shipped_layout(tmp_path / "ds", sample_dir)
+    (root / "train" / ".ipynb_checkpoints").mkdir()  # hidden: not a class
+    (root / "train" / "Bag" / ".DS_Store").write_bytes(b"\0")  # hidden: not an image
+    data = load_image_data(config(root), seed=0)
+    assert data.class_names == ["Bag", "Sneaker", "Trouser"]
+    assert data.split_sizes() == {"train": 54, "val": 6, "test": 30}
+    assert data.split_method.startswith("the folder's own train/test parts")
+    assert all("/test/" in p for p in data.test.paths) and all("/train/" in p for p in data.train.paths + data.val.paths)
+    # Each test image keeps the label of its class folder.
+    assert all(data.class_names[label] in path for label, path in zip(data.test.labels, data.test.paths))
+
+
+def test_a_validation_folder_is_used_too(tmp_path, sample_dir):
+    root = _shipped_layout(tmp_path / "ds", sample_dir, (("train", slice(0, 20)), ("validation", slice(20, 25)),
+                                                         ("test", slice(25, 30))))
+    data = load_image_data(config(root), seed=0)
+    assert data.split_sizes() == {"train": 60, "val": 15, "test": 15}
+    assert all("/validation/" in p for p in data.val.paths)
+
+
+def test_a_test_class_without_training_images_is_named(tmp_path, sample_dir):
+    root = _shipped_layout(tmp_path / "ds", sample_dir)
+    (root / "test" / "Coat").mkdir()
+    with pytest.raises(DataError, match=r"test: class folder\(s\) Coat have no counterpart in .*train"):
+        load_image_data(config(root), seed=0)
+
+
+def test_empty_class_is_an_error_or_left_out_and_reported(small_folder):
+    (small_folder / "Sandal").mkdir()
+    with pytest.raises(DataError, match=r"Sandal: class folder holds no usable images"):
+        load_image_data(config(small_folder), seed=0)
+    data = load_image_data(config(small_folder, on_bad_file="skip"), seed=0)
+    assert data.class_names == ["Bag", "Sneaker", "Trouser"]
+    assert data.skipped_files == [{"path": str(small_folder / "Sandal"),
+                                   "error": "class folder without usable images: class left out"}]
+
+
+def test_only_files_tensorflow_decodes_are_accepted(small_folder):
+    """A TIFF named .png passes Pillow; TensorFlow cannot decode it, so it must not reach a trial."""
+    import tensorflow as tf
+
+    fake = small_folder / "Bag" / "scan.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(fake, format="TIFF")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        tf.io.decode_image(fake.read_bytes())
+    data = load_image_data(config(small_folder, on_bad_file="skip"), seed=0)
+    assert [s["path"] for s in data.skipped_files] == [str(fake)] and "TIFF" in data.skipped_files[0]["error"]
+    images, _ = data.train.to_numpy(data.image_shape)  # every accepted file decodes
+    assert images.shape[1:] == (28, 28, 1)

