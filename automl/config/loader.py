@@ -17,7 +17,16 @@ from pydantic import BaseModel, ValidationError
 from automl.config.schema import PipelineConfig
 from automl.errors import ConfigError
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+def _templates_dir() -> Path:
+    """templates/ of the source tree (editable installs), else where `pip install .` put them."""
+    import sys
+
+    source = Path(__file__).resolve().parents[2] / "templates"
+    installed = Path(sys.prefix) / "share" / "automl" / "templates"
+    return source if source.is_dir() or not installed.is_dir() else installed
+
+
+TEMPLATES_DIR = _templates_dir()
 
 
 def template_path(name: str) -> Path:

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.image_folder import IMAGE_SUFFIXES
+from automl.data.image_folder import IMAGE_SUFFIXES, is_hidden
 from automl.data.images import read_npz
 from automl.errors import DataError
 from automl.data.split import SplitParts
@@ -118,7 +118,7 @@ def as_channels(image: np.ndarray, channels: int, where: str = "image") -> np.nd
 def _paired_files(images_dir: Path, masks_dir: Path) -> list[tuple[Path, Path]]:
     """(image, mask) paths matched by file stem; a file without its partner is an error."""
     def by_stem(folder):
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+        files = sorted(p for p in folder.iterdir() if p.is_file() and not is_hidden(p) and p.suffix.lower() in SUFFIXES)
         return {p.stem: p for p in files}
 
     images, masks = by_stem(images_dir), by_stem(masks_dir)
