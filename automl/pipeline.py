@@ -264,7 +264,9 @@ def _write_html(report: dict, out: Path, examples) -> None:
 
 def _describe_profile(profile: dict) -> str:
     sizes = profile.get("split_sizes", {})
-    parts = [f"{profile.get('examples')} examples ({', '.join(f'{k} {v}' for k, v in sizes.items())})"]
+    split = ", ".join(f"{k} {v}" for k, v in sizes.items())
+    method = f": {profile['split_method']}" if profile.get("split_method") else ""
+    parts = [f"{profile.get('examples')} examples ({split}{method})"]
     if "image_size" in profile:
         parts.append(f"{profile['image_size'][0]}x{profile['image_size'][1]}x{profile['channels']}")
     if "frequency" in profile:
