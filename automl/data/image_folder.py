@@ -21,17 +21,16 @@ from typing import Optional
 
 import numpy as np
 
+from automl.data.files import IMAGE_SUFFIXES, is_hidden, visible_dirs
 from automl.errors import DataError
 
-#: Suffixes read as images; TIFF is read only to name it as unsupported.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+#: TIFF is read only to name it as unsupported.
 SCANNED_SUFFIXES = (*IMAGE_SUFFIXES, ".tif", ".tiff")
 #: What `tf.io.decode_image` reads (Pillow's format names).
 DECODABLE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP")
 #: Folder names of the parts of a shipped split, by part.
 PART_FOLDERS = {"train": ("train", "training"), "val": ("val", "valid", "validation"),
                 "test": ("test", "testing")}
-IGNORED_NAMES = ("__MACOSX", "__pycache__")
 
 
 @dataclass
@@ -47,14 +46,6 @@ class FolderScan:
     parts: Optional[list[str]] = None
     #: Files (and empty class folders) left out, each {"path", "error"}.
     bad: list[dict] = field(default_factory=list)
-
-
-def is_hidden(path: Path) -> bool:
-    return path.name.startswith(".") or path.name in IGNORED_NAMES
-
-
-def visible_dirs(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p))
 
 
 def shipped_parts(folder: Path) -> Optional[dict[str, Path]]:

@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from automl.data.files import natural_key, read_npz
 from automl.data.image_folder import scan_folder
 from automl.data.split import SplitParts, stratified_sample, stratified_split
 from automl.errors import DataError
@@ -107,13 +108,9 @@ def _label_vector(labels, where: str) -> tuple[np.ndarray, list[str]]:
     labels = np.asarray(labels)
     if labels.ndim != 1:
         raise DataError(f"{where}: expected a 1-D label vector. Received: shape={labels.shape}")
-    names = sorted({str(v) for v in labels.tolist()}, key=_natural_key)
+    names = sorted({str(v) for v in labels.tolist()}, key=natural_key)
     lookup = {name: i for i, name in enumerate(names)}
     return np.array([lookup[str(v)] for v in labels.tolist()], dtype=np.int64), names
-
-
-def _natural_key(text: str):
-    return (0, int(text), "") if text.lstrip("-").isdigit() else (1, 0, text)
 
 
 # ---------------------------------------------------------------- readers
@@ -163,14 +160,6 @@ def load_idx_folder(folder: Path):
         if len(x) != len(y):
             raise DataError(f"{folder}: {name} has {len(x)} images but {len(y)} labels")
     return parts
-
-
-def read_npz(path: Path):
-    """An .npz archive (no pickles); a file numpy cannot read is a DataError naming it."""
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - numpy raises several kinds
-        raise DataError(f"{path}: cannot read .npz: {err}") from None
 
 
 def load_npz(path: Path):

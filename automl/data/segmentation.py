@@ -19,8 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.image_folder import IMAGE_SUFFIXES, is_hidden
-from automl.data.images import read_npz
+from automl.data.files import IMAGE_SUFFIXES, is_hidden, read_npz
 from automl.errors import DataError
 from automl.data.split import SplitParts
 from automl.segmentation.tiling import Box, pad_to, region_grid, tile_boxes

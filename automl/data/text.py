@@ -17,8 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-from automl.data.image_folder import is_hidden, visible_dirs
-from automl.data.images import _natural_key
+from automl.data.files import is_hidden, natural_key, visible_dirs
 from automl.data.split import SplitParts, stratified_sample, stratified_split
 from automl.data.text_files import first_undecodable, has_undecodable, not_utf8_message, read_bytes, read_text_file
 from automl.errors import DataError
@@ -196,7 +195,7 @@ def load_text_data(cfg, seed: int, arrays=None) -> TextData:
         filtered = {f"label not in data.labels ({k})": v for k, v in dropped.items()}
     else:
         texts = rows.texts
-        names = sorted(set(labels), key=_natural_key)
+        names = sorted(set(labels), key=natural_key)
         filtered = {}
     if len(names) < 2:
         raise DataError(f"{path}: text classification needs at least two labels. Found: {names}")
