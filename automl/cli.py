@@ -144,7 +144,7 @@ def _predict(args) -> int:
 
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
     if metadata.get("task") == "time_series_forecasting":
-        from automl.series.bundle import BundleForecaster
+        from automl.tasks.time_series_forecasting.bundle import BundleForecaster
 
         forecaster = BundleForecaster(export_dir, metadata, model_path)
         rows = _each(args.inputs, forecaster.forecast_csv)
@@ -152,7 +152,7 @@ def _predict(args) -> int:
     if metadata.get("task") == "image_segmentation":
         from pathlib import Path
 
-        from automl.segmentation.bundle import BundleSegmenter, mask_names
+        from automl.tasks.image_segmentation.bundle import BundleSegmenter, mask_names
 
         segmenter = BundleSegmenter(export_dir, metadata, model_path)
         out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"

@@ -49,7 +49,7 @@ class Predictor:
         self.model = LiteRTModel(self.model_path)
         self.tokenizer = None
         if self.metadata.get("tokenizer"):
-            from automl.text.tokenizers import load_tokenizer
+            from automl.tasks.text_classification.tokenizers import load_tokenizer
 
             self.tokenizer = load_tokenizer(self.export_dir / self.metadata["tokenizer"]["file"])
 
@@ -59,7 +59,7 @@ class Predictor:
 
     def _encode(self, inputs: list):
         if self.tokenizer is not None:
-            from automl.text.tokenizers import encode_inputs
+            from automl.tasks.text_classification.tokenizers import encode_inputs
 
             return encode_inputs(self.tokenizer, [str(text) for text in inputs])
         return np.stack([self._image(p) for p in inputs])

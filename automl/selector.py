@@ -44,115 +44,6 @@ def _default_weights_check(family) -> tuple[object, str]:
     return family.pretrained_weights_status()
 
 
-def _image_classification_rules(name: str, profile: dict, pretrained: bool) -> tuple[float, list[str], Optional[str]]:
-    """Score, reasons, and an exclusion reason (None = keep) for one family."""
-    side = min(profile["image_size"])
-    examples = profile["split_sizes"]["train"]
-    reasons: list[str] = []
-    score = 0.0
-    if name == "small_cnn":
-        score = 1.0
-        if side <= 64:
-            score += 2
-            reasons.append(f"images are {side} px: a small CNN works at native resolution")
-        if examples < 5000:
-            score += 1
-            reasons.append(f"{examples} training examples: few parameters overfit less")
-        if pretrained is False and side > 64:
-            reasons.append("fast baseline for larger images")
-    elif name == "mobilenet_v3":
-        score = 2.0
-        reasons.append("mobile default: fast on phones, builtin TFLite ops")
-        if pretrained:
-            score += 2
-            reasons.append("ImageNet weights available: transfer learning")
-        elif side < 64:
-            score -= 1.5
-            reasons.append(f"no pretrained weights and {side}-px images: upsampled, so it costs more than it gains")
-    elif name == "efficientnet":
-        if pretrained and side >= 64:
-            score = 4.0
-            reasons.append("ImageNet weights available and images of at least 64 px: best accuracy")
-        elif pretrained:
-            score = 2.0
-            reasons.append(f"ImageNet weights available, but {side}-px images are upsampled to 96 px")
-        elif side < 96:
-            return 0.0, reasons, (
-                f"no pretrained weights and {side}-px images: an EfficientNet built for "
-                "224+ px and trained from scratch is not worth its cost here"
-            )
-        else:
-            score = 0.5
-            reasons.append("no pretrained weights: trained from scratch, slow to converge")
-    return score, reasons, None
-
-
-def _text_classification_rules(name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
-    examples = profile["split_sizes"]["train"]
-    reasons: list[str] = []
-    if name == "bert":
-        if pretrained:
-            return 4.0, ["pretrained encoder available: transfer learning beats training from scratch"], None
-        score = 1.0 if examples >= 20_000 else 0.5
-        reasons.append(f"no pretrained encoder: a small BERT trained from scratch on {examples} examples")
-        return score, reasons, None
-    if name == "bilstm":
-        score = 2.0
-        reasons.append("fast to train on CPU; small fused-LSTM TFLite model")
-        if examples < 20_000:
-            score += 1
-            reasons.append(f"{examples} training examples: few parameters overfit less")
-        return score, reasons, None
-    return 0.0, reasons, None
-
-
-def _forecasting_rules(name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
-    windows = profile["windows"]["train"]
-    longest = max(profile["lookback_choices"])
-    reasons: list[str] = []
-    if name == "transformer":
-        score = 3.0
-        reasons.append("patch attention sees the whole lookback at few tokens")
-        if windows < 500:
-            score -= 1.5
-            reasons.append(f"only {windows} training windows to fit attention")
-        return score, reasons, None
-    if name == "tcn":
-        return 2.5, ["dilated causal convolutions: fast on CPU and phones, builtin TFLite ops"], None
-    if name == "lstm":
-        score = 2.0
-        reasons.append("recurrent baseline model")
-        if longest > 200:
-            score -= 0.5
-            reasons.append(f"lookbacks up to {longest} steps: unrolled on the phone, one step at a time")
-        return score, reasons, None
-    return 0.0, reasons, None
-
-
-def _segmentation_rules(name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
-    tiles = profile["split_sizes"]["train"]
-    if name == "unet":
-        reasons = ["encoder-decoder with skips: sharp masks from few examples, builtin TFLite ops"]
-        if not pretrained:
-            reasons.append(f"{tiles} training tiles: trained from scratch")
-        return 3.0, reasons, None
-    if name == "pretrained_unet":
-        if not pretrained:
-            return 0.0, [], "no ImageNet weights for its encoder: a plain U-Net trains faster from scratch"
-        if min(profile["image_size"]) < 64:
-            return 2.0, [f"ImageNet encoder, though {min(profile['image_size'])}-px tiles leave it 2x2 px at depth"], None
-        return 4.0, ["ImageNet-pretrained encoder: transfer learning for natural images"], None
-    return 0.0, [], None
-
-
-RULES = {
-    "image_classification": _image_classification_rules,
-    "image_segmentation": _segmentation_rules,
-    "text_classification": _text_classification_rules,
-    "time_series_forecasting": _forecasting_rules,
-}
-
-
 def _family_count(max_families, time_limit: Optional[float], available: int) -> int:
     if max_families != "auto":
         return max(1, min(int(max_families), available))
@@ -191,6 +82,9 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
         config: the whole `PipelineConfig` (search and constraints are read).
         weights_check: returns (weights source or falsy, message) for a family instance.
     """
+    from automl.tasks import get_task_class
+
+    task_class = get_task_class(task)
     search = config.search
     available = family_names(task)
     pinned = search.families != "auto"
@@ -212,7 +106,7 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
             use_pretrained, weights_note = weights_check(family)
             if search.pretrained is True and not use_pretrained:
                 raise RuntimeError(f"search.pretrained is true but {weights_note}")
-        score, reasons, exclusion = RULES[task](name, profile, use_pretrained)
+        score, reasons, exclusion = task_class.rank_family(name, profile, use_pretrained)
         if weights_note:
             reasons.append(weights_note)
         limit = config.constraints.max_model_mb

@@ -4,7 +4,7 @@ import pytest
 
 from automl.export import ExportError, convert_tflite, tflite_ops
 from automl.verify import LiteRTModel, verify_exports
-from automl.tasks.image_classification import ImageClassification
+from automl.tasks.image_classification.task import ImageClassification
 
 
 def saved(model, tmp_path):

@@ -81,7 +81,7 @@ class Bert(Family):
                       + "); a small BERT is trained from scratch")
 
     def tokenizer(self, data, profile: dict, pretrained=None):
-        from automl.text.tokenizers import WordPieceTokenizer
+        from automl.tasks.text_classification.tokenizers import WordPieceTokenizer
 
         length = min(128, max(32, int(profile["words_per_text"]["p95"] * 1.6) + 2))
         if isinstance(pretrained, str):
@@ -99,7 +99,7 @@ class Bert(Family):
         import keras
         import keras_hub
 
-        from automl.text.layers import MaskedMeanPooling
+        from automl.tasks.text_classification.layers import MaskedMeanPooling
 
         dropout = hp.Float("encoder_dropout", 0.0, 0.2, step=0.1, default=0.1)
         if isinstance(pretrained, str):

@@ -33,7 +33,7 @@ class BiLSTM(Family):
                  "state lives in variable tensors; reset them (resetVariableTensors) before each example")
 
     def tokenizer(self, data, profile: dict, pretrained=None):
-        from automl.text.tokenizers import WordTokenizer
+        from automl.tasks.text_classification.tokenizers import WordTokenizer
 
         length = min(max(16, int(profile["words_per_text"]["p95"] * 1.2)), 256)
         return WordTokenizer.fit(data.train.texts, vocabulary_size=20_000, sequence_length=length)
@@ -58,7 +58,7 @@ class BiLSTM(Family):
         }
 
     def build(self, hp, inputs, *, pretrained: bool):
-        from automl.text.layers import MaskedMaxPooling
+        from automl.tasks.text_classification.layers import MaskedMaxPooling
 
         pool = lambda x, mask: MaskedMaxPooling(name="pool")([x, mask])  # noqa: E731
         return _layers(__import__("keras"), self.values(hp), inputs, pool)
@@ -67,7 +67,7 @@ class BiLSTM(Family):
         """A tf_keras copy of `model` (same layers and weights) with batch size 1."""
         import tf_keras
 
-        from automl.text.layers import masked_max_tf
+        from automl.tasks.text_classification.layers import masked_max_tf
 
         length = hp.get("sequence_length")
         inputs = {name: tf_keras.Input((length,), batch_size=1, dtype="int32", name=name)

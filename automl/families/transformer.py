@@ -23,7 +23,7 @@ class TransformerForecaster(Family):
     def build(self, hp, inputs, *, pretrained=False):
         import keras
 
-        from automl.series.layers import PositionEmbedding
+        from automl.tasks.time_series_forecasting.layers import PositionEmbedding
 
         lookback, columns = inputs.shape[1], inputs.shape[2]
         patch = min(hp.Choice("patch_length", [4, 8, 16], default=8), lookback)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from automl.tasks.base import Task
 
 _TASKS = {
-    "image_classification": "automl.tasks.image_classification:ImageClassification",
-    "image_segmentation": "automl.tasks.segmentation:ImageSegmentation",
-    "text_classification": "automl.tasks.text_classification:TextClassification",
-    "time_series_forecasting": "automl.tasks.forecasting:Forecasting",
+    "image_classification": "automl.tasks.image_classification.task:ImageClassification",
+    "image_segmentation": "automl.tasks.image_segmentation.task:ImageSegmentation",
+    "text_classification": "automl.tasks.text_classification.task:TextClassification",
+    "time_series_forecasting": "automl.tasks.time_series_forecasting.task:Forecasting",
 }
 
 

@@ -36,6 +36,11 @@ class Task:
         names = ("loss", *cls.metric_names)
         return [f"val_{n}" for n in names] + list(names)
 
+    @classmethod
+    def rank_family(cls, name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
+        """The selector's rule for one family: (score, reasons, exclusion reason or None)."""
+        return 1.0, [], None
+
     def load_data(self, config, arrays=None):
         raise NotImplementedError
 

@@ -1,1 +1,0 @@
-"""Time-series forecasting pieces: windows, metrics, baselines and model layers."""

@@ -1,0 +1,127 @@
+"""Image classification: softmax head, accuracy and macro-F1, label order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.tasks.image_classification.data import load_image_data
+from automl.data.split import stratified_sample
+from automl.tasks.classification import ClassificationTask
+
+
+class ImageClassification(ClassificationTask):
+    name = "image_classification"
+
+    def load_data(self, config, arrays=None):
+        return load_image_data(config.data, config.seed, arrays=arrays)
+
+    @classmethod
+    def rank_family(cls, name, profile, pretrained):
+        from automl.tasks.image_classification.selection import rank_family
+
+        return rank_family(name, profile, pretrained)
+
+    def profile(self, data) -> dict:
+        height, width, channels = data.image_shape
+        return {
+            "source": data.source,
+            "examples": int(sum(data.split_sizes().values())),
+            "split_sizes": data.split_sizes(),
+            "split_method": data.split_method,
+            "image_size": [height, width],
+            "channels": channels,
+            "sizes_seen": {f"{h}x{w}": n for (h, w), n in data.image_sizes.most_common(5)},
+            **self.label_profile(data),
+            "skipped_files": data.skipped_files,
+        }
+
+    def model_inputs(self, hp, data):
+        import keras
+
+        return keras.Input(tuple(data.image_shape), name="input")
+
+    def build_head(self, hp, features, data):
+        import keras
+
+        if len(features.shape) == 4:
+            features = keras.layers.GlobalAveragePooling2D(name="head_pool")(features)
+        rate = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.2)
+        features = keras.layers.Dropout(rate, name="head_dropout")(features)
+        return keras.layers.Dense(
+            len(data.class_names), activation="softmax", dtype="float32", name="predictions"
+        )(features)
+
+    def register_search_space(self, hp):
+        hp.Choice("augmentation", ["none", "flip", "shift", "flip_shift"], default="flip_shift")
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        import tensorflow as tf
+
+        split = data.part(part)
+        if indices is not None:
+            split = split.take(indices)
+        ds = split.to_dataset(data.image_shape)
+        if shuffle:
+            ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
+        augmentation = hp.get("augmentation") if shuffle else "none"
+        if augmentation != "none":
+            ds = ds.map(_augmenter(data.image_shape, flip="flip" in augmentation,
+                                   shift="shift" in augmentation),
+                        num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        picked = stratified_sample(data.train.labels, count, seed)
+        return data.train.take(picked).to_numpy(data.image_shape)[0]
+
+    def eval_arrays(self, data, part, hp=None):
+        return data.part(part).to_numpy(data.image_shape)
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        names = data.class_names
+        predicted = outputs.argmax(-1)
+        shown = np.arange(min(16, len(targets)))
+        wrong = np.flatnonzero(predicted != targets)[:16]
+        titles = lambda idx: [f"{names[predicted[i]]}\n(true {names[targets[i]]})" for i in idx]
+        out = [("Confusion matrix (test split)",
+                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names)),
+               ("Sample test predictions", figures.image_grid(
+                   inputs[shown], titles(shown), list(predicted[shown] != targets[shown])))]
+        if len(wrong):
+            out.append(("Misclassified test examples",
+                        figures.image_grid(inputs[wrong], titles(wrong), [True] * len(wrong))))
+        return out
+
+    def metadata(self, data, hp=None) -> dict:
+        return {
+            "labels": data.class_names,
+            "input": {
+                "shape": [None, *data.image_shape],
+                "dtype": "float32",
+                "value_range": [0, 255],
+                "normalization": "none outside the model: pass raw pixel values 0..255; "
+                                 "scaling happens inside the model",
+                "color": "grayscale" if data.image_shape[-1] == 1 else "RGB",
+            },
+            "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
+        }
+
+
+def _augmenter(image_shape, flip: bool, shift: bool):
+    """Random left-right flips and shifts of up to 1/12 of each side (reflect-padded)."""
+    import tensorflow as tf
+
+    height, width, channels = image_shape
+    pad_h, pad_w = max(1, height // 12), max(1, width // 12)
+
+    def augment(image, label):
+        if flip:
+            image = tf.image.random_flip_left_right(image)
+        if shift:
+            padded = tf.pad(image, [[pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="REFLECT")
+            image = tf.image.random_crop(padded, (height, width, channels))
+        return image, label
+
+    return augment

@@ -1,0 +1,59 @@
+"""Segments image files of any size with an exported bundle, as phone code would.
+
+Needs only metadata.json, a .tflite model, numpy, Pillow (tifffile for TIFF)
+and LiteRT: the image is cut into the model's tiles, run, and stitched back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from automl.tasks.image_segmentation.data import as_channels, read_image
+from automl.tasks.image_segmentation.tiling import stitch
+
+
+class BundleSegmenter:
+    """Args: export_dir, metadata (metadata.json's contents), model_path (a .tflite)."""
+
+    def __init__(self, export_dir: Path, metadata: dict, model_path: Path):
+        from automl.verify import LiteRTModel
+
+        self.labels = metadata["labels"]
+        self.tile = metadata["tiling"]["tile_size"]
+        self.overlap = metadata["tiling"]["overlap"]
+        self.channels = metadata["input"]["shape"][-1]
+        self.model = LiteRTModel(model_path)
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """(H, W, classes) probabilities for one (H, W[, C]) image."""
+        return stitch(self.model.predict, as_channels(image, self.channels), self.tile, self.overlap)
+
+    def segment_file(self, path: str | Path, mask_path: Path) -> dict:
+        """Writes the class index of each pixel to `mask_path` (a PNG) and returns a summary row."""
+        path = Path(path)
+        classes = self.probabilities(read_image(path)).argmax(-1).astype(np.uint8)
+        from PIL import Image
+
+        mask_path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(classes).save(mask_path)
+        shares = np.bincount(classes.ravel(), minlength=len(self.labels)) / classes.size
+        return {"input": str(path), "mask": str(mask_path), "size": [int(classes.shape[1]), int(classes.shape[0])],
+                "class_share": {name: round(float(s), 4) for name, s in zip(self.labels, shares)}}
+
+
+def mask_names(paths) -> list[str]:
+    """`<stem>_mask.png` per input; inputs whose stems clash get their folder's name in front
+    (`a/cells.tif`, `b/cells.tif` -> `a_cells_mask.png`, `b_cells_mask.png`), then a number."""
+    paths = [Path(p) for p in paths]
+    stems = [p.stem for p in paths]
+    names = [f"{p.parent.name}_{p.stem}" if stems.count(p.stem) > 1 and p.parent.name else p.stem for p in paths]
+    out, used = [], set()
+    for name in names:
+        unique, number = name, 2
+        while unique in used:
+            unique, number = f"{name}_{number}", number + 1
+        used.add(unique)
+        out.append(f"{unique}_mask.png")
+    return out

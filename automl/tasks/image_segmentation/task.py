@@ -1,0 +1,221 @@
+"""Image segmentation: a class per pixel, from tiles of possibly large images.
+
+The model takes a tile of raw pixels and returns per-pixel class
+probabilities. Pixel values are mapped to 0..1 inside the model, with the
+range of the training pixels, so phone code passes pixels as they are read.
+Metrics come from one pixel confusion matrix over all tiles of a part.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.tasks.image_segmentation.data import SegmentationData, load_segmentation_data
+from automl.tasks.image_segmentation.metrics import segmentation_metrics
+from automl.tasks.base import Task
+
+AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
+
+
+class ImageSegmentation(Task):
+    name = "image_segmentation"
+    objective = "val_mean_iou"
+    metric_names = ("mean_iou",)
+    objective_direction = "max"
+    headline_metric = "mean_iou"
+    #: An int8 model that loses mean IoU is left out of the bundle; the run goes on.
+    int8_over_gate = "drop"
+
+    @classmethod
+    def rank_family(cls, name, profile, pretrained):
+        from automl.tasks.image_segmentation.selection import rank_family
+
+        return rank_family(name, profile, pretrained)
+
+    def __init__(self):
+        self.num_classes = 2
+
+    def load_data(self, config, arrays=None) -> SegmentationData:
+        data = load_segmentation_data(config.data, config.seed, arrays=arrays)
+        self.num_classes = len(data.class_names)
+        return data
+
+    def profile(self, data: SegmentationData) -> dict:
+        counts = np.bincount(data.train.masks.ravel(), minlength=len(data.class_names))
+        height, width, channels = data.image_shape
+        return {
+            "source": data.source,
+            "images": len(data.images),
+            "image_sizes": sorted({f"{w}x{h}" for h, w in data.sizes}),
+            "examples": int(sum(data.split_sizes().values())),
+            "split_sizes": data.split_sizes(),
+            "split_method": data.split_method,
+            "regions": {part: len(boxes) for part, boxes in data.regions.items()},
+            "tile_size": data.tile,
+            "tile_overlap": data.overlap,
+            "image_size": [height, width],
+            "channels": channels,
+            "num_classes": len(data.class_names),
+            "class_names": data.class_names,
+            "train_pixel_share": [round(float(c / max(counts.sum(), 1)), 4) for c in counts],
+            "imbalance_ratio": round(float(counts.max() / max(counts.min(), 1)), 3),
+            "intensity_range": [round(v, 3) for v in data.intensity_range],
+        }
+
+    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
+        size = len(data.part(part))
+        return np.sort(np.random.default_rng(seed).choice(size, min(count, size), replace=False))
+
+    # -- model --------------------------------------------------------------
+
+    def model_inputs(self, hp, data):
+        import keras
+
+        return keras.Input(data.image_shape, name="input")
+
+    def model_outputs(self, hp, inputs, backbone, data):
+        import keras
+
+        low, high = data.intensity_range
+        scaled = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), name="normalize")(inputs)
+        return self.build_head(hp, backbone(scaled), data)
+
+    def build_head(self, hp, features, data):
+        import keras
+
+        return keras.layers.Conv2D(len(data.class_names), 1, activation="softmax", dtype="float32",
+                                   name="masks")(features)
+
+    def register_search_space(self, hp) -> None:
+        hp.Choice("augmentation", list(AUGMENTATIONS), default="flip_rotate")
+        from automl.tasks.image_segmentation.losses import LOSSES
+
+        hp.Choice("loss", list(LOSSES), default="cross_entropy_dice")
+
+    def loss(self, hp):
+        from automl.tasks.image_segmentation.losses import segmentation_loss
+
+        return segmentation_loss(hp.get("loss"))
+
+    def metrics(self) -> list:
+        import keras
+
+        return [keras.metrics.MeanIoU(self.num_classes, sparse_y_pred=False, name="mean_iou")]
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        import tensorflow as tf
+
+        tiles = data.part(part)
+        if indices is not None:
+            tiles = tiles.take(indices)
+        ds = tf.data.Dataset.from_tensor_slices((tiles.images.astype(np.float32), tiles.masks.astype(np.int32)))
+        if shuffle:
+            ds = ds.shuffle(len(tiles), reshuffle_each_iteration=True)
+            augmentation = hp.get("augmentation")
+            if augmentation != "none":
+                ds = ds.map(joint_augmenter(augmentation, data.intensity_range), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        return data.train.images[self.sample(data, "train", count, seed)].astype(np.float32)
+
+    def eval_arrays(self, data, part, hp=None):
+        tiles = data.part(part)
+        return tiles.images.astype(np.float32), tiles.masks.astype(np.int64)
+
+    # -- scoring ------------------------------------------------------------
+
+    def evaluate(self, targets, outputs) -> dict:
+        return segmentation_metrics(targets, outputs, outputs.shape[-1])
+
+    def baselines(self, data, hp) -> dict:
+        """Rules without a model (majority class, Otsu threshold): test metrics and val mean IoU."""
+        from automl.tasks.image_segmentation.baselines import Baselines
+
+        rules = Baselines(data.train.images, data.train.masks, len(data.class_names))
+        scored = {}
+        for part in ("val", "test"):
+            images, masks = self.eval_arrays(data, part)
+            scored[part] = {name: self.evaluate(masks, probs) for name, probs in rules.outputs(images).items()}
+        return {"test": scored["test"],
+                "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        shown = _most_varied(targets, 8)
+        predicted = outputs.argmax(-1)
+        out = [("Test tiles: image, true mask, predicted mask",
+                figures.mask_overlays(inputs[shown], targets[shown], predicted[shown],
+                                      data.class_names, data.intensity_range))]
+        first = data.test.boxes[0].image
+        if len(data.test) == len(predicted) and data.images[first].shape[0] > data.tile:
+            canvas = np.full(data.images[first].shape[:2], -1)
+            for box, mask in zip(data.test.boxes, predicted):
+                if box.image == first:
+                    box.crop(canvas)[...] = mask
+            regions = {part: [b for b in boxes if b.image == first] for part, boxes in data.regions.items()}
+            out.append((f"Split regions of {data.names[first]}, and the test predictions in place",
+                        figures.regions_overlay(data.images[first], canvas, regions, data.class_names,
+                                                 data.intensity_range)))
+        return out
+
+    def metadata(self, data, hp=None) -> dict:
+        low, high = data.intensity_range
+        return {
+            "labels": data.class_names,
+            "input": {
+                "shape": [None, *data.image_shape],
+                "dtype": "float32",
+                "normalization": f"none outside the model: pass pixel values as read; inside, "
+                                 f"{low:g}..{high:g} maps to 0..1",
+                "color": "grayscale" if data.image_shape[-1] == 1 else "RGB",
+            },
+            "tiling": {"tile_size": data.tile, "overlap": data.overlap,
+                       "how": "cut larger images into overlapping tiles, average the overlapping "
+                              "probabilities (weights fall off over the overlap), take the argmax"},
+            "output": {"kind": "per-pixel class probabilities (softmax)", "shape": [None, data.tile, data.tile,
+                                                                                   len(data.class_names)]},
+        }
+
+    def predict_images(self, predict, data, images) -> list[np.ndarray]:
+        """Per-pixel probabilities for whole images of any size (grey or colour), stitched from tiles."""
+        from automl.tasks.image_segmentation.data import as_channels
+        from automl.tasks.image_segmentation.tiling import stitch
+
+        channels = data.image_shape[-1]
+        return [stitch(predict, as_channels(image, channels, f"image {i}"), data.tile, data.overlap)
+                for i, image in enumerate(images)]
+
+
+def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:
+    """Tiles whose masks mix classes the most (single-class tiles show little)."""
+    minority = np.array([np.bincount(t.ravel()).min() if len(np.unique(t)) > 1 else 0 for t in targets])
+    return np.sort(np.argsort(-minority, kind="stable")[:count])
+
+
+def joint_augmenter(kind: str, intensity_range):
+    """Random flips and quarter turns applied to a tile and its mask together.
+
+    `..._intensity` also scales and shifts the image's contrast (never the mask).
+    """
+    import tensorflow as tf
+
+    low, high = intensity_range
+
+    def augment(image, mask):
+        mask = mask[..., None]
+        if tf.random.uniform(()) < 0.5:
+            image, mask = tf.image.flip_left_right(image), tf.image.flip_left_right(mask)
+        if tf.random.uniform(()) < 0.5:
+            image, mask = tf.image.flip_up_down(image), tf.image.flip_up_down(mask)
+        if "rotate" in kind:
+            turns = tf.random.uniform((), 0, 4, dtype=tf.int32)
+            image, mask = tf.image.rot90(image, turns), tf.image.rot90(mask, turns)
+        if "intensity" in kind:
+            gain = tf.random.uniform((), 0.8, 1.2)
+            shift = tf.random.uniform((), -0.1, 0.1) * (high - low)
+            image = (image - low) * gain + low + shift
+        return image, mask[..., 0]
+
+    return augment

@@ -1,0 +1,196 @@
+"""Text classification: tokenized inputs, softmax head, accuracy and macro-F1.
+
+The family supplies the tokenizer (word vocabulary or WordPiece); the task
+encodes the texts once per family and crops or re-maps them per trial.
+The exported model takes `token_ids` and `padding_mask`; the tokenizer
+travels beside it as `tokenizer.json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from automl.data.split import stratified_sample
+from automl.tasks.text_classification.data import TextData, load_text_data
+from automl.tasks.classification import ClassificationTask
+from automl.tasks.text_classification.tokenizers import encode_batch
+
+INPUT_NAMES = ("token_ids", "padding_mask")
+
+
+@dataclass
+class EncodedText:
+    """Text data seen through one family's tokenizer (full sequence length)."""
+
+    data: TextData
+    tokenizer: object
+    arrays: dict = field(default_factory=dict)
+
+    @property
+    def class_names(self):
+        return self.data.class_names
+
+    def part(self, name):
+        return self.data.part(name)
+
+    def encoded(self, name: str):
+        if name not in self.arrays:
+            self.arrays[name] = encode_batch(self.tokenizer, self.data.part(name).texts)
+        return self.arrays[name]
+
+
+def fit_to_hp(ids: np.ndarray, mask: np.ndarray, hp) -> dict:
+    """Crops to the trial's sequence length and maps ids beyond its vocabulary to [UNK] (1)."""
+    length = _hp(hp, "sequence_length") or ids.shape[1]
+    ids, mask = ids[:, :length], mask[:, :length]
+    vocabulary = _hp(hp, "vocabulary_size")
+    if vocabulary:
+        ids = np.where(ids >= vocabulary, 1, ids).astype(np.int32)
+    return {"token_ids": np.ascontiguousarray(ids), "padding_mask": np.ascontiguousarray(mask)}
+
+
+def _hp(hp, name):
+    if hp is None:
+        return None
+    try:
+        return hp.get(name)
+    except (KeyError, ValueError):
+        return None
+
+
+class TextClassification(ClassificationTask):
+    name = "text_classification"
+
+    def load_data(self, config, arrays=None):
+        return load_text_data(config.data, config.seed, arrays=arrays)
+
+    @classmethod
+    def rank_family(cls, name, profile, pretrained):
+        from automl.tasks.text_classification.selection import rank_family
+
+        return rank_family(name, profile, pretrained)
+
+    def profile(self, data: TextData) -> dict:
+        from automl.tasks.text_classification.tokenizers import WordTokenizer
+
+        lengths = np.array([len(WordTokenizer.words(t)) for t in data.train.texts])
+        vocabulary = len({w for t in data.train.texts for w in WordTokenizer.words(t)})
+        return {
+            "source": data.source,
+            "examples": int(sum(data.split_sizes().values())),
+            "split_sizes": data.split_sizes(),
+            "split_method": data.split_method,
+            **self.label_profile(data),
+            "words_per_text": {"mean": round(float(lengths.mean()), 1), "p50": int(np.percentile(lengths, 50)),
+                               "p95": int(np.percentile(lengths, 95)), "max": int(lengths.max())},
+            "train_vocabulary": vocabulary,
+            "skipped_rows": dict(data.skipped),
+            "skipped_examples": data.skipped_examples,
+        }
+
+    def prepare(self, data, family, pretrained=None):
+        if isinstance(data, EncodedText):
+            data = data.data
+        key = (family.info.name, str(pretrained))
+        if key not in data.encoded_views:
+            tokenizer = family.tokenizer(data, self.profile(data), pretrained)
+            data.encoded_views[key] = EncodedText(data, tokenizer)
+        return data.encoded_views[key]
+
+    def model_inputs(self, hp, data):
+        import keras
+
+        length = _hp(hp, "sequence_length") or data.tokenizer.sequence_length
+        return {name: keras.Input((length,), dtype="int32", name=name) for name in INPUT_NAMES}
+
+    def build_head(self, hp, features, data, layers=None):
+        """Dropout + softmax; `layers` may be tf_keras.layers, to build an export twin."""
+        if layers is None:
+            import keras
+
+            layers = keras.layers
+        rate = hp.Float("head_dropout", 0.0, 0.5, step=0.1, default=0.1)
+        features = layers.Dropout(rate, name="head_dropout")(features)
+        return layers.Dense(len(data.class_names), activation="softmax", dtype="float32",
+                            name="predictions")(features)
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        import tensorflow as tf
+
+        ids, mask = data.encoded(part)
+        labels = data.part(part).labels
+        if indices is not None:
+            ids, mask, labels = ids[indices], mask[indices], labels[indices]
+        ds = tf.data.Dataset.from_tensor_slices((fit_to_hp(ids, mask, hp), labels.astype(np.int32)))
+        if shuffle:
+            ds = ds.shuffle(min(len(labels), 20_000), reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        picked = stratified_sample(data.part("train").labels, count, seed)
+        ids, mask = data.encoded("train")
+        return fit_to_hp(ids[picked], mask[picked], hp)
+
+    def eval_arrays(self, data, part, hp=None):
+        ids, mask = data.encoded(part)
+        return fit_to_hp(ids, mask, hp), data.part(part).labels
+
+    def final_tokenizer(self, data, hp):
+        """The tokenizer that produces exactly what the exported model takes."""
+        from automl.tasks.text_classification.tokenizers import WordTokenizer, WordPieceTokenizer
+
+        tok = data.tokenizer
+        length = _hp(hp, "sequence_length") or tok.sequence_length
+        if isinstance(tok, WordTokenizer):
+            vocabulary = _hp(hp, "vocabulary_size") or len(tok.vocabulary)
+            return WordTokenizer(tok.vocabulary[:vocabulary], length)
+        return WordPieceTokenizer(tok.vocabulary, length, tok.lowercase, tok.max_chars_per_word)
+
+    def raw_inputs(self, data, hp, inputs):
+        """Raw texts tokenized as the exported model expects; encoded dicts pass through."""
+        from automl.tasks.text_classification.tokenizers import encode_inputs
+
+        return inputs if isinstance(inputs, dict) else encode_inputs(self.final_tokenizer(data, hp), list(inputs))
+
+    def bundle_files(self, data, hp, export_dir) -> None:
+        from automl.tasks.text_classification.tokenizers import save_tokenizer
+
+        save_tokenizer(self.final_tokenizer(data, hp), export_dir / "tokenizer.json")
+
+    def metadata(self, data, hp=None) -> dict:
+        tok = self.final_tokenizer(data, hp)
+        return {
+            "labels": data.class_names,
+            "inputs": {name: {"shape": [None, tok.sequence_length], "dtype": "int32"} for name in INPUT_NAMES},
+            "tokenizer": {"file": "tokenizer.json", "kind": tok.kind, "sequence_length": tok.sequence_length,
+                          "vocabulary_size": len(tok.vocabulary),
+                          "note": "automl.tasks.text_classification.tokenizers reproduces the training ids in pure Python"},
+            "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
+        }
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        names = data.class_names
+        out = [("Confusion matrix (test split)",
+                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names))]
+        return out
+
+    def end_to_end_agreement(self, export_dir, data, keras_outputs) -> dict:
+        """Runs `automl predict`'s code (pure-Python tokenizer + LiteRT) on the raw test texts."""
+        from automl.predict import Predictor
+
+        predictor = Predictor(export_dir)
+        probs = predictor.probabilities(data.part("test").texts)
+        agreement = float(np.mean(probs.argmax(-1) == keras_outputs.argmax(-1)))
+        return {"model": predictor.model_path.name, "examples": len(probs), "agreement_with_keras": agreement}
+
+    def misclassified(self, data, targets, outputs, limit: int = 12) -> list[dict]:
+        predicted = outputs.argmax(-1)
+        texts = data.part("test").texts
+        wrong = np.flatnonzero(predicted != targets)[:limit]
+        return [{"text": texts[i][:300], "true": data.class_names[targets[i]],
+                 "predicted": data.class_names[predicted[i]], "confidence": round(float(outputs[i].max()), 3)}
+                for i in wrong]

@@ -1,0 +1,306 @@
+"""Time-series data: one regular series of target and covariate columns.
+
+The rows are read from a CSV (or a DataFrame / dict of columns from the
+API), checked for order, placed on the regular grid of the inferred
+frequency, and missing steps are handled by `data.missing`. The split is
+chronological: the first rows train, the next validate, the last test.
+Scaling (mean and standard deviation per column) is fitted on the
+training rows only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from automl.errors import DataError
+from automl.data.text_files import read_text_file
+from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
+
+TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds")
+
+#: Calendar covariates: each adds a sine and a cosine column of its phase.
+CALENDAR_PERIODS = {"hour_of_day": 24.0, "day_of_week": 7.0, "day_of_year": 365.25, "month_of_year": 12.0}
+
+
+@dataclass
+class SeriesData:
+    """The series on its regular grid, split chronologically.
+
+    Attributes:
+        values: (steps, columns) raw values, targets first, then covariates and
+            calendar columns; NaN where a step is missing and the policy is `drop`.
+        boundaries: (end of train, end of validation) as step indices.
+    """
+
+    source: str
+    times: np.ndarray
+    values: np.ndarray
+    targets: list[str]
+    covariates: list[str]
+    calendar: list[str]
+    frequency: Frequency
+    season: int
+    season_source: str
+    horizon: int
+    boundaries: tuple[int, int]
+    missing_policy: str
+    missing: dict = field(default_factory=dict)
+    time_column: str = "time"
+    time_format: Optional[str] = None
+    mean: np.ndarray = None
+    std: np.ndarray = None
+
+    @property
+    def columns(self) -> list[str]:
+        return self.targets + self.covariates + self.calendar
+
+    @property
+    def num_targets(self) -> int:
+        return len(self.targets)
+
+    def part_range(self, part: str) -> tuple[int, int]:
+        """[start, end) step indices of a part."""
+        train_end, val_end = self.boundaries
+        ranges = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, len(self.times))}
+        if part not in ranges:
+            raise ValueError(f"Unknown split. Received: name={part!r}; expected train, val or test")
+        return ranges[part]
+
+    def split_sizes(self) -> dict:
+        sizes = {}
+        for part in ("train", "val", "test"):
+            start, end = self.part_range(part)
+            sizes[part] = end - start
+        return sizes
+
+    @cached_property
+    def scaled(self) -> np.ndarray:
+        """All columns standardized with the training part's mean and deviation."""
+        return ((self.values - self.mean) / self.std).astype(np.float32)
+
+    @cached_property
+    def mase_scale(self) -> np.ndarray:
+        """Per target: mean absolute seasonal difference over the training part (MASE's denominator)."""
+        train = self.values[: self.boundaries[0], : self.num_targets]
+        lag = self.season if self.season < len(train) else 1
+        scale = np.nanmean(np.abs(train[lag:] - train[:-lag]), axis=0)
+        return np.where(scale > 0, scale, 1.0)
+
+
+def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
+    """Reads, checks and splits a series as `cfg` (the config's `data` section) says."""
+    del seed  # the split is chronological
+    if arrays is not None:
+        source, columns = "<dataframe>", _columns_of(arrays)
+    else:
+        source = str(cfg.path)
+        columns = read_csv_columns(Path(cfg.path), cfg.encoding)
+    time_column = _time_column(cfg, columns, source)
+    covariates = list(cfg.covariates)
+    targets = _targets(cfg, columns, time_column, covariates, source)
+    times = parse_times(columns[time_column], f"{source}: column {time_column!r}", cfg.time_format)
+    check_order(times, source)
+    frequency = infer_frequency(times, source)
+    positions = grid_positions(times, frequency, source)
+    steps = int(positions[-1]) + 1
+    values = np.full((steps, len(targets) + len(covariates)), np.nan)
+    for j, name in enumerate(targets + covariates):
+        values[positions, j] = numbers(columns[name], source, name)
+    grid = grid_times(times[0], steps, frequency)
+    missing = {"missing_steps": int(steps - len(times)),
+               "missing_values": {name: int(np.isnan(values[:, j]).sum())
+                                  for j, name in enumerate(targets + covariates)}}
+    values = _apply_missing_policy(values, cfg.missing, source, grid, targets + covariates, missing)
+    calendar_names, calendar_values = calendar_columns(grid, cfg.calendar_features)
+    values = np.concatenate([values, calendar_values], axis=1)
+    train_end, val_end = _boundaries(steps, cfg.split.val, cfg.split.test, source)
+    season, season_source = _season(cfg.season, frequency, values[:train_end, 0])
+    horizon = season if cfg.horizon == "auto" else int(cfg.horizon)
+    if horizon < 1 or horizon > (val_end - train_end) // 2:
+        raise DataError(f"{source}: data.horizon={horizon} needs validation and test parts of at least "
+                        f"{2 * horizon} steps; they have {val_end - train_end}. Lower the horizon or "
+                        f"raise data.split.val / data.split.test")
+    data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, season, season_source,
+                      horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format)
+    train = values[:train_end]
+    data.mean = np.nanmean(train, axis=0)
+    std = np.nanstd(train, axis=0)
+    data.std = np.where(std > 1e-8, std, 1.0)
+    return data
+
+
+def _columns_of(table) -> dict:
+    """Columns of a pandas DataFrame or a mapping of name -> values (pandas is not imported)."""
+    if hasattr(table, "columns") and hasattr(table, "__getitem__"):
+        return {str(name): list(table[name]) for name in table.columns}
+    if isinstance(table, dict):
+        return {str(k): list(v) for k, v in table.items()}
+    raise DataError("time series data given in Python must be a DataFrame or a dict of columns. "
+                    f"Received: {type(table).__name__}")
+
+
+def read_csv_columns(path: Path, encoding: str = "auto") -> dict:
+    """The columns of a CSV (or TSV) file by header name, as strings."""
+    if path.is_dir():
+        raise DataError(f"{path}: time series data must be one CSV file, not a folder")
+    text = read_text_file(path, encoding)
+    delimiter = "\t" if path.suffix == ".tsv" or ".tsv" in path.suffixes else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    number = 1
+    try:
+        header = next(reader, None)
+        if not header:
+            raise DataError(f"{path}: the file is empty")
+        header = [h.strip() for h in header]
+        columns: dict = {name: [] for name in header}
+        for number, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise DataError(f"{path}: row {number} has {len(row)} fields; the header has {len(header)}")
+            for name, cell in zip(header, row):
+                columns[name].append(cell)
+    except csv.Error as err:
+        raise DataError(f"{path}: row {number + 1}: not valid CSV: {err}") from None
+    return columns
+
+
+def _time_column(cfg, columns: dict, source: str) -> str:
+    if cfg.time_column != "auto":
+        if cfg.time_column not in columns:
+            raise DataError(f"{source}: data.time_column={cfg.time_column!r} is not a column. "
+                            f"Columns: {list(columns)}")
+        return cfg.time_column
+    for name in columns:
+        if name.lower() in TIME_COLUMN_NAMES:
+            return name
+    raise DataError(f"{source}: no time column found (looked for {', '.join(TIME_COLUMN_NAMES)}); "
+                    f"set data.time_column. Columns: {list(columns)}")
+
+
+def _targets(cfg, columns: dict, time_column: str, covariates: list, source: str) -> list[str]:
+    for key, names in (("data.covariates", covariates),
+                       ("data.targets", [] if cfg.targets == "auto" else cfg.targets)):
+        for name in names:
+            if name not in columns:
+                raise DataError(f"{source}: {key} names {name!r}, which is not a column. Columns: {list(columns)}")
+    if cfg.targets != "auto":
+        if not cfg.targets:
+            raise DataError(f"{source}: data.targets is empty; name at least one column to forecast")
+        return list(cfg.targets)
+    targets = [n for n in columns if n != time_column and n not in covariates]
+    if not targets:
+        raise DataError(f"{source}: no value column to forecast besides the time column; set data.targets")
+    return targets
+
+
+def numbers(cells, source: str, name: str) -> np.ndarray:
+    """Floats of a column; empty cells and NaN become NaN, anything else must be a number."""
+    out = np.empty(len(cells))
+    for row, cell in enumerate(cells):
+        if cell is None or (isinstance(cell, str) and cell.strip().lower() in ("", "nan", "na", "null")):
+            out[row] = np.nan
+            continue
+        try:
+            out[row] = float(cell)
+        except (TypeError, ValueError):
+            raise DataError(f"{source}: column {name!r}, row {row + 1}: {cell!r} is not a number") from None
+    return out
+
+
+def _apply_missing_policy(values, policy: str, source: str, grid, names, missing: dict) -> np.ndarray:
+    """interpolate: linear in time (ends copy the nearest value); drop: leave NaN, windows skip
+    them; fail: raise, naming the first missing step."""
+    gaps = np.isnan(values)
+    if not gaps.any():
+        missing["policy"] = f"{policy} (nothing missing)"
+        return values
+    if policy == "fail":
+        step, column = map(int, np.argwhere(gaps)[0])
+        raise DataError(f"{source}: {int(gaps.sum())} value(s) are missing (first: {names[column]!r} at "
+                        f"{grid[step]}) and data.missing is 'fail'; use 'interpolate' or 'drop'")
+    missing["policy"] = policy
+    for j, name in enumerate(names):
+        if gaps[:, j].all():
+            raise DataError(f"{source}: column {name!r} has no values (every cell is empty or NaN)")
+    if policy == "drop":
+        return values
+    index = np.arange(len(values))
+    filled = values.copy()
+    for j in range(values.shape[1]):
+        known = ~gaps[:, j]
+        filled[~known, j] = np.interp(index[~known], index[known], values[known, j])
+    missing["interpolated_values"] = int(gaps.sum())
+    return filled
+
+
+def calendar_columns(times: np.ndarray, features) -> tuple[list[str], np.ndarray]:
+    """Sine and cosine of each calendar feature's phase, from the timestamps alone."""
+    names, columns = [], []
+    seconds = times.astype("datetime64[s]").astype(np.int64)
+    days = times.astype("datetime64[D]")
+    phases = {
+        "hour_of_day": (seconds % 86400) / 3600.0,
+        "day_of_week": ((days.astype(np.int64) + 3) % 7).astype(float),  # 1970-01-01 was a Thursday: Monday = 0
+        "day_of_year": (days - times.astype("datetime64[Y]")).astype(np.int64).astype(float),
+        "month_of_year": (times.astype("datetime64[M]").astype(np.int64) % 12).astype(float),
+    }
+    for feature in features:
+        angle = 2 * np.pi * phases[feature] / CALENDAR_PERIODS[feature]
+        names += [f"{feature}_sin", f"{feature}_cos"]
+        columns += [np.sin(angle), np.cos(angle)]
+    values = np.stack(columns, axis=1) if columns else np.zeros((len(times), 0))
+    return names, values
+
+
+def _boundaries(steps: int, val: float, test: float, source: str) -> tuple[int, int]:
+    train_end = int(round(steps * (1 - val - test)))
+    val_end = int(round(steps * (1 - test)))
+    if train_end < 2 or val_end <= train_end or steps <= val_end:
+        raise DataError(f"{source}: {steps} steps cannot be split {1 - val - test:.2f}/{val}/{test}")
+    return train_end, val_end
+
+
+def _season(setting, frequency: Frequency, train_target: np.ndarray) -> tuple[int, str]:
+    """The seasonal period: from the YAML, or the frequency's natural cycle when the training
+    part holds at least two of them."""
+    if setting != "auto":
+        return int(setting), "data.season"
+    season, cycle = frequency.default_season()
+    if season <= 1 or len(train_target) < 2 * season:
+        return 1, "no cycle assumed (set data.season)"
+    strength = autocorrelation(train_target, season)
+    if strength is None or strength < MIN_SEASONAL_AUTOCORRELATION:
+        return 1, (f"{frequency.name} steps, but no {cycle} cycle in the training part (autocorrelation "
+                   f"{strength} at lag {season}); set data.season to name one")
+    return season, f"{frequency.name} steps: the {cycle} cycle (autocorrelation {strength} at lag {season})"
+
+
+#: Below this autocorrelation of the changes at the natural lag, no cycle is assumed.
+MIN_SEASONAL_AUTOCORRELATION = 0.1
+
+
+def autocorrelation(values: np.ndarray, lag: int) -> float | None:
+    """Autocorrelation of the step-to-step changes at `lag` (changes: a trend would make every lag
+    look seasonal)."""
+    values = values[np.isfinite(values)]
+    if lag < 1 or len(values) <= 2 * lag + 1:
+        return None
+    diffs = np.diff(values)
+    a, b = diffs[:-lag] - diffs.mean(), diffs[lag:] - diffs.mean()
+    denominator = np.sqrt((a * a).sum() * (b * b).sum())
+    return round(float((a * b).sum() / denominator), 3) if denominator > 0 else None
+
+
+def describe_missing(missing: dict) -> Optional[str]:
+    total = sum(missing.get("missing_values", {}).values())
+    if not total:
+        return None
+    return f"{total} missing value(s) ({missing.get('missing_steps', 0)} absent step(s)): {missing.get('policy')}"

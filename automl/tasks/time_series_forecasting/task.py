@@ -1,0 +1,315 @@
+"""Time-series forecasting: windows of the past in, `horizon` future steps out.
+
+The model takes a window of standardized values (targets first, then
+covariates) and returns standardized forecasts of the targets. Inside the
+model each window is centred on its last target value and the level is
+added back to the forecast, so series that trend beyond their training
+range stay in range for the backbone. Metrics are computed in the data's
+own units, against baselines that need no model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from automl.tasks.time_series_forecasting.data import SeriesData, autocorrelation, describe_missing, load_series_data
+from automl.tasks.time_series_forecasting.baselines import BASELINES, baseline_forecasts, feasible, linear_kernel, min_history
+from automl.tasks.time_series_forecasting.metrics import forecast_metrics
+from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
+from automl.errors import DataError
+from automl.tasks.base import Task
+
+
+class Forecasting(Task):
+    name = "time_series_forecasting"
+    objective = "val_mae"
+    metric_names = ("mae", "rmse")
+    objective_direction = "min"
+    headline_metric = "mase"
+    headline_higher_is_better = False
+    #: An int8 model that loses accuracy is left out of the bundle; the run goes on.
+    int8_over_gate = "drop"
+    #: The window goes in and the forecast comes out in float: test levels beyond the
+    #: training range would clip in int8. Slicing off the last value, centring and
+    #: adding the level back stay float; everything between is int8.
+    int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
+
+    @classmethod
+    def rank_family(cls, name, profile, pretrained):
+        from automl.tasks.time_series_forecasting.selection import rank_family
+
+        return rank_family(name, profile, pretrained)
+
+    def __init__(self):
+        self._data: SeriesData | None = None
+
+    # -- data ---------------------------------------------------------------
+
+    def load_data(self, config, arrays=None) -> SeriesData:
+        data = load_series_data(config.data, config.seed, arrays=arrays)
+        lookback = min(self.lookbacks(data))
+        for part in ("train", "val", "test"):
+            if not len(origins(data, part, lookback)):
+                missing = describe_missing(data.missing)
+                raise DataError(f"{data.source}: the {part} part has no complete window of {lookback} steps in and "
+                                f"{data.horizon} out{f' ({missing})' if missing else ''}; use data.missing: "
+                                f"interpolate, a shorter data.horizon, or a longer series")
+        self._data = data
+        return self._data
+
+    def lookbacks(self, data) -> list[int]:
+        return lookback_choices(data.season, data.horizon, data.split_sizes()["train"])
+
+    def default_lookback(self, data) -> int:
+        choices = self.lookbacks(data)
+        return choices[min(1, len(choices) - 1)]
+
+    def profile(self, data) -> dict:
+        train_end = data.boundaries[0]
+        target = data.values[:train_end, 0]
+        lookback = self.default_lookback(data)
+        return {
+            "source": data.source,
+            "examples": int(len(data.times)),
+            "split_sizes": data.split_sizes(),
+            "split_method": "chronological",
+            "windows": {part: int(len(origins(data, part, lookback))) for part in ("train", "val", "test")},
+            "start": str(data.times[0]),
+            "end": str(data.times[-1]),
+            "frequency": data.frequency.to_report(),
+            "season": data.season,
+            "season_source": data.season_source,
+            "seasonal_autocorrelation": autocorrelation(target, data.season),
+            "horizon": data.horizon,
+            "lookback_choices": self.lookbacks(data),
+            "targets": data.targets,
+            "covariates": data.covariates,
+            "calendar_features": data.calendar,
+            "train_range": {name: [float(np.nanmin(data.values[:train_end, j])),
+                                   float(np.nanmax(data.values[:train_end, j]))]
+                            for j, name in enumerate(data.targets)},
+            "missing": data.missing,
+            "missing_note": describe_missing(data.missing),
+        }
+
+    def part_size(self, data, part: str) -> int:
+        return len(origins(data, part, self.default_lookback(data)))
+
+    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
+        """Evenly spaced window origins (times, not positions: lookbacks differ per trial)."""
+        return evenly_spaced(origins(data, part, max(self.lookbacks(data))), count)
+
+    # -- model --------------------------------------------------------------
+
+    def model_inputs(self, hp, data):
+        import keras
+
+        choices = self.lookbacks(data)
+        lookback = hp.Choice("lookback", choices, default=self.default_lookback(data))
+        return keras.Input((lookback, len(data.columns)), name="window")
+
+    def model_outputs(self, hp, inputs, backbone, data):
+        import keras
+
+        from automl.tasks.time_series_forecasting.layers import AddLastValue, SubtractLastValue
+
+        centred = SubtractLastValue(data.num_targets, name="centre")(inputs)
+        changes = self.build_head(hp, backbone(centred), data)
+        if hp.Boolean("linear_skip", default=True):
+            changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
+        return AddLastValue(name="forecast", dtype="float32")([changes, inputs])
+
+    def _linear(self, centred, data):
+        """A linear map from the centred window to the forecast changes, beside the backbone.
+
+        It starts as the baseline rule that forecasts the training windows best
+        (the rules are linear in the window), so the model begins where the
+        baselines end and the backbone learns what is left.
+        """
+        import keras
+
+        lookback = centred.shape[1]
+        flat = keras.layers.Flatten(name="linear_flatten")(centred)
+        dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear")
+        linear = dense(flat)
+        rule = self.starting_rule(data, lookback)
+        dense.kernel.assign(linear_kernel(rule, lookback, data.horizon, data.season, data.num_targets,
+                                          len(data.columns)))
+        dense.bias.assign(np.zeros(dense.bias.shape, dtype="float32"))
+        return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
+
+    def starting_rule(self, data, lookback: int) -> str:
+        """The baseline with the lowest MAE on the training windows this lookback allows."""
+        actual, forecasts = _rule_forecasts(data, "train", lookback)
+        errors = {name: _standardized_mae(actual, forecast, data) for name, forecast in forecasts.items()
+                  if feasible(name, lookback, data.season)}
+        return min(errors, key=errors.get)
+
+    def build_head(self, hp, features, data):
+        """Flattened features -> dropout -> one linear output per (step, target)."""
+        import keras
+
+        if len(features.shape) == 3:
+            features = keras.layers.Flatten(name="head_flatten")(features)
+        rate = hp.Float("head_dropout", 0.0, 0.3, step=0.1, default=0.1)
+        features = keras.layers.Dropout(rate, name="head_dropout")(features)
+        # Zeros: the model starts as the linear map's rule (or the last value) and the
+        # backbone adds only what training finds it can improve.
+        flat = keras.layers.Dense(data.horizon * data.num_targets, kernel_initializer="zeros", dtype="float32",
+                                  name="head")(features)
+        return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="changes")(flat)
+
+    def loss(self, hp):
+        return "mae"
+
+    def metrics(self) -> list:
+        import keras
+
+        return ["mae", keras.metrics.RootMeanSquaredError(name="rmse")]
+
+    # -- data for training, calibration and evaluation ------------------------
+
+    def _lookback(self, hp, data) -> int:
+        if hp is not None and "lookback" in hp.values:
+            return int(hp.get("lookback"))
+        return self.default_lookback(data)
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        lookback = self._lookback(hp, data)
+        chosen = origins(data, part, lookback)
+        if indices is not None:
+            chosen = np.intersect1d(chosen, indices)
+        return window_dataset(data.scaled, chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle)
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        lookback = self._lookback(hp, data)
+        picked = evenly_spaced(origins(data, "train", lookback), count)
+        return gather(data.scaled, picked, lookback, data.horizon, data.num_targets)[0]
+
+    def eval_arrays(self, data, part, hp=None):
+        lookback = self._lookback(hp, data)
+        return gather(data.scaled, origins(data, part, lookback), lookback, data.horizon, data.num_targets)
+
+    # -- metrics --------------------------------------------------------------
+
+    def _series(self) -> SeriesData:
+        if self._data is None:
+            raise RuntimeError("the forecasting task scores forecasts with its data's scaling; call load_data first")
+        return self._data
+
+    def to_raw(self, scaled: np.ndarray) -> np.ndarray:
+        """Model outputs (standardized targets) in the data's units."""
+        data = self._series()
+        k = data.num_targets
+        return np.asarray(scaled, dtype=np.float64) * data.std[:k] + data.mean[:k]
+
+    def evaluate(self, targets, outputs) -> dict:
+        data = self._series()
+        return forecast_metrics(self.to_raw(targets), self.to_raw(outputs), data.mase_scale, data.targets)
+
+    def compare(self, reference, outputs) -> dict:
+        """How far a converted model's forecasts are from the Keras model's, in the data's units."""
+        reference, outputs = self.to_raw(reference), self.to_raw(outputs)
+        difference = np.abs(outputs - reference)
+        relative = difference / np.maximum(np.abs(reference), 1e-6)
+        return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
+
+    def baselines(self, data, hp) -> dict:
+        """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
+        lookback = self._lookback(hp, data)
+        val_actual, val_forecasts = _rule_forecasts(data, "val", lookback)
+        test_actual, test_forecasts = _rule_forecasts(data, "test", lookback)
+        return {
+            "test": {name: forecast_metrics(test_actual, forecast, data.mase_scale, data.targets)
+                     for name, forecast in test_forecasts.items()},
+            "validation": {name: _standardized_mae(val_actual, forecast, data)
+                               for name, forecast in val_forecasts.items()},
+        }
+
+    # -- report and bundle ----------------------------------------------------
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        lookback = inputs.shape[1]
+        test_origins = origins(data, "test", lookback)
+        start, end = data.part_range("test")
+        return [
+            ("Forecasts against the actuals (test part)",
+             figures.forecast_plot(data.times[start:end], data.values[start:end, :data.num_targets],
+                                   data.times, test_origins, self.to_raw(outputs), data.targets)),
+            ("Error by horizon step (test part, MAE)",
+             figures.error_by_step({"model": report["test_metrics"]["per_step"]["mae"],
+                                    **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()}})),
+        ]
+
+    def metadata(self, data, hp=None) -> dict:
+        lookback = self._lookback(hp, data)
+        k = data.num_targets
+        return {
+            "input": {
+                "name": "window",
+                "time_column": data.time_column,
+                "time_format": data.time_format,
+                "value_columns": data.targets + data.covariates,
+                "shape": [None, lookback, len(data.columns)],
+                "dtype": "float32",
+                "columns": data.columns,
+                "scaling": "x = (raw - mean) / std per column, oldest step first",
+                "mean": [float(v) for v in data.mean],
+                "std": [float(v) for v in data.std],
+                "calendar_features": {name: _calendar_formula(name) for name in data.calendar},
+            },
+            "output": {
+                "shape": [None, data.horizon, k],
+                "targets": data.targets,
+                "scaling": "raw = y * std + mean per target",
+                "mean": [float(v) for v in data.mean[:k]],
+                "std": [float(v) for v in data.std[:k]],
+                "first_step": "the step right after the window's last step",
+            },
+            "frequency": data.frequency.to_report(),
+            "lookback": lookback,
+            "horizon": data.horizon,
+            "season": data.season,
+            "last_training_time": str(data.times[data.boundaries[0] - 1]),
+        }
+
+    def raw_inputs(self, data, hp, inputs):
+        """Raw windows (N, lookback, columns), or (N, lookback) for one column, standardized."""
+        x = np.asarray(inputs, dtype=np.float64)
+        if x.ndim == 2 and len(data.columns) == 1:
+            x = x[..., None]
+        return ((x - data.mean) / data.std).astype(np.float32)
+
+    def raw_outputs(self, data, outputs):
+        return self.to_raw(outputs)
+
+
+def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict]:
+    """(actuals, {baseline: forecasts}) in raw units on a part's windows with the history the rules
+    need; windows touching a dropped value are left out."""
+    chosen = origins(data, part, lookback)
+    chosen = chosen[chosen >= min_history(data.season)]
+    raw = data.values[:, : data.num_targets]
+    actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1].astype(np.float64)
+    forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
+    usable = np.isfinite(actual).all(axis=(1, 2))
+    for forecast in forecasts.values():
+        usable &= np.isfinite(forecast).all(axis=(1, 2))
+    return actual[usable], {name: forecasts[name][usable] for name in BASELINES}
+
+
+def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
+    """MAE in training standard deviations: the scale of the search objective (val_mae)."""
+    return float(np.mean(np.abs(forecast - actual) / data.std[: data.num_targets]))
+
+
+def _calendar_formula(name: str) -> str:
+    from automl.tasks.time_series_forecasting.data import CALENDAR_PERIODS
+
+    feature = name.rsplit("_", 1)[0]
+    function = name.rsplit("_", 1)[1]
+    phase = {"hour_of_day": "hour + minute/60", "day_of_week": "weekday (Monday = 0)",
+             "day_of_year": "days since 1 January", "month_of_year": "month - 1"}[feature]
+    return f"{function}(2 * pi * ({phase}) / {CALENDAR_PERIODS[feature]})"

@@ -1,0 +1,68 @@
+"""Forecast metrics and the baselines, on CO2 where the issue gives reference figures."""
+
+import keras
+import numpy as np
+import pytest
+
+from automl.config.schema import DataConfig
+from automl.tasks.time_series_forecasting.metrics import forecast_metrics
+from automl.tasks import get_task
+from tests.conftest import CO2
+
+
+def test_metrics_by_hand():
+    actual = np.array([[[10.0], [20.0]]])
+    forecast = np.array([[[12.0], [20.0]]])
+    m = forecast_metrics(actual, forecast, np.array([4.0]))
+    assert m["mae"] == pytest.approx(1.0) and m["rmse"] == pytest.approx(np.sqrt(2.0))
+    assert m["mase"] == pytest.approx(0.25)
+    assert m["smape"] == pytest.approx(100 * (2 * 2 / 22) / 2)
+    assert m["per_step"]["mae"] == [2.0, 0.0]
+
+
+@pytest.fixture(scope="module")
+def co2():
+    """The forecasting task with CO2 loaded as the issue states it: weekly, horizon 52, 70/15/15."""
+    if CO2 is None:
+        pytest.skip("needs pip install --no-deps statsmodels")
+    task = get_task("time_series_forecasting")
+    config = type("Config", (), {"data": DataConfig(path=str(CO2), time_column="date", horizon=52, season=52,
+                                                    split={"val": 0.15, "test": 0.15}), "seed": 0})()
+    return task, task.load_data(config)
+
+
+def test_co2_baselines_match_the_reference_figures(co2):
+    task, data = co2
+    baselines = task.baselines(data, None)["test"]
+    assert baselines["seasonal_naive"]["mase"] == pytest.approx(1.38, abs=0.01)
+    assert baselines["seasonal_naive_drift"]["mase"] == pytest.approx(0.68, abs=0.01)
+    assert set(baselines["naive"]) >= {"mae", "rmse", "smape", "mase", "per_step"}
+    # Scaled targets turn back into the file's values, and a perfect forecast scores zero.
+    _, y = task.eval_arrays(data, "test")
+    first = task.sample(data, "test", 1, 0)  # the first test origin
+    np.testing.assert_allclose(task.to_raw(y)[0, :, 0], data.values[first[0]:first[0] + 52, 0], rtol=1e-6)
+    assert task.evaluate(y, y)["mae"] == pytest.approx(0.0, abs=1e-4)
+    # One standard deviation of error is reported as that many ppm, not as 1.
+    assert task.evaluate(y, y + 1.0)["mae"] == pytest.approx(data.std[0], rel=1e-5)
+
+
+def test_the_linear_map_starts_as_the_best_baseline(co2):
+    """The forecast head's linear part, as initialized, reproduces the drift rule exactly."""
+    import keras_tuner
+
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    task, data = co2
+    assert task.starting_rule(data, 104) == "seasonal_naive_drift"
+    assert task.starting_rule(data, 52) == "seasonal_naive"  # drift needs 53 steps of past
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("lookback", 104)
+    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+    linear_only = keras.Model(model.inputs, model.get_layer("linear_changes").output)
+    x, y = task.eval_arrays(data, "test", hp)
+    changes = linear_only.predict(x, verbose=0)
+    forecast = task.to_raw(x[:, -1:, :1] + changes)
+    expected = task.baselines(data, hp)["test"]["seasonal_naive_drift"]["mae"]
+    assert task.evaluate(y, x[:, -1:, :1] + changes)["mae"] == pytest.approx(expected, rel=1e-4)
+    assert forecast.shape == (len(x), 52, 1)

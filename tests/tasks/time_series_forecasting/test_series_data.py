@@ -1,0 +1,68 @@
+"""Loading a real series: the statsmodels CO2 file, its gaps, and bad input."""
+
+import numpy as np
+import pytest
+
+from automl.config.schema import DataConfig
+from automl.errors import DataError
+from automl.tasks.time_series_forecasting.data import load_series_data
+from automl.tasks.time_series_forecasting.windows import origins
+from tests.conftest import CO2
+
+pytestmark = pytest.mark.skipif(CO2 is None, reason="needs pip install --no-deps statsmodels")
+
+
+def co2_config(**changes) -> DataConfig:
+    settings = {"path": str(CO2), "time_column": "date", "horizon": 52, "split": {"val": 0.15, "test": 0.15}}
+    return DataConfig(**{**settings, **changes})
+
+
+def test_co2_is_weekly_with_59_gaps_interpolated():
+    data = load_series_data(co2_config())
+    assert data.frequency.name == "weekly" and data.season == 52
+    assert len(data.times) == 2284 and data.split_sizes() == {"train": 1599, "val": 342, "test": 343}
+    assert data.missing["interpolated_values"] == 59
+    assert np.isfinite(data.values).all()
+    gap = np.flatnonzero(np.diff(data.times).astype(np.int64) != 7 * 86400)
+    assert len(gap) == 0
+
+
+def test_missing_policy_fail_names_the_first_gap():
+    with pytest.raises(DataError, match=r"59 value\(s\) are missing \(first: 'co2' at 1958-05-10"):
+        load_series_data(co2_config(missing="fail"))
+
+
+def test_missing_policy_drop_leaves_out_windows_that_touch_a_gap():
+    dropped = load_series_data(co2_config(missing="drop"))
+    filled = load_series_data(co2_config())
+    for part in ("train", "val", "test"):
+        kept = origins(dropped, part, 104)
+        assert len(kept) <= len(origins(filled, part, 104))
+        for t in kept:
+            assert np.isfinite(dropped.values[t - 104:t + 52]).all()
+    assert len(origins(dropped, "train", 104)) < len(origins(filled, "train", 104))
+
+
+def test_bad_input_is_named(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_text("when,value\n2020-01-01,1\n2020-01-02,abc\n2020-01-03,3\n")
+    with pytest.raises(DataError, match=r"column 'value', row 2: 'abc' is not a number"):
+        load_series_data(DataConfig(path=str(path), time_column="when", horizon=1))
+    with pytest.raises(DataError, match=r"data.targets names 'temp', which is not a column. Columns: \['when', 'value'\]"):
+        load_series_data(DataConfig(path=str(path), time_column="when", targets=["temp"]))
+    with pytest.raises(DataError, match=r"no time column found"):
+        load_series_data(DataConfig(path=str(path)))
+
+
+def test_a_horizon_longer_than_the_held_out_parts_is_refused():
+    with pytest.raises(DataError, match=r"data.horizon=200 needs validation and test parts"):
+        load_series_data(co2_config(horizon=200))
+
+
+def test_a_dict_of_columns_loads_like_the_file():
+    import csv
+
+    rows = list(csv.DictReader(CO2.open()))
+    columns = {"date": [r["date"] for r in rows], "co2": [r["co2"] for r in rows]}
+    data = load_series_data(co2_config(path="."), arrays=columns)
+    assert np.allclose(data.values, load_series_data(co2_config()).values)
