@@ -40,14 +40,10 @@ class Result:
         Segmentation: images of any size (pixels as read), each cut into tiles
         and its per-pixel class probabilities stitched back to full size.
         """
-        if hasattr(self._task, "predict_images"):
-            outputs = self._task.predict_images(lambda tiles: self.model.predict(tiles, verbose=0),
-                                                self._data, inputs)
-            return np.stack(outputs) if len({o.shape for o in outputs}) == 1 else outputs
-        return self._task.raw_outputs(self._data, self._model_outputs(inputs))
+        return self._task.predict(self._model_outputs, self._data, self._hp, inputs)
 
     def _model_outputs(self, inputs) -> np.ndarray:
-        inputs = self._task.raw_inputs(self._data, self._hp, inputs)
+        """The Keras model on model-ready inputs (arrays, or a dict of arrays by input name)."""
         if isinstance(inputs, dict):
             return self.model.predict(inputs, verbose=0)
         x = np.asarray(inputs, dtype=np.float32)
@@ -64,7 +60,8 @@ class Result:
         if inputs is None:
             inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
             return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0))
-        return self._task.evaluate(np.asarray(targets), self._model_outputs(inputs))
+        model_inputs = self._task.raw_inputs(self._data, self._hp, inputs)
+        return self._task.evaluate(np.asarray(targets), self._model_outputs(model_inputs))
 
     def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
         """Exports (and by default verifies on LiteRT) the model into `out_dir`."""
@@ -97,7 +94,7 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     Args:
         data: a path (image folder, .npz, IDX folder, CSV), an `(inputs, targets)` tuple,
             or for time series a DataFrame or dict of columns.
-        task: the task type, e.g. "image_classification".
+        task: the task type, one of `automl.tasks.task_names()`.
         template: a template in templates/ to start from; defaults to the task's.
         **overrides: config sections as in YAML, e.g. `search={"max_trials": 3}`,
             `output="runs/x"`, `seed=1`, `data={"horizon": 24}` (merged with the data given).
@@ -107,16 +104,14 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     """
     from automl.pipeline import run_pipeline
 
+    from automl.errors import ConfigError
+    from automl.tasks import get_task_class, task_names
+
+    if task not in task_names():
+        raise ConfigError(f"automl.fit: task {task!r} is not implemented. Implemented: {', '.join(task_names())}")
     raw: dict = {"extends": template or task, "task": task}
-    arrays = None
-    if isinstance(data, dict) or hasattr(data, "columns"):  # a DataFrame or dict of columns (time series)
-        arrays = data
-        raw["data"] = {"path": ".", "format": "csv"}
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        arrays = (np.asarray(data[0]), np.asarray(data[1]))
-        raw["data"] = {"path": ".", "format": "auto"}
-    else:
-        raw["data"] = {"path": str(data)}
+    in_memory = get_task_class(task).python_data(data)
+    arrays, raw["data"] = in_memory if in_memory is not None else (None, {"path": str(data)})
     raw = deep_merge(raw, overrides)
     config = config_from_mapping(raw, source="automl.fit")
     return Result(run_pipeline(config, arrays=arrays), config)

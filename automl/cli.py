@@ -7,14 +7,22 @@ import json
 import sys
 import traceback
 
-EXAMPLES = """examples:
-  automl init --task image_classification > my.yaml
+EXAMPLES = """tasks: {tasks}
+
+examples:
+  automl init --task {first_task} > my.yaml
   automl validate my.yaml
   automl run pipelines/quickstart.yaml --out runs/quick
   automl run pipelines/fashion_mnist.yaml --set search.families=[small_cnn] --set search.max_trials=3
   automl predict runs/rotten_tomatoes "a warm, funny and moving film"
   automl predict runs/nuclei cells.tif --out-dir masks/
 """
+
+
+def _examples() -> str:
+    from automl.tasks import task_names
+
+    return EXAMPLES.format(tasks=", ".join(task_names()), first_task=task_names()[0])
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="show TensorFlow's own log lines and library warnings")
     parser = argparse.ArgumentParser(
         prog="automl", description="Low-code AutoML on Keras 3, ending in verified TFLite models.",
-        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
+        epilog=_examples(), formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run a pipeline YAML file", parents=[common])
@@ -140,40 +148,16 @@ def _schema(args) -> int:
 
 def _predict(args) -> int:
     """Runs the bundle on each input; a bad input is an error line, and the others go on."""
-    from automl.predict import Predictor, open_bundle
+    from pathlib import Path
+
+    from automl.predict import open_bundle
+    from automl.tasks import get_task_class
 
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
-    if metadata.get("task") == "time_series_forecasting":
-        from automl.tasks.time_series_forecasting.bundle import BundleForecaster
-
-        forecaster = BundleForecaster(export_dir, metadata, model_path)
-        rows = _each(args.inputs, forecaster.forecast_csv)
-        return _print_rows(rows, args.json, lambda row: "\t".join(str(v) for v in row.values()))
-    if metadata.get("task") == "image_segmentation":
-        from pathlib import Path
-
-        from automl.tasks.image_segmentation.bundle import BundleSegmenter, mask_names
-
-        segmenter = BundleSegmenter(export_dir, metadata, model_path)
-        out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
-        names = dict(zip(args.inputs, mask_names(args.inputs)))
-        rows = _each(args.inputs, lambda path: [segmenter.segment_file(path, out_dir / names[path])])
-        return _print_rows(rows, args.json, lambda row: f"{row['mask']}\t{row['class_share']}\t{row['input']}")
-    rows = Predictor(args.run_dir, args.quantization).predict(args.inputs)
-    return _print_rows(rows, args.json, lambda row: f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}")
-
-
-def _each(inputs, produce) -> list[dict]:
-    """Rows from `produce(input)` for each input, or one {"input", "error"} row for an input that fails."""
-    from automl.errors import AutomlError
-
-    rows = []
-    for item in inputs:
-        try:
-            rows.extend(produce(item))
-        except (AutomlError, OSError, ValueError) as err:
-            rows.append({"input": str(item), "error": str(err).splitlines()[0]})
-    return rows
+    task = get_task_class(metadata["task"])
+    out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
+    rows = task.bundle_rows(export_dir, metadata, model_path, list(args.inputs), {"out_dir": out_dir})
+    return _print_rows(rows, args.json, task.show_row)
 
 
 def _print_rows(rows: list[dict], as_json: bool, show) -> int:

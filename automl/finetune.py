@@ -73,7 +73,8 @@ def _finetune(config, task, data, best: dict, warm_model) -> FinetuneResult:
                                              patience=cfg.patience, restore_best_weights=restore_best)
         result = model.fit(train, validation_data=val, epochs=epochs_done + epochs, initial_epoch=epochs_done,
                            verbose=0, callbacks=[*extra, stop, keras.callbacks.TerminateOnNaN(),
-                                                 epoch_callback("finetune", stage, epochs_done + epochs, deadline)])
+                                                 epoch_callback("finetune", stage, epochs_done + epochs, deadline,
+                                                                task.shown_metrics())])
         _merge(history, result.history)
         return len(result.history.get("loss", []))
 

@@ -77,7 +77,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         train, val = self.datasets(hp)
         callbacks = list(callbacks or [])
         callbacks += [keras.callbacks.TerminateOnNaN(),
-                      epoch_callback("search", self.label, epochs, self.deadline)]
+                      epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics())]
         history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
                             verbose=0, **{k: v for k, v in kwargs.items() if k == "initial_epoch"})
         losses = history.history.get("loss", [])

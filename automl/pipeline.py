@@ -101,7 +101,7 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
             if getattr(err, "detail", None):
                 report["error_detail"] = err.detail
         recorder.write()
-        _write_html(report, out, None)
+        _write_html(report, out, task, None)
         say("done", f"{report['status']}; report so far: {out / 'report.json'}")
         raise
     return artifacts
@@ -127,7 +127,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     with recorder.stage("data"):
         data = task.load_data(config, arrays=arrays)
         report["dataset"] = task.profile(data)
-        say("data", _describe_profile(report["dataset"]))
+        say("data", task.describe_profile(report["dataset"]))
     with recorder.stage("select"):
         selection = select_families(config.task, report["dataset"], config)
         report["selector"] = selection.to_report()
@@ -170,8 +170,10 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             raise RuntimeError("the fine-tuned model outputs NaN or infinite values on the test split; "
                                "lower the learning rate or pin another family")
         report["test_metrics"] = task.evaluate(y_test, keras_outputs)
-        if hasattr(task, "misclassified"):
-            report["misclassified_examples"] = task.misclassified(view, y_test, keras_outputs)
+        report["headline_metric"] = task.headline_metric
+        examples = task.report_examples(view, y_test, keras_outputs)
+        if examples:
+            report["report_examples"] = examples
         say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
                         f"on {len(y_test)} held-out examples")
         baselines = task.baselines(view, best_hp)
@@ -200,15 +202,16 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
                 from automl.export import remove_from_bundle
 
                 remove_from_bundle(export_dir, rejected)
-            if hasattr(task, "end_to_end_agreement") and "tflite" in config.export.formats:
-                report["predict_agreement"] = task.end_to_end_agreement(export_dir, view, keras_outputs)
-                say("verify", f"automl predict (raw texts -> LiteRT): {report['predict_agreement']}")
+            check = task.check_bundle(export_dir, view, keras_outputs) if "tflite" in config.export.formats else None
+            if check:
+                report["predict_agreement"] = check
+                say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): {check}")
     report["status"] = "failed" if failures else "succeeded"
     report.pop("stage", None)
     if failures:
         report["error"] = "; ".join(failures)
     recorder.write()
-    _write_html(report, out, (task, view, x_test, y_test, keras_outputs))
+    _write_html(report, out, task, (view, x_test, y_test, keras_outputs))
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
                 f"report: {out / 'report.html'}")
     if failures:
@@ -253,27 +256,10 @@ def _within_run_budget(config, stage: str, elapsed: float):
     return config.model_copy(update={stage: section.model_copy(update={"time_limit": limit})})
 
 
-def _write_html(report: dict, out: Path, examples) -> None:
+def _write_html(report: dict, out: Path, task, examples) -> None:
     from automl.report.html import write_html_report
 
     try:
-        write_html_report(report, out / "report.html", examples)
+        write_html_report(report, out / "report.html", task, examples)
     except Exception as err:  # noqa: BLE001 - the JSON report is the record; HTML is a view
         say("report", f"HTML report not written: {type(err).__name__}: {err}")
-
-
-def _describe_profile(profile: dict) -> str:
-    sizes = profile.get("split_sizes", {})
-    split = ", ".join(f"{k} {v}" for k, v in sizes.items())
-    method = f": {profile['split_method']}" if profile.get("split_method") else ""
-    parts = [f"{profile.get('examples')} examples ({split}{method})"]
-    if "image_size" in profile:
-        parts.append(f"{profile['image_size'][0]}x{profile['image_size'][1]}x{profile['channels']}")
-    if "frequency" in profile:
-        parts.append(f"{profile['frequency']['name']}, season {profile['season']}, horizon {profile['horizon']}, "
-                     f"windows {profile['windows']}")
-        if profile.get("missing_note"):
-            parts.append(profile["missing_note"])
-    if "num_classes" in profile:
-        parts.append(f"{profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}")
-    return ", ".join(parts)

@@ -33,6 +33,19 @@ def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tupl
     return export_dir, metadata, path
 
 
+def rows_for_each(inputs, produce) -> list[dict]:
+    """Rows from `produce(input)` for each input, or one {"input", "error"} row for an input that fails."""
+    from automl.errors import AutomlError
+
+    rows = []
+    for item in inputs:
+        try:
+            rows.extend(produce(item))
+        except (AutomlError, OSError, ValueError) as err:
+            rows.append({"input": str(item), "error": str(err).splitlines()[0]})
+    return rows
+
+
 class Predictor:
     """Loads a run's export bundle once and labels inputs with it.
 

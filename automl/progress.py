@@ -21,12 +21,8 @@ def say(stage: str, message: str) -> None:
     print(f"[{stamp}] {stage:<9} {message}", file=sys.stderr, flush=True)
 
 
-#: Epoch metrics worth a glance (the tasks' objectives among them).
-SHOWN_METRICS = ("loss", "accuracy", "mean_iou", "val_loss", "val_accuracy", "val_mae", "val_mean_iou")
-
-
-def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float]):
-    """A Keras callback that prints one line per epoch and stops at `deadline`.
+def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float], shown_metrics=("loss", "val_loss")):
+    """A Keras callback that prints one line per epoch (the `shown_metrics` it logs) and stops at `deadline`.
 
     Holds no stream or model reference, so KerasTuner can deep-copy it.
     """
@@ -40,7 +36,7 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
             logs = logs or {}
             shown = " ".join(
                 f"{k}={v:.4f}" for k, v in logs.items()
-                if k in SHOWN_METRICS and v is not None
+                if k in shown_metrics and v is not None
             )
             left = None if deadline is None else deadline - time.time()
             say(stage, f"{label} epoch {epoch + 1}/{epochs} {shown} "

@@ -9,7 +9,7 @@ from pathlib import Path
 from automl.report import figures
 
 
-def _table(headers: list[str], rows: list[list]) -> str:
+def table(headers: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
@@ -45,14 +45,14 @@ def _leaderboard(report: dict) -> str:
     rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))
     name = report.get("best", {}).get("objective", {}).get("name", "objective")
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
-    return f"<h2>Search trials{note}</h2>" + _table(["trial", "status", name, "seconds", "hyperparameters / error"], rows)
+    return f"<h2>Search trials{note}</h2>" + table(["trial", "status", name, "seconds", "hyperparameters / error"], rows)
 
 
 def _exports(report: dict) -> str:
     rows = []
     for e in report.get("exports", []):
         metrics = e.get("test_metrics", {})
-        name = next((k for k in ("accuracy", "mean_iou", "mase") if k in metrics), None)
+        name = report.get("headline_metric") if report.get("headline_metric") in metrics else None
         headline = f"{name} {metrics[name]:.4f}" if name else None
         closeness = (f"agreement {e['agreement']:.4f}" if "agreement" in e else
                      f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else None)
@@ -61,21 +61,8 @@ def _exports(report: dict) -> str:
                      e.get("rejected", "")])
     if not rows:
         return ""
-    return "<h2>Exports (verified on LiteRT over the test split)</h2>" + _table(
+    return "<h2>Exports (verified on LiteRT over the test split)</h2>" + table(
         ["file", "quantization", "size", "test metric", "vs Keras", "ms / example", "Flex ops", "left out"], rows)
-
-
-def _per_class(report: dict) -> str:
-    """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
-    metrics = report.get("test_metrics", {})
-    if "per_class_iou" not in metrics:
-        return ""
-    names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
-    exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
-    rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
-             *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
-    headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
-    return "<h2>Per-class IoU (test split)</h2>" + _table(headers, rows)
 
 
 def _selector(report: dict) -> str:
@@ -84,11 +71,16 @@ def _selector(report: dict) -> str:
         return ""
     rows = [[c["family"], c["score"], c["max_trials"], "; ".join(c["reasons"])] for c in sel["families"]]
     rows += [[e["family"], "-", 0, "excluded: " + e["reason"]] for e in sel["excluded"]]
-    return "<h2>Families chosen</h2>" + _table(["family", "score", "trials", "reasons"], rows)
+    return "<h2>Families chosen</h2>" + table(["family", "score", "trials", "reasons"], rows)
 
 
-def write_html_report(report: dict, path: Path, examples=None) -> None:
-    """Writes the HTML report; `examples` = (task, data, x_test, y_test, outputs) adds figures."""
+def escape(text: str) -> str:
+    return html.escape(str(text))
+
+
+def write_html_report(report: dict, path: Path, task=None, examples=None) -> None:
+    """Writes the HTML report; the task adds its sections, and `examples` =
+    (data, x_test, y_test, outputs) its figures."""
     parts = [f"<h1>automl run: {html.escape(str(report.get('name')))} ({html.escape(report['task'])})</h1>",
              f"<p class='{report['status']}'>Status: <b>{html.escape(report['status'])}</b>"
              f"{' - ' + html.escape(report['error']) if report.get('error') else ''}</p>"]
@@ -96,36 +88,32 @@ def write_html_report(report: dict, path: Path, examples=None) -> None:
         parts.append(f"<p class='failed'><b>Warning:</b> {html.escape(warning)}</p>")
     if report.get("test_metrics"):
         shown = {k: v for k, v in report["test_metrics"].items() if isinstance(v, (int, float))}
-        parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + _table(list(shown), [list(shown.values())]))
+        parts.append("<h2>Test metrics (Keras model, held-out split)</h2>" + table(list(shown), [list(shown.values())]))
     if report.get("baselines"):
         keys = [k for k, v in report["test_metrics"].items() if isinstance(v, float)]
         rows = [["model", *(report["test_metrics"][k] for k in keys)]]
         rows += [[name, *(m.get(k) for k in keys)] for name, m in report["baselines"].items()]
-        parts.append("<h2>Against baselines (test split)</h2>" + _table(["model or rule", *keys], rows))
-    parts.append(_per_class(report))
+        parts.append("<h2>Against baselines (test split)</h2>" + table(["model or rule", *keys], rows))
+    for title, section in task.report_sections(report) if task is not None else []:
+        parts.append(f"<h2>{html.escape(title)}</h2>" + section)
     parts.append(_exports(report))
     if report.get("dataset"):
         d = {k: v for k, v in report["dataset"].items() if k not in ("class_names", "skipped_examples")}
-        parts.append("<h2>Data</h2>" + _table(["key", "value"], [[k, v] for k, v in d.items()]))
+        parts.append("<h2>Data</h2>" + table(["key", "value"], [[k, v] for k, v in d.items()]))
     parts.append(_selector(report))
     parts.append(_leaderboard(report))
     if report.get("best"):
-        parts.append("<h2>Best configuration</h2>" + _table(
+        parts.append("<h2>Best configuration</h2>" + table(
             ["hyperparameter", "value"], [[k, v] for k, v in report["best"]["hyperparameters"].items()]))
     history = report.get("finetune", {}).get("history")
     if history:
         parts.append("<h2>Fine-tuning learning curves</h2>" + _img(figures.learning_curves(history), "learning curves"))
-    if examples is not None:
-        task, data, x_test, y_test, outputs = examples
+    if task is not None and examples is not None:
+        data, x_test, y_test, outputs = examples
         for title, png in task.report_figures(report, data, x_test, y_test, outputs):
             parts.append(f"<h2>{html.escape(title)}</h2>" + _img(png, title))
-    if report.get("misclassified_examples"):
-        rows = [[m["text"], m["true"], m["predicted"], m["confidence"]] for m in report["misclassified_examples"]]
-        parts.append("<h2>Misclassified test examples</h2>" + _table(["text", "true", "predicted", "confidence"], rows))
-    if report.get("dataset", {}).get("skipped_rows"):
-        parts.append("<p>Skipped rows: " + html.escape(json.dumps(report["dataset"]["skipped_rows"])) + "</p>")
     timings = report.get("timings", {})
-    parts.append("<h2>Timings (seconds)</h2>" + _table(list(timings), [list(timings.values())]))
+    parts.append("<h2>Timings (seconds)</h2>" + table(list(timings), [list(timings.values())]))
     if report.get("runtime"):
         parts.append(f"<p>Runtime: {html.escape(json.dumps(report['runtime']))}</p>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"

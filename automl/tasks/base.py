@@ -41,6 +41,14 @@ class Task:
         """The selector's rule for one family: (score, reasons, exclusion reason or None)."""
         return 1.0, [], None
 
+    @classmethod
+    def python_data(cls, data) -> Optional[tuple[Any, dict]]:
+        """For `automl.fit`: (in-memory data for `load_data`, the config's data section), or None
+        when `data` is a path. Default: an `(inputs, targets)` pair of arrays."""
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            return (np.asarray(data[0]), np.asarray(data[1])), {"path": ".", "format": "auto"}
+        return None
+
     def load_data(self, config, arrays=None):
         raise NotImplementedError
 
@@ -142,3 +150,45 @@ class Task:
 
     def bundle_files(self, data, hp, export_dir) -> None:
         """Writes task files the phone needs beside the model (a tokenizer, say)."""
+
+    # -- what generic stages ask of a task (defaults suit most tasks) ---------
+
+    def describe_profile(self, profile: dict) -> str:
+        """The data line of the terminal: sizes and how the split was made (tasks add their facts)."""
+        split = ", ".join(f"{k} {v}" for k, v in profile.get("split_sizes", {}).items())
+        method = f": {profile['split_method']}" if profile.get("split_method") else ""
+        return f"{profile.get('examples')} examples ({split}{method})"
+
+    def shown_metrics(self) -> tuple[str, ...]:
+        """Epoch metrics the progress lines show: the loss and the task's metrics, train and validation."""
+        names = ("loss", *self.metric_names)
+        return (*names, *(f"val_{n}" for n in names))
+
+    def predict(self, predict_fn, data, hp, inputs):
+        """`Result.predict`: raw inputs -> model outputs as users read them (forecasts in data units...)."""
+        return self.raw_outputs(data, predict_fn(self.raw_inputs(data, hp, inputs)))
+
+    def report_examples(self, data, targets, outputs) -> Optional[list[dict]]:
+        """Test examples worth listing in report.json (misclassified texts, say); None for none."""
+        return None
+
+    def check_bundle(self, export_dir, data, keras_outputs) -> Optional[dict]:
+        """Runs `automl predict`'s code path on the raw test inputs and compares with Keras; None to skip."""
+        return None
+
+    def report_sections(self, report: dict) -> list[tuple[str, str]]:
+        """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
+        return []
+
+    @classmethod
+    def bundle_rows(cls, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
+        """`automl predict`: one row per input from the bundle alone (LiteRT, no TensorFlow);
+        a row with an "error" key for an input that cannot be used."""
+        from automl.predict import Predictor
+
+        return Predictor(export_dir, model_path.name.removeprefix("model_").removesuffix(".tflite")).predict(inputs)
+
+    @classmethod
+    def show_row(cls, row: dict) -> str:
+        """One `automl predict` row as a terminal line."""
+        return "\t".join(str(v) for v in row.values())

@@ -54,3 +54,10 @@ class ClassificationTask(Task):
 
     def evaluate(self, targets, outputs) -> dict:
         return classification_metrics(targets, outputs, outputs.shape[-1])
+
+    def describe_profile(self, profile: dict) -> str:
+        return f"{super().describe_profile(profile)}, {profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}"
+
+    @classmethod
+    def show_row(cls, row: dict) -> str:
+        return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"

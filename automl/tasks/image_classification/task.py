@@ -21,6 +21,10 @@ class ImageClassification(ClassificationTask):
 
         return rank_family(name, profile, pretrained)
 
+    def describe_profile(self, profile: dict) -> str:
+        height, width = profile["image_size"]
+        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}"
+
     def profile(self, data) -> dict:
         height, width, channels = data.image_shape
         return {

@@ -178,14 +178,48 @@ class ImageSegmentation(Task):
                                                                                    len(data.class_names)]},
         }
 
-    def predict_images(self, predict, data, images) -> list[np.ndarray]:
-        """Per-pixel probabilities for whole images of any size (grey or colour), stitched from tiles."""
+    def predict(self, predict_fn, data, hp, images):
+        """Per-pixel probabilities for whole images of any size (grey or colour), stitched from tiles:
+        one (N, H, W, classes) array when the images share a size, else a list."""
         from automl.tasks.image_segmentation.data import as_channels
         from automl.tasks.image_segmentation.tiling import stitch
 
         channels = data.image_shape[-1]
-        return [stitch(predict, as_channels(image, channels, f"image {i}"), data.tile, data.overlap)
-                for i, image in enumerate(images)]
+        outputs = [stitch(predict_fn, as_channels(image, channels, f"image {i}"), data.tile, data.overlap)
+                   for i, image in enumerate(images)]
+        return np.stack(outputs) if len({o.shape for o in outputs}) == 1 else outputs
+
+    def describe_profile(self, profile: dict) -> str:
+        return (f"{super().describe_profile(profile)} tiles of {profile['tile_size']} px from {profile['images']} "
+                f"image(s), {profile['num_classes']} classes")
+
+    def report_sections(self, report: dict) -> list[tuple[str, str]]:
+        """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
+        from automl.report.html import table
+
+        metrics = report.get("test_metrics", {})
+        if "per_class_iou" not in metrics:
+            return []
+        names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
+        exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
+        rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
+                 *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
+        headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
+        return [("Per-class IoU (test split)", table(headers, rows))]
+
+    @classmethod
+    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
+        """Writes a class-index mask PNG per image (stitched from the model's tiles) into options["out_dir"]."""
+        from automl.tasks.image_segmentation.bundle import BundleSegmenter, mask_names
+        from automl.predict import rows_for_each
+
+        segmenter = BundleSegmenter(export_dir, metadata, model_path)
+        names = dict(zip(inputs, mask_names(inputs)))
+        return rows_for_each(inputs, lambda path: [segmenter.segment_file(path, options["out_dir"] / names[path])])
+
+    @classmethod
+    def show_row(cls, row):
+        return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
 
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:

@@ -8,6 +8,7 @@ travels beside it as `tokenizer.json`.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -178,7 +179,7 @@ class TextClassification(ClassificationTask):
                 figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names))]
         return out
 
-    def end_to_end_agreement(self, export_dir, data, keras_outputs) -> dict:
+    def check_bundle(self, export_dir, data, keras_outputs) -> dict:
         """Runs `automl predict`'s code (pure-Python tokenizer + LiteRT) on the raw test texts."""
         from automl.predict import Predictor
 
@@ -187,10 +188,22 @@ class TextClassification(ClassificationTask):
         agreement = float(np.mean(probs.argmax(-1) == keras_outputs.argmax(-1)))
         return {"model": predictor.model_path.name, "examples": len(probs), "agreement_with_keras": agreement}
 
-    def misclassified(self, data, targets, outputs, limit: int = 12) -> list[dict]:
+    def report_examples(self, data, targets, outputs, limit: int = 12) -> list[dict]:
         predicted = outputs.argmax(-1)
         texts = data.part("test").texts
         wrong = np.flatnonzero(predicted != targets)[:limit]
         return [{"text": texts[i][:300], "true": data.class_names[targets[i]],
                  "predicted": data.class_names[predicted[i]], "confidence": round(float(outputs[i].max()), 3)}
                 for i in wrong]
+
+    def report_sections(self, report: dict) -> list[tuple[str, str]]:
+        from automl.report.html import escape, table
+
+        sections = []
+        if report.get("report_examples"):
+            rows = [[m["text"], m["true"], m["predicted"], m["confidence"]] for m in report["report_examples"]]
+            sections.append(("Misclassified test examples", table(["text", "true", "predicted", "confidence"], rows)))
+        skipped = report.get("dataset", {}).get("skipped_rows")
+        if skipped:
+            sections.append(("Skipped rows", f"<p>{escape(json.dumps(skipped))}</p>"))
+        return sections

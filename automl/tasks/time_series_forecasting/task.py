@@ -57,6 +57,26 @@ class Forecasting(Task):
         self._data = data
         return self._data
 
+    @classmethod
+    def python_data(cls, data):
+        """A DataFrame or a dict of columns."""
+        if isinstance(data, dict) or hasattr(data, "columns"):
+            return data, {"path": ".", "format": "csv"}
+        return super().python_data(data)
+
+    def describe_profile(self, profile: dict) -> str:
+        text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, season {profile['season']}, "
+                f"horizon {profile['horizon']}, windows {profile['windows']}")
+        return f"{text}, {profile['missing_note']}" if profile.get("missing_note") else text
+
+    @classmethod
+    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
+        """Forecasts the steps after each history CSV given."""
+        from automl.predict import rows_for_each
+        from automl.tasks.time_series_forecasting.bundle import BundleForecaster
+
+        return rows_for_each(inputs, BundleForecaster(export_dir, metadata, model_path).forecast_csv)
+
     def lookbacks(self, data) -> list[int]:
         return lookback_choices(data.season, data.horizon, data.split_sizes()["train"])
 
