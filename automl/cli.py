@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     init = sub.add_parser("init", help="print a commented pipeline file for a task", parents=[common])
     init.add_argument("--task", required=True)
-    sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
+    schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
+    schema.add_argument("--task", help="only this task's keys (default: every task's, told apart by `task`)")
     predict = sub.add_parser("predict", help="label texts or image files, segment images, or forecast from a "
                                               "history CSV, with a run's .tflite on LiteRT", parents=[common])
     predict.add_argument("run_dir")
@@ -142,7 +143,13 @@ def _init(args) -> int:
 def _schema(args) -> int:
     from automl.config.schema import pipeline_file_schema
 
-    print(json.dumps(pipeline_file_schema(), indent=2))
+    from automl.errors import ConfigError
+    from automl.tasks import task_names
+
+    if args.task is not None and args.task not in task_names():
+        raise ConfigError(f"schema --task: unknown task. Received: {args.task!r}; expected one of "
+                          f"{', '.join(task_names())}")
+    print(json.dumps(pipeline_file_schema(args.task), indent=2))
     return 0
 
 

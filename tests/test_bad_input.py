@@ -65,7 +65,7 @@ INVALID = [
     ("finetune:\n  time_limit: soon\n", ["finetune.time_limit", "'soon'"]),
     ("search:\n  max_train_examples: -10\n", ["search.max_train_examples", "at least 1", "-10"]),
     ("output: runs/{nam}\n", ["output", "unknown placeholder {nam}", "Did you mean {name}"]),
-    ("  encoding: latin-9x\n", ["data.encoding", "'latin-9x'"]),
+    ("  horizon: 24\n", ["data.horizon", "a key of time_series_forecasting data, not image_classification"]),
     ("task: image_generation\n", ["task", "'image_generation' is not implemented"]),
     ("search:\n  max_trials: 2\nsearch:\n  epochs: 1\n", ["line 6", "duplicate key 'search'"]),
 ]
@@ -79,6 +79,13 @@ def test_values_that_can_only_be_wrong_fail_validate(automl, tmp_path, images, e
     assert_one_line(problems, str(path), *needles)
     code, problems = automl("run", path, "--out", tmp_path / "run")
     assert code == 2 and not (tmp_path / "run").exists()
+
+
+def test_unknown_encoding(automl, tmp_path):
+    path = write(tmp_path / "p.yaml", f"extends: text_classification\ndata:\n  path: {tmp_path}\n  encoding: latin-9x\n")
+    code, problems = automl("validate", path)
+    assert code == 2
+    assert_one_line(problems, "data.encoding", "Python codec name", "'latin-9x'")
 
 
 def test_empty_data_path_is_not_the_current_folder(automl, tmp_path):

@@ -1,6 +1,6 @@
 import pytest
 
-from automl.config.schema import DataConfig, PipelineConfig
+from automl.config.loader import config_from_mapping
 from automl.selector import allot_trials, select_families, Candidate
 
 
@@ -9,7 +9,7 @@ def profile(side, train=50_000):
 
 
 def cfg(**search):
-    return PipelineConfig(task="image_classification", data=DataConfig(path="."), search=search)
+    return config_from_mapping({"task": "image_classification", "data": {"path": "."}, "search": search})
 
 
 def no_weights(name):
@@ -70,7 +70,7 @@ def test_trials_are_shared_and_sum_to_the_budget():
 
 
 def segmentation_cfg(**search):
-    return PipelineConfig(task="image_segmentation", data=DataConfig(path="."), search=search)
+    return config_from_mapping({"task": "image_segmentation", "data": {"path": "."}, "search": search})
 
 
 def test_segmentation_uses_a_pretrained_encoder_only_when_its_weights_can_be_had():

@@ -164,16 +164,27 @@ def _model_at(model: type[BaseModel], loc: tuple) -> Optional[type[BaseModel]]:
     return current if isinstance(current, type) and issubclass(current, BaseModel) else None
 
 
-def format_validation_error(err: ValidationError, source: str) -> str:
+def _owner_task(key: str, model: type[BaseModel]) -> str:
+    """For a `data` key unknown here: " It is a key of TASK's data." when another task has it."""
+    from automl.tasks import get_config_class, task_names
+
+    owners = [name for name in task_names()
+              if key in get_config_class(name).model_fields["data"].annotation.model_fields]
+    return f" It is a key of {' and '.join(owners)} data, not {model.model_fields['task'].annotation.__args__[0]}." \
+        if owners else ""
+
+
+def format_validation_error(err: ValidationError, source: str, model: type[BaseModel]) -> str:
     """One line per bad key (`path: what was wrong. Received: value`); one line in all for one key."""
     lines = []
     for item in err.errors():
         loc = tuple(item["loc"])
         path = ".".join(str(p) for p in loc) or "(top level)"
         if item["type"] == "extra_forbidden":
-            parent = _model_at(PipelineConfig, loc[:-1])
+            parent = _model_at(model, loc[:-1])
             known = list(parent.model_fields) if parent else []
-            hint = _did_you_mean(loc[-1], known)
+            hint = _owner_task(str(loc[-1]), model) if loc[:1] == ("data",) and len(loc) == 2 else ""
+            hint = hint or _did_you_mean(loc[-1], known)
             lines.append(f"{path}: unknown key.{hint} Known keys here: {', '.join(known)}")
             continue
         received = item.get("input")
@@ -195,31 +206,43 @@ def format_validation_error(err: ValidationError, source: str) -> str:
     return "\n".join([f"{source}: {len(lines)} keys are not valid:", *(f"  - {line}" for line in lines)])
 
 
+def config_class(raw: dict, source: str) -> type[PipelineConfig]:
+    """The pipeline config class of the file's task: the task decides which `data` keys exist."""
+    from automl.tasks import get_config_class, task_names
+
+    task = raw.get("task")
+    if task is None:
+        raise ConfigError(f"{source}: task: required key is missing (one of {', '.join(task_names())}; "
+                          f"or extends: a task's template)")
+    if task not in task_names():
+        hint = _did_you_mean(str(task), task_names())
+        raise ConfigError(f"{source}: task: {task!r} is not implemented.{hint} Implemented: {', '.join(task_names())}")
+    return get_config_class(task)
+
+
 def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> PipelineConfig:
     """Validates a raw mapping (extends already merged) and checks data paths exist."""
     raw = dict(raw)
     raw.setdefault("schema_version", 1)
+    model = config_class(raw, source)
     try:
-        config = PipelineConfig.model_validate(raw)
+        config = model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err, source)) from None
-    config.data.path = _existing_path(config.data.path, base_dir, source, "data.path")
-    if config.data.mask_path:
-        config.data.mask_path = _existing_path(config.data.mask_path, base_dir, source, "data.mask_path")
+        raise ConfigError(format_validation_error(err, source, model)) from None
+    for key in config.data.path_keys:
+        value = getattr(config.data, key)
+        if value:
+            setattr(config.data, key, _existing_path(value, base_dir, source, f"data.{key}"))
     check_choices(config, source)
     return config
 
 
 def check_choices(config: PipelineConfig, source: str) -> None:
-    """Checks the values that depend on the task against the registries: the task is
-    implemented, pinned families serve it, the objective is one it reports, and every
-    pinned family can have a trial."""
+    """Checks the values that depend on the task against the registries: pinned families
+    serve it, the objective is one it reports, and every pinned family can have a trial."""
     from automl.families import family_names, get_family
-    from automl.tasks import get_task_class, task_names
+    from automl.tasks import get_task_class
 
-    if config.task not in task_names():
-        raise ConfigError(f"{source}: task: {config.task!r} is not implemented yet. "
-                          f"Implemented: {', '.join(task_names())}")
     search = config.search
     if search.families != "auto":
         serving = family_names(config.task)

@@ -9,19 +9,12 @@ from __future__ import annotations
 import codecs
 import re
 import string
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
-TASKS = (
-    "image_classification",
-    "image_segmentation",
-    "text_classification",
-    "time_series_forecasting",
-    "image_generation",
-)
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8")
 EXPORT_FORMATS = ("keras", "saved_model", "tflite")
 
@@ -99,94 +92,18 @@ class SplitConfig(_Strict):
         return self
 
 
-class SegmentationClass(_Strict):
-    """One row of a segmentation class table: the mask value or colour that means a class."""
-
-    name: str
-    value: Optional[int] = Field(None, ge=0, description="Mask pixel value (grey or palette index).")
-    color: Optional[tuple[int, int, int]] = Field(None, description="Mask pixel colour [r, g, b].")
-
-    @field_validator("color")
-    @classmethod
-    def _channel_range(cls, value):
-        if value is not None and not all(0 <= c <= 255 for c in value):
-            raise ValueError(f"expected three values 0..255. Received: {list(value)}")
-        return value
-
-    @model_validator(mode="after")
-    def _value_or_color(self):
-        if (self.value is None) == (self.color is None):
-            raise ValueError(f"class {self.name!r}: give exactly one of value or color. "
-                             f"Received: value={self.value}, color={self.color}")
-        return self
-
-
 class DataConfig(_Strict):
+    """What every task's `data` section has; each task's config adds its own keys
+    (automl/tasks/<task>/config.py)."""
+
+    #: Keys that name files or folders: the loader resolves them and checks they exist.
+    path_keys: ClassVar[tuple[str, ...]] = ("path",)
+
     path: str = Field(
         ...,
         description="Data file or folder; 'package:NAME/relative/path' reads a file an installed package ships.",
     )
-    format: Literal["auto", "folder", "npz", "idx", "csv", "tsv", "jsonl"] = "auto"
-    encoding: str = Field(
-        "auto", description="Text encoding of CSV/TSV/JSON Lines/.txt files (e.g. latin-1, cp1252); "
-                            "auto = UTF-8 (or UTF-16 with a byte-order mark), and a file that is not is an error.")
-    image_size: Union[Auto, tuple[int, int]] = Field(
-        "auto", description="[height, width] images are resized to; auto = most common."
-    )
-    class_names: Optional[list[str]] = Field(
-        None, description="Names for the classes in label order (IDX and arrays have none)."
-    )
-    text_column: str = Field("text", description="Text column (CSV, TSV, JSON Lines).")
-    label_column: str = Field("label", description="Label column (CSV, TSV, JSON Lines).")
-    labels: Optional[list[str]] = Field(
-        None, description="Keep only rows with these labels, in this order; others are counted and dropped."
-    )
-    on_bad_row: Literal["error", "skip"] = Field(
-        "skip", description="Empty text, missing label or non-UTF-8 bytes: fail, or skip and count in the report."
-    )
     split: SplitConfig = SplitConfig()
-    on_bad_file: Literal["error", "skip"] = Field(
-        "error", description="A corrupt image fails the run, or is skipped and reported."
-    )
-    max_examples: Optional[int] = Field(
-        None, gt=0, description="Use at most this many training examples (a seeded sample)."
-    )
-    # Time series (task time_series_forecasting).
-    time_column: str = Field("auto", description="Time column; auto = one named time, timestamp, date, datetime or ds.")
-    time_format: Optional[str] = Field(None, description="strftime format of the times; by default recognized.")
-    targets: Union[Auto, list[str]] = Field(
-        "auto", description="Columns to forecast; auto = every column that is not the time or a covariate."
-    )
-    covariates: list[str] = Field(
-        default_factory=list, description="Columns the model sees over the lookback but does not forecast."
-    )
-    calendar_features: list[Literal["hour_of_day", "day_of_week", "day_of_year", "month_of_year"]] = Field(
-        default_factory=list, description="Calendar covariates made from the times (sine and cosine of each phase)."
-    )
-    horizon: Union[Auto, int] = Field("auto", description="Steps to forecast; auto = one season.")
-    season: Union[Auto, int] = Field(
-        "auto", description="Seasonal period in steps (seasonal baselines, MASE); auto = from the frequency."
-    )
-    missing: Literal["interpolate", "drop", "fail"] = Field(
-        "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
-                                   "that touch them, or fail."
-    )
-
-    # Image segmentation (task image_segmentation).
-    mask_path: Optional[str] = Field(
-        None, description="Mask file or folder for the image(s) at data.path; by default the "
-                          "masks/ folder beside images/ (matched by file stem).")
-    classes: Optional[list[SegmentationClass]] = Field(
-        None, description="Class table: which mask value or colour is which class, in class order; "
-                          "by default mask values are class indices.")
-    instance_masks: bool = Field(
-        False, description="Masks hold instance ids: 0 is background, every other value foreground.")
-    tile_size: Union[Auto, int] = Field(
-        "auto", description="Side of the square tiles large images are cut into (a multiple of 32); "
-                            "auto = up to 128, within the smallest image.")
-    tile_overlap: Union[Auto, int] = Field(
-        "auto", description="Pixels neighbouring tiles share, in training tiles and when stitching "
-                            "predictions; auto = half a tile.")
 
     @field_validator("path")
     @classmethod
@@ -195,47 +112,16 @@ class DataConfig(_Strict):
             raise ValueError(f"expected a file or folder. Received: {value!r}")
         return value
 
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, value):
-        if value != "auto":
-            try:
-                codecs.lookup(value)
-            except LookupError:
-                raise ValueError(f"expected 'auto' or a Python codec name such as utf-8, latin-1 or cp1252. "
-                                 f"Received: {value!r}") from None
-        return value
 
-    @field_validator("image_size")
-    @classmethod
-    def _image_side(cls, value):
-        if value != "auto" and min(value) < 8:
-            raise ValueError(f"expected 'auto' or [height, width] of at least 8 px each. Received: {list(value)}")
-        return value
-
-    _names_given = field_validator("labels", "class_names")(_not_empty)
-
-    @field_validator("tile_size")
-    @classmethod
-    def _tile_multiple(cls, value):
-        if value != "auto" and (value < 32 or value % 32):
-            raise ValueError(f"expected 'auto' or a multiple of 32 (the U-Net halves tiles up to "
-                             f"5 times). Received: {value!r}")
-        return value
-
-    @field_validator("tile_overlap")
-    @classmethod
-    def _overlap(cls, value):
-        if value != "auto" and value < 0:
-            raise ValueError(f"expected 'auto' or an integer of at least 0. Received: {value!r}")
-        return value
-
-    @field_validator("horizon", "season")
-    @classmethod
-    def _positive(cls, value):
-        if value != "auto" and value < 1:
-            raise ValueError(f"expected 'auto' or an integer of at least 1. Received: {value!r}")
-        return value
+def check_encoding(value: str) -> str:
+    """A field validator for `encoding` keys: 'auto' or a codec Python knows."""
+    if value != "auto":
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"expected 'auto' or a Python codec name such as utf-8, latin-1 or cp1252. "
+                             f"Received: {value!r}") from None
+    return value
 
 
 class SearchConfig(_Strict):
@@ -308,9 +194,12 @@ class RuntimeConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
+    """The keys every pipeline has; each task narrows `task` and `data` in its own
+    subclass (automl/tasks/<task>/config.py), which is what the loader validates."""
+
     schema_version: Literal[1] = SCHEMA_VERSION
     name: Optional[str] = None
-    task: Literal[TASKS]  # type: ignore[valid-type]
+    task: str
     data: DataConfig
     search: SearchConfig = SearchConfig()
     constraints: ConstraintsConfig = ConstraintsConfig()
@@ -354,14 +243,24 @@ class PipelineConfig(_Strict):
 OUTPUT_PLACEHOLDERS = ("name", "task")
 
 
-def pipeline_file_schema() -> dict:
-    """JSON Schema of a pipeline *file*: the config plus `extends`, after which
-    `task` and `data` may come from the file extended."""
-    schema = PipelineConfig.model_json_schema()
-    schema["properties"]["extends"] = {
-        "type": "string",
-        "description": "A template in templates/ (e.g. image_classification) or a pipeline file to start from.",
-    }
-    required = schema.pop("required", [])
-    schema["anyOf"] = [{"required": ["extends"]}, {"required": required}]
+def pipeline_file_schema(task: Optional[str] = None) -> dict:
+    """JSON Schema of a pipeline *file*: one task's config, or any task's (the `task` key
+    tells them apart), each with `extends`, after which `task` and `data` may come from the
+    file extended."""
+    from automl.tasks import get_config_class, task_names
+
+    names = [task] if task is not None else task_names()
+    schema: dict = {"title": "automl pipeline", "$defs": {}, "anyOf": []}
+    for name in names:
+        cls = get_config_class(name)
+        member = cls.model_json_schema(ref_template="#/$defs/{model}")
+        schema["$defs"].update(member.pop("$defs", {}))
+        member["properties"]["extends"] = {
+            "type": "string",
+            "description": "A template in templates/ (the task's name) or a pipeline file to start from.",
+        }
+        required = member.pop("required", [])
+        member["anyOf"] = [{"required": ["extends"]}, {"required": required}]
+        schema["$defs"][cls.__name__] = member
+        schema["anyOf"].append({"$ref": f"#/$defs/{cls.__name__}"})
     return schema

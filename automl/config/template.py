@@ -8,7 +8,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from automl.config.loader import ConfigError, TEMPLATES_DIR, read_yaml
-from automl.config.schema import TASKS, PipelineConfig
 
 
 def _value(value: Any) -> str:
@@ -39,8 +38,10 @@ def _lines(model: type[BaseModel], values: dict, indent: int) -> list[str]:
 
 
 def commented_pipeline(task: str) -> str:
-    if task not in TASKS:
-        raise ConfigError(f"init --task: unknown task. Received: {task!r}; expected one of {', '.join(TASKS)}")
+    from automl.tasks import get_config_class, task_names
+
+    if task not in task_names():
+        raise ConfigError(f"init --task: unknown task. Received: {task!r}; expected one of {', '.join(task_names())}")
     path = TEMPLATES_DIR / f"{task}.yaml"
     defaults = read_yaml(path) if path.exists() else {}
     defaults.pop("extends", None)
@@ -52,5 +53,5 @@ def commented_pipeline(task: str) -> str:
         "schema_version: 1",
         f"extends: {task}" if path.exists() else "",
     ]
-    body = _lines(PipelineConfig, defaults, 0)
+    body = _lines(get_config_class(task), defaults, 0)
     return "\n".join(line for line in header if line) + "\n" + "\n".join(body) + "\n"

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 from automl.tasks.base import Task
 
+#: name -> (task class, pipeline config class). A new task is one folder and one line here.
 _TASKS = {
-    "image_classification": "automl.tasks.image_classification.task:ImageClassification",
-    "image_segmentation": "automl.tasks.image_segmentation.task:ImageSegmentation",
-    "text_classification": "automl.tasks.text_classification.task:TextClassification",
-    "time_series_forecasting": "automl.tasks.time_series_forecasting.task:Forecasting",
+    "image_classification": ("automl.tasks.image_classification.task:ImageClassification",
+                             "automl.tasks.image_classification.config:ImageClassificationConfig"),
+    "image_segmentation": ("automl.tasks.image_segmentation.task:ImageSegmentation",
+                           "automl.tasks.image_segmentation.config:SegmentationConfig"),
+    "text_classification": ("automl.tasks.text_classification.task:TextClassification",
+                            "automl.tasks.text_classification.config:TextClassificationConfig"),
+    "time_series_forecasting": ("automl.tasks.time_series_forecasting.task:Forecasting",
+                                "automl.tasks.time_series_forecasting.config:ForecastingConfig"),
 }
+
+
+def _load(reference: str):
+    import importlib
+
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def task_names() -> list[str]:
     return sorted(_TASKS)
 
 
-def get_task_class(name: str) -> type[Task]:
-    import importlib
-
+def _entry(name: str) -> tuple[str, str]:
     if name not in _TASKS:
-        raise ValueError(
-            f"Task {name!r} is not available yet. Available: {', '.join(task_names())}"
-        )
-    module, cls = _TASKS[name].split(":")
-    return getattr(importlib.import_module(module), cls)
+        raise ValueError(f"Task {name!r} is not available yet. Available: {', '.join(task_names())}")
+    return _TASKS[name]
+
+
+def get_task_class(name: str) -> type[Task]:
+    return _load(_entry(name)[0])
+
+
+def get_config_class(name: str):
+    """The pipeline config class of a task (its `data` section is the task's own)."""
+    return _load(_entry(name)[1])
 
 
 def get_task(name: str) -> Task:

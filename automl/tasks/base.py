@@ -46,7 +46,7 @@ class Task:
         """For `automl.fit`: (in-memory data for `load_data`, the config's data section), or None
         when `data` is a path. Default: an `(inputs, targets)` pair of arrays."""
         if isinstance(data, (tuple, list)) and len(data) == 2:
-            return (np.asarray(data[0]), np.asarray(data[1])), {"path": ".", "format": "auto"}
+            return (np.asarray(data[0]), np.asarray(data[1])), {"path": "."}
         return None
 
     def load_data(self, config, arrays=None):

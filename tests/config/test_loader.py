@@ -117,9 +117,24 @@ def run_cli(*args):
 
 
 def test_schema_command_prints_json_schema():
-    result = run_cli("schema")
+    result = run_cli("schema", "--task", "time_series_forecasting")
     schema = json.loads(result.stdout)
-    assert {"task", "data", "search", "export"} <= set(schema["properties"])
+    member = schema["$defs"]["ForecastingConfig"]
+    assert {"task", "data", "search", "export", "extends"} <= set(member["properties"])
+    data = schema["$defs"]["ForecastingData"]["properties"]
+    assert "horizon" in data and "tile_size" not in data and "image_size" not in data
+
+
+def test_a_key_of_another_task_says_which_task_it_belongs_to(tmp_path):
+    path = write(tmp_path, base(tmp_path, "  horizon: 24\n"))
+    with pytest.raises(ConfigError, match=r"data.horizon: unknown key. It is a key of time_series_forecasting "
+                                          r"data, not image_classification"):
+        load_config(path)
+
+
+def test_init_shows_only_the_task_s_data_keys():
+    text = commented_pipeline("image_classification")
+    assert "image_size" in text and "horizon" not in text and "tile_size" not in text and "text_column" not in text
 
 
 def test_validate_command_reports_errors_with_exit_code(tmp_path):

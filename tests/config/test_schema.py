@@ -53,4 +53,5 @@ def test_schema_rejects_what_the_loader_rejects(validator):
 def test_schema_command_prints_the_file_schema(capsys):
     assert main(["schema"]) == 0
     schema = json.loads(capsys.readouterr().out)
-    assert "extends" in schema["properties"]
+    assert len(schema["anyOf"]) == len(task_names())
+    assert all("extends" in schema["$defs"][ref["$ref"].split("/")[-1]]["properties"] for ref in schema["anyOf"])

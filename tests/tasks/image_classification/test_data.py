@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from automl.config.schema import DataConfig
+from automl.tasks.image_classification.config import ImageClassificationData as DataConfig
 from automl.tasks.image_classification.data import load_image_data, read_idx
 from automl.errors import DataError
 from tests.conftest import FASHION_MNIST

@@ -3,7 +3,7 @@ import bz2
 import numpy as np
 import pytest
 
-from automl.config.schema import DataConfig
+from automl.tasks.text_classification.config import TextClassificationData as DataConfig
 from automl.errors import DataError
 from automl.tasks.text_classification.data import load_text_data
 from tests.conftest import ROTTEN_TOMATOES

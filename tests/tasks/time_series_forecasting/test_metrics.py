@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from automl.config.schema import DataConfig
+from automl.tasks.time_series_forecasting.config import ForecastingData as DataConfig
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics
 from automl.tasks import get_task
 from tests.conftest import CO2

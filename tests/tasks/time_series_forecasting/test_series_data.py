@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from automl.config.schema import DataConfig
+from automl.tasks.time_series_forecasting.config import ForecastingData as DataConfig
 from automl.errors import DataError
 from automl.tasks.time_series_forecasting.data import load_series_data
 from automl.tasks.time_series_forecasting.windows import origins

@@ -1,0 +1,49 @@
+"""The pipeline config of time-series forecasting: its `data` section."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+from pydantic import Field, field_validator
+
+from automl.config.schema import Auto, DataConfig, PipelineConfig, check_encoding
+
+
+class ForecastingData(DataConfig):
+    format: Literal["auto", "csv", "tsv"] = Field("auto", description="auto = from the file's suffix.")
+    encoding: str = Field(
+        "auto", description="Text encoding of the file (e.g. latin-1); auto = UTF-8, and a file that is not "
+                            "is an error.")
+    time_column: str = Field("auto", description="Time column; auto = one named time, timestamp, date, datetime or ds.")
+    time_format: Optional[str] = Field(None, description="strftime format of the times; by default recognized.")
+    targets: Union[Auto, list[str]] = Field(
+        "auto", description="Columns to forecast; auto = every column that is not the time or a covariate."
+    )
+    covariates: list[str] = Field(
+        default_factory=list, description="Columns the model sees over the lookback but does not forecast."
+    )
+    calendar_features: list[Literal["hour_of_day", "day_of_week", "day_of_year", "month_of_year"]] = Field(
+        default_factory=list, description="Calendar covariates made from the times (sine and cosine of each phase)."
+    )
+    horizon: Union[Auto, int] = Field("auto", description="Steps to forecast; auto = one season.")
+    season: Union[Auto, int] = Field(
+        "auto", description="Seasonal period in steps (seasonal baselines, MASE); auto = from the frequency."
+    )
+    missing: Literal["interpolate", "drop", "fail"] = Field(
+        "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
+                                   "that touch them, or fail."
+    )
+
+    _encoding = field_validator("encoding")(check_encoding)
+
+    @field_validator("horizon", "season")
+    @classmethod
+    def _positive(cls, value):
+        if value != "auto" and value < 1:
+            raise ValueError(f"expected 'auto' or an integer of at least 1. Received: {value!r}")
+        return value
+
+
+class ForecastingConfig(PipelineConfig):
+    task: Literal["time_series_forecasting"]
+    data: ForecastingData
