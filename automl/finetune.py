@@ -57,7 +57,7 @@ def _finetune(config, task, data, best: dict, warm_model) -> FinetuneResult:
     family = get_family(best["family"])
     hp = best["_hp"]
     hypermodel = TaskHyperModel(family, task, data, pretrained=best["pretrained"], deadline=deadline,
-                                label=f"fine-tune {best['family']}")
+                                label=f"fine-tune {best['family']}", seed=config.seed)
     model = hypermodel.build(hp)
     if warm_model is not None:
         model.set_weights(warm_model.get_weights())

@@ -35,10 +35,13 @@ class TaskHyperModel(keras_tuner.HyperModel):
         val_indices: optional subset of the validation part.
         deadline: `time.time()` after which training stops.
         label: how progress lines name this candidate.
+        seed: when given, every build starts from this random state, so a trial (or the
+            fine-tuning) starts and trains the same way whatever ran before it, resumed or not.
     """
 
     def __init__(self, family, task, data, *, pretrained=False, train_indices=None,
-                 val_indices=None, deadline: Optional[float] = None, label: str = ""):
+                 val_indices=None, deadline: Optional[float] = None, label: str = "",
+                 seed: Optional[int] = None):
         super().__init__(name=family.info.name)
         self.family, self.task = family, task
         self.pretrained = pretrained
@@ -47,8 +50,11 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.train_indices, self.val_indices = train_indices, val_indices
         self.deadline = deadline
         self.label = label or family.info.name
+        self.seed = seed
 
     def build(self, hp):
+        if self.seed is not None:
+            keras.utils.set_random_seed(self.seed)
         self.family.input_space(hp, self.data)
         inputs = self.task.model_inputs(hp, self.data)
         backbone = lambda x: self.family.build(hp, x, pretrained=self.pretrained)  # noqa: E731

@@ -232,7 +232,7 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     hypermodels = {
         c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
                                  train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
-                                 label=c.family)
+                                 label=c.family, seed=config.seed)
         for c in selection.candidates
     }
     check_pinned_names(search.hyperparameters, list(hypermodels.values()))

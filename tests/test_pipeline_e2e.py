@@ -45,7 +45,7 @@ def test_every_tflite_was_verified_on_litert(quickstart_run):
     assert set(tflite) == {"float32", "float16", "dynamic", "int8"}
     keras_accuracy = report["test_metrics"]["accuracy"]
     for row in tflite.values():
-        assert row["bytes"] == (REPO / row["path"]).stat().st_size if not row["path"].startswith("/") else True
+        assert row["bytes"] == (REPO / row["path"]).stat().st_size  # REPO / an absolute path is that path
         assert row["latency_ms"] > 0 and row["agreement"] >= 0.9
         assert not row["flex_ops"]
     assert tflite["float32"]["test_metrics"]["accuracy"] == pytest.approx(keras_accuracy, abs=0.01)
@@ -114,7 +114,10 @@ def test_each_family_pinned_completes_the_quickstart(family, tmp_path):
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((tmp_path / family / "report.json").read_text())
     int8 = next(e for e in report["exports"] if e.get("quantization") == "int8")
-    assert report["best"]["family"] == family and int8["test_metrics"]["accuracy"] > 0.1
+    assert report["best"]["family"] == family
+    # 10 balanced classes: chance is 0.10; every family learns the sample well past it within the budget.
+    assert report["test_metrics"]["accuracy"] > 0.5
+    assert int8["test_metrics"]["accuracy"] >= report["test_metrics"]["accuracy"] - 0.05
 
 
 def test_predict_reports_each_bad_input_and_goes_on(quickstart_run, tmp_path, sample_dir):
