@@ -79,8 +79,12 @@ class Result:
         if verify:
             x_test, y_test = self._task.eval_arrays(self._data, "test", self._hp)
             reference = self.model.predict(x_test, verbose=0)
-            verify_exports(rows, self._task, x_test, y_test, reference,
-                           self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)
+            rejected = verify_exports(rows, self._task, x_test, y_test, reference,
+                                      self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)
+            if rejected:
+                from automl.export import remove_from_bundle
+
+                remove_from_bundle(out / "export", rejected)
         return rows
 
     def __repr__(self) -> str:

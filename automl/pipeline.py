@@ -195,13 +195,19 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     failures = []
     if config.export.verify:
         with recorder.stage("verify"):
-            failures = verify_exports(rows, task, x_test, y_test, keras_outputs,
+            rejected = verify_exports(rows, task, x_test, y_test, keras_outputs,
                                       report["test_metrics"], config.export.int8_accuracy_gate)
-            rejected = [row for row in rows if row.get("rejected")]
             if rejected:
                 from automl.export import remove_from_bundle
 
                 remove_from_bundle(export_dir, rejected)
+                for row in rejected:
+                    warning = f"{Path(row['path']).name} left out of the bundle: {row['rejected']}"
+                    report.setdefault("warnings", []).append(warning)
+                    say("verify", f"warning: {warning}")
+                if config.export.require_all:
+                    failures = [f"{Path(row['path']).name}: {row['rejected']} (export.require_all is true)"
+                                for row in rejected]
             check = task.check_bundle(export_dir, view, keras_outputs) if "tflite" in config.export.formats else None
             if check:
                 report["predict_agreement"] = check

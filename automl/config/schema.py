@@ -179,8 +179,11 @@ class ExportConfig(_Strict):
     formats: list[Literal["keras", "saved_model", "tflite"]] = list(EXPORT_FORMATS)
     quantizations: list[Literal["float32", "float16", "dynamic", "int8"]] = list(QUANTIZATIONS)
     int8_accuracy_gate: float = Field(
-        0.02, ge=0, le=1, description="Fail when int8 accuracy falls more than this."
+        0.02, ge=0, le=1, description="A quantized file whose headline metric is worse than the Keras model's by "
+                                      "more than this (plus the test split's sampling noise) is left out of the bundle."
     )
+    require_all: bool = Field(
+        False, description="Fail the run when a requested file is left out (over the gate, or LiteRT cannot run it).")
     allow_flex_ops: bool = Field(False, description="Allow TensorFlow (Flex) ops in TFLite.")
     representative_examples: int = Field(200, ge=1)
     verify: bool = True

@@ -24,9 +24,6 @@ class Task:
     #: The test metric users read first (a key of `evaluate`'s result).
     headline_metric: str = "loss"
     headline_higher_is_better: bool = True
-    #: What verify does with an int8 model over the accuracy gate: "fail" the run,
-    #: or "drop" the file from the bundle.
-    int8_over_gate: str = "fail"
     #: TFLite op types an int8 model of this task keeps in float (beside the family's).
     int8_float_ops: tuple[str, ...] = ()
 

@@ -27,8 +27,6 @@ class Forecasting(Task):
     objective_direction = "min"
     headline_metric = "mase"
     headline_higher_is_better = False
-    #: An int8 model that loses accuracy is left out of the bundle; the run goes on.
-    int8_over_gate = "drop"
     #: The window goes in and the forecast comes out in float: test levels beyond the
     #: training range would clip in int8. Slicing off the last value, centring and
     #: adding the level back stay float; everything between is int8.
