@@ -84,7 +84,9 @@ def main(argv=None) -> int:
 def _guarded(args, debug: bool) -> int:
     """Runs a command; an error is one line on stderr (with its traceback under --debug)."""
     from automl.errors import AutomlError
+    from automl.progress import catch_interrupts
 
+    catch_interrupts()
     try:
         return _COMMANDS[args.command](args)
     except KeyboardInterrupt:

@@ -212,10 +212,11 @@ def _twin_source(twin):
     return make
 
 
-def export_models(model, task, data, config, out_dir: Path, hp=None, family=None) -> tuple[list[dict], Path]:
-    """Writes every requested format and returns one row per file."""
+def export_models(model, task, data, config, out_dir: Path, hp=None, family=None,
+                  export_dir: Path | None = None) -> tuple[list[dict], Path]:
+    """Writes every requested format into `export_dir` (default out_dir/export); one row per file."""
     cfg = config.export
-    export_dir = out_dir / "export"
+    export_dir = export_dir or out_dir / "export"
     if export_dir.exists():
         shutil.rmtree(export_dir)
     export_dir.mkdir(parents=True)

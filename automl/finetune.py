@@ -1,21 +1,33 @@
-"""Retrains the best configuration on the whole training part.
+"""Retrains the best configuration on the whole training part, saving every epoch.
 
-Starts from the best trial's weights when they reload. A pretrained backbone
-first stays frozen while the head trains, then unfreezes at a lower rate.
-Early stopping watches validation; the test part is never touched here.
+Starts from the best trial's weights when they were saved. A pretrained
+backbone first stays frozen while the head trains, then unfreezes at a lower
+rate. Early stopping watches validation; the test part is never touched here.
+
+After each epoch the model, its optimizer, the history and the early-stopping
+count are written to `<run>/finetune/`, so a rerun of the same command after
+an interruption continues after the last finished epoch, and a finished
+fine-tuning is loaded, not redone. A different best trial or other fine-tuning
+settings start it afresh.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
 
 import keras
 
 from automl.families import get_family
-from automl.hypermodel import TaskHyperModel, make_optimizer
+from automl.hypermodel import TaskHyperModel
 from automl.progress import epoch_callback, say
+from automl.training import save_weights
+
+STATE, BEST, FINAL = "state.json", "best.weights.h5", "model.weights.h5"
 
 
 @dataclass
@@ -26,79 +38,191 @@ class FinetuneResult:
     seconds: float
     stopped_by_time_limit: bool
     stages: list[str]
+    resumed_from_epoch: Optional[int] = None
 
     def to_report(self) -> dict:
-        return {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 1),
-                "stopped_by_time_limit": self.stopped_by_time_limit, "stages": self.stages,
-                "history": self.history}
+        report = {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 1),
+                  "stopped_by_time_limit": self.stopped_by_time_limit, "stages": self.stages,
+                  "history": self.history}
+        if self.resumed_from_epoch is not None:
+            report["resumed_from_epoch"] = self.resumed_from_epoch
+        return report
 
 
-def _recompile(model, hp, task, learning_rate):
-    model.compile(optimizer=make_optimizer(hp.get("optimizer"), learning_rate),
-                  loss=task.loss(hp), metrics=task.metrics())
+def finetune(config, task, data, best: dict, warm_weights: Optional[Path], runtime, folder: Path,
+             fingerprint: str) -> FinetuneResult:
+    """Trains the best configuration to convergence within finetune.time_limit (what is left of
+    it for this invocation).
 
-
-def _merge(history: dict, new: dict) -> None:
-    for key, values in new.items():
-        history.setdefault(key, []).extend(float(v) for v in values)
-
-
-def finetune(config, task, data, best: dict, warm_model, runtime) -> FinetuneResult:
-    """Trains the best configuration to convergence within finetune.time_limit."""
+    Args:
+        warm_weights: the best trial's weights, or None to start from the family's initial weights.
+        folder: where the epoch checkpoints live (`<run>/finetune`).
+        fingerprint: what the fine-tuning depends on; saved state with another one is discarded.
+    """
     # Variables of the model and of every optimizer must live under one strategy.
     with runtime.strategy.scope():
-        return _finetune(config, task, data, best, warm_model)
+        return _Finetuning(config, task, data, best, warm_weights, folder, fingerprint).run()
 
 
-def _finetune(config, task, data, best: dict, warm_model) -> FinetuneResult:
-    cfg = config.finetune
-    start = time.time()
-    deadline = start + cfg.time_limit if cfg.time_limit else None
-    family = get_family(best["family"])
-    hp = best["_hp"]
-    hypermodel = TaskHyperModel(family, task, data, pretrained=best["pretrained"], deadline=deadline,
-                                label=f"fine-tune {best['family']}", seed=config.seed)
-    model = hypermodel.build(hp)
-    if warm_model is not None:
-        model.set_weights(warm_model.get_weights())
-    train, val = hypermodel.datasets(hp)
-    learning_rate = hp.get("learning_rate")
-    history: dict = {}
-    stages = []
-    epochs_done = 0
-    backbone = _find_layer(model, family.backbone_layer) if best["pretrained"] else None
+class _Finetuning:
+    def __init__(self, config, task, data, best, warm_weights, folder: Path, fingerprint: str):
+        self.cfg, self.task, self.best = config.finetune, task, best
+        self.folder, self.started = folder, time.time()
+        self.deadline = self.started + self.cfg.time_limit if self.cfg.time_limit else None
+        self.family = get_family(best["family"])
+        self.hp = best["_hp"]
+        self.hypermodel = TaskHyperModel(self.family, task, data, pretrained=best["pretrained"],
+                                         label=f"fine-tune {best['family']}", seed=config.seed)
+        self.model = self.hypermodel.build(self.hp)
+        self.cosine = None
+        self.state = self._load_state(fingerprint)
+        self.backbone = _find_layer(self.model, self.family.backbone_layer) if best["pretrained"] else None
+        if not self.state:
+            self.state = self._fresh_state(fingerprint, warm_weights)
 
-    def fit(epochs: int, stage: str, restore_best: bool, extra=()):
-        stop = keras.callbacks.EarlyStopping(monitor=task.objective, mode=task.objective_direction,
-                                             patience=cfg.patience, restore_best_weights=restore_best)
-        result = model.fit(train, validation_data=val, epochs=epochs_done + epochs, initial_epoch=epochs_done,
-                           verbose=0, callbacks=[*extra, stop, keras.callbacks.TerminateOnNaN(),
-                                                 epoch_callback("finetune", stage, epochs_done + epochs, deadline,
-                                                                task.shown_metrics())])
-        _merge(history, result.history)
-        return len(result.history.get("loss", []))
+    # -- the saved state ------------------------------------------------------------------
 
-    if backbone is not None and warm_model is None:
-        head_epochs = max(1, cfg.epochs // 4)
-        backbone.trainable = False
-        _recompile(model, hp, task, learning_rate)
-        say("finetune", f"stage 1: head only, backbone frozen, {head_epochs} epoch(s)")
-        epochs_done += fit(head_epochs, "head", restore_best=False)
-        stages.append(f"head only ({epochs_done} epochs, lr={learning_rate:g})")
-        backbone.trainable = True
-        learning_rate *= cfg.unfreeze_learning_rate_factor
-    elif backbone is not None:
-        learning_rate *= cfg.unfreeze_learning_rate_factor
-    remaining = cfg.epochs - epochs_done
-    if remaining > 0 and (deadline is None or time.time() < deadline):
-        _recompile(model, hp, task, learning_rate)
-        say("finetune", f"training all layers for up to {remaining} epoch(s), lr={learning_rate:g} cosine")
-        ran = fit(remaining, "all layers", restore_best=True,
-                  extra=[BudgetedCosine(learning_rate, epochs_done, remaining, deadline)])
-        epochs_done += ran
-        stages.append(f"all layers ({ran} epochs, lr={learning_rate:g} cosine decay)")
-    stopped = deadline is not None and time.time() >= deadline
-    return FinetuneResult(model, history, epochs_done, time.time() - start, stopped, stages)
+    def _load_state(self, fingerprint: str) -> Optional[dict]:
+        import json
+
+        path = self.folder / STATE
+        if path.exists():
+            state = json.loads(path.read_text())
+            if state.get("fingerprint") == fingerprint:
+                return state
+            say("finetune", f"the best trial or the finetune settings changed: fine-tuning again "
+                            f"(the old checkpoints in {self.folder} are replaced)")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(parents=True)
+        return None
+
+    def _fresh_state(self, fingerprint: str, warm_weights: Optional[Path]) -> dict:
+        if warm_weights is not None:
+            self.model.load_weights(warm_weights)
+        rate = self.hp.get("learning_rate")
+        phases = []
+        if self.backbone is not None and warm_weights is None:
+            phases.append({"name": "head", "epochs": max(1, self.cfg.epochs // 4), "learning_rate": rate,
+                           "frozen": True})
+        if self.backbone is not None:
+            rate *= self.cfg.unfreeze_learning_rate_factor
+        phases.append({"name": "all layers", "epochs": self.cfg.epochs - sum(p["epochs"] for p in phases),
+                       "learning_rate": rate, "frozen": False})
+        state = {"fingerprint": fingerprint, "phases": [p for p in phases if p["epochs"] > 0], "phase": 0,
+                 "epochs_done": 0, "phase_start": 0, "history": {}, "stages": [], "best": None, "wait": 0,
+                 "planned": None, "done": False}
+        self._save(state, weights=True)
+        return state
+
+    def _save(self, state: dict, weights: bool, optimizer: bool = False) -> None:
+        """Weights first, then the state that names their epoch: a kill between the two redoes one epoch."""
+        from automl.run_dir import write_json
+
+        if optimizer:
+            self.task.save_training_state(self.model, self.folder)
+        elif weights:
+            save_weights(self.model, self.folder / "last.weights.h5")
+            (self.folder / "last.optimizer.npz").unlink(missing_ok=True)
+        write_json(self.folder / STATE, state)
+
+    # -- training -------------------------------------------------------------------------
+
+    def run(self) -> FinetuneResult:
+        state = self.state
+        if state["done"]:
+            self.model.load_weights(self.folder / FINAL)
+            say("finetune", f"finished in an earlier invocation ({state['epochs_done']} epoch(s)); "
+                            f"loading its model from {self.folder}")
+            return self._result(resumed_from=state["epochs_done"])
+        resumed_from = state["epochs_done"] if state["epochs_done"] or state["phase"] else None
+        if resumed_from is not None:
+            say("finetune", f"resuming after epoch {resumed_from} from the checkpoint in {self.folder}")
+        self.model.load_weights(self.folder / "last.weights.h5")
+        while state["phase"] < len(state["phases"]) and not self._out_of_time():
+            if not self._train_phase(state["phases"][state["phase"]]):
+                break
+        if state["phase"] == len(state["phases"]):
+            save_weights(self.model, self.folder / FINAL)
+            state["done"] = True
+            self._save(state, weights=False)
+        elif (self.folder / BEST).exists():
+            # Cut short by the time limit: the best epoch so far is the result; a rerun
+            # with more time continues from the last epoch, which stays on disk.
+            self.model.load_weights(self.folder / BEST)
+        return self._result(resumed_from=resumed_from)
+
+    def _train_phase(self, phase: dict) -> bool:
+        """Trains one phase from where it stands; False when the time limit cut it short."""
+        state = self.state
+        if self.backbone is not None:
+            self.backbone.trainable = not phase["frozen"]
+        self.task.compile_model(self.model, self.hp, phase["learning_rate"])
+        if state["epochs_done"] > state["phase_start"] and not self.task.restore_training_state(
+                self.model, self.folder):
+            say("finetune", "the saved optimizer state does not fit this model; its moments start afresh")
+        end = state["phase_start"] + phase["epochs"]
+        keep_best = phase["name"] != "head"
+        if state["epochs_done"] == state["phase_start"]:
+            say("finetune", f"{phase['name']}: up to {phase['epochs']} epoch(s), lr={phase['learning_rate']:g}"
+                            f"{' cosine' if keep_best else ', backbone frozen'}")
+        self.cosine = BudgetedCosine(phase["learning_rate"], state["phase_start"], phase["epochs"], self.deadline,
+                                     planned=state["planned"]) if keep_best else None
+        callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
+                     EpochCheckpoint(self, keep_best),
+                     epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
+        if state["epochs_done"] < end and state["wait"] < self.cfg.patience:
+            self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
+                          initial_epoch=state["epochs_done"], callbacks=callbacks)
+        if state["epochs_done"] < end and state["wait"] < self.cfg.patience:
+            return False
+        if keep_best and (self.folder / BEST).exists():
+            self.model.load_weights(self.folder / BEST)
+        ran = state["epochs_done"] - state["phase_start"]
+        state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
+                               f"{' cosine decay' if keep_best else ''})")
+        state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, wait=0, planned=None)
+        self._save(state, weights=True)
+        (self.folder / BEST).unlink(missing_ok=True)
+        return True
+
+    def _out_of_time(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
+
+    def _result(self, resumed_from) -> FinetuneResult:
+        state = self.state
+        return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
+                              not state["done"], state["stages"], resumed_from)
+
+
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Early stopping that survives a restart: after each epoch, the history, the best value,
+    the epochs without improvement, the best weights and the training state go to disk."""
+
+    def __init__(self, run: _Finetuning, keep_best: bool):
+        super().__init__()
+        self.run, self.keep_best = run, keep_best
+
+    def on_epoch_end(self, epoch, logs=None):
+        run, state = self.run, self.run.state
+        logs = logs or {}
+        if not math.isfinite(logs.get("loss", 0.0)):
+            return  # diverged: keep the last good checkpoint; the fit reports the failure
+        for key, value in logs.items():
+            state["history"].setdefault(key, []).append(float(value))
+        value = logs.get(run.task.objective)
+        if value is not None and math.isfinite(value):
+            sign = 1 if run.task.objective_direction == "min" else -1
+            if state["best"] is None or sign * (value - state["best"]) < 0:
+                state["best"], state["wait"] = float(value), 0
+                if self.keep_best:
+                    save_weights(self.model, run.folder / BEST)
+            else:
+                state["wait"] += 1
+        if state["wait"] >= run.cfg.patience:
+            self.model.stop_training = True
+        state["epochs_done"] = epoch + 1
+        state["planned"] = run.cosine.planned if run.cosine else None
+        run._save(state, weights=True, optimizer=True)
 
 
 class BudgetedCosine(keras.callbacks.Callback):
@@ -109,20 +233,21 @@ class BudgetedCosine(keras.callbacks.Callback):
     not at an epoch the time limit will never let it reach.
     """
 
-    def __init__(self, base_rate: float, first_epoch: int, epochs: int, deadline, floor: float = 0.02):
+    def __init__(self, base_rate: float, first_epoch: int, epochs: int, deadline, floor: float = 0.02,
+                 planned: Optional[int] = None):
         super().__init__()
         self.base_rate, self.first_epoch, self.epochs = base_rate, first_epoch, epochs
         self.deadline, self.floor = deadline, floor
-        self.planned = epochs
-        self._started = None
+        self.planned = planned or epochs
+        self._timing_from = None  # (time, epoch) of the first epoch this invocation trains
 
     def on_epoch_begin(self, epoch, logs=None):
         done = epoch - self.first_epoch
         now = time.time()
-        if self._started is None:
-            self._started = now
-        elif self.deadline is not None and done > 0:
-            per_epoch = (now - self._started) / done
+        if self._timing_from is None:
+            self._timing_from = (now, epoch)
+        elif self.deadline is not None and epoch > self._timing_from[1]:
+            per_epoch = (now - self._timing_from[0]) / (epoch - self._timing_from[1])
             fits = done + int(max(0.0, self.deadline - now) // per_epoch)
             self.planned = max(done + 1, min(self.epochs, fits))
         progress = min(1.0, done / max(self.planned - 1, 1))

@@ -1,4 +1,9 @@
-"""One family's backbone + the task's head + training choices, as a HyperModel."""
+"""One family under one task, as a KerasTuner HyperModel.
+
+The task builds and trains the model (`Task.build_model`, `Task.fit`); this
+class only adds what the search needs around that: the seed, the trial's
+slice of the data, progress lines and the deadline.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,6 @@ import keras
 import keras_tuner
 
 from automl.progress import epoch_callback
-
-OPTIMIZERS = ["adam", "adamw", "sgd"]
-BATCH_SIZES = [32, 64, 128]
-
-
-def make_optimizer(name: str, learning_rate):
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
-    if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
-    raise ValueError(f"Unknown optimizer. Received: optimizer={name!r}; expected one of {OPTIMIZERS}")
 
 
 class TaskHyperModel(keras_tuner.HyperModel):
@@ -56,43 +48,10 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         self.family.input_space(hp, self.data)
-        inputs = self.task.model_inputs(hp, self.data)
-        backbone = lambda x: self.family.build(hp, x, pretrained=self.pretrained)  # noqa: E731
-        outputs = self.task.model_outputs(hp, inputs, backbone, self.data)
-        model = keras.Model(inputs, outputs, name=self.family.info.name)
-        self.register_training_choices(hp)
-        learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
-        model.compile(
-            optimizer=make_optimizer(hp.Choice("optimizer", OPTIMIZERS, default="adam"), learning_rate),
-            loss=self.task.loss(hp),
-            metrics=self.task.metrics(),
-        )
-        return model
+        return self.task.build_model(hp, self.family, self.data, pretrained=self.pretrained)
 
-    def register_training_choices(self, hp):
-        hp.Choice("batch_size", BATCH_SIZES, default=64)
-        self.task.register_search_space(hp)
-
-    def datasets(self, hp):
-        batch_size = hp.get("batch_size")
-        train = self.task.train_dataset(hp, self.data, "train", batch_size, indices=self.train_indices)
-        val = self.task.train_dataset(hp, self.data, "val", batch_size, indices=self.val_indices, shuffle=False)
-        return train, val
-
-    def fit(self, hp, model, *args, epochs=1, callbacks=None, **kwargs):
-        train, val = self.datasets(hp)
-        callbacks = list(callbacks or [])
-        callbacks += [keras.callbacks.TerminateOnNaN(),
-                      epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics())]
-        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=0, **{k: v for k, v in kwargs.items() if k == "initial_epoch"})
-        losses = history.history.get("loss", [])
-        if losses and not all(map(_finite, losses)):
-            raise ValueError(f"training diverged: loss became {losses[-1]}")
-        return history
-
-
-def _finite(value) -> bool:
-    import math
-
-    return value is not None and math.isfinite(value)
+    def fit(self, hp, model, *args, epochs=1, callbacks=None, initial_epoch=0, **kwargs):
+        callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
+                     epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics())]
+        return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                             train_indices=self.train_indices, val_indices=self.val_indices)

@@ -2,15 +2,16 @@
 evaluate, export, verify, report.
 
 Each stage takes the previous stage's artifact and the config. The report
-is written after every stage, so a failure loses nothing that was done.
+is rewritten as every stage starts and ends, so a failure loses nothing that
+was done; search and fine-tuning save their work in the run directory, so
+rerunning the same command continues where an interrupted run stopped (see
+`run_dir.py`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -20,6 +21,8 @@ import yaml
 
 from automl.errors import PipelineFailed
 from automl.progress import format_seconds, say
+from automl.run_dir import (REPORT, Recorder, data_fingerprint, fingerprint, fresh_partial_export,
+                            prepare_search_dir, search_fingerprint, swap_in_export)
 
 
 @dataclass
@@ -30,43 +33,6 @@ class RunArtifacts:
     report: dict
     out_dir: Path
     hp: object = None
-
-
-class _Recorder:
-    """Holds report.json as it grows and rewrites it after each stage."""
-
-    def __init__(self, out_dir: Path, report: dict):
-        self.out_dir, self.report = out_dir, report
-        self.started = time.time()
-
-    def write(self) -> None:
-        self.report["timings"]["total_seconds"] = round(time.time() - self.started, 1)
-        path = self.out_dir / "report.json"
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.report, indent=2, default=_jsonable), encoding="utf-8")
-        tmp.replace(path)
-
-    @contextmanager
-    def stage(self, name: str):
-        start = time.time()
-        self.report["stage"] = name
-        try:
-            yield
-        finally:
-            self.report["timings"][name] = round(time.time() - start, 1)
-            self.write()
-
-
-def _jsonable(value):
-    import numpy as np
-
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
 
 
 def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> RunArtifacts:
@@ -83,7 +49,7 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     task = get_task(config.task)
-    recorder = _Recorder(out, {"status": "running", "task": config.task, "name": config.run_name(),
+    recorder = Recorder(out, {"status": "running", "task": config.task, "name": config.run_name(),
                                "schema_version": config.schema_version, "seed": config.seed,
                                "timings": {}})
     say("run", f"{config.task} -> {out}")
@@ -100,9 +66,10 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
             report["traceback"] = traceback.format_exc()
             if getattr(err, "detail", None):
                 report["error_detail"] = err.detail
-        recorder.write()
-        _write_html(report, out, task, None)
-        say("done", f"{report['status']}; report so far: {out / 'report.json'}")
+        report_path, html_path = recorder.publish(complete=False)
+        _write_html(report, html_path, task, None)
+        kept = "" if report_path.name == REPORT else f"; the last complete run's report and bundle stay in {out}"
+        say("done", f"{report['status']}; this run's report: {report_path}{kept}")
         raise
     return artifacts
 
@@ -115,7 +82,7 @@ _QUIET_WARNINGS = (
 )
 
 
-def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArtifacts:
+def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtifacts:
     import warnings
 
     from automl.selector import select_families
@@ -128,6 +95,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
         data = task.load_data(config, arrays=arrays)
         report["dataset"] = task.profile(data)
         say("data", task.describe_profile(report["dataset"]))
+        data_print = data_fingerprint(config.data.path, arrays)
     with recorder.stage("select"):
         selection = select_families(config.task, report["dataset"], config)
         report["selector"] = selection.to_report()
@@ -139,25 +107,34 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
 
     from automl.finetune import finetune
     from automl.runtime import choose_runtime
-    from automl.search import run_search
+    from automl.search import run_search, search_settings
 
     runtime = choose_runtime(config)
     report["runtime"] = runtime.to_report()
     say("runtime", f"{runtime.name}, precision {runtime.mixed_precision}")
-    with recorder.stage("search"):
-        config = _within_run_budget(config, "search", time.time() - recorder.started)
-        result = run_search(config, task, data, selection, runtime, out)
+    search_print = search_fingerprint(config, data_print)
+    with recorder.stage("search", search_print):
+        prepare_search_dir(out, search_print)
+        settings = search_settings(config, selection)
+        result = run_search(_within_run_budget(config, "search", recorder), task, data, selection, runtime, out,
+                            settings)
         report["search"] = result.to_report()
         report["best"] = {k: v for k, v in result.best.items() if not k.startswith("_")}
-    with recorder.stage("finetune"):
+    # Its time limit is a budget: more time continues the saved epochs instead of starting over.
+    finetune_print = fingerprint(search_print, config.finetune.model_dump(mode="json", exclude={"time_limit"}),
+                                 report["best"])
+    with recorder.stage("finetune", finetune_print):
         if config.finetune.enabled:
-            config = _within_run_budget(config, "finetune", time.time() - recorder.started)
-            tuned = finetune(config, task, data, result.best, result.best_model, runtime)
+            config = _within_run_budget(config, "finetune", recorder)
+            tuned = finetune(config, task, data, result.best, result.best_weights, runtime, out / "finetune",
+                             finetune_print)
             model = tuned.model
             report["finetune"] = tuned.to_report()
         else:
-            model = result.best_model
+            model = _best_trial_model(config, task, data, result, runtime)
             report["finetune"] = {"skipped": True}
+    # What is evaluated, exported and verified (a GAN would hand over its generator).
+    model = task.inference_model(model)
     from automl.families import get_family
 
     best_family = get_family(result.best["family"])
@@ -189,9 +166,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
     from automl.verify import verify_exports
 
     with recorder.stage("export"):
-        rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family)
+        rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family,
+                                         export_dir=fresh_partial_export(out))
         report["exports"] = rows
-        report["export_dir"] = str(export_dir)
     failures = []
     if config.export.verify:
         with recorder.stage("verify"):
@@ -212,14 +189,15 @@ def _run_stages(config, task, arrays, out: Path, recorder: _Recorder) -> RunArti
             if check:
                 report["predict_agreement"] = check
                 say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): {check}")
+    report["export_dir"] = str(swap_in_export(out, rows))
     report["status"] = "failed" if failures else "succeeded"
     report.pop("stage", None)
     if failures:
         report["error"] = "; ".join(failures)
-    recorder.write()
-    _write_html(report, out, task, (view, x_test, y_test, keras_outputs))
+    _, html_path = recorder.publish(complete=True)
+    _write_html(report, html_path, task, (view, x_test, y_test, keras_outputs))
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
-                f"report: {out / 'report.html'}")
+                f"report: {html_path}")
     if failures:
         raise PipelineFailed("; ".join(failures))
     return RunArtifacts(model, task, view, report, out, best_hp)
@@ -243,29 +221,52 @@ SEARCH_SHARE = 0.35
 RESERVE_SHARE = 0.20
 
 
-def _within_run_budget(config, stage: str, elapsed: float):
-    """A copy of `config` whose `stage` time limit fits the run's `time_limit`."""
-    if not config.time_limit:
-        return config
-    total = config.time_limit
-    if stage == "search":
-        budget = SEARCH_SHARE * total
-    else:
-        budget = (1.0 - RESERVE_SHARE) * total - elapsed
+def _within_run_budget(config, stage: str, recorder):
+    """A copy of `config` whose `stage` time limit is what is left for this invocation: the
+    stage's own limit, within its share of the run's `time_limit`, less what earlier
+    invocations of this run already spent in it."""
     section = getattr(config, stage)
-    own = section.time_limit
-    limit = max(60.0, budget if own is None else min(own, budget))
-    if own is not None and limit >= own:
+    limit = section.time_limit
+    if config.time_limit:
+        total = config.time_limit
+        others = sum(v for k, v in recorder.report["timings"].items() if k not in ("total_seconds", stage))
+        share = max(60.0, SEARCH_SHARE * total if stage == "search" else (1.0 - RESERVE_SHARE) * total - others)
+        if limit is None or share < limit:
+            limit = share
+            say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
+                       f"({format_seconds(others)} spent)")
+    spent = recorder.spent(stage)
+    if limit is not None and spent:
+        left = max(limit - spent, 1e-3)
+        say(stage, f"{format_seconds(spent)} of its {format_seconds(limit)} spent in earlier invocations; "
+                   f"{format_seconds(left)} left")
+        limit = left
+    if limit == section.time_limit:
         return config
-    say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
-               f"({format_seconds(elapsed)} spent)")
     return config.model_copy(update={stage: section.model_copy(update={"time_limit": limit})})
 
 
-def _write_html(report: dict, out: Path, task, examples) -> None:
+def _best_trial_model(config, task, data, result, runtime):
+    """The best trial's model as the search trained it (fine-tuning disabled)."""
+    from automl.errors import SearchError
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    if result.best_weights is None:
+        raise SearchError("finetune.enabled is false and the best trial's weights could not be reloaded: "
+                          "enable fine-tuning or rerun the search")
+    best = result.best
+    with runtime.strategy.scope():
+        model = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
+                               seed=config.seed).build(best["_hp"])
+        model.load_weights(result.best_weights)
+    return model
+
+
+def _write_html(report: dict, path: Path, task, examples) -> None:
     from automl.report.html import write_html_report
 
     try:
-        write_html_report(report, out / "report.html", task, examples)
+        write_html_report(report, path, task, examples)
     except Exception as err:  # noqa: BLE001 - the JSON report is the record; HTML is a view
         say("report", f"HTML report not written: {type(err).__name__}: {err}")

@@ -3,8 +3,31 @@
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from typing import Optional
+
+_INTERRUPTED = threading.Event()
+
+
+def catch_interrupts() -> None:
+    """Ctrl-C raises KeyboardInterrupt, and again at every training batch until the run stops.
+
+    A library that swallows the first one (a bare `except:` while a model is traced) cannot
+    lose it: the next batch raises it again.
+    """
+    import signal
+
+    def interrupted(signum, frame):
+        _INTERRUPTED.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+
+
+def check_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def format_seconds(seconds: Optional[float]) -> str:
@@ -33,6 +56,7 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
             self._start = time.time()
 
         def on_epoch_end(self, epoch, logs=None):
+            check_interrupted()
             logs = logs or {}
             shown = " ".join(
                 f"{k}={v:.4f}" for k, v in logs.items()
@@ -46,6 +70,7 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
                 self.model.stop_training = True
 
         def on_train_batch_end(self, batch, logs=None):
+            check_interrupted()
             if deadline is not None and time.time() >= deadline:
                 self.model.stop_training = True
 

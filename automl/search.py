@@ -28,11 +28,17 @@ VAL_SAMPLE = 5_000
 _FAILED = ("FAILED", "INVALID")
 
 
+RESULT, BEST_WEIGHTS = "result.json", "best.weights.h5"
+
+
 @dataclass
 class SearchResult:
+    """The search's outcome; `best["_hp"]` holds the best trial's HyperParameters and
+    `best_weights` its trained weights (None when they could not be reloaded)."""
+
     trials: list[dict]
     best: dict
-    best_model: Optional[object]
+    best_weights: Optional[Path]
     stopped_by_time_limit: bool
     seconds: float
     train_examples: int
@@ -46,6 +52,28 @@ class SearchResult:
             "train_examples_per_trial": self.train_examples,
             "notes": self.notes,
         }
+
+    def save(self, folder: Path, settings: str) -> None:
+        from automl.run_dir import write_json
+
+        best = {k: v for k, v in self.best.items() if not k.startswith("_")}
+        write_json(folder / RESULT, {"settings": settings, "search": self.to_report(), "best": best,
+                                     "hyperparameters": self.best["_hp"].get_config()})
+
+    @classmethod
+    def load(cls, folder: Path, settings: str) -> Optional["SearchResult"]:
+        """The result a finished search saved with the same settings, or None."""
+        path = folder / RESULT
+        if not path.exists():
+            return None
+        saved = json.loads(path.read_text())
+        if saved.get("settings") != settings:
+            return None
+        report = saved["search"]
+        best = {**saved["best"], "_hp": keras_tuner.HyperParameters.from_config(saved["hyperparameters"])}
+        weights = folder / BEST_WEIGHTS
+        return cls(report["trials"], best, weights if weights.exists() else None, report["stopped_by_time_limit"],
+                   report["seconds"], report["train_examples_per_trial"], report["notes"])
 
 
 def pinned_hyperparameters(values: dict) -> keras_tuner.HyperParameters:
@@ -203,8 +231,39 @@ def _trial_sample(search, family, task, data, seed: int):
     return None
 
 
-def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchResult:
-    """Runs the search over the selected families and returns the best trial."""
+def _finished(tuner) -> int:
+    return sum(1 for t in tuner.oracle.trials.values() if t.status != keras_tuner.engine.trial.TrialStatus.RUNNING)
+
+
+def search_settings(config, selection) -> str:
+    """Everything a finished search's result depends on beyond the data (budgets included):
+    computed on the user's config, before time limits are shortened by time already spent."""
+    from automl.run_dir import fingerprint
+
+    return fingerprint(config.search.model_dump(mode="json"), config.time_limit,
+                       [c.family for c in selection.candidates])
+
+
+def run_search(config, task, data, selection, runtime, out_dir: Path, settings: Optional[str] = None) -> SearchResult:
+    """Runs the search over the selected families and returns the best trial.
+
+    A search that finished in an earlier invocation with the same `settings` (default: those
+    of `config`) is read back from `search/result.json`, not rerun; one cut short resumes from
+    KerasTuner's saved trials.
+    """
+    folder = out_dir / "search"
+    settings = settings or search_settings(config, selection)
+    saved = SearchResult.load(folder, settings)
+    if saved is not None:
+        say("search", f"finished in an earlier invocation ({len(saved.trials)} trial(s) in {folder}); "
+                      f"using its best trial {saved.best['trial_id']}")
+        return saved
+    result = _search(config, task, data, selection, runtime, folder)
+    result.save(folder, settings)
+    return result
+
+
+def _search(config, task, data, selection, runtime, folder: Path) -> SearchResult:
     # KerasTuner prints each failed trial's traceback; we print one line, and report.json keeps it.
     from keras_tuner.src import config as keras_tuner_config
 
@@ -243,7 +302,7 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
             # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
             with contextlib.redirect_stdout(io.StringIO()):
                 tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
-                                    search.hyperparameters, out_dir / "search", runtime, search.epochs,
+                                    search.hyperparameters, folder, runtime, search.epochs,
                                     search.max_consecutive_failed_trials)
         except Exception as err:  # KerasTuner builds one model to learn the space
             pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
@@ -254,12 +313,13 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
         if search.strategy == "hyperband" and queued:
             notes.append("known-good configurations are not queued under hyperband")
             queued = []
-        if tuner.oracle.trials:
-            say("search", f"family {candidate.family}: resuming after the {len(tuner.oracle.trials)} trial(s) "
+        if _finished(tuner):
+            say("search", f"family {candidate.family}: resuming after the {_finished(tuner)} trial(s) "
                           f"saved in {tuner.project_dir}")
         _budget(tuner.oracle, candidate.max_trials, deadline, queued, search.hyperparameters)
         tuners[candidate.family] = tuner
-    counter = {"started": sum(len(t.oracle.trials) for t in tuners.values()), "total": total_trials}
+    # A trial cut short by an interruption runs again; it is counted when it starts.
+    counter = {"started": sum(_finished(t) for t in tuners.values()), "total": total_trials}
     for tuner in tuners.values():
         tuner.counter = counter
 
@@ -281,11 +341,13 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     sign = -1 if direction == "max" else 1
     best_row = min(done, key=lambda r: sign * r["objective"])
     best_tuner = tuners[best_row["family"]]
+    best_weights = folder / BEST_WEIGHTS
+    best_weights.unlink(missing_ok=True)
     try:
-        best_model = best_tuner.load_model(best_row["_trial"])
+        best_tuner.load_model(best_row["_trial"]).save_weights(best_weights)
     except Exception as err:  # noqa: BLE001 - a missing checkpoint only costs the warm start
         notes.append(f"best trial's weights could not be reloaded ({err}); fine-tuning starts fresh")
-        best_model = None
+        best_weights = None
     best = {
         "family": best_row["family"],
         "trial_id": best_row["trial_id"],
@@ -298,4 +360,4 @@ def run_search(config, task, data, selection, runtime, out_dir: Path) -> SearchR
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
                   f"({len(done)} completed, {len(rows) - len(done)} failed"
                   f"{', stopped by the time limit' if stopped else ''})")
-    return SearchResult(trials, best, best_model, stopped, time.time() - start, max(sizes), notes)
+    return SearchResult(trials, best, best_weights, stopped, time.time() - start, max(sizes), notes)

@@ -5,6 +5,7 @@ import numpy as np
 from automl.config.loader import config_from_mapping
 from automl.families import get_family
 from automl.pipeline import RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
+from automl.run_dir import Recorder
 from automl.search import SEARCH_SAMPLE, _trial_sample
 from automl.tasks import get_task
 
@@ -13,25 +14,56 @@ def config(**raw):
     return config_from_mapping({"task": "image_classification", "data": {"path": "."}, **raw})
 
 
-def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning():
+def recorder(tmp_path, elapsed=0.0, **spent):
+    """A run `elapsed` seconds into its stages, whose earlier invocations spent `spent` per stage."""
+    rec = Recorder(tmp_path, {"timings": {"search": elapsed}})
+    rec.book = {stage: {"seconds": seconds} for stage, seconds in spent.items()}
+    return rec
+
+
+def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning(tmp_path):
     cfg = config(time_limit="40m")
     assert cfg.time_limit == 2400
-    assert _within_run_budget(cfg, "search", 10).search.time_limit == SEARCH_SHARE * 2400
-    finetune = _within_run_budget(cfg, "finetune", 900).finetune.time_limit
+    assert _within_run_budget(cfg, "search", recorder(tmp_path)).search.time_limit == SEARCH_SHARE * 2400
+    finetune = _within_run_budget(cfg, "finetune", recorder(tmp_path, 900)).finetune.time_limit
     assert finetune == (1 - RESERVE_SHARE) * 2400 - 900
     assert cfg.search.time_limit is None, "the user's config is not changed"
 
 
-def test_a_smaller_stage_limit_wins_and_no_limit_changes_nothing():
+def test_a_smaller_stage_limit_wins_and_no_limit_changes_nothing(tmp_path):
     cfg = config(time_limit="40m", search={"time_limit": "5m"})
-    assert _within_run_budget(cfg, "search", 0).search.time_limit == 300
+    assert _within_run_budget(cfg, "search", recorder(tmp_path)).search.time_limit == 300
     plain = config()
-    assert _within_run_budget(plain, "finetune", 5000) is plain
+    assert _within_run_budget(plain, "finetune", recorder(tmp_path, 5000)) is plain
 
 
-def test_an_overrun_still_leaves_fine_tuning_a_minute():
+def test_an_overrun_still_leaves_fine_tuning_a_minute(tmp_path):
     cfg = config(time_limit="10m")
-    assert _within_run_budget(cfg, "finetune", 900).finetune.time_limit == 60
+    assert _within_run_budget(cfg, "finetune", recorder(tmp_path, 900)).finetune.time_limit == 60
+
+
+def test_time_spent_in_earlier_invocations_comes_off_the_stage_limit(tmp_path):
+    cfg = config(search={"time_limit": "5m"}, finetune={"time_limit": "10m"})
+    assert _within_run_budget(cfg, "search", recorder(tmp_path, search=120)).search.time_limit == 180
+    assert _within_run_budget(cfg, "finetune", recorder(tmp_path, finetune=600)).finetune.time_limit < 1
+    assert _within_run_budget(cfg, "finetune", recorder(tmp_path)) is cfg
+
+
+def test_stage_seconds_add_up_over_invocations_of_the_same_work(tmp_path):
+    first = Recorder(tmp_path, {"timings": {}})
+    with first.stage("search", "print-a"):
+        pass
+    first.book["search"]["seconds"] = 100.0  # as if the first invocation had searched 100 s
+    first.write_book()
+    again = Recorder(tmp_path, {"timings": {}})
+    assert again.spent("search") == 100.0
+    with again.stage("search", "print-a"):
+        pass
+    assert 100.0 <= again.report["timings"]["search"] < 101
+    other = Recorder(tmp_path, {"timings": {}})
+    with other.stage("search", "print-b"):  # other data or settings: the count starts again
+        pass
+    assert other.report["timings"]["search"] < 1
 
 
 def test_trial_samples_shrink_for_slow_families():

@@ -1,6 +1,7 @@
 """The whole pipeline on the shipped real sample, as a user runs it."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -84,7 +85,8 @@ def test_rerun_resumes_the_search(quickstart_run):
     out, report, _ = quickstart_run
     again = run(out)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "resuming after the 2 trial(s) saved in" in again.stderr
+    assert "search    finished in an earlier invocation (2 trial(s)" in again.stderr
+    assert "finetune  finished in an earlier invocation" in again.stderr
     second = json.loads((out / "report.json").read_text())
     assert [t["objective"] for t in second["search"]["trials"]] == [t["objective"] for t in report["search"]["trials"]]
 
@@ -157,3 +159,78 @@ def test_ctrl_c_stops_with_one_line_and_an_interrupted_report(tmp_path):
         "interrupted (Ctrl-C)"]
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "interrupted" and "search" in report["error"]
+
+
+def test_reruns_keep_the_complete_run_until_theirs_is_complete(quickstart_run, tmp_path, small_folder):
+    finished, report, _ = quickstart_run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    bundle = sorted(p.name for p in (out / "export").iterdir())
+    # A rerun that fails (a broken image in the new data) leaves the last complete run in place.
+    (small_folder / "Bag" / "broken.png").write_bytes(b"not an image")
+    failed = run(out, "--set", f"data.path={small_folder}")
+    assert failed.returncode == 1
+    assert json.loads((out / "report.json").read_text())["status"] == "succeeded"
+    assert json.loads((out / "report.partial.json").read_text())["status"] == "failed"
+    assert sorted(p.name for p in (out / "export").iterdir()) == bundle
+    # A rerun on other data searches again instead of reusing the old search's best trial.
+    (small_folder / "Bag" / "broken.png").unlink()
+    again = run(out, "--set", f"data.path={small_folder}")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "searching again" in again.stderr and (out / "search.replaced").is_dir()
+    second = json.loads((out / "report.json").read_text())
+    assert second["dataset"]["num_classes"] == 3 and second["status"] == "succeeded"
+    assert (out / "export" / "labels.txt").read_text().split() == ["Bag", "Sneaker", "Trouser"]
+    assert not (out / "export.partial").exists() and not (out / "report.partial.json").exists()
+
+
+def _kill_when(process, ready, timeout=600):
+    """Kills `process` with SIGKILL (no cleanup of any kind) once `ready()` is true."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and process.poll() is None and not ready():
+        time.sleep(0.2)
+    assert process.poll() is None, "the run ended before it could be killed"
+    process.kill()
+    process.wait(timeout=60)
+
+
+def _files(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _epochs_done(out):
+    state = out / "finetune" / "state.json"
+    return json.loads(state.read_text())["epochs_done"] if state.exists() else 0
+
+
+def test_kill_9_during_finetuning_then_the_same_command_continues_from_the_last_epoch(tmp_path):
+    out = tmp_path / "run"
+    longer = ["--set", "finetune.epochs=10", "--set", "finetune.patience=20"]
+    command = [sys.executable, "-m", "automl", "run", "pipelines/quickstart.yaml", "--out", str(out), *FAST, *longer]
+    with open(tmp_path / "first.log", "w") as log:
+        process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log)
+        _kill_when(process, lambda: _epochs_done(out) >= 2)
+    killed_at = _epochs_done(out)
+    assert 2 <= killed_at < 10
+    searched = json.loads((out / "report.partial.json" if (out / "report.partial.json").exists()
+                           else out / "report.json").read_text())["timings"]["search"]
+
+    again = run(out, *longer)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "search    trial " not in again.stderr, "the finished search ran again"
+    assert f"resuming after epoch {killed_at}" in again.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["finetune"]["resumed_from_epoch"] == killed_at
+    assert report["finetune"]["epochs_run"] == 10 and len(report["finetune"]["history"]["loss"]) == 10
+    assert report["timings"]["search"] >= searched, "timings count every invocation"
+    bundle = _files(out / "export")
+
+    # Killed during an export with other settings: the last complete bundle and report stay.
+    with open(tmp_path / "third.log", "w") as log:
+        process = subprocess.Popen([*command, "--set", "export.quantizations=[float32]"], cwd=REPO,
+                                   stdout=log, stderr=log)
+        _kill_when(process, lambda: (out / "export.partial").exists())
+    assert json.loads((out / "report.json").read_text()) == report
+    assert _files(out / "export") == bundle

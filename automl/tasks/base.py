@@ -85,6 +85,77 @@ class Task:
     def register_search_space(self, hp) -> None:
         """Declares the task's own training choices (augmentation and the like)."""
 
+    # -- the training engine: supervised by default; a task may train its own way ---------
+    # (several networks and optimizers, its own train_step, its own objective values).
+
+    def build_model(self, hp, family, data, pretrained=False):
+        """The trainable model for a family and hyperparameters, compiled and ready for `fit`."""
+        import keras
+
+        inputs = self.model_inputs(hp, data)
+        backbone = lambda x: family.build(hp, x, pretrained=pretrained)  # noqa: E731
+        outputs = self.model_outputs(hp, inputs, backbone, data)
+        model = keras.Model(inputs, outputs, name=family.info.name)
+        self.register_training_space(hp)
+        self.compile_model(model, hp)
+        return model
+
+    def register_training_space(self, hp) -> None:
+        """The training choices every search tunes, then the task's own."""
+        from automl.training import BATCH_SIZES, OPTIMIZERS
+
+        hp.Choice("batch_size", BATCH_SIZES, default=64)
+        self.register_search_space(hp)
+        hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=1e-3)
+        hp.Choice("optimizer", OPTIMIZERS, default="adam")
+
+    def compile_model(self, model, hp, learning_rate: Optional[float] = None) -> None:
+        """(Re)compiles with the searched optimizer; fine-tuning passes its own learning rate."""
+        from automl.training import make_optimizer
+
+        rate = hp.get("learning_rate") if learning_rate is None else learning_rate
+        model.compile(optimizer=make_optimizer(hp.get("optimizer"), rate), loss=self.loss(hp),
+                      metrics=self.metrics())
+
+    def fit(self, model, hp, data, *, epochs: int, initial_epoch: int = 0, callbacks=(),
+            train_indices=None, val_indices=None):
+        """Trains `model` on the training part, validating on the validation part. Returns what
+        KerasTuner reads the objective from (a `History`, or a dict of metric values)."""
+        from automl.training import check_finite
+
+        batch_size = hp.get("batch_size")
+        train = self.train_dataset(hp, data, "train", batch_size, indices=train_indices)
+        val = self.train_dataset(hp, data, "val", batch_size, indices=val_indices, shuffle=False)
+        history = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
+                            callbacks=list(callbacks), verbose=0)
+        check_finite(history.history)
+        return history
+
+    def inference_model(self, model):
+        """The model that is evaluated, exported and verified (a GAN would name its generator)."""
+        return model
+
+    def save_training_state(self, model, folder) -> None:
+        """Writes what training needs to continue after the last finished epoch (weights, optimizer)."""
+        from pathlib import Path
+
+        from automl.training import save_optimizer, save_weights
+
+        folder = Path(folder)
+        save_weights(model, folder / "last.weights.h5")
+        save_optimizer(model.optimizer, folder / "last.optimizer.npz")
+
+    def restore_training_state(self, model, folder) -> bool:
+        """Loads what `save_training_state` wrote into a compiled `model`; False for the optimizer
+        when its state does not fit (it then starts fresh)."""
+        from pathlib import Path
+
+        from automl.training import restore_optimizer
+
+        folder = Path(folder)
+        model.load_weights(folder / "last.weights.h5")
+        return restore_optimizer(model.optimizer, model.trainable_variables, folder / "last.optimizer.npz")
+
     def loss(self, hp) -> Any:
         raise NotImplementedError
 

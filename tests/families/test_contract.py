@@ -93,7 +93,7 @@ def test_family_trains_exports_and_runs_on_litert(family_name, task_name, tmp_pa
     hp = keras_tuner.HyperParameters()
     hp.Fixed("batch_size", 16)
     model = hypermodel.build(hp)
-    train, _ = hypermodel.datasets(hp)
+    train = task.train_dataset(hp, hypermodel.data, "train", 16)
     before = [w.copy() for w in model.get_weights()]
     # A few steps, so outputs differ from example to example by more than int8's resolution.
     history = model.fit(train.take(3), epochs=3, verbose=0)

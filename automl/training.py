@@ -1,0 +1,63 @@
+"""The default training engine's pieces: optimizers and the per-epoch training state.
+
+A task trains through `Task.build_model`, `Task.fit` and
+`Task.save_training_state`/`restore_training_state` (supervised by default);
+these helpers are what the default uses and what a task's own engine may reuse.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+OPTIMIZERS = ["adam", "adamw", "sgd"]
+BATCH_SIZES = [32, 64, 128]
+
+
+def make_optimizer(name: str, learning_rate):
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
+    raise ValueError(f"Unknown optimizer. Received: optimizer={name!r}; expected one of {OPTIMIZERS}")
+
+
+def check_finite(history: dict) -> None:
+    """A trial whose loss became NaN or infinite failed; KerasTuner records it and goes on."""
+    losses = history.get("loss", [])
+    if losses and not all(v is not None and math.isfinite(v) for v in losses):
+        raise ValueError(f"training diverged: loss became {losses[-1]}")
+
+
+def save_weights(model, path: Path) -> None:
+    """Writes beside, then renames: a kill never leaves half a checkpoint."""
+    tmp = path.with_name(path.name.removesuffix(".weights.h5") + ".tmp.weights.h5")
+    model.save_weights(tmp)
+    tmp.replace(path)
+
+
+def save_optimizer(optimizer, path: Path) -> None:
+    """The optimizer's variables (step count, moments) as a .npz, so training resumes where it was."""
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    np.savez(tmp, *[np.asarray(v) for v in optimizer.variables])
+    tmp.replace(path)
+
+
+def restore_optimizer(optimizer, variables, path: Path) -> bool:
+    """Loads what `save_optimizer` wrote into an optimizer for `variables`; False when it does not fit."""
+    if not path.exists():
+        return False
+    optimizer.build(variables)
+    with np.load(path) as saved:
+        values = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    if len(values) != len(optimizer.variables) or any(
+            tuple(v.shape) != value.shape for v, value in zip(optimizer.variables, values)):
+        return False
+    for variable, value in zip(optimizer.variables, values):
+        variable.assign(value)
+    return True

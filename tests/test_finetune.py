@@ -1,0 +1,88 @@
+"""Fine-tuning saves every epoch: an interrupted one continues where it stopped, a finished
+one is loaded, not redone, and other settings start it afresh."""
+
+import keras_tuner
+import pytest
+
+from automl.config.loader import config_from_mapping
+from automl.finetune import EpochCheckpoint, finetune
+from automl.runtime import choose_runtime
+from automl.tasks import get_task
+from tests.helpers import sample_arrays
+
+
+@pytest.fixture
+def setup(sample_dir, tmp_path, monkeypatch):
+    import automl.families as families
+
+    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
+    config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "seed": 5,
+                                  "finetune": {"epochs": 4, "patience": 10}})
+    task = get_task(config.task)
+    data = task.load_data(config, arrays=sample_arrays(sample_dir))
+    best = {"family": "tiny", "pretrained": False, "_hp": keras_tuner.HyperParameters()}
+    return config, task, data, best, tmp_path / "finetune"
+
+
+def fits(monkeypatch, task):
+    """Records the first epoch of every fit the task runs."""
+    calls = []
+    original = type(task).fit
+    monkeypatch.setattr(type(task), "fit", lambda self, *a, **k: calls.append(k["initial_epoch"])
+                        or original(self, *a, **k))
+    return calls
+
+
+def test_an_interrupted_finetuning_continues_after_its_last_epoch(setup, monkeypatch):
+    config, task, data, best, folder = setup
+    runtime = choose_runtime(config)
+    original = EpochCheckpoint.on_epoch_end
+
+    def killed_after_epoch_two(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", killed_after_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(config, task, data, best, None, runtime, folder, "print-a")
+    monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", original)
+
+    calls = fits(monkeypatch, task)
+    resumed = finetune(config, task, data, best, None, runtime, folder, "print-a")
+    assert calls == [2]
+    assert resumed.resumed_from_epoch == 2 and resumed.epochs_run == 4
+    assert len(resumed.history["loss"]) == 4 and len(resumed.history["val_loss"]) == 4
+    assert not resumed.stopped_by_time_limit and (folder / "model.weights.h5").exists()
+
+    # Finished: loaded with the weights it ended with, not trained again.
+    loaded = finetune(config, task, data, best, None, runtime, folder, "print-a")
+    assert calls == [2]
+    assert all((a == b).all() for a, b in zip(loaded.model.get_weights(), resumed.model.get_weights()))
+    assert loaded.history == resumed.history
+
+    # Other settings (another fingerprint): fine-tuning starts again from its first epoch.
+    again = finetune(config, task, data, best, None, runtime, folder, "print-b")
+    assert calls == [2, 0] and again.resumed_from_epoch is None and again.epochs_run == 4
+    # The optimizer continued too: its step count is that of four epochs, not two.
+    assert int(resumed.model.optimizer.iterations) == int(again.model.optimizer.iterations) > 0
+
+
+def test_early_stopping_keeps_the_best_epoch_and_its_count_survives_a_restart(setup, monkeypatch):
+    config, task, data, best, folder = setup
+    config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"epochs": 30,
+                                                                                       "patience": 2})})
+    original = EpochCheckpoint.on_epoch_end
+    first_epoch_weights = []
+
+    def make_validation_worse(self, epoch, logs=None):
+        logs = {**logs, "val_accuracy": 0.9 - 0.1 * epoch}  # best at epoch 1, then worse
+        original(self, epoch, logs)
+        if epoch == 0:
+            first_epoch_weights.extend(w.copy() for w in self.model.get_weights())
+
+    monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", make_validation_worse)
+    result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-a")
+    assert result.epochs_run == 3  # the best epoch, then `patience` epochs without improvement
+    assert result.history["val_accuracy"][:3] == pytest.approx([0.9, 0.8, 0.7])
+    assert all((a == b).all() for a, b in zip(result.model.get_weights(), first_epoch_weights))
