@@ -33,12 +33,12 @@ class Result:
         return getattr(self._data, "class_names", None)
 
     def predict(self, inputs) -> np.ndarray:
-        """Model outputs for raw inputs: class probabilities, or forecasts in the data's units.
+        """Model outputs for raw inputs, as the run's task reads and returns them.
 
-        Images: pixel arrays (0..255). Text: a list of strings, tokenized as in
-        training. Time series: windows of raw values (N, lookback, columns).
-        Segmentation: images of any size (pixels as read), each cut into tiles
-        and its per-pixel class probabilities stitched back to full size.
+        The task's `predict` says what it takes: pixel arrays (0..255), a list of
+        strings tokenized as in training, windows of raw values, or whole images of
+        any size cut into tiles and stitched back; outputs come in the data's units
+        (class probabilities, forecasts in the series' units, per-pixel probabilities).
         """
         return self._task.predict(self._model_outputs, self._data, self._hp, inputs)
 

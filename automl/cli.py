@@ -50,14 +50,15 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--task", required=True)
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
     schema.add_argument("--task", help="only this task's keys (default: every task's, told apart by `task`)")
-    predict = sub.add_parser("predict", help="label texts or image files, segment images, or forecast from a "
-                                              "history CSV, with a run's .tflite on LiteRT", parents=[common])
+    predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
+                                              "(labels, masks or forecasts, as the run's task gives)", parents=[common])
     predict.add_argument("run_dir")
-    predict.add_argument("inputs", nargs="+", help="texts (text tasks), image paths (image tasks), or history CSVs "
-                              "(forecasting: the last lookback steps are used)")
+    predict.add_argument("inputs", nargs="+", help="what the run's task reads: texts, image paths or history CSVs "
+                                                    "(the bundle's metadata.json says which)")
     predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
     predict.add_argument("--json", action="store_true", help="print JSON lines")
-    predict.add_argument("--out-dir", help="segmentation: where <name>_mask.png files go (default RUN_DIR/predictions)")
+    predict.add_argument("--out-dir", help="where a task that writes files (masks) puts them "
+                                           "(default RUN_DIR/predictions)")
     return parser
 
 

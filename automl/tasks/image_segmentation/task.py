@@ -140,7 +140,7 @@ class ImageSegmentation(Task):
                 "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.report import figures
+        from automl.tasks.image_segmentation import figures
 
         shown = _most_varied(targets, 8)
         predicted = outputs.argmax(-1)

@@ -247,7 +247,7 @@ class Forecasting(Task):
     # -- report and bundle ----------------------------------------------------
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.report import figures
+        from automl.tasks.time_series_forecasting import figures
 
         lookback = inputs.shape[1]
         test_origins = origins(data, "test", lookback)
