@@ -27,6 +27,8 @@ class Result:
         self._task = artifacts.task
         self._data = artifacts.data
         self._hp = artifacts.hp
+        # The same preprocessor the bundle carries: raw inputs in, outputs in the data's units.
+        self._preprocessor = artifacts.task.preprocessor(artifacts.data, artifacts.hp)
 
     @property
     def class_names(self) -> Optional[list]:
@@ -35,32 +37,23 @@ class Result:
     def predict(self, inputs) -> np.ndarray:
         """Model outputs for raw inputs, as the run's task reads and returns them.
 
-        The task's `predict` says what it takes: pixel arrays (0..255), a list of
+        The task's preprocessor (`Task.preprocessor`) says what it takes: pixel arrays (0..255), a list of
         strings tokenized as in training, windows of raw values, or whole images of
         any size cut into tiles and stitched back; outputs come in the data's units
         (class probabilities, forecasts in the series' units, per-pixel probabilities).
         """
-        return self._task.predict(self._model_outputs, self._data, self._hp, inputs)
+        return self._preprocessor.run(self._model_outputs, inputs)
 
     def _model_outputs(self, inputs) -> np.ndarray:
         """The Keras model on model-ready inputs (arrays, or a dict of arrays by input name)."""
-        if isinstance(inputs, dict):
-            return self.model.predict(inputs, verbose=0)
-        x = np.asarray(inputs, dtype=np.float32)
-        expected = tuple(self.model.inputs[0].shape[1:])
-        if x.ndim == len(expected) and expected[-1] == 1:
-            x = x[..., None]  # grey images given without their channel axis
-        if tuple(x.shape[1:]) != expected:
-            raise ValueError(f"predict expects inputs shaped (N, {', '.join(map(str, expected))}). "
-                             f"Received: shape={x.shape}")
-        return self.model.predict(x, verbose=0)
+        return self.model.predict(inputs, verbose=0)
 
     def evaluate(self, inputs=None, targets=None) -> dict:
         """Task metrics on the held-out test split, or on the inputs given."""
         if inputs is None:
             inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
             return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0))
-        model_inputs = self._task.raw_inputs(self._data, self._hp, inputs)
+        model_inputs = self._preprocessor.encode(inputs)
         return self._task.evaluate(np.asarray(targets), self._model_outputs(model_inputs))
 
     def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:

@@ -266,7 +266,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         if "saved_model" not in cfg.formats:
             shutil.rmtree(saved_model)
         shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
-    task.bundle_files(data, hp, export_dir)
+    task.preprocessor(data, hp).save(export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir
 

@@ -1,6 +1,6 @@
 """`automl predict RUN_DIR INPUT...`: runs an exported .tflite on LiteRT.
 
-Uses only the bundle (model, labels.txt, metadata.json, tokenizer.json),
+Uses only the bundle (model, labels.txt, metadata.json, preprocessor.json and its files),
 numpy, Pillow and LiteRT: no TensorFlow, as on a phone.
 """
 
@@ -55,55 +55,32 @@ class Predictor:
     """
 
     def __init__(self, run_dir: str | Path, quantization: Optional[str] = None):
+        from automl.preprocessing import load_preprocessor
         from automl.verify import LiteRTModel
 
         self.export_dir, self.metadata, self.model_path = open_bundle(run_dir, quantization)
         self.labels = (self.export_dir / "labels.txt").read_text(encoding="utf-8").splitlines()
         self.model = LiteRTModel(self.model_path)
-        self.tokenizer = None
-        if self.metadata.get("tokenizer"):
-            from automl.tasks.text_classification.tokenizers import load_tokenizer
-
-            self.tokenizer = load_tokenizer(self.export_dir / self.metadata["tokenizer"]["file"])
+        self.preprocessor = load_preprocessor(self.export_dir)
 
     def probabilities(self, inputs: Sequence) -> np.ndarray:
         """Class probabilities for texts or image paths (every input must be usable)."""
-        return self.model.predict(self._encode(list(inputs)))
-
-    def _encode(self, inputs: list):
-        if self.tokenizer is not None:
-            from automl.tasks.text_classification.tokenizers import encode_inputs
-
-            return encode_inputs(self.tokenizer, [str(text) for text in inputs])
-        return np.stack([self._image(p) for p in inputs])
-
-    def _image(self, path) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
-
-        path = Path(path)
-        if not path.is_file():
-            raise DataError("no such image file" if path.suffix else "no such image file (this model labels images)")
-        shape = self.metadata["input"]["shape"][1:]
-        try:
-            with Image.open(path) as image:
-                image = image.convert("L" if shape[-1] == 1 else "RGB").resize((shape[1], shape[0]))
-                pixels = np.asarray(image, dtype=np.float32)
-        except (UnidentifiedImageError, OSError, ValueError) as err:
-            raise DataError(f"cannot read the image: {type(err).__name__}: {err}") from None
-        return pixels.reshape(shape)
+        return self.preprocessor.run(self.model.predict, list(inputs))
 
     def predict(self, inputs: Sequence) -> list[dict]:
         """One row per input, in order: its label and confidence, or the error that input met."""
+        from automl.preprocessing import stack_batches
+
         rows: list[dict] = [{"input": str(item)[:200]} for item in inputs]
         good, encoded = [], []
         for i, item in enumerate(inputs):
             try:
-                encoded.append(item if self.tokenizer is not None else self._image(item))
+                encoded.append(self.preprocessor.encode([item]))
                 good.append(i)
             except DataError as err:
                 rows[i]["error"] = str(err)
         if good:
-            batch = self._encode(encoded) if self.tokenizer is not None else np.stack(encoded)
-            for i, p in zip(good, self.model.predict(batch)):
+            probabilities = self.preprocessor.decode(self.model.predict(stack_batches(encoded)))
+            for i, p in zip(good, probabilities):
                 rows[i].update(label=self.labels[int(p.argmax())], confidence=round(float(p.max()), 4))
         return rows

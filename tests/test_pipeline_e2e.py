@@ -62,6 +62,11 @@ def test_bundle_files(quickstart_run):
     assert meta["int8_io"]["input"]["dtype"] == "int8"
     assert meta["versions"]["tensorflow"]
     assert (export / "model.keras").exists() and (export / "saved_model" / "saved_model.pb").exists()
+    # The bundle's own preprocessor and smallest model, as `automl predict` runs them, on the raw test images.
+    assert json.loads((export / "preprocessor.json").read_text())["config"] == {"shape": [28, 28, 1]}
+    check = report["predict_agreement"]
+    assert check["model"] == "model_int8.tflite" and check["examples"] == 150
+    assert check["agreement_with_keras"] >= 0.9
 
 
 def test_html_report_and_progress(quickstart_run):

@@ -208,16 +208,17 @@ class Task:
         """Task facts for `metadata.json` beside the exported models."""
         return {}
 
-    def raw_inputs(self, data, hp, inputs):
-        """The model's inputs for what a user passes to `Result.predict` (arrays: as they are)."""
-        return inputs
+    def preprocessor(self, data, hp):
+        """The numpy code between users' raw inputs and the model, saved in the bundle
+        (`automl/preprocessing.py`); `Result.predict`, verify and `automl predict` all use it."""
+        from automl.preprocessing import Preprocessor
 
-    def raw_outputs(self, data, outputs):
-        """Model outputs as `Result.predict` returns them (forecasts: in the data's units)."""
-        return outputs
+        return Preprocessor()
 
-    def bundle_files(self, data, hp, export_dir) -> None:
-        """Writes task files the phone needs beside the model (a tokenizer, say)."""
+    def raw_test_inputs(self, data):
+        """The test part as users would pass it to `automl predict` (texts, pixel arrays), for
+        `check_bundle`; None when the bundle is checked another way."""
+        return None
 
     # -- what generic stages ask of a task (defaults suit most tasks) ---------
 
@@ -232,17 +233,24 @@ class Task:
         names = ("loss", *self.metric_names)
         return (*names, *(f"val_{n}" for n in names))
 
-    def predict(self, predict_fn, data, hp, inputs):
-        """`Result.predict`: raw inputs -> model outputs as users read them (forecasts in data units...)."""
-        return self.raw_outputs(data, predict_fn(self.raw_inputs(data, hp, inputs)))
-
     def report_examples(self, data, targets, outputs) -> Optional[list[dict]]:
         """Test examples worth listing in report.json (misclassified texts, say); None for none."""
         return None
 
     def check_bundle(self, export_dir, data, keras_outputs) -> Optional[dict]:
-        """Runs `automl predict`'s code path on the raw test inputs and compares with Keras; None to skip."""
-        return None
+        """The bundle alone, as `automl predict` runs it (its saved preprocessor and smallest
+        .tflite on LiteRT), over the raw test inputs, compared with the Keras model."""
+        raw = self.raw_test_inputs(data)
+        if raw is None:
+            return None
+        from automl.predict import open_bundle
+        from automl.preprocessing import load_preprocessor
+        from automl.verify import LiteRTModel
+
+        _, _, model_path = open_bundle(export_dir)
+        outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
+        return {"model": model_path.name, "examples": len(outputs),
+                "agreement_with_keras": self.agreement(keras_outputs, outputs)}
 
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""

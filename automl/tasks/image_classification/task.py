@@ -81,6 +81,14 @@ class ImageClassification(ClassificationTask):
     def eval_arrays(self, data, part, hp=None):
         return data.part(part).to_numpy(data.image_shape)
 
+    def preprocessor(self, data, hp):
+        from automl.tasks.image_classification.preprocessor import ImagePreprocessor
+
+        return ImagePreprocessor(data.image_shape)
+
+    def raw_test_inputs(self, data):
+        return self.eval_arrays(data, "test")[0]
+
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
 

@@ -1,7 +1,8 @@
 """Segments image files of any size with an exported bundle, as phone code would.
 
-Needs only metadata.json, a .tflite model, numpy, Pillow (tifffile for TIFF)
-and LiteRT: the image is cut into the model's tiles, run, and stitched back.
+Needs only metadata.json, preprocessor.json, a .tflite model, numpy, Pillow
+(tifffile for TIFF) and LiteRT: the bundle's preprocessor cuts the image into
+the model's tiles and stitches their outputs back.
 """
 
 from __future__ import annotations
@@ -10,25 +11,23 @@ from pathlib import Path
 
 import numpy as np
 
-from automl.tasks.image_segmentation.data import as_channels, read_image
-from automl.tasks.image_segmentation.tiling import stitch
+from automl.tasks.image_segmentation.data import read_image
 
 
 class BundleSegmenter:
     """Args: export_dir, metadata (metadata.json's contents), model_path (a .tflite)."""
 
     def __init__(self, export_dir: Path, metadata: dict, model_path: Path):
+        from automl.preprocessing import load_preprocessor
         from automl.verify import LiteRTModel
 
         self.labels = metadata["labels"]
-        self.tile = metadata["tiling"]["tile_size"]
-        self.overlap = metadata["tiling"]["overlap"]
-        self.channels = metadata["input"]["shape"][-1]
+        self.preprocessor = load_preprocessor(export_dir)
         self.model = LiteRTModel(model_path)
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """(H, W, classes) probabilities for one (H, W[, C]) image."""
-        return stitch(self.model.predict, as_channels(image, self.channels), self.tile, self.overlap)
+        return self.preprocessor.run(self.model.predict, [image])[0]
 
     def segment_file(self, path: str | Path, mask_path: Path) -> dict:
         """Writes the class index of each pixel to `mask_path` (a PNG) and returns a summary row."""

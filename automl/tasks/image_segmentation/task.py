@@ -177,16 +177,10 @@ class ImageSegmentation(Task):
                                                                                    len(data.class_names)]},
         }
 
-    def predict(self, predict_fn, data, hp, images):
-        """Per-pixel probabilities for whole images of any size (grey or colour), stitched from tiles:
-        one (N, H, W, classes) array when the images share a size, else a list."""
-        from automl.tasks.image_segmentation.data import as_channels
-        from automl.tasks.image_segmentation.tiling import stitch
+    def preprocessor(self, data, hp):
+        from automl.tasks.image_segmentation.preprocessor import TilePreprocessor
 
-        channels = data.image_shape[-1]
-        outputs = [stitch(predict_fn, as_channels(image, channels, f"image {i}"), data.tile, data.overlap)
-                   for i, image in enumerate(images)]
-        return np.stack(outputs) if len({o.shape for o in outputs}) == 1 else outputs
+        return TilePreprocessor(data.tile, data.overlap, data.image_shape[-1])
 
     def describe_profile(self, profile: dict) -> str:
         return (f"{super().describe_profile(profile)} tiles of {profile['tile_size']} px from {profile['images']} "

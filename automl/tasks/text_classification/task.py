@@ -149,16 +149,13 @@ class TextClassification(ClassificationTask):
             return WordTokenizer(tok.vocabulary[:vocabulary], length)
         return WordPieceTokenizer(tok.vocabulary, length, tok.lowercase, tok.max_chars_per_word)
 
-    def raw_inputs(self, data, hp, inputs):
-        """Raw texts tokenized as the exported model expects; encoded dicts pass through."""
-        from automl.tasks.text_classification.tokenizers import encode_inputs
+    def preprocessor(self, data, hp):
+        from automl.tasks.text_classification.preprocessor import TextPreprocessor
 
-        return inputs if isinstance(inputs, dict) else encode_inputs(self.final_tokenizer(data, hp), list(inputs))
+        return TextPreprocessor(self.final_tokenizer(data, hp))
 
-    def bundle_files(self, data, hp, export_dir) -> None:
-        from automl.tasks.text_classification.tokenizers import save_tokenizer
-
-        save_tokenizer(self.final_tokenizer(data, hp), export_dir / "tokenizer.json")
+    def raw_test_inputs(self, data):
+        return data.part("test").texts
 
     def metadata(self, data, hp=None) -> dict:
         tok = self.final_tokenizer(data, hp)
@@ -178,15 +175,6 @@ class TextClassification(ClassificationTask):
         out = [("Confusion matrix (test split)",
                 figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names))]
         return out
-
-    def check_bundle(self, export_dir, data, keras_outputs) -> dict:
-        """Runs `automl predict`'s code (pure-Python tokenizer + LiteRT) on the raw test texts."""
-        from automl.predict import Predictor
-
-        predictor = Predictor(export_dir)
-        probs = predictor.probabilities(data.part("test").texts)
-        agreement = float(np.mean(probs.argmax(-1) == keras_outputs.argmax(-1)))
-        return {"model": predictor.model_path.name, "examples": len(probs), "agreement_with_keras": agreement}
 
     def report_examples(self, data, targets, outputs, limit: int = 12) -> list[dict]:
         predicted = outputs.argmax(-1)

@@ -1,8 +1,9 @@
 """Forecasts from an export bundle alone: metadata.json + a .tflite on LiteRT.
 
 What a phone does, in numpy: take the last `lookback` steps of history, add
-the calendar columns, scale with the stored mean and deviation, run the
-model, and scale the forecast back. No TensorFlow, no training data.
+the calendar columns, and run the model through the bundle's preprocessor
+(which scales with the stored mean and deviation and scales the forecast
+back). No TensorFlow, no training data.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ class BundleForecaster:
     """
 
     def __init__(self, export_dir: Path, metadata: dict, model_path: Path):
+        from automl.preprocessing import load_preprocessor
         from automl.verify import LiteRTModel
 
         self.export_dir, self.meta = Path(export_dir), metadata
         self.model = LiteRTModel(model_path)
+        self.preprocessor = load_preprocessor(export_dir)
         frequency = metadata["frequency"]
         self.frequency = Frequency(seconds=frequency["seconds"], months=frequency["months"])
 
@@ -56,10 +59,8 @@ class BundleForecaster:
         features = list(dict.fromkeys(n.rsplit("_", 1)[0] for n in meta_in["calendar_features"]))
         _, calendar = calendar_columns(times, features)
         window = np.concatenate([values, calendar], axis=1)
-        scaled = (window - np.asarray(meta_in["mean"])) / np.asarray(meta_in["std"])
-        output = self.model.predict(scaled[None].astype(np.float32))[0]
+        forecast = self.preprocessor.run(self.model.predict, window[None])[0]
         meta_out = self.meta["output"]
-        forecast = output * np.asarray(meta_out["std"]) + np.asarray(meta_out["mean"])
         future = grid_times(times[-1], horizon + 1, self.frequency)[1:]
         return [{"time": str(t), **{name: float(v) for name, v in zip(meta_out["targets"], row)}}
                 for t, row in zip(future, forecast)]

@@ -293,15 +293,10 @@ class Forecasting(Task):
             "last_training_time": str(data.times[data.boundaries[0] - 1]),
         }
 
-    def raw_inputs(self, data, hp, inputs):
-        """Raw windows (N, lookback, columns), or (N, lookback) for one column, standardized."""
-        x = np.asarray(inputs, dtype=np.float64)
-        if x.ndim == 2 and len(data.columns) == 1:
-            x = x[..., None]
-        return ((x - data.mean) / data.std).astype(np.float32)
+    def preprocessor(self, data, hp):
+        from automl.tasks.time_series_forecasting.preprocessor import WindowScaler
 
-    def raw_outputs(self, data, outputs):
-        return self.to_raw(outputs)
+        return WindowScaler(data.mean, data.std, data.num_targets)
 
 
 def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict]:
