@@ -52,9 +52,9 @@ class Result:
         """Task metrics on the held-out test split, or on the inputs given."""
         if inputs is None:
             inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
-            return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0))
+            return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0), self._data)
         model_inputs = self._preprocessor.encode(inputs)
-        return self._task.evaluate(np.asarray(targets), self._model_outputs(model_inputs))
+        return self._task.evaluate(np.asarray(targets), self._model_outputs(model_inputs), self._data)
 
     def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
         """Exports (and by default verifies on LiteRT) the model into `out_dir`."""
@@ -72,8 +72,9 @@ class Result:
         if verify:
             x_test, y_test = self._task.eval_arrays(self._data, "test", self._hp)
             reference = self.model.predict(x_test, verbose=0)
-            rejected = verify_exports(rows, self._task, x_test, y_test, reference,
-                                      self._task.evaluate(y_test, reference), config.export.int8_accuracy_gate)
+            rejected = verify_exports(rows, self._task, self._data, x_test, y_test, reference,
+                                      self._task.evaluate(y_test, reference, self._data),
+                                      config.export.int8_accuracy_gate)
             if rejected:
                 from automl.export import remove_from_bundle
 

@@ -146,7 +146,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         if not np.all(np.isfinite(keras_outputs)):
             raise RuntimeError("the fine-tuned model outputs NaN or infinite values on the test split; "
                                "lower the learning rate or pin another family")
-        report["test_metrics"] = task.evaluate(y_test, keras_outputs)
+        report["test_metrics"] = task.evaluate(y_test, keras_outputs, view)
         report["headline_metric"] = task.headline_metric
         examples = task.report_examples(view, y_test, keras_outputs)
         if examples:
@@ -172,7 +172,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     failures = []
     if config.export.verify:
         with recorder.stage("verify"):
-            rejected = verify_exports(rows, task, x_test, y_test, keras_outputs,
+            rejected = verify_exports(rows, task, view, x_test, y_test, keras_outputs,
                                       report["test_metrics"], config.export.int8_accuracy_gate)
             if rejected:
                 from automl.export import remove_from_bundle

@@ -134,7 +134,7 @@ GATE_Z = 1.64
 BOOTSTRAP_DRAWS = 200
 
 
-def paired_noise(task, targets, reference, outputs, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> float:
+def paired_noise(task, data, targets, reference, outputs, draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> float:
     """Standard error of (Keras - converted) headline metric from resampling test examples.
 
     Both models are scored on the same resampled examples, so what they agree on cancels:
@@ -146,12 +146,12 @@ def paired_noise(task, targets, reference, outputs, draws: int = BOOTSTRAP_DRAWS
     differences = []
     for _ in range(draws):
         idx = rng.integers(0, count, count)
-        differences.append(task.evaluate(targets[idx], reference[idx])[headline]
-                           - task.evaluate(targets[idx], outputs[idx])[headline])
+        differences.append(task.evaluate(targets[idx], reference[idx], data)[headline]
+                           - task.evaluate(targets[idx], outputs[idx], data)[headline])
     return float(np.std(differences))
 
 
-def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outputs,
+def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, keras_outputs,
                    keras_metrics: dict, gate: float) -> list[dict]:
     """Fills each TFLite row with LiteRT results and applies one gate to every quantized file.
 
@@ -175,9 +175,9 @@ def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outp
             continue
         if model.delegate_note:
             row["runtime_note"] = model.delegate_note
-        metrics = task.evaluate(test_targets, outputs)
+        metrics = task.evaluate(test_targets, outputs, data)
         row["test_metrics"] = metrics
-        comparison = task.compare(keras_outputs, outputs)
+        comparison = task.compare(keras_outputs, outputs, data)
         row.update(comparison)
         row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
@@ -188,7 +188,7 @@ def verify_exports(rows: list[dict], task, test_inputs, test_targets, keras_outp
                       f"{shown}, {row['bytes'] / 1024:.0f} KiB, {row['latency_ms']:.2f} ms/example")
         if row.get("quantization") in (None, "float32") or drop <= gate:
             continue
-        noise = paired_noise(task, test_targets, keras_outputs, outputs)
+        noise = paired_noise(task, data, test_targets, keras_outputs, outputs)
         limit = gate + GATE_Z * noise
         row["gate"] = {"drop": round(float(drop), 4), "gate": gate, "noise": round(noise, 4), "limit": round(limit, 4)}
         if drop > limit + 1e-9:

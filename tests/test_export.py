@@ -56,8 +56,8 @@ def test_the_gate_leaves_out_a_file_that_lost_accuracy_beyond_the_noise(tmp_path
     y = np.array([0, 1] * 100)  # the Keras model is right on all 200; the file on half of them
     keras_out = np.eye(2)[y]
     rows = [{"path": model_file, "format": "tflite", "quantization": "int8", "bytes": 1}]
-    rejected = verify_exports(rows, task, np.zeros((200, 2), np.float32), y, keras_out,
-                              task.evaluate(y, keras_out), gate=0.02)
+    rejected = verify_exports(rows, task, None, np.zeros((200, 2), np.float32), y, keras_out,
+                              task.evaluate(y, keras_out, None), gate=0.02)
     assert rows[0]["test_metrics"]["accuracy"] == 0.5 and rows[0]["agreement"] == 0.5
     assert rejected == rows and "int8_accuracy_gate=0.02 plus 1.64 x" in rows[0]["rejected"]
     assert 0.02 < rows[0]["gate"]["noise"] < 0.05  # sqrt(100) / 200 = 0.035
@@ -70,7 +70,7 @@ def test_a_loss_within_the_noise_of_a_small_split_keeps_the_file(tmp_path):
     y = np.array([0] * 147 + [1] * 3)
     keras_out = np.eye(2)[y]
     rows = [{"path": model_file, "format": "tflite", "quantization": "int8", "bytes": 1}]
-    rejected = verify_exports(rows, task, np.zeros((150, 2), np.float32), y, keras_out,
-                              task.evaluate(y, keras_out), gate=0.01)
+    rejected = verify_exports(rows, task, None, np.zeros((150, 2), np.float32), y, keras_out,
+                              task.evaluate(y, keras_out, None), gate=0.01)
     assert rows[0]["drop_vs_keras"] == 0.02 and rejected == []
     assert rows[0]["gate"]["limit"] > 0.02

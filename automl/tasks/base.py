@@ -173,8 +173,10 @@ class Task:
         """(inputs, targets) as numpy arrays, for evaluation and verification."""
         raise NotImplementedError
 
-    def evaluate(self, targets: np.ndarray, outputs: np.ndarray) -> dict:
-        """Test metrics from model outputs; the same code scores Keras and LiteRT."""
+    def evaluate(self, targets: np.ndarray, outputs: np.ndarray, data) -> dict:
+        """Test metrics from model outputs; the same code scores Keras and LiteRT. `data` is what
+        `load_data` returned (forecasting scales with it): a task keeps no state of its own, so a
+        fresh task object scores the same way."""
         raise NotImplementedError
 
     def agreement(self, reference: np.ndarray, outputs: np.ndarray) -> float:
@@ -196,7 +198,7 @@ class Task:
         return [f"the model's test {key} {test_metrics[key]:.4f} is worse than {named}: give the search more "
                 f"trials or time, or use that rule"]
 
-    def compare(self, reference: np.ndarray, outputs: np.ndarray) -> dict:
+    def compare(self, reference: np.ndarray, outputs: np.ndarray, data) -> dict:
         """How close a converted model's outputs are to the Keras model's (report keys)."""
         return {"agreement": self.agreement(reference, outputs)}
 

@@ -52,7 +52,7 @@ class ClassificationTask(Task):
     def metrics(self) -> list:
         return ["accuracy"]
 
-    def evaluate(self, targets, outputs) -> dict:
+    def evaluate(self, targets, outputs, data) -> dict:
         return classification_metrics(targets, outputs, outputs.shape[-1])
 
     def describe_profile(self, profile: dict) -> str:

@@ -124,7 +124,7 @@ class ImageSegmentation(Task):
 
     # -- scoring ------------------------------------------------------------
 
-    def evaluate(self, targets, outputs) -> dict:
+    def evaluate(self, targets, outputs, data) -> dict:
         return segmentation_metrics(targets, outputs, outputs.shape[-1])
 
     def baselines(self, data, hp) -> dict:
@@ -135,7 +135,7 @@ class ImageSegmentation(Task):
         scored = {}
         for part in ("val", "test"):
             images, masks = self.eval_arrays(data, part)
-            scored[part] = {name: self.evaluate(masks, probs) for name, probs in rules.outputs(images).items()}
+            scored[part] = {name: self.evaluate(masks, probs, data) for name, probs in rules.outputs(images).items()}
         return {"test": scored["test"],
                 "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
 

@@ -38,9 +38,6 @@ class Forecasting(Task):
 
         return rank_family(name, profile, pretrained)
 
-    def __init__(self):
-        self._data: SeriesData | None = None
-
     # -- data ---------------------------------------------------------------
 
     def load_data(self, config, arrays=None) -> SeriesData:
@@ -52,8 +49,7 @@ class Forecasting(Task):
                 raise DataError(f"{data.source}: the {part} part has no complete window of {lookback} steps in and "
                                 f"{data.horizon} out{f' ({missing})' if missing else ''}; use data.missing: "
                                 f"interpolate, a shorter data.horizon, or a longer series")
-        self._data = data
-        return self._data
+        return data
 
     @classmethod
     def python_data(cls, data):
@@ -210,24 +206,16 @@ class Forecasting(Task):
 
     # -- metrics --------------------------------------------------------------
 
-    def _series(self) -> SeriesData:
-        if self._data is None:
-            raise RuntimeError("the forecasting task scores forecasts with its data's scaling; call load_data first")
-        return self._data
-
-    def to_raw(self, scaled: np.ndarray) -> np.ndarray:
+    def to_raw(self, scaled: np.ndarray, data: SeriesData) -> np.ndarray:
         """Model outputs (standardized targets) in the data's units."""
-        data = self._series()
-        k = data.num_targets
-        return np.asarray(scaled, dtype=np.float64) * data.std[:k] + data.mean[:k]
+        return self.preprocessor(data, None).decode(scaled)
 
-    def evaluate(self, targets, outputs) -> dict:
-        data = self._series()
-        return forecast_metrics(self.to_raw(targets), self.to_raw(outputs), data.mase_scale, data.targets)
+    def evaluate(self, targets, outputs, data: SeriesData) -> dict:
+        return forecast_metrics(self.to_raw(targets, data), self.to_raw(outputs, data), data.mase_scale, data.targets)
 
-    def compare(self, reference, outputs) -> dict:
+    def compare(self, reference, outputs, data: SeriesData) -> dict:
         """How far a converted model's forecasts are from the Keras model's, in the data's units."""
-        reference, outputs = self.to_raw(reference), self.to_raw(outputs)
+        reference, outputs = self.to_raw(reference, data), self.to_raw(outputs, data)
         difference = np.abs(outputs - reference)
         relative = difference / np.maximum(np.abs(reference), 1e-6)
         return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
@@ -255,7 +243,7 @@ class Forecasting(Task):
         return [
             ("Forecasts against the actuals (test part)",
              figures.forecast_plot(data.times[start:end], data.values[start:end, :data.num_targets],
-                                   data.times, test_origins, self.to_raw(outputs), data.targets)),
+                                   data.times, test_origins, self.to_raw(outputs, data), data.targets)),
             ("Error by horizon step (test part, MAE)",
              figures.error_by_step({"model": report["test_metrics"]["per_step"]["mae"],
                                     **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()}})),

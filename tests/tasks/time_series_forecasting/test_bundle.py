@@ -48,7 +48,7 @@ def test_bundle_forecasts_equal_the_keras_model(tmp_path):
     forecaster = BundleForecaster(*open_bundle(tmp_path / "run"))
     forecast = forecaster.forecast(history)
     x, _ = task.eval_arrays(data, "test", hp)
-    expected = task.to_raw(model.predict(x[5:6], verbose=0))[0]
+    expected = task.to_raw(model.predict(x[5:6], verbose=0), data)[0]
     got = np.array([[step["temp_max"], step["temp_min"]] for step in forecast])
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
     assert forecast[0]["time"].startswith(str(data.times[origin])[:10])
