@@ -235,9 +235,8 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         samples = task.representative_inputs(data, cfg.representative_examples, config.seed, hp)
         float_inputs = not isinstance(samples, dict)
         source, representative, note = saved_model, _representative(samples), None
-        twin = getattr(family, "tflite_twin", None)
-        if twin is not None:
-            twin_model = twin(model, hp, task, data)
+        twin_model = family.tflite_twin(model, hp, task, data) if family is not None else None
+        if twin_model is not None:
             if _is_keras3(twin_model):
                 # Concrete functions of Keras 3 models keep variables that int8 calibration
                 # cannot read; a SavedModel freezes them.
@@ -250,7 +249,8 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             check_quantizations(family, hp, cfg.quantizations)
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
-            float_ops = (*getattr(family, "int8_float_ops", ()), *task.int8_float_ops) if quantization == "int8" else ()
+            family_ops = family.int8_float_ops if family is not None else ()
+            float_ops = (*family_ops, *task.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
                                      float_ops)
             path = export_dir / f"model_{quantization}.tflite"

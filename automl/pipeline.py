@@ -140,6 +140,16 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     best_family = get_family(result.best["family"])
     best_hp = result.best["_hp"]
     view = task.prepare(data, best_family, result.best["pretrained"])
+    report["fingerprint"] = fingerprint(finetune_print, config.export.model_dump(mode="json"),
+                                        config.finetune.enabled)
+    # A rerun that trained nothing new, into a complete run of the same work, has nothing to redo.
+    tuned_report = report["finetune"]
+    trained_now = config.finetune.enabled and tuned_report.get("resumed_from_epoch") != tuned_report["epochs_run"]
+    complete = None if trained_now else recorder.complete_report(report["fingerprint"])
+    if complete is not None:
+        recorder.discard()
+        say("done", f"already complete for this data and these settings; nothing redone: {out / REPORT}")
+        return RunArtifacts(model, task, view, complete, out, best_hp)
     with recorder.stage("evaluate"):
         x_test, y_test = task.eval_arrays(view, "test", best_hp)
         keras_outputs = model.predict(x_test, batch_size=256, verbose=0)

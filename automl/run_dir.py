@@ -75,6 +75,18 @@ class Recorder:
             return self.out_dir / REPORT, self.out_dir / HTML
         return self.out_dir / PARTIAL_REPORT, self.out_dir / PARTIAL_HTML
 
+    def complete_report(self, fingerprint: str) -> dict | None:
+        """The run directory's report when it is a complete run of the same work, else None."""
+        path = self.out_dir / REPORT
+        if not path.exists() or not (self.out_dir / EXPORT).is_dir():
+            return None
+        report = json.loads(path.read_text(encoding="utf-8"))
+        return report if report.get("status") == "succeeded" and report.get("fingerprint") == fingerprint else None
+
+    def discard(self) -> None:
+        """Drops this invocation's partial report (it would only repeat the complete one)."""
+        (self.out_dir / PARTIAL_REPORT).unlink(missing_ok=True)
+
     def write_book(self) -> None:
         write_json(self.book_path, self.book)
 

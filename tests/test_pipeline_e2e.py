@@ -86,12 +86,14 @@ def test_terminal_shows_only_progress_lines(quickstart_run):
     assert "Downloading data from" not in stderr
 
 
-def test_rerun_resumes_the_search(quickstart_run):
+def test_a_rerun_of_a_complete_run_redoes_nothing(quickstart_run):
     out, report, _ = quickstart_run
     again = run(out)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "search    finished in an earlier invocation (2 trial(s)" in again.stderr
     assert "finetune  finished in an earlier invocation" in again.stderr
+    assert "already complete for this data and these settings; nothing redone" in again.stderr
+    assert "export    " not in again.stderr
     second = json.loads((out / "report.json").read_text())
     assert [t["objective"] for t in second["search"]["trials"]] == [t["objective"] for t in report["search"]["trials"]]
 

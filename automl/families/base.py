@@ -45,6 +45,11 @@ class Family:
     #: What the bundle says of a family's `tflite_twin` conversion (families with one set it).
     twin_note: str = ""
 
+    def tflite_twin(self, model, hp, task, data):
+        """A model with the trained weights to convert in place of `model` when the trained
+        one does not convert well (a fused LSTM); None converts `model` itself."""
+        return None
+
     def unsupported_quantizations(self, hp) -> dict:
         """TFLite quantizations this configuration cannot export, with the reason."""
         return {}
