@@ -49,8 +49,28 @@ class ImagePreprocessor(Preprocessor):
         height, width, channels = self.shape
         try:
             with Image.open(path) as image:
-                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB").resize((width, height)),
-                                    dtype=np.float32)
+                pixels = np.asarray(image.convert("L" if channels == 1 else "RGB"), dtype=np.float32)
         except (UnidentifiedImageError, OSError, ValueError) as err:
             raise DataError(f"cannot read the image: {type(err).__name__}: {err}") from None
-        return pixels.reshape(self.shape)
+        return resize_bilinear(pixels.reshape(*pixels.shape[:2], channels), height, width)
+
+
+def resize_bilinear(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(H, W, C) pixels resized exactly as training's `tf.image.resize` does (bilinear, half-pixel
+    centres, no antialiasing), in numpy: Pillow's resize antialiases when it shrinks, which moves
+    pixels by several grey levels from what the model was trained on."""
+    rows = _bilinear_weights(pixels.shape[0], height)
+    cols = _bilinear_weights(pixels.shape[1], width)
+    (top, bottom, dy), (left, right, dx) = rows, cols
+    dy, dx = dy[:, None, None], dx[None, :, None]
+    upper = pixels[top][:, left] * (1 - dx) + pixels[top][:, right] * dx
+    lower = pixels[bottom][:, left] * (1 - dx) + pixels[bottom][:, right] * dx
+    return (upper * (1 - dy) + lower * dy).astype(np.float32)
+
+
+def _bilinear_weights(size_in: int, size_out: int):
+    position = (np.arange(size_out) + 0.5) * (size_in / size_out) - 0.5
+    floor = np.floor(position)
+    low = np.clip(floor, 0, size_in - 1).astype(int)
+    high = np.clip(np.ceil(position), 0, size_in - 1).astype(int)
+    return low, high, position - floor

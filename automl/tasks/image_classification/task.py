@@ -87,7 +87,10 @@ class ImageClassification(ClassificationTask):
         return ImagePreprocessor(data.image_shape)
 
     def raw_test_inputs(self, data):
-        return self.eval_arrays(data, "test")[0]
+        """The test image files when the data came from a folder (so the check reads, converts and
+        resizes them as `automl predict` does), else the pixel arrays."""
+        test = data.part("test")
+        return list(test.paths) if test.paths is not None else self.eval_arrays(data, "test")[0]
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
