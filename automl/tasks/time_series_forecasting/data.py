@@ -21,6 +21,7 @@ import numpy as np
 
 from automl.errors import DataError
 from automl.data.text_files import read_text_file
+from automl.tasks.time_series_forecasting.seasons import find_seasons
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
 
 TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds")
@@ -46,7 +47,7 @@ class SeriesData:
     covariates: list[str]
     calendar: list[str]
     frequency: Frequency
-    season: int
+    seasons: list[int]
     season_source: str
     horizon: int
     boundaries: tuple[int, int]
@@ -60,6 +61,11 @@ class SeriesData:
     @property
     def columns(self) -> list[str]:
         return self.targets + self.covariates + self.calendar
+
+    @property
+    def season(self) -> int:
+        """The shortest kept season (1 when none): the horizon's default and MASE's lag."""
+        return self.seasons[0]
 
     @property
     def num_targets(self) -> int:
@@ -121,13 +127,10 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
     calendar_names, calendar_values = calendar_columns(grid, cfg.calendar_features)
     values = np.concatenate([values, calendar_values], axis=1)
     train_end, val_end = _boundaries(steps, cfg.split.val, cfg.split.test, source)
-    season, season_source = _season(cfg.season, frequency, values[:train_end, 0])
-    horizon = season if cfg.horizon == "auto" else int(cfg.horizon)
-    if horizon < 1 or horizon > (val_end - train_end) // 2:
-        raise DataError(f"{source}: data.horizon={horizon} needs validation and test parts of at least "
-                        f"{2 * horizon} steps; they have {val_end - train_end}. Lower the horizon or "
-                        f"raise data.split.val / data.split.test")
-    data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, season, season_source,
+    seasons, season_source = find_seasons(cfg.season, frequency, values[:train_end, 0])
+    horizon = seasons[0] if cfg.horizon == "auto" else int(cfg.horizon)
+    train_end, val_end = _fit_horizon(steps, train_end, val_end, horizon, source)
+    data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, seasons, season_source,
                       horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format)
     train = values[:train_end]
     data.mean = np.nanmean(train, axis=0)
@@ -268,35 +271,26 @@ def _boundaries(steps: int, val: float, test: float, source: str) -> tuple[int, 
     return train_end, val_end
 
 
-def _season(setting, frequency: Frequency, train_target: np.ndarray) -> tuple[int, str]:
-    """The seasonal period: from the YAML, or the frequency's natural cycle when the training
-    part holds at least two of them."""
-    if setting != "auto":
-        return int(setting), "data.season"
-    season, cycle = frequency.default_season()
-    if season <= 1 or len(train_target) < 2 * season:
-        return 1, "no cycle assumed (set data.season)"
-    strength = autocorrelation(train_target, season)
-    if strength is None or strength < MIN_SEASONAL_AUTOCORRELATION:
-        return 1, (f"{frequency.name} steps, but no {cycle} cycle in the training part (autocorrelation "
-                   f"{strength} at lag {season}); set data.season to name one")
-    return season, f"{frequency.name} steps: the {cycle} cycle (autocorrelation {strength} at lag {season})"
+def _fit_horizon(steps: int, train_end: int, val_end: int, horizon: int, source: str) -> tuple[int, int]:
+    """Boundaries that give validation and test at least one horizon each (taken from the end of
+    training when the split's shares are smaller), with training long enough for its own windows.
+
+    Every part is then forecast from rolling origins: each step of a part that has a horizon
+    after it inside the part is one window.
+    """
+    val_steps = max(val_end - train_end, horizon)
+    test_steps = max(steps - val_end, horizon)
+    minimum = MIN_TRAIN_HORIZONS * horizon + val_steps + test_steps
+    if steps - val_steps - test_steps < MIN_TRAIN_HORIZONS * horizon:
+        raise DataError(f"{source}: {steps} steps are too few for data.horizon={horizon}: the series needs at "
+                        f"least {minimum} ({MIN_TRAIN_HORIZONS} horizons to train on, then {val_steps} to "
+                        f"validate and {test_steps} to test). Lower the horizon or use a longer series")
+    val_end = steps - test_steps
+    return val_end - val_steps, val_end
 
 
-#: Below this autocorrelation of the changes at the natural lag, no cycle is assumed.
-MIN_SEASONAL_AUTOCORRELATION = 0.1
-
-
-def autocorrelation(values: np.ndarray, lag: int) -> float | None:
-    """Autocorrelation of the step-to-step changes at `lag` (changes: a trend would make every lag
-    look seasonal)."""
-    values = values[np.isfinite(values)]
-    if lag < 1 or len(values) <= 2 * lag + 1:
-        return None
-    diffs = np.diff(values)
-    a, b = diffs[:-lag] - diffs.mean(), diffs[lag:] - diffs.mean()
-    denominator = np.sqrt((a * a).sum() * (b * b).sum())
-    return round(float((a * b).sum() / denominator), 3) if denominator > 0 else None
+#: Training needs this many horizons of steps: one lookback and one horizon, at the least.
+MIN_TRAIN_HORIZONS = 3
 
 
 def describe_missing(missing: dict) -> Optional[str]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.tasks.time_series_forecasting.data import SeriesData, autocorrelation, describe_missing, load_series_data
-from automl.tasks.time_series_forecasting.baselines import BASELINES, baseline_forecasts, feasible, linear_kernel, min_history
+from automl.tasks.time_series_forecasting.data import SeriesData, describe_missing, load_series_data
+from automl.tasks.time_series_forecasting.baselines import longest_history, rules_for
+from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.errors import DataError
@@ -59,7 +60,9 @@ class Forecasting(Task):
         return super().python_data(data)
 
     def describe_profile(self, profile: dict) -> str:
-        text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, season {profile['season']}, "
+        seasons = " and ".join(str(s) for s in profile["seasons"])
+        text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
+                f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
                 f"horizon {profile['horizon']}, windows {profile['windows']}")
         return f"{text}, {profile['missing_note']}" if profile.get("missing_note") else text
 
@@ -72,7 +75,7 @@ class Forecasting(Task):
         return rows_for_each(inputs, BundleForecaster(export_dir, metadata, model_path).forecast_csv)
 
     def lookbacks(self, data) -> list[int]:
-        return lookback_choices(data.season, data.horizon, data.split_sizes()["train"])
+        return lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
 
     def default_lookback(self, data) -> int:
         choices = self.lookbacks(data)
@@ -92,8 +95,9 @@ class Forecasting(Task):
             "end": str(data.times[-1]),
             "frequency": data.frequency.to_report(),
             "season": data.season,
+            "seasons": data.seasons,
             "season_source": data.season_source,
-            "seasonal_autocorrelation": autocorrelation(target, data.season),
+            "seasonal_autocorrelation": {str(s): autocorrelation(target, s) for s in data.seasons},
             "horizon": data.horizon,
             "lookback_choices": self.lookbacks(data),
             "targets": data.targets,
@@ -147,17 +151,16 @@ class Forecasting(Task):
         dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear")
         linear = dense(flat)
         rule = self.starting_rule(data, lookback)
-        dense.kernel.assign(linear_kernel(rule, lookback, data.horizon, data.season, data.num_targets,
-                                          len(data.columns)))
+        dense.kernel.assign(rule.linear_kernel(lookback, data.horizon, data.num_targets, len(data.columns)))
         dense.bias.assign(np.zeros(dense.bias.shape, dtype="float32"))
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
 
-    def starting_rule(self, data, lookback: int) -> str:
-        """The baseline with the lowest MAE on the training windows this lookback allows."""
+    def starting_rule(self, data, lookback: int):
+        """The baseline `Rule` with the lowest MAE on the training windows this lookback allows."""
         actual, forecasts = _rule_forecasts(data, "train", lookback)
-        errors = {name: _standardized_mae(actual, forecast, data) for name, forecast in forecasts.items()
-                  if feasible(name, lookback, data.season)}
-        return min(errors, key=errors.get)
+        rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
+        errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
+        return rules[min(errors, key=errors.get)]
 
     def build_head(self, hp, features, data):
         """Flattened features -> dropout -> one linear output per (step, target)."""
@@ -278,6 +281,7 @@ class Forecasting(Task):
             "lookback": lookback,
             "horizon": data.horizon,
             "season": data.season,
+            "seasons": data.seasons,
             "last_training_time": str(data.times[data.boundaries[0] - 1]),
         }
 
@@ -291,14 +295,14 @@ def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict]:
     """(actuals, {baseline: forecasts}) in raw units on a part's windows with the history the rules
     need; windows touching a dropped value are left out."""
     chosen = origins(data, part, lookback)
-    chosen = chosen[chosen >= min_history(data.season)]
+    chosen = chosen[chosen >= longest_history(data.seasons)]
     raw = data.values[:, : data.num_targets]
     actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1].astype(np.float64)
-    forecasts = baseline_forecasts(raw, chosen, data.horizon, data.season)
+    forecasts = {rule.name: rule.forecast(raw, chosen, data.horizon) for rule in rules_for(data.seasons)}
     usable = np.isfinite(actual).all(axis=(1, 2))
     for forecast in forecasts.values():
         usable &= np.isfinite(forecast).all(axis=(1, 2))
-    return actual[usable], {name: forecasts[name][usable] for name in BASELINES}
+    return actual[usable], {name: forecast[usable] for name, forecast in forecasts.items()}
 
 
 def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:

@@ -22,8 +22,6 @@ TIME_FORMATS = (
 )
 
 _FIXED_NAMES = {60: "minutely", 3600: "hourly", 86400: "daily", 7 * 86400: "weekly"}
-#: The natural cycle of each fixed step: (steps per cycle, its name).
-_SEASONS = {60: (60, "hourly"), 3600: (24, "daily"), 86400: (7, "weekly"), 7 * 86400: (52, "yearly")}
 
 
 @dataclass(frozen=True)
@@ -40,12 +38,6 @@ class Frequency:
         if self.seconds in _FIXED_NAMES:
             return _FIXED_NAMES[self.seconds]
         return f"every {self.seconds} s"
-
-    def default_season(self) -> tuple[int, str]:
-        """(steps, name) of the natural cycle: 24 hours, 7 days, 52 weeks, 12 months, 4 quarters."""
-        if self.months:
-            return {1: (12, "yearly"), 3: (4, "yearly")}.get(self.months, (1, "none"))
-        return _SEASONS.get(self.seconds, (1, "none"))
 
     def to_report(self) -> dict:
         return {"name": self.name, "seconds": self.seconds, "months": self.months}

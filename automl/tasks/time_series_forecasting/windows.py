@@ -54,12 +54,17 @@ def window_dataset(values: np.ndarray, origins_: np.ndarray, lookback: int, hori
     return ds.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def lookback_choices(season: int, horizon: int, train_steps: int) -> list[int]:
-    """Lookbacks worth searching: 1-4 seasons (or multiples of the horizon without a season),
+def lookback_choices(seasons: list[int], horizon: int, train_steps: int) -> list[int]:
+    """Lookbacks worth searching: 1-4 of the shortest season (or multiples of the horizon without a
+    season), and the longest season (one step more, for its drift rule, and one shortest season
+    more) so a weekly rule fits in the window;
     keeping at least half of the training part for windows."""
-    base = season if season > 1 else max(horizon, 8)
+    base = seasons[0] if seasons[0] > 1 else max(horizon, 8)
     limit = max(train_steps // 2 - horizon, base)
-    return sorted({min(k * base, limit) for k in (1, 2, 3, 4)})
+    wanted = {k * base for k in (1, 2, 3, 4)}
+    if seasons[-1] > 4 * base:
+        wanted |= {seasons[-1] + 1, seasons[-1] + base}
+    return sorted({min(k, limit) for k in wanted})
 
 
 def evenly_spaced(origins_: np.ndarray, count: int) -> np.ndarray:

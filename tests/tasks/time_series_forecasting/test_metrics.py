@@ -56,8 +56,8 @@ def test_the_linear_map_starts_as_the_best_baseline(co2):
     from automl.hypermodel import TaskHyperModel
 
     task, data = co2
-    assert task.starting_rule(data, 104) == "seasonal_naive_drift"
-    assert task.starting_rule(data, 52) == "seasonal_naive"  # drift needs 53 steps of past
+    assert task.starting_rule(data, 104).name == "seasonal_naive_drift"
+    assert task.starting_rule(data, 52).name == "seasonal_naive"  # drift needs 53 steps of past
     hp = keras_tuner.HyperParameters()
     hp.Fixed("lookback", 104)
     model = TaskHyperModel(get_family("tcn"), task, data).build(hp)

@@ -54,9 +54,12 @@ def test_bad_input_is_named(tmp_path):
         load_series_data(DataConfig(path=str(path)))
 
 
-def test_a_horizon_longer_than_the_held_out_parts_is_refused():
-    with pytest.raises(DataError, match=r"data.horizon=200 needs validation and test parts"):
-        load_series_data(co2_config(horizon=200))
+def test_a_horizon_longer_than_the_held_out_parts_grows_them_or_is_refused():
+    data = load_series_data(co2_config(horizon=400))
+    assert data.split_sizes() == {"train": 1484, "val": 400, "test": 400}
+    with pytest.raises(DataError, match=r"2284 steps are too few for data.horizon=600: the series needs at least "
+                                        r"3000 \(3 horizons to train on, then 600 to validate and 600 to test\)"):
+        load_series_data(co2_config(horizon=600))
 
 
 def test_a_dict_of_columns_loads_like_the_file():
