@@ -167,6 +167,8 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         if baselines:
             report["baselines"] = baselines["test"]
             report["baseline_validation"] = baselines["validation"]
+            if baselines.get("notes"):
+                report["baseline_notes"] = baselines["notes"]
             for name, metrics in baselines["test"].items():
                 say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
             for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):

@@ -129,10 +129,15 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
         candidates.sort(key=lambda c: -c.score)
         # A family without a trial is not searched: no more families than trials.
         keep = min(_family_count(search.max_families, search.time_limit, len(candidates)), search.max_trials)
+        fast = [c for c in candidates[keep:] if get_family(c.family).info.fast and keep < search.max_trials]
         for dropped in candidates[keep:]:
+            if dropped in fast:
+                dropped.reasons.append("searched beside the ranked families: its trials take seconds")
+                continue
             excluded.append({"family": dropped.family,
                              "reason": f"ranked below the {keep} family(ies) the time and trial budget allow"})
-        candidates = candidates[:keep]
+        # Fast families go first: whatever the rest of the budget does, they leave a model.
+        candidates = sorted(candidates[:keep] + fast, key=lambda c: not get_family(c.family).info.fast)
     if not candidates:
         raise RuntimeError(f"No family fits this data: {excluded}")
     allot_trials(candidates, max(search.max_trials, len(candidates)))

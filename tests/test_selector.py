@@ -89,3 +89,28 @@ def test_no_more_families_than_trials():
     selection = select_families("image_classification", profile(224), cfg(max_families=3, max_trials=1), weights)
     assert [c.max_trials for c in selection.candidates] == [1]
     assert len(selection.excluded) == 2
+
+
+def text_profile(p95_words, train=5_000):
+    return {"split_sizes": {"train": train, "val": 1, "test": 1},
+            "words_per_text": {"mean": p95_words / 2, "p50": p95_words // 2, "p95": p95_words, "max": p95_words}}
+
+
+def text_cfg(**search):
+    return config_from_mapping({"task": "text_classification", "data": {"path": "."}, "search": search,
+                                "time_limit": "6m"})
+
+
+def test_long_texts_put_the_bag_of_ngrams_first_and_say_what_the_others_cut():
+    selection = select_families("text_classification", text_profile(1500), text_cfg(), weights)
+    first = selection.candidates[0]
+    assert first.family == "bag_of_ngrams" and any("long texts" in r for r in first.reasons)
+    bert = next(c for c in selection.candidates if c.family == "bert")
+    assert any("reads the first 128 word pieces" in r for r in bert.reasons)
+
+
+def test_the_fast_family_is_searched_first_beside_the_ranked_one():
+    selection = select_families("text_classification", text_profile(40), text_cfg(time_limit="3m"), weights)
+    assert [c.family for c in selection.candidates] == ["bag_of_ngrams", "bert"]  # a short search: one ranked
+    assert any("trials take seconds" in r for r in selection.candidates[0].reasons)
+    assert sum(c.max_trials for c in selection.candidates) == 6

@@ -13,6 +13,7 @@ _FAMILIES = {
     "efficientnet": "automl.families.efficientnet:EfficientNet",
     "bilstm": "automl.families.bilstm:BiLSTM",
     "bert": "automl.families.bert:Bert",
+    "bag_of_ngrams": "automl.families.bag_of_ngrams:BagOfNgrams",
     "transformer": "automl.families.transformer:TransformerForecaster",
     "lstm": "automl.families.lstm:LSTMForecaster",
     "tcn": "automl.families.tcn:TCN",

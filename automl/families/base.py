@@ -30,6 +30,9 @@ class FamilyInfo:
     #: Search trials train on at most this many examples when
     #: `search.max_train_examples` is auto (None: the search default).
     search_examples: Optional[int] = None
+    #: A trial takes seconds: when the selector chooses families itself, this one is
+    #: always searched, and first, so a budget spent elsewhere still leaves a model.
+    fast: bool = False
 
 
 class Family:

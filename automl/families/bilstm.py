@@ -22,6 +22,10 @@ def _layers(K, values: dict, inputs: dict, pool):
     return pool(x, inputs["padding_mask"])
 
 
+#: Words read at most per text.
+MAX_WORDS = 256
+
+
 class BiLSTM(Family):
     info = FamilyInfo(
         name="bilstm",
@@ -35,7 +39,7 @@ class BiLSTM(Family):
     def tokenizer(self, data, profile: dict, pretrained=None):
         from automl.tasks.text_classification.tokenizers import WordTokenizer
 
-        length = min(max(16, int(profile["words_per_text"]["p95"] * 1.2)), 256)
+        length = min(max(16, int(profile["words_per_text"]["p95"] * 1.2)), MAX_WORDS)
         return WordTokenizer.fit(data.train.texts, vocabulary_size=20_000, sequence_length=length)
 
     def input_space(self, hp, data) -> None:

@@ -40,8 +40,9 @@ def _leaderboard(report: dict) -> str:
     rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
              t["seconds"], t.get("error") or t["hyperparameters"]] for t in trials]
     # Baselines need no training; their validation score is on the objective's scale.
+    notes = report.get("baseline_notes", {})
     for name, value in report.get("baseline_validation", {}).items():
-        rows.append([f"baseline/{name}", "no model", value, None, "rule, no parameters"])
+        rows.append([f"baseline/{name}", "baseline", value, None, notes.get(name, "rule, no parameters")])
     rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))
     name = report.get("best", {}).get("objective", {}).get("name", "objective")
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""

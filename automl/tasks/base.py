@@ -184,19 +184,20 @@ class Task:
         return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
 
     def baselines(self, data, hp) -> Optional[dict]:
-        """Rules that need no model, scored like it: {"test": {name: metrics},
-        "validation": {name: objective value}}; None when the task has none."""
+        """Rules or simple models scored like the model: {"test": {name: metrics},
+        "validation": {name: objective value}, optionally "notes": {name: what it is}};
+        None when the task has none."""
         return None
 
     def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
-        """One warning when a rule without parameters beats the model on the headline metric."""
+        """One warning when a baseline beats the model on the headline metric."""
         key, sign = self.headline_metric, 1 if self.headline_higher_is_better else -1
         better = sorted((sign * -m[key], name) for name, m in baselines.items() if sign * (m[key] - test_metrics[key]) > 0)
         if not better:
             return []
         named = ", ".join(f"{name} ({baselines[name][key]:.4f})" for _, name in better)
         return [f"the model's test {key} {test_metrics[key]:.4f} is worse than {named}: give the search more "
-                f"trials or time, or use that rule"]
+                f"trials or time, or use that baseline"]
 
     def compare(self, reference: np.ndarray, outputs: np.ndarray, data) -> dict:
         """How close a converted model's outputs are to the Keras model's (report keys)."""

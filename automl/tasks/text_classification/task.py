@@ -138,15 +138,20 @@ class TextClassification(ClassificationTask):
         ids, mask = data.encoded(part)
         return fit_to_hp(ids, mask, hp), data.part(part).labels
 
+    def baselines(self, data, hp) -> dict:
+        from automl.tasks.text_classification.baselines import tfidf_baseline
+
+        return tfidf_baseline(data)
+
     def final_tokenizer(self, data, hp):
         """The tokenizer that produces exactly what the exported model takes."""
         from automl.tasks.text_classification.tokenizers import WordTokenizer, WordPieceTokenizer
 
         tok = data.tokenizer
         length = _hp(hp, "sequence_length") or tok.sequence_length
-        if isinstance(tok, WordTokenizer):
+        if isinstance(tok, WordTokenizer):  # and its n-gram subclass
             vocabulary = _hp(hp, "vocabulary_size") or len(tok.vocabulary)
-            return WordTokenizer(tok.vocabulary[:vocabulary], length)
+            return type(tok)(tok.vocabulary[:vocabulary], length)
         return WordPieceTokenizer(tok.vocabulary, length, tok.lowercase, tok.max_chars_per_word)
 
     def preprocessor(self, data, hp):

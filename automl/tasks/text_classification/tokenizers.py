@@ -161,6 +161,45 @@ class WordTokenizer:
         return {"kind": self.kind, "sequence_length": self.sequence_length, "vocabulary": self.vocabulary}
 
 
+class NgramTokenizer(WordTokenizer):
+    """Words and the word pairs (bigrams) seen in training, as one bag of ids.
+
+    The ids of a text are its words' ids (unknown words: 1) followed by the ids of
+    its known bigrams (unknown ones are left out: they carry nothing), cut to
+    `sequence_length`. Vocabulary entries that hold a space are bigrams.
+    """
+
+    kind = "ngram"
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], vocabulary_size: int, sequence_length: int,
+            bigram_share: float = 0.5) -> "NgramTokenizer":
+        """Keeps the most frequent words and bigrams (bigrams seen at least twice), half each by default."""
+        texts = list(texts)
+        words = Counter()
+        bigrams = Counter()
+        for text in texts:
+            tokens = cls.words(text)
+            words.update(tokens)
+            bigrams.update(f"{a} {b}" for a, b in zip(tokens, tokens[1:]))
+        ranked_bigrams = [b for b, n in sorted(bigrams.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2]
+        room = vocabulary_size - 2
+        kept_bigrams = ranked_bigrams[: int(room * bigram_share)]
+        ranked_words = [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
+        kept_words = ranked_words[: room - len(kept_bigrams)]
+        return cls([PAD, UNK] + kept_words + kept_bigrams, sequence_length)
+
+    def tokenize(self, text: str) -> list[str]:
+        words = self.words(text)
+        return words + [pair for pair in (f"{a} {b}" for a, b in zip(words, words[1:])) if pair in self.index]
+
+    def encode(self, text: str) -> tuple[list[int], list[int]]:
+        ids = [self.index.get(token, 1) for token in self.tokenize(text)][: self.sequence_length]
+        mask = [1] * len(ids)
+        pad = self.sequence_length - len(ids)
+        return ids + [0] * pad, mask + [0] * pad
+
+
 def encode_batch(tokenizer, texts: Sequence[str]):
     """Token ids and padding masks for many texts, as int32 arrays."""
     import numpy as np
@@ -188,4 +227,6 @@ def load_tokenizer(path: Path):
         return WordPieceTokenizer(**config)
     if kind == "word":
         return WordTokenizer(**config)
+    if kind == "ngram":
+        return NgramTokenizer(**config)
     raise ValueError(f"{path}: unknown tokenizer kind. Received: kind={kind!r}")

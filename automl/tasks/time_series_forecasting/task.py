@@ -78,8 +78,12 @@ class Forecasting(Task):
         return lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
 
     def default_lookback(self, data) -> int:
+        """Two shortest seasons, or the shortest window that holds the baseline rule forecasting the
+        training part best (a week of half-hours when last week's load is the best guess)."""
         choices = self.lookbacks(data)
-        return choices[min(1, len(choices) - 1)]
+        best = self.starting_rule(data, choices[-1])
+        holding = [c for c in choices if best.feasible(c)]
+        return max(choices[min(1, len(choices) - 1)], holding[0])
 
     def profile(self, data) -> dict:
         train_end = data.boundaries[0]

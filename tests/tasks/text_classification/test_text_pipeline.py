@@ -93,3 +93,48 @@ def test_pinned_gru_with_int8_fails_before_training(tmp_path):
     assert result.returncode != 0
     assert "GRU" in result.stderr and "int8" in result.stderr
     assert "Traceback" not in result.stderr and "] search " not in result.stderr
+
+
+def test_the_report_shows_the_tfidf_baseline_beside_the_model(bilstm_run):
+    out, report = bilstm_run
+    baseline = report["baselines"]["tfidf_logistic_regression"]
+    assert baseline["accuracy"] > 0.62 and baseline["examples"] == report["test_metrics"]["examples"]
+    assert 0.5 < report["baseline_validation"]["tfidf_logistic_regression"] <= 1.0
+    assert "C=" in report["baseline_notes"]["tfidf_logistic_regression"]
+    html = (out / "report.html").read_text()
+    assert "baseline/tfidf_logistic_regression" in html
+    beaten = baseline["accuracy"] > report["test_metrics"]["accuracy"]
+    assert beaten == any("tfidf_logistic_regression" in w for w in report.get("warnings", []))
+
+
+def test_bag_of_ngrams_reads_long_texts_whole_and_learns(tmp_path):
+    """Long documents (whole reviews joined ten at a time): the fast family reads past the
+    first hundreds of words, trains in seconds and beats the majority class clearly."""
+    import bz2
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(bz2.decompress(ROTTEN_TOMATOES.read_bytes()).decode("utf-8"))))
+    docs = []
+    for label in ("fresh", "rotten"):
+        texts = [r["text"] for r in rows if r["category"] == label][:3000]
+        docs += [{"text": " ".join(texts[i:i + 10]), "label": label} for i in range(0, len(texts), 10)]
+    path = tmp_path / "long.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "label"])
+        writer.writeheader()
+        writer.writerows(docs)
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "automl", "run", "pipelines/rotten_tomatoes.yaml", "--out", str(out),
+                             "--set", f"data.path={path}", "--set", "data.text_column=text",
+                             "--set", "data.label_column=label", "--set", "search.max_trials=2",
+                             "--set", "search.families=[bag_of_ngrams]", "--set", "time_limit=4m",
+                             "--set", "export.quantizations=[float32]"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads((out / "report.json").read_text())
+    reasons = report["selector"]["families"][0]["reasons"]
+    assert any("long texts" in reason for reason in reasons)
+    assert report["dataset"]["words_per_text"]["p95"] > 200
+    assert report["best"]["hyperparameters"]["sequence_length"] >= 2 * 200
+    assert report["test_metrics"]["accuracy"] > 0.8  # 10 snippets agree more often than one

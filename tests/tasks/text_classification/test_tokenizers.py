@@ -71,3 +71,18 @@ def test_tokenizers_and_predict_do_not_import_tensorflow():
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_ngram_tokenizer_adds_known_word_pairs_and_round_trips(tmp_path):
+    from automl.tasks.text_classification.tokenizers import NgramTokenizer, load_tokenizer, save_tokenizer
+
+    texts = ["not good at all", "not good", "very good", "very good indeed", "not bad"]
+    tok = NgramTokenizer.fit(texts, vocabulary_size=100, sequence_length=12)
+    assert "not good" in tok.index and "very good" in tok.index  # seen twice
+    assert "not bad" not in tok.index  # seen once: no id
+    ids, mask = tok.encode("Not good, not bad")
+    words = [tok.index["not"], tok.index["good"], tok.index[","], tok.index["not"], tok.index["bad"]]
+    assert ids[:6] == words + [tok.index["not good"]] and sum(mask) == 6
+    save_tokenizer(tok, tmp_path / "t.json")
+    again = load_tokenizer(tmp_path / "t.json")
+    assert type(again) is NgramTokenizer and again.encode("not good, not bad") == (ids, mask)
