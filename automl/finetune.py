@@ -49,6 +49,18 @@ class FinetuneResult:
         return report
 
 
+#: `finetune.epochs: auto`: the most epochs with a time limit (which, or patience, ends training
+#: first), without one, and the epochs a frozen pretrained backbone's head trains alone.
+AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, AUTO_HEAD_EPOCHS = 300, 50, 3
+
+
+def most_epochs(cfg) -> int:
+    """The fine-tuning's epoch count: pinned, or (auto) a cap that patience or the time limit ends."""
+    if cfg.epochs != "auto":
+        return int(cfg.epochs)
+    return AUTO_EPOCH_CAP if cfg.time_limit else AUTO_EPOCHS_WITHOUT_LIMIT
+
+
 def finetune(config, task, data, best: dict, warm_weights: Optional[Path], runtime, folder: Path,
              fingerprint: str) -> FinetuneResult:
     """Trains the best configuration to convergence within finetune.time_limit (what is left of
@@ -100,13 +112,14 @@ class _Finetuning:
         if warm_weights is not None:
             self.model.load_weights(warm_weights)
         rate = self.hp.get("learning_rate")
+        epochs = most_epochs(self.cfg)
         phases = []
         if self.backbone is not None and warm_weights is None:
-            phases.append({"name": "head", "epochs": max(1, self.cfg.epochs // 4), "learning_rate": rate,
-                           "frozen": True})
+            head = max(1, (self.cfg.epochs if self.cfg.epochs != "auto" else AUTO_HEAD_EPOCHS * 4) // 4)
+            phases.append({"name": "head", "epochs": head, "learning_rate": rate, "frozen": True})
         if self.backbone is not None:
             rate *= self.cfg.unfreeze_learning_rate_factor
-        phases.append({"name": "all layers", "epochs": self.cfg.epochs - sum(p["epochs"] for p in phases),
+        phases.append({"name": "all layers", "epochs": epochs - sum(p["epochs"] for p in phases),
                        "learning_rate": rate, "frozen": False})
         state = {"fingerprint": fingerprint, "phases": [p for p in phases if p["epochs"] > 0], "phase": 0,
                  "epochs_done": 0, "phase_start": 0, "history": {}, "stages": [], "best": None, "wait": 0,

@@ -7,6 +7,7 @@ slice of the data, progress lines and the deadline.
 
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import keras
@@ -41,6 +42,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.data = task.prepare(data, family, pretrained)
         self.train_indices, self.val_indices = train_indices, val_indices
         self.deadline = deadline
+        #: When the running trial's share of the search budget ends (set as each trial starts).
+        self.trial_deadline: Optional[float] = None
         self.label = label or family.info.name
         self.seed = seed
 
@@ -52,6 +55,33 @@ class TaskHyperModel(keras_tuner.HyperModel):
 
     def fit(self, hp, model, *args, epochs=1, callbacks=None, initial_epoch=0, **kwargs):
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
-                     epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics())]
+                     epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics()),
+                     StopBeforeShareEnds(self.trial_deadline)]
         return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
                              train_indices=self.train_indices, val_indices=self.val_indices)
+
+
+class StopBeforeShareEnds(keras.callbacks.Callback):
+    """Ends a trial after the last epoch that fits in its share of the search budget.
+
+    The epochs a trial gets then follow from its own measured epoch time: a
+    model that trains an epoch in a second gets many, a slow one few, and
+    the search's time limit is spent rather than left over. At least one
+    epoch always runs.
+    """
+
+    def __init__(self, share_ends: Optional[float]):
+        super().__init__()
+        self.share_ends = share_ends
+        self._started = None
+
+    def on_train_begin(self, logs=None):
+        self._started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.share_ends is None:
+            return
+        now = time.time()
+        per_epoch = (now - self._started) / (epoch + 1)
+        if now + per_epoch > self.share_ends:
+            self.model.stop_training = True

@@ -247,6 +247,10 @@ def _within_run_budget(config, stage: str, recorder):
             limit = share
             say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
                        f"({format_seconds(others)} spent)")
+    if limit is not None:
+        recorder.report.setdefault("time_limits", {})[stage] = round(limit, 1)
+        if config.time_limit:
+            recorder.report["time_limits"]["run"] = round(config.time_limit, 1)
     spent = recorder.spent(stage)
     if limit is not None and spent:
         left = max(limit - spent, 1e-3)

@@ -47,6 +47,7 @@ class SearchResult:
     def to_report(self) -> dict:
         return {
             "trials": self.trials,
+            "objective_by_time": objective_by_time(self.trials, self.best.get("objective", {}).get("direction")),
             "stopped_by_time_limit": self.stopped_by_time_limit,
             "seconds": round(self.seconds, 1),
             "train_examples_per_trial": self.train_examples,
@@ -74,6 +75,33 @@ class SearchResult:
         weights = folder / BEST_WEIGHTS
         return cls(report["trials"], best, weights if weights.exists() else None, report["stopped_by_time_limit"],
                    report["seconds"], report["train_examples_per_trial"], report["notes"])
+
+
+#: `search.epochs: auto`: the most epochs a trial may take when a time limit shares them out,
+#: and the epochs per trial without a time limit.
+AUTO_TRIAL_EPOCH_CAP, AUTO_TRIAL_EPOCHS = 50, 10
+
+
+def trial_epochs(search) -> int:
+    """Epochs passed to each trial: the pinned count, or (auto) a cap that the trial's share of
+    the time limit cuts short."""
+    if search.epochs != "auto":
+        return int(search.epochs)
+    return AUTO_TRIAL_EPOCH_CAP if search.time_limit else AUTO_TRIAL_EPOCHS
+
+
+def objective_by_time(trials: list[dict], direction: str | None) -> list[list[float]]:
+    """[[search seconds at the end of a trial, best objective so far], ...] in the order trials ran."""
+    sign = -1 if direction == "max" else 1
+    points, elapsed, best = [], 0.0, None
+    for trial in trials:
+        elapsed += trial.get("seconds") or 0.0
+        value = trial.get("objective")
+        if value is not None and (best is None or sign * (value - best) < 0):
+            best = value
+        if best is not None:
+            points.append([round(elapsed, 1), best])
+    return points
 
 
 def pinned_hyperparameters(values: dict) -> keras_tuner.HyperParameters:
@@ -145,6 +173,10 @@ def _tuner_class(strategy: str):
         def on_trial_begin(self, trial):
             self._trial_start = time.time()
             self.counter["started"] += 1
+            deadline = self.hypermodel.deadline
+            if deadline is not None:  # an equal share of what is left to each trial still to run
+                left = max(1, self.counter["total"] - self.counter["started"] + 1)
+                self.hypermodel.trial_deadline = self._trial_start + max(0.0, deadline - self._trial_start) / left
             shown = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
             say("search", f"trial {self.counter['started']}/{self.counter['total']} "
                           f"({self.hypermodel.name}): {shown}")
@@ -285,8 +317,11 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     sizes = sorted({train_size if idx is None else len(idx) for idx in train_indices.values()})
 
     total_trials = sum(c.max_trials for c in selection.candidates)
+    epochs = trial_epochs(search)
+    each = (f"up to {epochs} epoch(s) each, as many as fit in an equal share of the time left"
+            if search.epochs == "auto" and deadline else f"{epochs} epoch(s) each")
     say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "
-                  f"{search.epochs} epoch(s) each on {' or '.join(map(str, sizes))} examples; "
+                  f"{each} on {' or '.join(map(str, sizes))} examples; "
                   f"time limit {format_seconds(search.time_limit)}")
     hypermodels = {
         c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
@@ -302,7 +337,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
             # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
             with contextlib.redirect_stdout(io.StringIO()):
                 tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
-                                    search.hyperparameters, folder, runtime, search.epochs,
+                                    search.hyperparameters, folder, runtime, epochs,
                                     search.max_consecutive_failed_trials)
         except Exception as err:  # KerasTuner builds one model to learn the space
             pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
@@ -326,7 +361,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     for candidate in selection.candidates:
         tuner = tuners[candidate.family]
         say("search", f"family {candidate.family}: up to {candidate.max_trials} trial(s)")
-        tuner.search(epochs=search.epochs, verbose=0)
+        tuner.search(epochs=epochs, verbose=0)
     rows = [row for family, tuner in tuners.items() for row in _trial_rows(family, tuner)]
     # The time limit stopped the search only if it cut trials short of their budget.
     stopped = deadline is not None and time.time() >= deadline and len(rows) < total_trials

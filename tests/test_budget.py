@@ -76,3 +76,44 @@ def test_trial_samples_shrink_for_slow_families():
     assert len(_trial_sample(search, get_family("bilstm"), task, data, 0)) == SEARCH_SAMPLE
     pinned = config(search={"max_train_examples": 40_000}).search
     assert _trial_sample(pinned, get_family("bert"), task, data, 0) is None
+
+
+def test_a_trial_trains_as_many_epochs_as_fit_in_its_share():
+    import time
+
+    import keras
+
+    from automl.hypermodel import StopBeforeShareEnds
+
+    x = np.random.default_rng(0).normal(size=(2000, 16)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    started = time.time()
+    history = model.fit(x, y, epochs=10_000, verbose=0, callbacks=[StopBeforeShareEnds(started + 3.0)])
+    elapsed = time.time() - started
+    epochs = len(history.history["loss"])
+    assert 3 <= epochs < 10_000 and elapsed <= 3.0 + 1.0
+    unbounded = model.fit(x, y, epochs=2, verbose=0, callbacks=[StopBeforeShareEnds(None)])
+    assert len(unbounded.history["loss"]) == 2
+
+
+def test_auto_epochs_are_bounded_by_the_time_limit_or_a_cap():
+    from automl.finetune import AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, most_epochs
+    from automl.search import AUTO_TRIAL_EPOCH_CAP, AUTO_TRIAL_EPOCHS, trial_epochs
+
+    assert most_epochs(config(finetune={"time_limit": "5m"}).finetune) == AUTO_EPOCH_CAP
+    assert most_epochs(config().finetune) == AUTO_EPOCHS_WITHOUT_LIMIT
+    assert most_epochs(config(finetune={"epochs": 7}).finetune) == 7
+    assert trial_epochs(config(search={"time_limit": "5m"}).search) == AUTO_TRIAL_EPOCH_CAP
+    assert trial_epochs(config().search) == AUTO_TRIAL_EPOCHS
+    assert trial_epochs(config(search={"epochs": 4, "time_limit": "5m"}).search) == 4
+
+
+def test_the_objective_against_time_keeps_the_best_so_far():
+    from automl.search import objective_by_time
+
+    trials = [{"seconds": 10, "objective": 0.5}, {"seconds": 5, "objective": None},
+              {"seconds": 20, "objective": 0.4}, {"seconds": 5, "objective": 0.7}]
+    assert objective_by_time(trials, "max") == [[10, 0.5], [15, 0.5], [35, 0.5], [40, 0.7]]
+    assert objective_by_time(trials, "min")[-1] == [40, 0.4]

@@ -133,7 +133,9 @@ class SearchConfig(_Strict):
         True, description="Try each family's known-good configurations first."
     )
     max_trials: int = Field(6, ge=1)
-    epochs: int = Field(3, ge=1, description="Epochs per trial.")
+    epochs: Union[Auto, int] = Field(
+        "auto", description="Epochs per trial; auto = as many as fit in each trial's share of the time limit "
+                            "(at most 50; 10 without a time limit).")
     time_limit: Duration = Field(
         None, description="Wall-clock budget of the search (e.g. '10m'); none = unlimited."
     )
@@ -156,7 +158,7 @@ class SearchConfig(_Strict):
     max_consecutive_failed_trials: int = Field(5, ge=1)
 
     _families = field_validator("families")(_not_empty)
-    _positive = field_validator("max_train_examples", "max_families")(_positive_or_auto)
+    _positive = field_validator("max_train_examples", "max_families", "epochs")(_positive_or_auto)
 
 
 class ConstraintsConfig(_Strict):
@@ -167,12 +169,16 @@ class ConstraintsConfig(_Strict):
 
 class FinetuneConfig(_Strict):
     enabled: bool = True
-    epochs: int = Field(10, ge=1)
+    epochs: Union[Auto, int] = Field(
+        "auto", description="Most epochs; auto = until validation stops improving (patience) or the time "
+                            "limit ends it (at most 300; 50 without a time limit).")
     patience: int = Field(3, ge=1, description="Early-stopping patience on validation.")
     time_limit: Duration = Field(None, description="Wall-clock budget (e.g. '15m').")
     unfreeze_learning_rate_factor: float = Field(
         0.1, gt=0, le=1, description="Learning-rate factor once a pretrained backbone unfreezes."
     )
+
+    _epochs = field_validator("epochs")(_positive_or_auto)
 
 
 class ExportConfig(_Strict):

@@ -69,3 +69,18 @@ def image_grid(images: np.ndarray, titles: list[str], wrong: list[bool], columns
         ax.imshow(pixels[..., 0] if pixels.shape[-1] == 1 else pixels, cmap="gray")
         ax.set_title(title, fontsize=7, color="crimson" if bad else "black")
     return to_png(fig)
+
+
+def objective_by_time(points: list, name: str) -> str | None:
+    """The search's best objective so far against its seconds, one step per trial."""
+    if len(points) < 2:
+        return None
+    plt = pyplot()
+    seconds, values = zip(*points)
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.step(seconds, values, where="post", marker="o", markersize=3)
+    ax.set_xlabel("search seconds")
+    ax.set_ylabel(f"best {name}")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return to_png(fig)

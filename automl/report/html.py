@@ -113,8 +113,17 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
         data, x_test, y_test, outputs = examples
         for title, png in task.report_figures(report, data, x_test, y_test, outputs):
             parts.append(f"<h2>{html.escape(title)}</h2>" + _img(png, title))
+    search = report.get("search", {})
+    curve = figures.objective_by_time(search.get("objective_by_time", []),
+                                      report.get("best", {}).get("objective", {}).get("name", "objective"))
+    if curve:
+        parts.append("<h2>Search: best objective against time</h2>" + _img(curve, "objective against time"))
     timings = report.get("timings", {})
-    parts.append("<h2>Timings (seconds)</h2>" + table(list(timings), [list(timings.values())]))
+    limits = report.get("time_limits", {})
+    rows = [["used", *timings.values()]]
+    if limits:
+        rows.append(["time limit", *(limits.get("run" if k == "total_seconds" else k) for k in timings)])
+    parts.append("<h2>Budget (seconds)</h2>" + table(["", *timings], rows))
     if report.get("runtime"):
         parts.append(f"<p>Runtime: {html.escape(json.dumps(report['runtime']))}</p>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
