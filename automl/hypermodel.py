@@ -28,13 +28,15 @@ class TaskHyperModel(keras_tuner.HyperModel):
         val_indices: optional subset of the validation part.
         deadline: `time.time()` after which training stops.
         label: how progress lines name this candidate.
+        max_model_mb: a trial whose float32 weights are larger fails before training
+            (`constraints.max_model_mb`), so the search spends nothing on it.
         seed: when given, every build starts from this random state, so a trial (or the
             fine-tuning) starts and trains the same way whatever ran before it, resumed or not.
     """
 
     def __init__(self, family, task, data, *, pretrained=False, train_indices=None,
                  val_indices=None, deadline: Optional[float] = None, label: str = "",
-                 seed: Optional[int] = None):
+                 seed: Optional[int] = None, max_model_mb: Optional[float] = None):
         super().__init__(name=family.info.name)
         self.family, self.task = family, task
         self.pretrained = pretrained
@@ -46,6 +48,9 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.trial_deadline: Optional[float] = None
         self.label = label or family.info.name
         self.seed = seed
+        self.max_model_mb = max_model_mb
+        #: Parameters of the model the last trial trained (the search keeps them per trial).
+        self.last_params: Optional[int] = None
 
     def build(self, hp):
         if self.seed is not None:
@@ -54,6 +59,11 @@ class TaskHyperModel(keras_tuner.HyperModel):
         return self.task.build_model(hp, self.family, self.data, pretrained=self.pretrained)
 
     def fit(self, hp, model, *args, epochs=1, callbacks=None, initial_epoch=0, **kwargs):
+        self.last_params = int(model.count_params())
+        megabytes = self.last_params * 4 / 1e6
+        if self.max_model_mb is not None and megabytes > self.max_model_mb:
+            raise keras_tuner.errors.FailedTrialError(
+                f"its float32 model is {megabytes:.2f} MB, over constraints.max_model_mb={self.max_model_mb}")
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
                      epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics()),
                      StopBeforeShareEnds(self.trial_deadline)]

@@ -29,6 +29,8 @@ _FAILED = ("FAILED", "INVALID")
 
 
 RESULT, BEST_WEIGHTS = "result.json", "best.weights.h5"
+#: Per tuner project: each trial's wall-clock seconds and parameter count.
+TRIAL_STATS = "trial_stats.json"
 
 
 @dataclass
@@ -88,6 +90,34 @@ def trial_epochs(search) -> int:
     if search.epochs != "auto":
         return int(search.epochs)
     return AUTO_TRIAL_EPOCH_CAP if search.time_limit else AUTO_TRIAL_EPOCHS
+
+
+#: Without a sampling model of the objective (errors such as val_mae), scores this close
+#: (relative) to the best count as tied.
+RELATIVE_TIE = 0.01
+
+
+def tie_band(best: float, direction: str, val_examples: int) -> float:
+    """How far from the best a validation score may be and still tie with it: one standard
+    error of a proportion (accuracy, IoU) on the validation examples, else RELATIVE_TIE."""
+    if direction == "max" and 0.0 <= best <= 1.0 and val_examples > 0:
+        return float(np.sqrt(max(best * (1 - best), 1.0 / val_examples) / val_examples))
+    return RELATIVE_TIE * abs(best)
+
+
+def parsimonious_best(done: list[dict], direction: str, val_examples: int) -> tuple[dict, str | None]:
+    """The best trial, or when others tie with it within the noise of validation, the one with
+    the fewest parameters (then the fastest), and a note saying so."""
+    sign = -1 if direction == "max" else 1
+    best = min(done, key=lambda r: sign * r["objective"])
+    band = tie_band(best["objective"], direction, val_examples)
+    tied = [r for r in done if sign * (r["objective"] - best["objective"]) <= band]
+    chosen = min(tied, key=lambda r: (r.get("params") or float("inf"), r.get("seconds") or 0.0))
+    if chosen is best or (chosen.get("params") or 0) >= (best.get("params") or 0):
+        return best, None
+    return chosen, (f"{chosen['trial_id']} ({chosen['params']:,} parameters, {chosen['objective']:.4f}) ties "
+                    f"{best['trial_id']} ({best['params']:,} parameters, {best['objective']:.4f}) within the "
+                    f"validation noise (±{band:.4f}): the smaller model is kept")
 
 
 def objective_by_time(trials: list[dict], direction: str | None) -> list[list[float]]:
@@ -185,10 +215,12 @@ def _tuner_class(strategy: str):
         def on_trial_end(self, trial):
             if trial.status in _FAILED and trial.message:
                 say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
-            seconds_file = Path(self.project_dir) / "trial_seconds.json"
-            seconds = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
-            seconds[trial.trial_id] = round(time.time() - self._trial_start, 1)
-            seconds_file.write_text(json.dumps(seconds))
+            stats_file = Path(self.project_dir) / TRIAL_STATS
+            stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+            stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1),
+                                     "params": self.hypermodel.last_params}
+            stats_file.write_text(json.dumps(stats))
+            self.hypermodel.last_params = None
             super().on_trial_end(trial)
 
     return TimedTuner
@@ -230,8 +262,8 @@ def check_pinned_names(pinned: dict, hypermodels: list) -> None:
 
 
 def _trial_rows(family: str, tuner) -> list[dict]:
-    seconds_file = Path(tuner.project_dir) / "trial_seconds.json"
-    seconds = json.loads(seconds_file.read_text()) if seconds_file.exists() else {}
+    stats_file = Path(tuner.project_dir) / TRIAL_STATS
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     rows = []
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         status = trial.status
@@ -240,7 +272,8 @@ def _trial_rows(family: str, tuner) -> list[dict]:
             "family": family,
             "status": "failed" if status in _FAILED else status.lower(),
             "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
-            "seconds": seconds.get(trial_id),
+            "seconds": stats.get(trial_id, {}).get("seconds"),
+            "params": stats.get(trial_id, {}).get("params"),
             "hyperparameters": {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")},
             "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
             "_message": trial.message,
@@ -326,7 +359,8 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     hypermodels = {
         c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
                                  train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
-                                 label=c.family, seed=config.seed)
+                                 label=c.family, seed=config.seed,
+                                 max_model_mb=config.constraints.max_model_mb)
         for c in selection.candidates
     }
     check_pinned_names(search.hyperparameters, list(hypermodels.values()))
@@ -373,8 +407,10 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         error = SearchError(f"all {len(rows)} search trial(s) failed; the first with: {failed[0]['error']}")
         error.detail = failed[0]["_message"]
         raise error
-    sign = -1 if direction == "max" else 1
-    best_row = min(done, key=lambda r: sign * r["objective"])
+    val_examples = min(task.part_size(data, "val"), VAL_SAMPLE)
+    best_row, note = parsimonious_best(done, direction, val_examples)
+    if note:
+        notes.append(note)
     best_tuner = tuners[best_row["family"]]
     best_weights = folder / BEST_WEIGHTS
     best_weights.unlink(missing_ok=True)

@@ -87,3 +87,30 @@ def test_pinned_hyperparameter_with_a_typo_is_named(sample_dir, tmp_path, tiny_r
     config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"learning_rat": 0.1})
     with pytest.raises(ValueError, match="Did you mean 'learning_rate'"):
         run_search(config, task, data, selection(1, []), choose_runtime(config), tmp_path / "run")
+
+
+def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
+    from automl.search import parsimonious_best
+
+    done = [{"trial_id": "a/0", "objective": 0.950, "params": 300_000, "seconds": 20},
+            {"trial_id": "b/0", "objective": 0.945, "params": 20_000, "seconds": 5},
+            {"trial_id": "b/1", "objective": 0.900, "params": 5_000, "seconds": 4}]
+    best, note = parsimonious_best(done, "max", val_examples=360)  # one standard error: 0.0115
+    assert best["trial_id"] == "b/0" and "ties a/0" in note
+    best, note = parsimonious_best(done, "max", val_examples=100_000)  # 0.0007: no tie
+    assert best["trial_id"] == "a/0" and note is None
+    errors = [{"trial_id": "x", "objective": 0.100, "params": 9, "seconds": 1},
+              {"trial_id": "y", "objective": 0.1005, "params": 3, "seconds": 1}]
+    assert parsimonious_best(errors, "min", 50)[0]["trial_id"] == "y"  # within 1% of the best error
+
+
+def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, tmp_path, tiny_registry):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1)
+    config = config.model_copy(update={"constraints": config.constraints.model_copy(update={"max_model_mb": 1e-4})})
+    with pytest.raises(SearchError, match=r"MB, over constraints.max_model_mb=0.0001"):
+        run_search(config, task, data, selection(1, known_good=[{"mode": "ok"}]), choose_runtime(config),
+                   tmp_path / "run")
+    roomy = config.model_copy(update={"constraints": config.constraints.model_copy(update={"max_model_mb": 1.0})})
+    result = run_search(roomy, task, data, selection(1, known_good=[{"mode": "ok"}]), choose_runtime(roomy),
+                        tmp_path / "run2")
+    assert result.trials[0]["status"] == "completed" and 0 < result.trials[0]["params"] < 250_000
