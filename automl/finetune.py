@@ -52,6 +52,8 @@ class FinetuneResult:
 #: `finetune.epochs: auto`: the most epochs with a time limit (which, or patience, ends training
 #: first), without one, and the epochs a frozen pretrained backbone's head trains alone.
 AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, AUTO_HEAD_EPOCHS = 300, 50, 3
+#: With auto epochs under a time limit, patience is at least this share (1/N) of the planned epochs.
+PATIENCE_SHARE = 10
 
 
 def most_epochs(cfg) -> int:
@@ -91,6 +93,15 @@ class _Finetuning:
         self.backbone = _find_layer(self.model, self.family.backbone_layer) if best["pretrained"] else None
         if not self.state:
             self.state = self._fresh_state(fingerprint, warm_weights)
+
+    def patience(self) -> int:
+        """Epochs without improvement that end training: `finetune.patience`, or with auto epochs
+        under a time limit a tenth of the epochs the budget holds if that is more (a long
+        cosine schedule improves again once its rate falls)."""
+        planned = self.cosine.planned if self.cosine else 0
+        if self.cfg.epochs == "auto" and self.deadline is not None:
+            return max(self.cfg.patience, planned // PATIENCE_SHARE)
+        return self.cfg.patience
 
     # -- the saved state ------------------------------------------------------------------
 
@@ -183,17 +194,18 @@ class _Finetuning:
         callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
                      EpochCheckpoint(self, keep_best),
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
-        if state["epochs_done"] < end and state["wait"] < self.cfg.patience:
+        if state["epochs_done"] < end and state["wait"] < self.patience():
             self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
                           initial_epoch=state["epochs_done"], callbacks=callbacks)
-        if state["epochs_done"] < end and state["wait"] < self.cfg.patience:
+        if state["epochs_done"] < end and state["wait"] < self.patience():
             return False
         if keep_best and (self.folder / BEST).exists():
             self.model.load_weights(self.folder / BEST)
         ran = state["epochs_done"] - state["phase_start"]
         state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
                                f"{' cosine decay' if keep_best else ''})")
-        state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, wait=0, planned=None)
+        state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, best_loss=None, wait=0,
+                     planned=None)
         self._save(state, weights=True)
         (self.folder / BEST).unlink(missing_ok=True)
         return True
@@ -225,13 +237,20 @@ class EpochCheckpoint(keras.callbacks.Callback):
         value = logs.get(run.task.objective)
         if value is not None and math.isfinite(value):
             sign = 1 if run.task.objective_direction == "min" else -1
-            if state["best"] is None or sign * (value - state["best"]) < 0:
+            # A tie on the objective (a small validation split saturates at 1.0) is broken by the
+            # validation loss, so training goes on while the model still grows more certain.
+            loss = logs.get("val_loss")
+            best_loss = state.get("best_loss")
+            tie = (state["best"] is not None and value == state["best"] and loss is not None
+                   and math.isfinite(loss) and (best_loss is None or loss < best_loss))
+            if state["best"] is None or sign * (value - state["best"]) < 0 or tie:
                 state["best"], state["wait"] = float(value), 0
+                state["best_loss"] = float(loss) if loss is not None and math.isfinite(loss) else None
                 if self.keep_best:
                     save_weights(self.model, run.folder / BEST)
             else:
                 state["wait"] += 1
-        if state["wait"] >= run.cfg.patience:
+        if state["wait"] >= run.patience():
             self.model.stop_training = True
         state["epochs_done"] = epoch + 1
         state["planned"] = run.cosine.planned if run.cosine else None

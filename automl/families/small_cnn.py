@@ -12,6 +12,13 @@ def _norm(x, name):
     return layers.BatchNormalization(momentum=0.9, name=name)(x)
 
 
+#: Images this small skip the stem's pooling and get slimmer known-good configurations.
+TINY_SIDE = 16
+#: When fewer classes than this share stay themselves mirrored (the profile's flip_keeps_class),
+#: flips are left out of the known-good augmentation: they turn digits into other symbols.
+FLIP_KEEPS_CLASS = 0.6
+
+
 class SmallCNN(Family):
     info = FamilyInfo(
         name="small_cnn",
@@ -39,7 +46,8 @@ class SmallCNN(Family):
         # of a CNN sits in its full-resolution layers.
         x = layers.Conv2D(width, 3, padding="same", use_bias=False, name="stem_conv")(x)
         x = layers.ReLU(name="stem_relu")(_norm(x, "stem_bn"))
-        x = layers.MaxPooling2D(name="stem_pool")(x)
+        if side > TINY_SIDE:  # tiny images (8x8 digits) keep their few pixels for the blocks
+            x = layers.MaxPooling2D(name="stem_pool")(x)
         for block in range(depth):
             filters = width * 2**block
             if block > 0 and x.shape[1] > 2:
@@ -63,6 +71,13 @@ class SmallCNN(Family):
         batch = 128 if examples >= 20_000 else 32
         common = {"depth": 3, "convs_per_block": 2, "dropout": 0.1, "optimizer": "adam",
                   "batch_size": batch, "head_dropout": 0.2}
+        kept = profile.get("flip_keeps_class")
+        flips = kept is None or kept >= FLIP_KEEPS_CLASS
+        mild, strong = ("flip", "flip_shift") if flips else ("none", "shift")
+        if min(profile.get("image_size", [32])) <= TINY_SIDE:
+            # A few thousand pixels per image: slim blocks hold all there is to learn.
+            return [{"width": 16, "learning_rate": 2e-3, "augmentation": strong, **common},
+                    {"width": 24, "learning_rate": 2e-3, "augmentation": mild, **{**common, "depth": 2}}]
         # Mild augmentation converges within a short budget; stronger pays off with time.
-        return [{"width": 32, "learning_rate": 2e-3, "augmentation": "flip", **common},
-                {"width": 24, "learning_rate": 2e-3, "augmentation": "flip_shift", **common}]
+        return [{"width": 32, "learning_rate": 2e-3, "augmentation": mild, **common},
+                {"width": 24, "learning_rate": 2e-3, "augmentation": strong, **common}]

@@ -36,6 +36,7 @@ class ImageClassification(ClassificationTask):
             "channels": channels,
             "sizes_seen": {f"{h}x{w}": n for (h, w), n in data.image_sizes.most_common(5)},
             **self.label_profile(data),
+            "flip_keeps_class": flip_keeps_class(data.part("train")),
             "skipped_files": data.skipped_files,
         }
 
@@ -140,3 +141,26 @@ def _augmenter(image_shape, flip: bool, shift: bool):
         return image, label
 
     return augment
+
+
+def flip_keeps_class(train, limit: int = 5000) -> float | None:
+    """Share of classes whose mean image, mirrored left-right, is still most like its own class's
+    mean (correlation): high for clothes or scenes, where a flip is a fair augmentation; low for
+    digits and letters, which a flip turns into other symbols. None when the images are files
+    (not read here) or there is one class."""
+    if train.arrays is None or not len(train):
+        return None
+    arrays, labels = train.arrays[:limit].astype(np.float32), train.labels[:limit]
+    classes = np.unique(labels)
+    if len(classes) < 2:
+        return None
+    means = np.stack([arrays[labels == c].mean(axis=0) for c in classes])
+    mirrored = means[:, :, ::-1]
+
+    def unit(images):
+        flat = images.reshape(len(images), -1)
+        flat = flat - flat.mean(axis=1, keepdims=True)
+        return flat / np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
+
+    nearest = (unit(mirrored) @ unit(means).T).argmax(axis=1)
+    return round(float(np.mean(nearest == np.arange(len(classes)))), 3)
