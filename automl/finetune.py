@@ -25,7 +25,7 @@ import keras
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import epoch_callback, say
-from automl.training import save_weights
+from automl.training import save_weights, tensorboard_callbacks
 
 STATE, BEST, FINAL = "state.json", "best.weights.h5", "model.weights.h5"
 
@@ -89,6 +89,7 @@ class _Finetuning:
                                          label=f"fine-tune {best['family']}", seed=config.seed)
         self.model = self.hypermodel.build(self.hp)
         self.cosine = None
+        self.tensorboard = tensorboard_callbacks(config, folder.parent, "finetune")
         self.state = self._load_state(fingerprint)
         self.backbone = _find_layer(self.model, self.family.backbone_layer) if best["pretrained"] else None
         if not self.state:
@@ -192,7 +193,7 @@ class _Finetuning:
         self.cosine = BudgetedCosine(phase["learning_rate"], state["phase_start"], phase["epochs"], self.deadline,
                                      planned=state["planned"]) if keep_best else None
         callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
-                     EpochCheckpoint(self, keep_best),
+                     EpochCheckpoint(self, keep_best), *self.tensorboard,
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
         if state["epochs_done"] < end and state["wait"] < self.patience():
             self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,

@@ -22,6 +22,7 @@ from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import format_seconds, say
+from automl.training import tensorboard_callbacks
 
 SEARCH_SAMPLE = 20_000
 VAL_SAMPLE = 5_000
@@ -395,7 +396,8 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     for candidate in selection.candidates:
         tuner = tuners[candidate.family]
         say("search", f"family {candidate.family}: up to {candidate.max_trials} trial(s)")
-        tuner.search(epochs=epochs, verbose=0)
+        tuner.search(epochs=epochs, verbose=0,
+                     callbacks=tensorboard_callbacks(config, folder.parent, f"search/{candidate.family}"))
     rows = [row for family, tuner in tuners.items() for row in _trial_rows(family, tuner)]
     # The time limit stopped the search only if it cut trials short of their budget.
     stopped = deadline is not None and time.time() >= deadline and len(rows) < total_trials

@@ -61,3 +61,19 @@ def restore_optimizer(optimizer, variables, path: Path) -> bool:
     for variable, value in zip(optimizer.variables, values):
         variable.assign(value)
     return True
+
+
+#: Under the run directory: TensorBoard logs of `search/<family>/<trial>` and `finetune`.
+TENSORBOARD = "tensorboard"
+
+
+def tensorboard_callbacks(config, run_dir, name: str) -> list:
+    """A TensorBoard callback writing to <run>/tensorboard/<name> once per epoch, when
+    `runtime.tensorboard` is on (KerasTuner gives each trial its own folder and logs its
+    hyperparameters beside it)."""
+    if not config.runtime.tensorboard:
+        return []
+    import keras
+
+    return [keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD / name), write_graph=False,
+                                        update_freq="epoch", profile_batch=0)]

@@ -40,6 +40,9 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(sample_dir, tmp_path,
     assert result.best["hyperparameters"]["learning_rate"] == 3e-3  # the known-good value
     assert all(t["seconds"] is not None for t in result.trials)
     assert result.best_weights is not None and result.best_weights.exists()
+    # TensorBoard: the completed trial's epochs and its hyperparameters (KerasTuner's HParams logs).
+    logs = list((tmp_path / "run" / "tensorboard" / "search" / "tiny").rglob("events.out.tfevents*"))
+    assert logs and any(b"learning_rate" in path.read_bytes() for path in logs)
 
 
 def test_rerun_resumes_instead_of_starting_over(sample_dir, tmp_path, tiny_registry, monkeypatch):

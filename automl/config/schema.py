@@ -200,6 +200,9 @@ class ExportConfig(_Strict):
 class RuntimeConfig(_Strict):
     strategy: Literal["auto", "cpu", "gpu", "mirrored", "tpu"] = "auto"
     mixed_precision: Union[Auto, bool] = "auto"
+    tensorboard: bool = Field(
+        True, description="TensorBoard logs of the search (one run per trial, with its hyperparameters) "
+                          "and of fine-tuning, under <run>/tensorboard/.")
 
 
 class PipelineConfig(_Strict):
