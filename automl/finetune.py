@@ -27,7 +27,7 @@ from automl.hypermodel import TaskHyperModel
 from automl.progress import epoch_callback, say
 from automl.training import save_weights, tensorboard_callbacks
 
-STATE, BEST, FINAL = "state.json", "best.weights.h5", "model.weights.h5"
+STATE, BEST, FINAL, START = "state.json", "best.weights.h5", "model.weights.h5", "start.weights.h5"
 
 
 @dataclass
@@ -39,11 +39,15 @@ class FinetuneResult:
     stopped_by_time_limit: bool
     stages: list[str]
     resumed_from_epoch: Optional[int] = None
+    #: What `finetune.use_validation` did: {"epochs": n} once retrained, or {"skipped": why}.
+    train_and_val: Optional[dict] = None
 
     def to_report(self) -> dict:
         report = {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 1),
                   "stopped_by_time_limit": self.stopped_by_time_limit, "stages": self.stages,
                   "history": self.history}
+        if self.train_and_val is not None:
+            report["train_and_val"] = self.train_and_val
         if self.resumed_from_epoch is not None:
             report["resumed_from_epoch"] = self.resumed_from_epoch
         return report
@@ -123,6 +127,7 @@ class _Finetuning:
     def _fresh_state(self, fingerprint: str, warm_weights: Optional[Path]) -> dict:
         if warm_weights is not None:
             self.model.load_weights(warm_weights)
+        save_weights(self.model, self.folder / START)  # where a retraining on train + validation starts
         rate = self.hp.get("learning_rate")
         epochs = most_epochs(self.cfg)
         phases = []
@@ -162,11 +167,14 @@ class _Finetuning:
         resumed_from = state["epochs_done"] if state["epochs_done"] or state["phase"] else None
         if resumed_from is not None:
             say("finetune", f"resuming after epoch {resumed_from} from the checkpoint in {self.folder}")
+        state["resumed_at"] = resumed_from
         self.model.load_weights(self.folder / "last.weights.h5")
         while state["phase"] < len(state["phases"]) and not self._out_of_time():
             if not self._train_phase(state["phases"][state["phase"]]):
                 break
         if state["phase"] == len(state["phases"]):
+            if self.cfg.use_validation:
+                state["train_and_val"] = self._train_on_train_and_val()
             save_weights(self.model, self.folder / FINAL)
             state["done"] = True
             self._save(state, weights=False)
@@ -211,13 +219,36 @@ class _Finetuning:
         (self.folder / BEST).unlink(missing_ok=True)
         return True
 
+    def _train_on_train_and_val(self) -> dict:
+        """Trains again from the same start on training + validation data for the epochs that early
+        stopping chose, when the time limit leaves room for them; else keeps the model it has."""
+        state, phase = self.state, self.state["phases"][-1]
+        if len(state["phases"]) > 1:
+            return {"skipped": "fine-tuning ran in two phases (a frozen backbone first)"}
+        epochs = state.get("best_epoch") or state["epochs_done"]
+        parts = self.task.part_size(self.hypermodel.data, "train"), self.task.part_size(self.hypermodel.data, "val")
+        trained_now = max(1, state["epochs_done"] - (state.get("resumed_at") or 0))
+        per_epoch = (time.time() - self.started) / trained_now * (sum(parts) / max(parts[0], 1))
+        if self.deadline is not None and time.time() + epochs * per_epoch > self.deadline:
+            return {"skipped": f"{epochs} epochs on training + validation data need about "
+                               f"{epochs * per_epoch:.0f}s, more than the time left"}
+        say("finetune", f"training + validation ({sum(parts)} examples): {epochs} epoch(s) from the same start, "
+                        f"the count early stopping chose")
+        self.model.load_weights(self.folder / START)
+        self.task.compile_model(self.model, self.hp, phase["learning_rate"])
+        cosine = BudgetedCosine(phase["learning_rate"], 0, epochs, None)
+        callbacks = [cosine, keras.callbacks.TerminateOnNaN(),
+                     epoch_callback("finetune", "train+val", epochs, None, self.task.shown_metrics())]
+        self.task.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
+        return {"epochs": epochs, "examples": sum(parts)}
+
     def _out_of_time(self) -> bool:
         return self.deadline is not None and time.time() >= self.deadline
 
     def _result(self, resumed_from) -> FinetuneResult:
         state = self.state
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
-                              not state["done"], state["stages"], resumed_from)
+                              not state["done"], state["stages"], resumed_from, state.get("train_and_val"))
 
 
 class EpochCheckpoint(keras.callbacks.Callback):
@@ -246,6 +277,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
                    and math.isfinite(loss) and (best_loss is None or loss < best_loss))
             if state["best"] is None or sign * (value - state["best"]) < 0 or tie:
                 state["best"], state["wait"] = float(value), 0
+                state["best_epoch"] = epoch + 1 - state["phase_start"]
                 state["best_loss"] = float(loss) if loss is not None and math.isfinite(loss) else None
                 if self.keep_best:
                     save_weights(self.model, run.folder / BEST)

@@ -86,3 +86,23 @@ def test_early_stopping_keeps_the_best_epoch_and_its_count_survives_a_restart(se
     assert result.epochs_run == 3  # the best epoch, then `patience` epochs without improvement
     assert result.history["val_accuracy"][:3] == pytest.approx([0.9, 0.8, 0.7])
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), first_epoch_weights))
+
+
+def test_use_validation_trains_again_on_both_parts_for_the_chosen_epochs(setup, monkeypatch):
+    config, task, data, best, folder = setup
+    config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"use_validation": True})})
+    seen = []
+    original = type(task).fit_on_train_and_val
+
+    def recorded(self, model, hp, data_, *, epochs, callbacks=()):
+        history = original(self, model, hp, data_, epochs=epochs, callbacks=callbacks)
+        seen.append((epochs, len(history.history["loss"])))
+        return history
+
+    monkeypatch.setattr(type(task), "fit_on_train_and_val", recorded)
+    result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-v")
+    best_epoch = 1 + max(range(4), key=lambda i: (result.history["val_accuracy"][i], -result.history["val_loss"][i]))
+    sizes = len(data.part("train")) + len(data.part("val"))
+    assert result.train_and_val == {"epochs": best_epoch, "examples": sizes}
+    assert seen == [(best_epoch, best_epoch)]
+    assert result.to_report()["train_and_val"]["epochs"] == best_epoch

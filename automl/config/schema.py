@@ -178,6 +178,10 @@ class FinetuneConfig(_Strict):
         0.1, gt=0, le=1, description="Learning-rate factor once a pretrained backbone unfreezes."
     )
 
+    use_validation: bool = Field(
+        False, description="Once early stopping has found the best epoch count, train again from the same start "
+                           "on training + validation data for that many epochs (when the time limit allows).")
+
     _epochs = field_validator("epochs")(_positive_or_auto)
 
 

@@ -131,6 +131,22 @@ class Task:
         check_finite(history.history)
         return history
 
+    def fit_on_train_and_val(self, model, hp, data, *, epochs: int, callbacks=()):
+        """Trains `model` on the training and validation parts together, shuffled into one
+        stream (no validation: the epoch count was chosen before)."""
+        import tensorflow as tf
+
+        batch_size = hp.get("batch_size")
+        train = self.train_dataset(hp, data, "train", batch_size).unbatch()
+        val = self.train_dataset(hp, data, "val", batch_size).unbatch()
+        both = train.concatenate(val).shuffle(20_000, reshuffle_each_iteration=True)
+        history = model.fit(both.batch(batch_size).prefetch(tf.data.AUTOTUNE), epochs=epochs,
+                            callbacks=list(callbacks), verbose=0)
+        from automl.training import check_finite
+
+        check_finite(history.history)
+        return history
+
     def inference_model(self, model):
         """The model that is evaluated, exported and verified (a GAN would name its generator)."""
         return model
