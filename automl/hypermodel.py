@@ -67,8 +67,17 @@ class TaskHyperModel(keras_tuner.HyperModel):
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
                      epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics()),
                      StopBeforeShareEnds(self.trial_deadline)]
+        if self.trial_deadline is not None:
+            # A trial that stopped improving hands the rest of its share to the trials after it
+            # (KerasTuner keeps its best epoch).
+            callbacks.append(keras.callbacks.EarlyStopping(monitor=self.task.objective, patience=TRIAL_PATIENCE,
+                                                           mode=self.task.objective_direction))
         return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
                              train_indices=self.train_indices, val_indices=self.val_indices)
+
+
+#: Epochs without a better validation objective that end a trial under a time limit.
+TRIAL_PATIENCE = 4
 
 
 class StopBeforeShareEnds(keras.callbacks.Callback):

@@ -136,9 +136,12 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
                 continue
             excluded.append({"family": dropped.family,
                              "reason": f"ranked below the {keep} family(ies) the time and trial budget allow"})
-        # Fast families go first: whatever the rest of the budget does, they leave a model.
-        candidates = sorted(candidates[:keep] + fast, key=lambda c: not get_family(c.family).info.fast)
+        candidates = candidates[:keep] + fast
     if not candidates:
         raise RuntimeError(f"No family fits this data: {excluded}")
     allot_trials(candidates, max(search.max_trials, len(candidates)))
+    if not pinned:
+        # Trials are shared by rank; fast families then go first: whatever the rest of the
+        # budget does, they leave a model.
+        candidates.sort(key=lambda c: not get_family(c.family).info.fast)
     return Selection(candidates, excluded, pinned)
