@@ -6,7 +6,7 @@ reads with its own test part. Prints test accuracy, wall time and model bytes fo
 
 AutoKeras needs its own virtual environment (keras 3.12.4; pip's newest keras fails with it):
 
-    python3 -m venv /tmp/ak && /tmp/ak/bin/pip install autokeras==3.0.0 keras==3.12.4 tensorboard
+    python3 -m venv /tmp/ak && /tmp/ak/bin/pip install autokeras==3.0.0 keras==3.12.4 "tensorflow==2.20.*" tensorboard
 
 Usage:
     python tests/benchmarks/digits_peer.py OUT_DIR [--time-limit 3m] [--autokeras /tmp/ak/bin/python]
