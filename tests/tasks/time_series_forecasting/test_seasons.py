@@ -77,3 +77,22 @@ def test_a_listed_season_is_used_as_given(tmp_path):
     data = load_series_data(DataConfig(path=str(path), season=[336, 48], horizon=24))
     assert data.seasons == [48, 336] and data.season_source == "data.season"
     assert np.isfinite(data.mase_scale).all()
+
+
+def test_a_monthly_series_of_144_points_forecasts_a_year_ahead_with_defaults(tmp_path):
+    """Nothing but the file and the task: before, the default split refused it ("needs validation and
+    test parts of at least 24 steps; they have 15")."""
+    import json
+
+    import automl
+
+    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
+    result = automl.fit(str(path), task="time_series_forecasting", output=str(tmp_path / "run"),
+                        search={"max_trials": 2}, export={"quantizations": ["float32"]})
+    report = json.loads((result.out_dir / "report.json").read_text())
+    assert report["status"] == "succeeded"
+    assert report["dataset"]["horizon"] == 12 and report["dataset"]["seasons"] == [12]
+    assert len(report["test_metrics"]["per_step"]["mae"]) == 12
+    assert report["dataset"]["windows"]["test"] >= 1
+    assert {"naive", "seasonal_naive", "seasonal_naive_drift"} <= set(report["baselines"])
+    assert (result.out_dir / "export" / "model_float32.tflite").exists()
