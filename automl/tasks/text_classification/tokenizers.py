@@ -152,7 +152,7 @@ class WordTokenizer:
         return self.words(text)
 
     def encode(self, text: str) -> tuple[list[int], list[int]]:
-        ids = [self.index.get(w, 1) for w in self.words(text)][: self.sequence_length]
+        ids = [self.index.get(token, 1) for token in self.tokenize(text)][: self.sequence_length]
         mask = [1] * len(ids)
         pad = self.sequence_length - len(ids)
         return ids + [0] * pad, mask + [0] * pad
@@ -192,12 +192,6 @@ class NgramTokenizer(WordTokenizer):
     def tokenize(self, text: str) -> list[str]:
         words = self.words(text)
         return words + [pair for pair in (f"{a} {b}" for a, b in zip(words, words[1:])) if pair in self.index]
-
-    def encode(self, text: str) -> tuple[list[int], list[int]]:
-        ids = [self.index.get(token, 1) for token in self.tokenize(text)][: self.sequence_length]
-        mask = [1] * len(ids)
-        pad = self.sequence_length - len(ids)
-        return ids + [0] * pad, mask + [0] * pad
 
 
 def encode_batch(tokenizer, texts: Sequence[str]):
