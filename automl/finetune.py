@@ -125,8 +125,7 @@ class _Finetuning:
         return None
 
     def _fresh_state(self, fingerprint: str, warm_weights: Optional[Path]) -> dict:
-        if warm_weights is not None:
-            self.model.load_weights(warm_weights)
+        start, score = self._choose_start(warm_weights)
         save_weights(self.model, self.folder / START)  # where a retraining on train + validation starts
         rate = self.hp.get("learning_rate")
         epochs = most_epochs(self.cfg)
@@ -140,9 +139,33 @@ class _Finetuning:
                        "learning_rate": rate, "frozen": False})
         state = {"fingerprint": fingerprint, "phases": [p for p in phases if p["epochs"] > 0], "phase": 0,
                  "epochs_done": 0, "phase_start": 0, "history": {}, "stages": [], "best": None, "wait": 0,
-                 "planned": None, "done": False}
+                 "planned": None, "done": False, "start": start}
+        if score is not None and len(state["phases"]) == 1:
+            # Epoch 0 competes: fine-tuning never ends worse on validation than where it started.
+            state.update(best=score, best_epoch=0)
+            save_weights(self.model, self.folder / BEST)
         self._save(state, weights=True)
         return state
+
+    def _choose_start(self, warm_weights: Optional[Path]) -> tuple[str, Optional[float]]:
+        """Starts from the best trial's weights, unless the model as built scores better on
+        validation: a forecaster is built as the best baseline rule, which a short trial can
+        leave behind. Single-phase fine-tuning only (a frozen backbone's head starts fresh)."""
+        if warm_weights is None:
+            return "as built", None
+        if self.backbone is not None:
+            self.model.load_weights(warm_weights)
+            return "best trial", None
+        built = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        self.model.load_weights(warm_weights)
+        trial = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        sign = 1 if self.task.objective_direction == "min" else -1
+        if built is None or trial is None or sign * (built - trial) >= 0:
+            return "best trial", trial
+        say("finetune", f"starting from the model as built ({self.task.objective}={built:.4f}), which beats the "
+                        f"best trial's weights ({trial:.4f}) on validation")
+        self.model = self.hypermodel.build(self.hp)
+        return "as built", built
 
     def _save(self, state: dict, weights: bool, optimizer: bool = False) -> None:
         """Weights first, then the state that names their epoch: a kill between the two redoes one epoch."""
@@ -225,7 +248,9 @@ class _Finetuning:
         state, phase = self.state, self.state["phases"][-1]
         if len(state["phases"]) > 1:
             return {"skipped": "fine-tuning ran in two phases (a frozen backbone first)"}
-        epochs = state.get("best_epoch") or state["epochs_done"]
+        epochs = state.get("best_epoch", state["epochs_done"])
+        if epochs == 0:
+            return {"skipped": "no epoch beat the starting weights on validation"}
         parts = self.task.part_size(self.hypermodel.data, "train"), self.task.part_size(self.hypermodel.data, "val")
         trained_now = max(1, state["epochs_done"] - (state.get("resumed_at") or 0))
         per_epoch = (time.time() - self.started) / trained_now * (sum(parts) / max(parts[0], 1))

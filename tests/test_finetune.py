@@ -106,3 +106,37 @@ def test_use_validation_trains_again_on_both_parts_for_the_chosen_epochs(setup, 
     assert result.train_and_val == {"epochs": best_epoch, "examples": sizes}
     assert seen == [(best_epoch, best_epoch)]
     assert result.to_report()["train_and_val"]["epochs"] == best_epoch
+
+
+def test_finetuning_starts_as_built_when_that_beats_the_trial_and_never_ends_worse(tmp_path):
+    """A forecaster is built as its best baseline rule; a trial that wandered off it must not be
+    where fine-tuning starts, and no epoch that is worse on validation may be kept."""
+    import json
+
+    import numpy as np
+
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+    from automl.search import pinned_hyperparameters
+    from tests.conftest import CO2
+
+    if CO2 is None:
+        pytest.skip("needs pip install --no-deps statsmodels")
+    config = config_from_mapping({"task": "time_series_forecasting", "seed": 1,
+                                  "data": {"path": str(CO2), "time_column": "date", "horizon": 52, "season": 52},
+                                  "finetune": {"epochs": 2, "patience": 5}})
+    task = get_task(config.task)
+    data = task.load_data(config)
+    hp = pinned_hyperparameters({"lookback": 104, "filters": 16})
+    hypermodel = TaskHyperModel(get_family("tcn"), task, data, seed=config.seed)
+    model = hypermodel.build(hp)
+    rule_mae = task.validation_scores(model, hp, data)["val_mae"]
+    rng = np.random.default_rng(0)
+    model.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in model.get_weights()])
+    warm = tmp_path / "trial.weights.h5"
+    model.save_weights(warm)
+    best = {"family": "tcn", "pretrained": False, "_hp": hp}
+    result = finetune(config, task, data, best, warm, choose_runtime(config), tmp_path / "finetune", "print-s")
+    state = json.loads((tmp_path / "finetune" / "state.json").read_text())
+    assert state["start"] == "as built"
+    assert task.validation_scores(result.model, hp, data)["val_mae"] <= rule_mae + 1e-6

@@ -131,6 +131,12 @@ class Task:
         check_finite(history.history)
         return history
 
+    def validation_scores(self, model, hp, data) -> dict:
+        """The model's loss and metrics on the validation part, named as `fit` logs them (val_...)."""
+        val = self.train_dataset(hp, data, "val", hp.get("batch_size"), shuffle=False)
+        scores = model.evaluate(val, return_dict=True, verbose=0)
+        return {f"val_{name}": float(value) for name, value in scores.items()}
+
     def fit_on_train_and_val(self, model, hp, data, *, epochs: int, callbacks=()):
         """Trains `model` on the training and validation parts together, shuffled into one
         stream (no validation: the epoch count was chosen before)."""
