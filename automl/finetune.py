@@ -131,7 +131,7 @@ class _Finetuning:
         epochs = most_epochs(self.cfg)
         phases = []
         if self.backbone is not None and warm_weights is None:
-            head = max(1, (self.cfg.epochs if self.cfg.epochs != "auto" else AUTO_HEAD_EPOCHS * 4) // 4)
+            head = AUTO_HEAD_EPOCHS if self.cfg.epochs == "auto" else max(1, self.cfg.epochs // 4)
             phases.append({"name": "head", "epochs": head, "learning_rate": rate, "frozen": True})
         if self.backbone is not None:
             rate *= self.cfg.unfreeze_learning_rate_factor

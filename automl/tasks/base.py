@@ -142,14 +142,14 @@ class Task:
         stream (no validation: the epoch count was chosen before)."""
         import tensorflow as tf
 
+        from automl.training import check_finite
+
         batch_size = hp.get("batch_size")
         train = self.train_dataset(hp, data, "train", batch_size).unbatch()
         val = self.train_dataset(hp, data, "val", batch_size).unbatch()
         both = train.concatenate(val).shuffle(20_000, reshuffle_each_iteration=True)
         history = model.fit(both.batch(batch_size).prefetch(tf.data.AUTOTUNE), epochs=epochs,
                             callbacks=list(callbacks), verbose=0)
-        from automl.training import check_finite
-
         check_finite(history.history)
         return history
 

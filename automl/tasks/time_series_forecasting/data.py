@@ -57,6 +57,8 @@ class SeriesData:
     time_format: Optional[str] = None
     mean: np.ndarray = None
     std: np.ndarray = None
+    #: What is computed from the series once and asked for often (the starting rule per lookback).
+    derived: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:

@@ -160,11 +160,15 @@ class Forecasting(Task):
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
 
     def starting_rule(self, data, lookback: int):
-        """The baseline `Rule` with the lowest MAE on the training windows this lookback allows."""
-        actual, forecasts = _rule_forecasts(data, "train", lookback)
-        rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
-        errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
-        return rules[min(errors, key=errors.get)]
+        """The baseline `Rule` with the lowest MAE on the training windows this lookback allows
+        (computed once per lookback: the default lookback and every model build ask for it)."""
+        chosen = data.derived.setdefault("starting_rule", {})
+        if lookback not in chosen:
+            actual, forecasts = _rule_forecasts(data, "train", lookback)
+            rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
+            errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
+            chosen[lookback] = rules[min(errors, key=errors.get)]
+        return chosen[lookback]
 
     def build_head(self, hp, features, data):
         """Flattened features -> dropout -> one linear output per (step, target)."""
