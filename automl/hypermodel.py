@@ -104,3 +104,68 @@ class StopBeforeShareEnds(keras.callbacks.Callback):
         per_epoch = (now - self._started) / (epoch + 1)
         if now + per_epoch > self.share_ends:
             self.model.stop_training = True
+
+
+class FamiliesHyperModel(keras_tuner.HyperModel):
+    """Every selected family as one HyperModel: a `family` choice, and each family's
+    hyperparameters in its conditional scope (so one oracle searches them all).
+
+    Each family's names are scoped too (`small_cnn/learning_rate`): KerasTuner keeps one
+    value per name, and drops it when any declaration of that name is inactive, so two
+    families may not share one (they all declare the task's learning_rate).
+
+    A trial that continues another (`tuner/trial_id`, set by the oracle) starts from
+    `start_weights`, which the tuner loads from that trial's checkpoint, and trains from
+    `tuner/initial_epoch` to `tuner/epochs`.
+    """
+
+    def __init__(self, hypermodels: dict[str, TaskHyperModel]):
+        super().__init__(name="families")
+        self.hypermodels = hypermodels
+        self.start_weights: Optional[list] = None
+        #: The family being built (errors while KerasTuner learns the space name it).
+        self.building: Optional[str] = None
+        #: When the running trial's share of the search budget ends (set as each trial starts).
+        self.trial_deadline: Optional[float] = None
+        #: Where the running trial's TensorBoard logs go (None: no logs), and its id.
+        self.tensorboard_dir: Optional[str] = None
+        self.trial_id: Optional[str] = None
+
+    def build(self, hp):
+        chosen = hp.Choice("family", list(self.hypermodels))
+        model = None
+        for name, hypermodel in self.hypermodels.items():
+            # Entering every scope tells KerasTuner each family's hyperparameters exist.
+            with hp.conditional_scope("family", [name]), hp.name_scope(name):
+                if name == chosen:
+                    self.building = name
+                    model = hypermodel.build(hp)
+        if self.start_weights is not None:
+            model.set_weights(self.start_weights)
+        return model
+
+    def fit(self, hp, model, *args, epochs=1, callbacks=None, **kwargs):
+        hypermodel = self.hypermodels[hp.get("family")]
+        if self.tensorboard_dir:
+            callbacks = [*(callbacks or []), *self._tensorboard(hp)]
+        hypermodel.trial_deadline = self.trial_deadline
+        epochs = hp.values.get("tuner/epochs", epochs)
+        initial_epoch = hp.values.get("tuner/initial_epoch", 0)
+        with hp.name_scope(hp.get("family")):
+            return hypermodel.fit(hp, model, *args, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                                  **kwargs)
+
+    def _tensorboard(self, hp) -> list:
+        """The trial's epochs and its active hyperparameters (TensorBoard's HParams view).
+
+        Written here rather than by KerasTuner, which logs every registered hyperparameter and
+        fails when two families both declare one (learning_rate)."""
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        values = {k: v for k, v in hp.values.items() if isinstance(v, (bool, int, float, str))}
+        return [keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir, write_graph=False, update_freq="epoch",
+                                            profile_batch=0),
+                hparams_api.KerasCallback(writer=self.tensorboard_dir, hparams=values, trial_id=self.trial_id)]
+
+    def of(self, hp) -> TaskHyperModel:
+        return self.hypermodels[hp.get("family")]

@@ -100,7 +100,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         selection = select_families(config.task, report["dataset"], config)
         report["selector"] = selection.to_report()
         for c in selection.candidates:
-            say("select", f"{c.family} (score {c.score}, {c.max_trials} trial(s)): {'; '.join(c.reasons)}")
+            say("select", f"{c.family} (score {c.score}): {'; '.join(c.reasons)}")
         for e in selection.excluded:
             say("select", f"not {e['family']}: {e['reason']}")
         _check_pinned_exports(config, selection)

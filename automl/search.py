@@ -1,8 +1,9 @@
-"""Hyperparameter search with KerasTuner, one tuner per selected family.
+"""Hyperparameter search with KerasTuner: one tuner, one oracle, every selected family.
 
-Budgets are kept: a trial budget per family and one wall-clock deadline for
-the whole search. Known-good configurations run first. A failed trial is
-recorded and the search goes on; rerunning into the same directory resumes.
+`oracle.CrossFamilyOracle` decides what runs (known-good first, successive
+halving across families, the deadline); `SearchTuner` runs it within its
+share of the time. A failed trial is recorded and the search goes on;
+rerunning into the same directory resumes.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import numpy as np
 
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
-from automl.hypermodel import TaskHyperModel
+from automl.hypermodel import FamiliesHyperModel, TaskHyperModel
+from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values
 from automl.progress import format_seconds, say
-from automl.training import tensorboard_callbacks
+from automl.training import TENSORBOARD
 
 SEARCH_SAMPLE = 20_000
 VAL_SAMPLE = 5_000
@@ -143,115 +145,64 @@ def pinned_hyperparameters(values: dict) -> keras_tuner.HyperParameters:
     return hp
 
 
-def _budget(oracle, max_trials: int, deadline: Optional[float], queued: list[dict], pinned: dict):
-    """Wraps the oracle's choice of the next trial with our budgets and queue."""
-    original = oracle.populate_space
-
-    def populate_space(trial_id):
-        if deadline is not None and time.time() >= deadline:
-            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
-        if len(oracle.trials) >= max_trials:
-            return {"status": keras_tuner.engine.trial.TrialStatus.STOPPED, "values": None}
-        while queued:
-            values = {hp.name: hp.default for hp in oracle.hyperparameters.space}
-            values.update(queued.pop(0))
-            values.update({k: v for k, v in pinned.items() if v != "auto"})
-            values = {k: v for k, v in values.items() if _known(oracle, k)}
-            if not oracle._duplicate(values):
-                return {"status": keras_tuner.engine.trial.TrialStatus.RUNNING, "values": values}
-        return original(trial_id)
-
-    oracle.populate_space = populate_space
-
-
-#: Packages each strategy's oracle imports when it starts (keras-tuner's `bayesian` extra).
-STRATEGY_PACKAGES = {"bayesian": ("scipy", "sklearn")}
-
-
-def check_strategy_dependencies(strategy: str) -> None:
-    """Fails before any trial when the oracle of `strategy` would fail to import."""
-    import importlib.util
-
-    missing = [name for name in STRATEGY_PACKAGES.get(strategy, ()) if importlib.util.find_spec(name) is None]
-    if missing:
-        raise SearchError(f"search.strategy: {strategy} needs {' and '.join(missing)}, which are not installed: "
-                          f"pip install 'keras-tuner[bayesian]' (or set search.strategy: random)")
-
-
 def _direction(objective: str) -> str:
     """min for losses and errors (mae, rmse...), max for scores (accuracy, IoU...)."""
     lower_is_better = ("loss", "error", "mae", "mse", "rmse", "mape")
     return "min" if any(objective.endswith(word) for word in lower_is_better) else "max"
 
 
-def _known(oracle, name: str) -> bool:
-    return any(hp.name == name for hp in oracle.hyperparameters.space)
+class SearchTuner(keras_tuner.Tuner):
+    """Runs the oracle's trials: each gets its units' share of the time left, a promoted
+    trial starts from the checkpoint of the trial it continues, and each trial's seconds
+    and parameter count are kept beside KerasTuner's files."""
+
+    #: TensorBoard logs go to <this>/<trial id> (None: no logs).
+    tensorboard_root: Optional[Path] = None
+
+    def on_trial_begin(self, trial):
+        self._trial_start = time.time()
+        oracle, hypermodel = self.oracle, self.hypermodel
+        deadline = oracle.deadline
+        if deadline is not None:  # this trial's units' share of the time the plan has left
+            left = max(oracle.trial_units(trial.trial_id), oracle.planned_units() - oracle.units_ended())
+            share = max(0.0, deadline - self._trial_start) * oracle.trial_units(trial.trial_id) / left
+            hypermodel.trial_deadline = self._trial_start + share
+        hypermodel.trial_id = trial.trial_id
+        hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
+        values = trial.hyperparameters.values
+        shown = family_values(values)
+        parent = values.get("tuner/trial_id")
+        how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
+        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {oracle.rungs.get(trial.trial_id, 0)}"
+                      f"{how}): {shown}")
+        super().on_trial_begin(trial)
+
+    def run_trial(self, trial, *args, **kwargs):
+        parent = trial.hyperparameters.values.get("tuner/trial_id")
+        self.hypermodel.start_weights = None
+        if parent is not None:
+            self.hypermodel.start_weights = self.load_model(self.oracle.get_trial(parent)).get_weights()
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        finally:
+            self.hypermodel.start_weights = None
+
+    def on_trial_end(self, trial):
+        if trial.status in _FAILED and trial.message:
+            say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
+        stats_file = Path(self.project_dir) / TRIAL_STATS
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        family = self.hypermodel.of(trial.hyperparameters)
+        stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params}
+        stats_file.write_text(json.dumps(stats))
+        family.last_params = None
+        super().on_trial_end(trial)
 
 
-def _tuner_class(strategy: str):
-    base = {
-        "random": keras_tuner.RandomSearch,
-        "bayesian": keras_tuner.BayesianOptimization,
-        "hyperband": keras_tuner.Hyperband,
-    }[strategy]
-
-    class TimedTuner(base):
-        """Records each trial's wall-clock seconds beside KerasTuner's own files."""
-
-        #: Shared by the tuners of one search: {"started": n, "total": N}.
-        counter: dict = {"started": 0, "total": 0}
-
-        def on_trial_begin(self, trial):
-            self._trial_start = time.time()
-            self.counter["started"] += 1
-            deadline = self.hypermodel.deadline
-            if deadline is not None:  # an equal share of what is left to each trial still to run
-                left = max(1, self.counter["total"] - self.counter["started"] + 1)
-                self.hypermodel.trial_deadline = self._trial_start + max(0.0, deadline - self._trial_start) / left
-            shown = {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")}
-            say("search", f"trial {self.counter['started']}/{self.counter['total']} "
-                          f"({self.hypermodel.name}): {shown}")
-            super().on_trial_begin(trial)
-
-        def on_trial_end(self, trial):
-            if trial.status in _FAILED and trial.message:
-                say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
-            stats_file = Path(self.project_dir) / TRIAL_STATS
-            stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
-            stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1),
-                                     "params": self.hypermodel.last_params}
-            stats_file.write_text(json.dumps(stats))
-            self.hypermodel.last_params = None
-            super().on_trial_end(trial)
-
-    return TimedTuner
-
-
-def _make_tuner(strategy, hypermodel, objective, max_trials, seed, pinned, directory, runtime, epochs, max_failures):
-    common = dict(
-        hypermodel=hypermodel, objective=objective, seed=seed,
-        hyperparameters=pinned_hyperparameters(pinned), tune_new_entries=True,
-        directory=str(directory), project_name=hypermodel.name, overwrite=False,
-        distribution_strategy=runtime.strategy if runtime and runtime.distributed else None,
-        max_consecutive_failed_trials=max_failures,
-    )
-    if strategy == "hyperband":
-        return _tuner_class(strategy)(max_epochs=max(epochs, 2), factor=3, **common)
-    return _tuner_class(strategy)(max_trials=max_trials, **common)
-
-
-def check_pinned_names(pinned: dict, hypermodels: list) -> None:
-    """Every pinned name must be a hyperparameter some selected family declares."""
+def check_pinned_names(pinned: dict, known: set[str]) -> None:
+    """Every pinned name must be a hyperparameter some selected family declares (`known`)."""
     import difflib
 
-    known = set()
-    for hypermodel in hypermodels:
-        declared = keras_tuner.HyperParameters()
-        try:
-            hypermodel.build(declared)
-        except Exception:  # noqa: BLE001 - a failing default build is reported by the search
-            continue
-        known |= {hp.name for hp in declared.space}
     for name in pinned:
         if known and name not in known:
             close = difflib.get_close_matches(name, sorted(known), n=1)
@@ -262,25 +213,39 @@ def check_pinned_names(pinned: dict, hypermodels: list) -> None:
             )
 
 
-def _trial_rows(family: str, tuner) -> list[dict]:
+def _trial_rows(tuner) -> list[dict]:
     stats_file = Path(tuner.project_dir) / TRIAL_STATS
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    oracle = tuner.oracle
     rows = []
-    for trial_id, trial in sorted(tuner.oracle.trials.items()):
-        status = trial.status
+    for trial_id, trial in sorted(oracle.trials.items()):
+        status, values = trial.status, trial.hyperparameters.values
+        family = values.get("family")
+        parent = values.get("tuner/trial_id")
         rows.append({
             "trial_id": f"{family}/{trial_id}",
             "family": family,
+            "rung": oracle.rungs.get(trial_id, 0),
+            "continues": f"{family}/{parent}" if parent else None,
             "status": "failed" if status in _FAILED else status.lower(),
             "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
             "seconds": stats.get(trial_id, {}).get("seconds"),
             "params": stats.get(trial_id, {}).get("params"),
-            "hyperparameters": {k: v for k, v in trial.hyperparameters.values.items() if not k.startswith("tuner/")},
+            "hyperparameters": family_values(values),
             "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
             "_message": trial.message,
             "_trial": trial,
         })
     return rows
+
+
+def family_hyperparameters(values: dict) -> keras_tuner.HyperParameters:
+    """A trial's values as the HyperParameters of its family alone (every value Fixed), which
+    fine-tuning and export rebuild the same model from."""
+    hp = keras_tuner.HyperParameters()
+    for name, value in family_values(values).items():
+        hp.Fixed(name, value)
+    return hp
 
 
 def _trial_sample(search, family, task, data, seed: int):
@@ -297,8 +262,8 @@ def _trial_sample(search, family, task, data, seed: int):
     return None
 
 
-def _finished(tuner) -> int:
-    return sum(1 for t in tuner.oracle.trials.values() if t.status != keras_tuner.engine.trial.TrialStatus.RUNNING)
+def _finished(oracle) -> int:
+    return sum(1 for t in oracle.trials.values() if t.status != keras_tuner.engine.trial.TrialStatus.RUNNING)
 
 
 def search_settings(config, selection) -> str:
@@ -340,7 +305,6 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     objective_name = task.objective if search.objective == "auto" else search.objective
     direction = task.objective_direction if search.objective == "auto" else _direction(objective_name)
     objective = keras_tuner.Objective(objective_name, direction)
-    check_strategy_dependencies(search.strategy)
 
     val_idx = None
     if task.part_size(data, "val") > VAL_SAMPLE:
@@ -350,57 +314,56 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     train_size = task.part_size(data, "train")
     sizes = sorted({train_size if idx is None else len(idx) for idx in train_indices.values()})
 
-    total_trials = sum(c.max_trials for c in selection.candidates)
+    notes: list[str] = []
     epochs = trial_epochs(search)
-    each = (f"up to {epochs} epoch(s) each, as many as fit in an equal share of the time left"
-            if search.epochs == "auto" and deadline else f"{epochs} epoch(s) each")
-    say("search", f"{total_trials} trial(s) over {[c.family for c in selection.candidates]}, "
-                  f"{each} on {' or '.join(map(str, sizes))} examples; "
-                  f"time limit {format_seconds(search.time_limit)}")
-    hypermodels = {
+    shared = search.epochs == "auto" and deadline is not None
+    hypermodel = FamiliesHyperModel({
         c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
                                  train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
                                  label=c.family, seed=config.seed,
                                  max_model_mb=config.constraints.max_model_mb)
         for c in selection.candidates
-    }
-    check_pinned_names(search.hyperparameters, list(hypermodels.values()))
-    tuners, notes = {}, []
-    for candidate in selection.candidates:
-        hypermodel = hypermodels[candidate.family]
-        try:
-            # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
-            with contextlib.redirect_stdout(io.StringIO()):
-                tuner = _make_tuner(search.strategy, hypermodel, objective, candidate.max_trials, config.seed,
-                                    search.hyperparameters, folder, runtime, epochs,
-                                    search.max_consecutive_failed_trials)
-        except Exception as err:  # KerasTuner builds one model to learn the space
-            pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
-            cause = f"with the pinned search.hyperparameters {pinned}" if pinned else "with its default hyperparameters"
-            raise SearchError(f"family {candidate.family}: no model can be built {cause}: "
-                              f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from err
-        queued = list(candidate.known_good) if search.known_good_first else []
-        if search.strategy == "hyperband" and queued:
-            notes.append("known-good configurations are not queued under hyperband")
-            queued = []
-        if _finished(tuner):
-            say("search", f"family {candidate.family}: resuming after the {_finished(tuner)} trial(s) "
-                          f"saved in {tuner.project_dir}")
-        _budget(tuner.oracle, candidate.max_trials, deadline, queued, search.hyperparameters)
-        tuners[candidate.family] = tuner
-    # A trial cut short by an interruption runs again; it is counted when it starts.
-    counter = {"started": sum(_finished(t) for t in tuners.values()), "total": total_trials}
-    for tuner in tuners.values():
-        tuner.counter = counter
-
-    for candidate in selection.candidates:
-        tuner = tuners[candidate.family]
-        say("search", f"family {candidate.family}: up to {candidate.max_trials} trial(s)")
-        tuner.search(epochs=epochs, verbose=0,
-                     callbacks=tensorboard_callbacks(config, folder.parent, f"search/{candidate.family}"))
-    rows = [row for family, tuner in tuners.items() for row in _trial_rows(family, tuner)]
-    # The time limit stopped the search only if it cut trials short of their budget.
-    stopped = deadline is not None and time.time() >= deadline and len(rows) < total_trials
+    })
+    families = [c.family for c in selection.candidates]
+    known_good = [{"family": c.family, **values} for c in selection.candidates for values in c.known_good]
+    pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
+    oracle = CrossFamilyOracle(
+        families, known_good if search.known_good_first else [], new_trials=search.max_trials,
+        deadline=deadline, epochs=epochs, epochs_grow=not shared, promote=search.strategy == "halving",
+        pinned=pinned, objective=objective, seed=config.seed,
+        max_consecutive_failed_trials=search.max_consecutive_failed_trials)
+    try:
+        # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
+        with contextlib.redirect_stdout(io.StringIO()):
+            tuner = SearchTuner(
+                oracle=oracle, hypermodel=hypermodel, directory=str(folder), project_name="trials",
+                overwrite=False,
+                distribution_strategy=runtime.strategy if runtime and runtime.distributed else None)
+        if pinned:  # a pinned value no family can build with fails here, not in every trial
+            for family in families:
+                hp = oracle.get_space()
+                hp.values = oracle.defaults(family)
+                hypermodel.build(hp)
+    except Exception as err:  # KerasTuner builds every family's model once to learn the space
+        cause = f"with the pinned search.hyperparameters {pinned}" if pinned else "with its default hyperparameters"
+        raise SearchError(f"family {hypermodel.building}: no model can be built {cause}: "
+                          f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}") from err
+    # Names the families declared (in their conditional scopes), not the pinned ones themselves.
+    check_pinned_names(search.hyperparameters, {bare_name(hp.name) for hp in oracle.get_space().space
+                                                if hp.name != "family"})
+    if _finished(oracle):
+        say("search", f"resuming after the {_finished(oracle)} trial(s) saved in {tuner.project_dir}")
+    each = (f"up to {epochs} epoch(s) each, as many as fit in its share of the time left"
+            if shared else f"{epochs} epoch(s) each")
+    halving = (f", the best third of each rung continuing with {ETA} times the budget"
+               if search.strategy == "halving" else "")
+    say("search", f"{search.max_trials} trial(s) over {families}{halving}; {each} on "
+                  f"{' or '.join(map(str, sizes))} examples; time limit {format_seconds(search.time_limit)}")
+    tuner.tensorboard_root = folder.parent / TENSORBOARD / "search" if config.runtime.tensorboard else None
+    tuner.search(epochs=epochs, verbose=0)
+    rows = _trial_rows(tuner)
+    # The time limit stopped the search only if it cut the plan short.
+    stopped = deadline is not None and time.time() >= deadline and not oracle.plan_done()
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
     if not done:
         failed = [r for r in rows if r["status"] == "failed"]
@@ -413,11 +376,10 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     best_row, note = parsimonious_best(done, direction, val_examples)
     if note:
         notes.append(note)
-    best_tuner = tuners[best_row["family"]]
     best_weights = folder / BEST_WEIGHTS
     best_weights.unlink(missing_ok=True)
     try:
-        best_tuner.load_model(best_row["_trial"]).save_weights(best_weights)
+        tuner.load_model(best_row["_trial"]).save_weights(best_weights)
     except Exception as err:  # noqa: BLE001 - a missing checkpoint only costs the warm start
         notes.append(f"best trial's weights could not be reloaded ({err}); fine-tuning starts fresh")
         best_weights = None
@@ -427,7 +389,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         "objective": {"name": objective_name, "direction": direction, "value": best_row["objective"]},
         "hyperparameters": best_row["hyperparameters"],
         "pretrained": next(c.pretrained for c in selection.candidates if c.family == best_row["family"]),
-        "_hp": best_row["_trial"].hyperparameters,
+        "_hp": family_hyperparameters(best_row["_trial"].hyperparameters.values),
     }
     trials = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "

@@ -20,7 +20,6 @@ class Candidate:
     #: False, or the weights source (True for a family's standard weights, or a preset).
     pretrained: object = False
     known_good: list[dict] = field(default_factory=list)
-    max_trials: int = 0
 
 
 @dataclass
@@ -56,21 +55,6 @@ def _family_count(max_families, time_limit: Optional[float], available: int) -> 
     else:
         wanted = 3
     return max(1, min(wanted, available))
-
-
-def allot_trials(candidates: list[Candidate], max_trials: int) -> None:
-    """Shares the trial budget, more to higher-ranked families, at least one each."""
-    weights = list(range(len(candidates), 0, -1))
-    total = sum(weights)
-    allotted = [max(1, int(max_trials * w / total)) for w in weights]
-    spare = max_trials - sum(allotted)
-    i = 0
-    while spare > 0:
-        allotted[i % len(allotted)] += 1
-        spare -= 1
-        i += 1
-    for candidate, count in zip(candidates, allotted):
-        candidate.max_trials = count
 
 
 def select_families(task: str, profile: dict, config, weights_check: WeightsCheck = _default_weights_check) -> Selection:
@@ -139,9 +123,8 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
         candidates = candidates[:keep] + fast
     if not candidates:
         raise RuntimeError(f"No family fits this data: {excluded}")
-    allot_trials(candidates, max(search.max_trials, len(candidates)))
     if not pinned:
-        # Trials are shared by rank; fast families then go first: whatever the rest of the
-        # budget does, they leave a model.
+        # Fast families go first: whatever the rest of the budget does, they leave a model.
+        # How many trials each family gets is the search oracle's call, from their scores.
         candidates.sort(key=lambda c: not get_family(c.family).info.fast)
     return Selection(candidates, excluded, pinned)

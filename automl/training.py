@@ -63,14 +63,13 @@ def restore_optimizer(optimizer, variables, path: Path) -> bool:
     return True
 
 
-#: Under the run directory: TensorBoard logs of `search/<family>/<trial>` and `finetune`.
+#: Under the run directory: TensorBoard logs of `search/<trial>` and `finetune`.
 TENSORBOARD = "tensorboard"
 
 
 def tensorboard_callbacks(config, run_dir, name: str) -> list:
     """A TensorBoard callback writing to <run>/tensorboard/<name> once per epoch, when
-    `runtime.tensorboard` is on (KerasTuner gives each trial its own folder and logs its
-    hyperparameters beside it)."""
+    `runtime.tensorboard` is on."""
     if not config.runtime.tensorboard:
         return []
     import keras

@@ -185,14 +185,3 @@ def test_predict_without_a_bundle(automl, tmp_path):
     assert_one_line(problems, "metadata.json not found")
 
 
-def test_bayesian_strategy_without_its_packages(monkeypatch):
-    import importlib.util
-
-    from automl.errors import SearchError
-    from automl.search import check_strategy_dependencies
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "scipy" else real(name, *a))
-    with pytest.raises(SearchError, match=r"search.strategy: bayesian needs scipy.*keras-tuner\[bayesian\]"):
-        check_strategy_dependencies("bayesian")
-    check_strategy_dependencies("random")  # needs nothing more

@@ -23,15 +23,15 @@ def setup(sample_dir, tmp_path, **search):
     return config, task, data
 
 
-def selection(trials, known_good=None):
+def selection(known_good=None):
     candidate = Candidate("tiny", 1.0, ["test"], False,
-                          TinyFamily().known_good({}) if known_good is None else known_good, trials)
+                          TinyFamily().known_good({}) if known_good is None else known_good)
     return Selection([candidate], [], pinned=True)
 
 
 def test_failed_trials_are_recorded_and_the_search_goes_on(sample_dir, tmp_path, tiny_registry):
     config, task, data = setup(sample_dir, tmp_path, max_trials=3)
-    result = run_search(config, task, data, selection(3), choose_runtime(config), tmp_path / "run")
+    result = run_search(config, task, data, selection(), choose_runtime(config), tmp_path / "run")
     statuses = [t["status"] for t in result.trials]
     assert statuses == ["failed", "failed", "completed"]
     assert "cannot be built" in result.trials[0]["error"]
@@ -41,7 +41,7 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(sample_dir, tmp_path,
     assert all(t["seconds"] is not None for t in result.trials)
     assert result.best_weights is not None and result.best_weights.exists()
     # TensorBoard: the completed trial's epochs and its hyperparameters (KerasTuner's HParams logs).
-    logs = list((tmp_path / "run" / "tensorboard" / "search" / "tiny").rglob("events.out.tfevents*"))
+    logs = list((tmp_path / "run" / "tensorboard" / "search").rglob("events.out.tfevents*"))
     assert logs and any(b"learning_rate" in path.read_bytes() for path in logs)
 
 
@@ -50,23 +50,23 @@ def test_rerun_resumes_instead_of_starting_over(sample_dir, tmp_path, tiny_regis
 
     config, task, data = setup(sample_dir, tmp_path, max_trials=2, hyperparameters={"mode": "ok"})
     good = [{"mode": "ok"}]
-    first = run_search(config, task, data, selection(2, good), choose_runtime(config), tmp_path / "run")
+    first = run_search(config, task, data, selection(good), choose_runtime(config), tmp_path / "run")
     fits = []
     original = TaskHyperModel.fit
     monkeypatch.setattr(TaskHyperModel, "fit", lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
-    again = run_search(config, task, data, selection(2, good), choose_runtime(config), tmp_path / "run")
+    again = run_search(config, task, data, selection(good), choose_runtime(config), tmp_path / "run")
     assert fits == []  # nothing trained again
     assert [t["trial_id"] for t in again.trials] == [t["trial_id"] for t in first.trials]
     assert [t["objective"] for t in again.trials] == [t["objective"] for t in first.trials]
     # A larger budget trains only the trials the first run did not.
     more = run_search(config.model_copy(update={"search": config.search.model_copy(update={"max_trials": 3})}),
-                      task, data, selection(3, good), choose_runtime(config), tmp_path / "run")
+                      task, data, selection(good), choose_runtime(config), tmp_path / "run")
     assert len(fits) == 1 and len(more.trials) == 3
 
 
 def test_time_limit_stops_the_search(sample_dir, tmp_path, tiny_registry):
     config, task, data = setup(sample_dir, tmp_path, max_trials=50, epochs=200, time_limit=4)
-    result = run_search(config, task, data, selection(50, [{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    result = run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
     assert result.stopped_by_time_limit
     assert len(result.trials) < 50
     assert result.seconds < 60
@@ -75,7 +75,7 @@ def test_time_limit_stops_the_search(sample_dir, tmp_path, tiny_registry):
 def test_all_trials_failing_is_an_error_with_the_first_traceback(sample_dir, tmp_path, tiny_registry):
     config, task, data = setup(sample_dir, tmp_path, max_trials=1)
     with pytest.raises(SearchError, match=r"all 1 search trial\(s\) failed; the first with: .*cannot be built") as err:
-        run_search(config, task, data, selection(1, [{"mode": "crash"}]), choose_runtime(config), tmp_path / "run")
+        run_search(config, task, data, selection([{"mode": "crash"}]), choose_runtime(config), tmp_path / "run")
     assert "\n" not in str(err.value)  # one line on the terminal; the traceback goes to report.json
     assert "Traceback" in err.value.detail and "cannot be built" in err.value.detail
 
@@ -83,13 +83,13 @@ def test_all_trials_failing_is_an_error_with_the_first_traceback(sample_dir, tmp
 def test_pinned_values_that_cannot_build_name_the_family(sample_dir, tmp_path, tiny_registry):
     config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"mode": "crash"})
     with pytest.raises(SearchError, match="family tiny: no model can be built"):
-        run_search(config, task, data, selection(1, []), choose_runtime(config), tmp_path / "run")
+        run_search(config, task, data, selection([]), choose_runtime(config), tmp_path / "run")
 
 
 def test_pinned_hyperparameter_with_a_typo_is_named(sample_dir, tmp_path, tiny_registry):
     config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"learning_rat": 0.1})
     with pytest.raises(ValueError, match="Did you mean 'learning_rate'"):
-        run_search(config, task, data, selection(1, []), choose_runtime(config), tmp_path / "run")
+        run_search(config, task, data, selection([]), choose_runtime(config), tmp_path / "run")
 
 
 def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
@@ -111,9 +111,9 @@ def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, t
     config, task, data = setup(sample_dir, tmp_path, max_trials=1)
     config = config.model_copy(update={"constraints": config.constraints.model_copy(update={"max_model_mb": 1e-4})})
     with pytest.raises(SearchError, match=r"MB, over constraints.max_model_mb=0.0001"):
-        run_search(config, task, data, selection(1, known_good=[{"mode": "ok"}]), choose_runtime(config),
+        run_search(config, task, data, selection(known_good=[{"mode": "ok"}]), choose_runtime(config),
                    tmp_path / "run")
     roomy = config.model_copy(update={"constraints": config.constraints.model_copy(update={"max_model_mb": 1.0})})
-    result = run_search(roomy, task, data, selection(1, known_good=[{"mode": "ok"}]), choose_runtime(roomy),
+    result = run_search(roomy, task, data, selection(known_good=[{"mode": "ok"}]), choose_runtime(roomy),
                         tmp_path / "run2")
     assert result.trials[0]["status"] == "completed" and 0 < result.trials[0]["params"] < 250_000

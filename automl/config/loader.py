@@ -258,7 +258,7 @@ def check_choices(config: PipelineConfig, source: str) -> None:
                                   f"(it serves {', '.join(family.info.tasks)}). Families for it: {', '.join(serving)}")
         if len(set(search.families)) != len(search.families):
             raise ConfigError(f"{source}: search.families names a family twice. Received: {search.families}")
-        if len(search.families) > search.max_trials and search.strategy != "hyperband":
+        if len(search.families) > search.max_trials:
             raise ConfigError(f"{source}: search.families pins {len(search.families)} families but "
                               f"search.max_trials is {search.max_trials}: each family needs at least one trial")
     if search.objective != "auto":

@@ -128,7 +128,9 @@ class SearchConfig(_Strict):
     families: Union[Auto, list[str]] = Field(
         "auto", description="auto = the selector's ranked choice; a list pins them."
     )
-    strategy: Literal["random", "bayesian", "hyperband"] = "bayesian"
+    strategy: Literal["halving", "random"] = Field(
+        "halving", description="halving = successive halving across families (the best third of each rung "
+                               "continues from its checkpoint); random = every trial a new configuration.")
     known_good_first: bool = Field(
         True, description="Try each family's known-good configurations first."
     )

@@ -37,16 +37,17 @@ def _leaderboard(report: dict) -> str:
         return ""
     best = report.get("best", {}).get("trial_id")
     direction = report.get("best", {}).get("objective", {}).get("direction", "max")
-    rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t["status"], t["objective"],
-             t["seconds"], t.get("error") or t["hyperparameters"]] for t in trials]
+    rows = [[("★ " if t["trial_id"] == best else "") + t["trial_id"], t.get("rung", 0), t["status"], t["objective"],
+             t["seconds"], t.get("error") or (f"continues {t['continues']}" if t.get("continues")
+                                               else t["hyperparameters"])] for t in trials]
     # Baselines need no training; their validation score is on the objective's scale.
     notes = report.get("baseline_notes", {})
     for name, value in report.get("baseline_validation", {}).items():
-        rows.append([f"baseline/{name}", "baseline", value, None, notes.get(name, "rule, no parameters")])
-    rows.sort(key=lambda r: (r[2] is None, -(r[2] or 0) if direction == "max" else (r[2] or 0)))
+        rows.append([f"baseline/{name}", None, "baseline", value, None, notes.get(name, "rule, no parameters")])
+    rows.sort(key=lambda r: (r[3] is None, -(r[3] or 0) if direction == "max" else (r[3] or 0)))
     name = report.get("best", {}).get("objective", {}).get("name", "objective")
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
-    return f"<h2>Search trials{note}</h2>" + table(["trial", "status", name, "seconds", "hyperparameters / error"], rows)
+    return f"<h2>Search trials{note}</h2>" + table(["trial", "rung", "status", name, "seconds", "hyperparameters / error"], rows)
 
 
 def _exports(report: dict) -> str:
@@ -70,7 +71,9 @@ def _selector(report: dict) -> str:
     sel = report.get("selector")
     if not sel:
         return ""
-    rows = [[c["family"], c["score"], c["max_trials"], "; ".join(c["reasons"])] for c in sel["families"]]
+    trials = report.get("search", {}).get("trials", [])
+    rows = [[c["family"], c["score"], sum(1 for t in trials if t.get("family") == c["family"]),
+             "; ".join(c["reasons"])] for c in sel["families"]]
     rows += [[e["family"], "-", 0, "excluded: " + e["reason"]] for e in sel["excluded"]]
     return "<h2>Families chosen</h2>" + table(["family", "score", "trials", "reasons"], rows)
 

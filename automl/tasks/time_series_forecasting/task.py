@@ -195,7 +195,7 @@ class Forecasting(Task):
     # -- data for training, calibration and evaluation ------------------------
 
     def _lookback(self, hp, data) -> int:
-        if hp is not None and "lookback" in hp.values:
+        if hp is not None and "lookback" in hp:  # `in hp` follows the search's name scope
             return int(hp.get("lookback"))
         return self.default_lookback(data)
 

@@ -1,0 +1,268 @@
+"""The search's oracle: one KerasTuner `Oracle` over every selected family.
+
+The space is one `family` choice with each family's hyperparameters in its
+conditional scope, so every trial of every family is scored against the
+others. The oracle owns what the search spends:
+
+- the known-good queue: configurations the families choose from the data
+  profile run first, the first of every family before any second;
+- the deadline: no trial starts after it;
+- multi-fidelity (successive halving, asynchronous as in ASHA): trials start
+  on rung 0; when a rung has ETA times more finished trials than it has
+  promoted, its best unpromoted trial among the top 1/ETA moves up a rung and
+  continues from its checkpoint with ETA times the budget;
+- new configurations go to families by how they stand: a family ranked k-th
+  by its best score gets ETA**-k of the new trials, so one that does badly
+  gets fewer;
+- its own state (queue, rungs, parents), saved with KerasTuner's, so a rerun
+  resumes where it stopped.
+
+A trial's budget is counted in units: a rung-0 trial is one, a promotion to
+rung r continues from ETA**(r-1) to ETA**r units. Under a time limit the tuner
+gives each trial its units' share of the time left; without one, units are
+epochs times `epochs`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from typing import Optional
+
+import keras_tuner
+
+#: Successive halving's reduction factor: a third of each rung moves up.
+ETA = 3
+#: Hyperparameter values that belong to the oracle's bookkeeping, not to a model.
+TUNER_PREFIX = "tuner/"
+#: Random draws tried before a family's space counts as exhausted.
+MAX_DRAWS = 20
+
+_Status = keras_tuner.engine.trial.TrialStatus
+
+
+def model_values(values: dict) -> dict:
+    """A trial's hyperparameter values without the oracle's bookkeeping."""
+    return {k: v for k, v in values.items() if not k.startswith(TUNER_PREFIX)}
+
+
+def bare_name(name: str) -> str:
+    """`small_cnn/width` -> `width`: a family's hyperparameter as the family declares it."""
+    return name.split("/", 1)[-1]
+
+
+def family_values(values: dict) -> dict:
+    """A trial's values as its family names them (no scope, no `family`, no bookkeeping)."""
+    return {bare_name(k): v for k, v in model_values(values).items() if k != "family"}
+
+
+class CrossFamilyOracle(keras_tuner.Oracle):
+    """Known-good first, then successive halving across families (see the module doc).
+
+    Args:
+        families: family names in the order the selector gives (fast ones first).
+        known_good: {"family": name, **values} configurations, queued in that order.
+        pinned: values by the family's own names (`search.hyperparameters`), held in every trial.
+        new_trials: configurations to try (rung-0 trials); promotions come on top.
+        deadline: `time.time()` after which no trial starts (None: no limit).
+        epochs: epochs of a rung-0 trial (under a time limit, a cap its share cuts short).
+        epochs_grow: promotions get ETA times the epochs (False: `epochs` more, when time
+            shares are the fidelity).
+        promote: False for plain random search (every trial on rung 0).
+        **kwargs: `keras_tuner.Oracle` arguments (objective, hyperparameters, seed...).
+    """
+
+    def __init__(self, families: list[str], known_good: list[dict], *, new_trials: int,
+                 deadline: Optional[float], epochs: int, epochs_grow: bool, promote: bool = True,
+                 pinned: Optional[dict] = None, **kwargs):
+        super().__init__(max_trials=None, **kwargs)
+        self.families = list(families)
+        self.pinned = dict(pinned or {})
+        self.new_trials = new_trials
+        self.deadline = deadline
+        self.epochs, self.epochs_grow = epochs, epochs_grow
+        self.eta = ETA if promote else None
+        self.queue = _interleave(known_good, self.families)
+        #: trial_id -> rung, and trial_id -> the trial it continues.
+        self.rungs: dict[str, int] = {}
+        self.parents: dict[str, str] = {}
+        self.tried: list[str] = []
+
+    # --- KerasTuner's Oracle interface -------------------------------------------------
+
+    def populate_space(self, trial_id):
+        if self.deadline is not None and time.time() >= self.deadline:
+            return {"status": _Status.STOPPED, "values": None}
+        promotion = self.next_promotion()
+        if promotion is not None:
+            parent, rung = promotion
+            self.rungs[trial_id], self.parents[trial_id] = rung, parent.trial_id
+            return {"status": _Status.RUNNING, "values": self._continuation(parent, rung)}
+        if self.new_started() >= self.new_trials:
+            return {"status": _Status.STOPPED, "values": None}
+        values = self._next_queued() or self._draw(trial_id)
+        if values is None:  # every family's space is exhausted
+            return {"status": _Status.STOPPED, "values": None}
+        self.tried.append(_key(values))
+        self.rungs[trial_id] = 0
+        return {"status": _Status.RUNNING, "values": values}
+
+    def get_state(self):
+        return {**super().get_state(), "queue": self.queue, "rungs": self.rungs, "parents": self.parents,
+                "tried": self.tried}
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.queue, self.rungs = list(state["queue"]), dict(state["rungs"])
+        self.parents, self.tried = dict(state["parents"]), list(state["tried"])
+
+    # --- budget ------------------------------------------------------------------------
+
+    def top_rung(self) -> int:
+        """The highest rung the plan reaches: ETA**r rung-0 trials feed one trial on rung r."""
+        if not self.eta:
+            return 0
+        return max(0, int(math.floor(math.log(max(self.new_trials, 1), self.eta) + 1e-9)))
+
+    def units(self, rung: int) -> int:
+        """Budget units of a trial on `rung` (a promotion continues from the rung below)."""
+        return 1 if rung == 0 else self.eta ** rung - self.eta ** (rung - 1)
+
+    def planned_units(self) -> int:
+        """Units of the whole plan: every new trial, and every promotion successive halving makes."""
+        return self.new_trials + sum(self.new_trials // self.eta ** r * self.units(r)
+                                     for r in range(1, self.top_rung() + 1))
+
+    def trial_units(self, trial_id: str) -> int:
+        return self.units(self.rungs.get(trial_id, 0))
+
+    def units_ended(self) -> int:
+        return sum(self.trial_units(t.trial_id) for t in self.trials.values() if t.status != _Status.RUNNING)
+
+    def new_started(self) -> int:
+        return sum(1 for rung in self.rungs.values() if rung == 0)
+
+    def plan_done(self) -> bool:
+        """All new trials started and no promotion left to make."""
+        return self.new_started() >= self.new_trials and self.next_promotion() is None
+
+    # --- successive halving ------------------------------------------------------------
+
+    def next_promotion(self):
+        """(trial, rung to move it to) for the best trial due a promotion, or None."""
+        if not self.eta:
+            return None
+        promoted = set(self.parents.values())
+        for rung in reversed(range(self.top_rung())):
+            done = self._ranked(rung)
+            due = len(done) // self.eta
+            if sum(1 for p in promoted if self.rungs.get(p) == rung) >= due:
+                continue
+            for trial in done[:due]:
+                if trial.trial_id not in promoted:
+                    return trial, rung + 1
+        return None
+
+    def _ranked(self, rung: int) -> list:
+        """Completed trials on `rung`, best first."""
+        done = [t for tid, t in self.trials.items()
+                if self.rungs.get(tid) == rung and t.status == _Status.COMPLETED and _finite(t.score)]
+        return sorted(done, key=lambda t: self._sign() * t.score)
+
+    def _sign(self) -> int:
+        return -1 if self.objective.direction == "max" else 1
+
+    def _continuation(self, parent, rung: int) -> dict:
+        """The parent's values and where to continue it: from its best epoch's checkpoint."""
+        start = int(parent.best_step or 0) + 1
+        end = self.epochs * self.eta ** rung if self.epochs_grow else start + self.epochs
+        return {**model_values(parent.hyperparameters.values), "tuner/trial_id": parent.trial_id,
+                "tuner/initial_epoch": start, "tuner/epochs": max(end, start + 1), "tuner/rung": rung}
+
+    # --- new configurations ------------------------------------------------------------
+
+    def _next_queued(self) -> Optional[dict]:
+        while self.queue:
+            queued = dict(self.queue.pop(0))
+            family = queued.pop("family")
+            values = self._fill(family, lambda hp: queued.get(bare_name(hp.name), hp.default))
+            if _key(values) not in self.tried:
+                return values
+        return None
+
+    def _draw(self, trial_id: str) -> Optional[dict]:
+        """A configuration not tried yet, of the family due the next trial (its defaults first)."""
+        rng = random.Random(f"{self.seed}/{trial_id}")
+        for family in self.family_order():
+            values = self.defaults(family)
+            for _ in range(MAX_DRAWS):
+                if _key(values) not in self.tried:
+                    return values
+                values = self._fill(family, lambda hp: hp.random_sample(rng.randint(0, 2**31)))
+        return None
+
+    def defaults(self, family: str) -> dict:
+        """The values of `family`'s first trial when no known-good one is queued."""
+        return self._fill(family, lambda hp: hp.default)
+
+    def _fill(self, family: str, value_of) -> dict:
+        """Values for every hyperparameter active when `family` is chosen.
+
+        Pinned and fixed ones keep their value whatever `value_of` says.
+        """
+        fixed = keras_tuner.engine.hyperparameters.Fixed
+        hps = self.hyperparameters.copy()
+        hps.values = {"family": family}
+        for _ in range(2):  # a second pass reaches hyperparameters conditional on the first
+            for hp in hps.space:
+                if hp.name in hps.values or not hps.is_active(hp):
+                    continue
+                if bare_name(hp.name) in self.pinned:
+                    hps.values[hp.name] = self.pinned[bare_name(hp.name)]
+                else:
+                    hps.values[hp.name] = hp.value if isinstance(hp, fixed) else value_of(hp)
+        return hps.values
+
+    def family_order(self) -> list[str]:
+        """Families in the order new trials go to them.
+
+        A family without a trial goes first. Then each family's share of the rung-0 trials
+        is ETA**-k for the k-th by best score (families whose every trial failed come last),
+        and the family furthest below its share is next.
+        """
+        started = {f: 0 for f in self.families}
+        best: dict[str, float] = {}
+        for tid, rung in self.rungs.items():
+            trial = self.trials.get(tid)
+            if trial is None:
+                continue
+            family = trial.hyperparameters.values.get("family")
+            if family not in started:
+                continue
+            if rung == 0:
+                started[family] += 1
+            if trial.status == _Status.COMPLETED and _finite(trial.score):
+                score = self._sign() * trial.score
+                best[family] = min(score, best.get(family, score))
+        untried = [f for f in self.families if started[f] == 0]
+        standing = sorted((f for f in self.families if started[f]),
+                          key=lambda f: (f not in best, best.get(f, 0.0)))
+        due = sorted(standing, key=lambda f: (started[f] * ETA ** standing.index(f), standing.index(f)))
+        return untried + due
+
+
+def _interleave(configs: list[dict], families: list[str]) -> list[dict]:
+    """The first configuration of every family, then every second, ... (family order kept)."""
+    per_family = [[c for c in configs if c["family"] == f] for f in families]
+    depth = max((len(p) for p in per_family), default=0)
+    return [p[i] for i in range(depth) for p in per_family if i < len(p)]
+
+
+def _key(values: dict) -> str:
+    return json.dumps(model_values(values), sort_keys=True, default=str)
+
+
+def _finite(score) -> bool:
+    return score is not None and math.isfinite(score)

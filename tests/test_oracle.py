@@ -1,0 +1,166 @@
+"""The search's oracle: known-good first, successive halving across families, its own state."""
+
+import time
+
+import keras_tuner
+import numpy as np
+
+from automl.oracle import CrossFamilyOracle
+from keras_tuner.engine.trial import Trial, TrialStatus
+
+SCORES = {"good": 0.9, "poor": 0.5}
+
+
+def space():
+    """As FamiliesHyperModel declares it: each family's names in its own scope."""
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("family", ["good", "poor"])
+    with hp.conditional_scope("family", ["good"]), hp.name_scope("good"):
+        hp.Float("rate", 0.0, 1.0, default=0.5)
+        hp.Float("dropout", 0.0, 0.5, default=0.1)
+    with hp.conditional_scope("family", ["poor"]), hp.name_scope("poor"):
+        hp.Int("width", 1, 64, default=8)
+        hp.Float("dropout", 0.0, 0.5, default=0.2)
+    return hp
+
+
+def make_oracle(new_trials=9, known_good=(), deadline=None, promote=True):
+    return CrossFamilyOracle(["good", "poor"], list(known_good), new_trials=new_trials, deadline=deadline,
+                             epochs=2, epochs_grow=True, promote=promote, hyperparameters=space(),
+                             objective=keras_tuner.Objective("val_score", "max"), seed=1)
+
+
+def run(oracle, trial_id, score_of=None):
+    """Asks the oracle for a trial and 'trains' it: the family's score, plus a little per value."""
+    response = oracle.populate_space(trial_id)
+    if response["status"] != TrialStatus.RUNNING:
+        return None
+    hp = oracle.hyperparameters.copy()
+    hp.values = dict(response["values"])
+    # KerasTuner drops the values of inactive declarations as a trial starts: none of ours may go.
+    hp.ensure_active_values()
+    assert hp.values == response["values"]
+    trial = Trial(hyperparameters=hp, trial_id=trial_id, status=TrialStatus.COMPLETED)
+    values = response["values"]
+    trial.score = score_of(values) if score_of else (
+        SCORES[values["family"]] + 0.01 * values.get("good/rate", 0) + 0.05 * values.get("tuner/rung", 0))
+    trial.best_step = values.get("tuner/epochs", 2) - 1
+    oracle.trials[trial_id] = trial
+    return values
+
+
+def test_a_family_that_does_badly_gets_fewer_trials_but_not_none():
+    oracle = make_oracle(new_trials=12)
+    started = [run(oracle, f"{i:02d}") for i in range(30)]
+    new = [v["family"] for v in started if v and "tuner/trial_id" not in v]
+    assert len(new) == 12
+    assert new[:2] == ["good", "poor"]  # every family's first trial before any second
+    assert new.count("poor") >= 1 and new.count("good") >= 3 * new.count("poor") - 1
+
+
+def test_successive_halving_promotes_the_best_third_to_continue_from_its_checkpoint():
+    oracle = make_oracle(new_trials=9)
+    assert oracle.top_rung() == 2 and oracle.planned_units() == 9 + 3 * 2 + 1 * 6
+    trials = []
+    for i in range(40):
+        values = run(oracle, f"{i:02d}")
+        if values is None:
+            break
+        trials.append((f"{i:02d}", values))
+    promotions = [(tid, v) for tid, v in trials if "tuner/trial_id" in v]
+    assert [v["tuner/rung"] for _, v in promotions].count(1) == 3
+    assert [v["tuner/rung"] for _, v in promotions].count(2) == 1
+    assert len(trials) == 9 + 4 and oracle.plan_done()
+    # The first promotion comes as soon as a rung has three finished trials, and takes the best.
+    first_tid, first = promotions[0]
+    assert int(first_tid) == 3
+    parent = oracle.trials[first["tuner/trial_id"]]
+    best_of_three = max((oracle.trials[f"{i:02d}"] for i in range(3)), key=lambda t: t.score)
+    assert parent is best_of_three
+    assert first["tuner/initial_epoch"] == parent.best_step + 1 and first["tuner/epochs"] == 2 * 3
+    assert {k: v for k, v in first.items() if not k.startswith("tuner/")} == parent.hyperparameters.values
+
+
+def test_random_strategy_never_promotes():
+    oracle = make_oracle(new_trials=6, promote=False)
+    started = [run(oracle, f"{i:02d}") for i in range(10)]
+    assert sum(1 for v in started if v) == 6 and not any(v and "tuner/trial_id" in v for v in started if v)
+    assert oracle.planned_units() == 6
+
+
+def test_known_good_first_interleaved_deduplicated_and_filled_with_defaults():
+    queued = [{"family": "good", "rate": 0.1}, {"family": "good", "rate": 0.2},
+              {"family": "poor", "width": 4}, {"family": "good", "rate": 0.1}]
+    oracle = make_oracle(new_trials=5, known_good=queued, promote=False)
+    values = [run(oracle, f"{i}") for i in range(4)]
+    assert values[0] == {"family": "good", "good/rate": 0.1, "good/dropout": 0.1}
+    assert values[1] == {"family": "poor", "poor/width": 4, "poor/dropout": 0.2}
+    assert values[2] == {"family": "good", "good/rate": 0.2, "good/dropout": 0.1}
+    assert values[3]["family"] in ("good", "poor") and values[3] not in values[:3]  # the repeat is skipped
+
+
+def test_pinned_values_hold_in_queued_and_drawn_trials_of_every_family():
+    oracle = CrossFamilyOracle(["good", "poor"], [{"family": "good", "rate": 0.9}], new_trials=4, deadline=None,
+                               epochs=1, epochs_grow=True, promote=False, hyperparameters=space(),
+                               pinned={"rate": 0.25, "dropout": 0.3},
+                               objective=keras_tuner.Objective("val_score", "max"), seed=1)
+    values = [run(oracle, f"{i}") for i in range(4)]
+    assert values[0]["good/rate"] == 0.25  # a known-good value does not override a pinned one
+    assert all(v[f"{v['family']}/dropout"] == 0.3 for v in values)
+
+
+def test_no_trial_starts_after_the_deadline():
+    oracle = make_oracle(deadline=time.time() - 1)
+    assert oracle.populate_space("0")["status"] == TrialStatus.STOPPED
+
+
+def test_its_state_survives_a_reload():
+    oracle = make_oracle(new_trials=9, known_good=[{"family": "poor", "width": 3}, {"family": "good"}])
+    for i in range(5):
+        run(oracle, f"{i:02d}")
+    again = make_oracle(new_trials=9, known_good=[{"family": "poor", "width": 3}, {"family": "good"}])
+    again.trials = oracle.trials
+    again.set_state(oracle.get_state())
+    assert again.rungs == oracle.rungs and again.parents == oracle.parents and again.queue == oracle.queue
+    assert again.populate_space("05")["values"] == oracle.populate_space("05")["values"]
+
+
+def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, monkeypatch):
+    """End to end: the promoted trial starts from its parent's trained weights, at the epoch after
+    the parent's best, not from a fresh model."""
+    import automl.families as families
+    from automl.config.loader import config_from_mapping
+    from automl.hypermodel import TaskHyperModel
+    from automl.runtime import choose_runtime
+    from automl.search import run_search
+    from automl.selector import Candidate, Selection
+    from automl.tasks import get_task
+    from tests.helpers import sample_arrays
+
+    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
+    config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "seed": 3,
+                                  "search": {"epochs": 2, "strategy": "halving", "max_trials": 3,
+                                             "hyperparameters": {"mode": "ok", "batch_size": 16}}})
+    task = get_task(config.task)
+    data = task.load_data(config, arrays=sample_arrays(sample_dir))
+    starts = []
+    original = TaskHyperModel.fit
+
+    def spy(self, hp, model, *args, **kwargs):
+        starts.append((model.get_weights(), kwargs.get("initial_epoch", 0)))
+        return original(self, hp, model, *args, **kwargs)
+
+    monkeypatch.setattr(TaskHyperModel, "fit", spy)
+    good = [{"learning_rate": 3e-3}, {"learning_rate": 1e-3}, {"learning_rate": 1e-2}]
+    selection = Selection([Candidate("tiny", 1.0, ["test"], False, good)], [], pinned=True)
+    result = run_search(config, task, data, selection, choose_runtime(config), tmp_path / "run")
+    assert [t["rung"] for t in result.trials] == [0, 0, 0, 1]
+    promoted = result.trials[3]
+    parent_index = [t["trial_id"] for t in result.trials].index(promoted["continues"])
+    parent = result.trials[parent_index]
+    assert parent["objective"] == max(t["objective"] for t in result.trials[:3])
+    assert promoted["hyperparameters"] == parent["hyperparameters"]
+    weights, initial_epoch = starts[3]
+    assert initial_epoch >= 1
+    # Every trial is built from the same seed: a fresh start would equal the parent's start.
+    assert any(not np.array_equal(a, b) for a, b in zip(weights, starts[parent_index][0]))
