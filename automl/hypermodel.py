@@ -92,16 +92,20 @@ class StopBeforeShareEnds(keras.callbacks.Callback):
     def __init__(self, share_ends: Optional[float]):
         super().__init__()
         self.share_ends = share_ends
-        self._started = None
+        self._last_end = None
 
     def on_train_begin(self, logs=None):
-        self._started = time.time()
+        self._last_end, self._first = time.time(), True
 
     def on_epoch_end(self, epoch, logs=None):
         if self.share_ends is None:
             return
+        # The last epoch's time, not the mean: the first one also traces the graph, which can
+        # take longer than the epochs after it; it says little, so a second epoch runs
+        # whenever the share has time left after it.
         now = time.time()
-        per_epoch = (now - self._started) / (epoch + 1)
+        per_epoch, self._last_end = (0.0 if self._first else now - self._last_end), now
+        self._first = False
         if now + per_epoch > self.share_ends:
             self.model.stop_training = True
 
