@@ -134,7 +134,8 @@ class SearchConfig(_Strict):
     known_good_first: bool = Field(
         True, description="Try each family's known-good configurations first."
     )
-    max_trials: int = Field(6, ge=1)
+    max_trials: int = Field(6, ge=1, description="New configurations tried, over all families; promotions "
+                                                  "(halving) continue the best of them on top.")
     epochs: Union[Auto, int] = Field(
         "auto", description="Epochs per trial; auto = as many as fit in each trial's share of the time limit "
                             "(at most 50; 10 without a time limit).")

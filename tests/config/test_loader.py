@@ -47,8 +47,8 @@ def test_wrong_type_names_key_and_value(tmp_path):
 
 
 def test_bad_choice_suggests(tmp_path):
-    path = write(tmp_path, base(tmp_path, "search:\n  strategy: baysian\n"))
-    with pytest.raises(ConfigError, match="Did you mean 'bayesian'"):
+    path = write(tmp_path, base(tmp_path, "search:\n  strategy: halvng\n"))
+    with pytest.raises(ConfigError, match="Did you mean 'halving'"):
         load_config(path)
 
 
