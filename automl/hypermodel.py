@@ -149,7 +149,7 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, epochs=1, callbacks=None, **kwargs):
-        hypermodel = self.hypermodels[hp.get("family")]
+        hypermodel = self.of(hp)
         if self.tensorboard_dir:
             callbacks = [*(callbacks or []), *self._tensorboard(hp)]
         hypermodel.trial_deadline = self.trial_deadline
@@ -172,4 +172,5 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
                 hparams_api.KerasCallback(writer=self.tensorboard_dir, hparams=values, trial_id=self.trial_id)]
 
     def of(self, hp) -> TaskHyperModel:
+        """The hypermodel of the family a trial's values chose."""
         return self.hypermodels[hp.get("family")]

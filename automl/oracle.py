@@ -14,8 +14,9 @@ others. The oracle owns what the search spends:
 - new configurations go to families by how they stand: a family ranked k-th
   by its best score gets ETA**-k of the new trials, so one that does badly
   gets fewer;
-- its own state (queue, rungs, parents), saved with KerasTuner's, so a rerun
-  resumes where it stopped.
+- its own state: the known-good queue, saved with KerasTuner's, so a rerun
+  resumes where it stopped. Rungs and promotions are read from the trials'
+  own values (`tuner/rung`, `tuner/trial_id`), which KerasTuner saves.
 
 A trial's budget is counted in units: a rung-0 trial is one, a promotion to
 rung r continues from ETA**(r-1) to ETA**r units. Under a time limit the tuner
@@ -85,10 +86,6 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         self.epochs, self.epochs_grow = epochs, epochs_grow
         self.eta = ETA if promote else None
         self.queue = _interleave(known_good, self.families)
-        #: trial_id -> rung, and trial_id -> the trial it continues.
-        self.rungs: dict[str, int] = {}
-        self.parents: dict[str, str] = {}
-        self.tried: list[str] = []
 
     # --- KerasTuner's Oracle interface -------------------------------------------------
 
@@ -98,25 +95,20 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         promotion = self.next_promotion()
         if promotion is not None:
             parent, rung = promotion
-            self.rungs[trial_id], self.parents[trial_id] = rung, parent.trial_id
             return {"status": _Status.RUNNING, "values": self._continuation(parent, rung)}
         if self.new_started() >= self.new_trials:
             return {"status": _Status.STOPPED, "values": None}
         values = self._next_queued() or self._draw(trial_id)
         if values is None:  # every family's space is exhausted
             return {"status": _Status.STOPPED, "values": None}
-        self.tried.append(_key(values))
-        self.rungs[trial_id] = 0
         return {"status": _Status.RUNNING, "values": values}
 
     def get_state(self):
-        return {**super().get_state(), "queue": self.queue, "rungs": self.rungs, "parents": self.parents,
-                "tried": self.tried}
+        return {**super().get_state(), "queue": self.queue}
 
     def set_state(self, state):
         super().set_state(state)
-        self.queue, self.rungs = list(state["queue"]), dict(state["rungs"])
-        self.parents, self.tried = dict(state["parents"]), list(state["tried"])
+        self.queue = list(state["queue"])
 
     # --- budget ------------------------------------------------------------------------
 
@@ -135,14 +127,18 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         return self.new_trials + sum(self.new_trials // self.eta ** r * self.units(r)
                                      for r in range(1, self.top_rung() + 1))
 
+    def rung(self, trial_id: str) -> int:
+        trial = self.trials.get(trial_id)
+        return 0 if trial is None else _rung_of(trial)
+
     def trial_units(self, trial_id: str) -> int:
-        return self.units(self.rungs.get(trial_id, 0))
+        return self.units(self.rung(trial_id))
 
     def units_ended(self) -> int:
         return sum(self.trial_units(t.trial_id) for t in self.trials.values() if t.status != _Status.RUNNING)
 
     def new_started(self) -> int:
-        return sum(1 for rung in self.rungs.values() if rung == 0)
+        return sum(1 for t in self.trials.values() if _rung_of(t) == 0)
 
     def plan_done(self) -> bool:
         """All new trials started and no promotion left to make."""
@@ -154,11 +150,12 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         """(trial, rung to move it to) for the best trial due a promotion, or None."""
         if not self.eta:
             return None
-        promoted = set(self.parents.values())
+        promoted = {t.hyperparameters.values["tuner/trial_id"] for t in self.trials.values()
+                    if "tuner/trial_id" in t.hyperparameters.values}
         for rung in reversed(range(self.top_rung())):
             done = self._ranked(rung)
             due = len(done) // self.eta
-            if sum(1 for p in promoted if self.rungs.get(p) == rung) >= due:
+            if sum(1 for p in promoted if self.rung(p) == rung) >= due:
                 continue
             for trial in done[:due]:
                 if trial.trial_id not in promoted:
@@ -167,8 +164,8 @@ class CrossFamilyOracle(keras_tuner.Oracle):
 
     def _ranked(self, rung: int) -> list:
         """Completed trials on `rung`, best first."""
-        done = [t for tid, t in self.trials.items()
-                if self.rungs.get(tid) == rung and t.status == _Status.COMPLETED and _finite(t.score)]
+        done = [t for t in self.trials.values()
+                if _rung_of(t) == rung and t.status == _Status.COMPLETED and _finite(t.score)]
         return sorted(done, key=lambda t: self._sign() * t.score)
 
     def _sign(self) -> int:
@@ -188,17 +185,21 @@ class CrossFamilyOracle(keras_tuner.Oracle):
             queued = dict(self.queue.pop(0))
             family = queued.pop("family")
             values = self._fill(family, lambda hp: queued.get(bare_name(hp.name), hp.default))
-            if _key(values) not in self.tried:
+            if _key(values) not in self._tried():
                 return values
         return None
+
+    def _tried(self) -> set[str]:
+        return {_key(t.hyperparameters.values) for t in self.trials.values()}
 
     def _draw(self, trial_id: str) -> Optional[dict]:
         """A configuration not tried yet, of the family due the next trial (its defaults first)."""
         rng = random.Random(f"{self.seed}/{trial_id}")
+        tried = self._tried()
         for family in self.family_order():
             values = self.defaults(family)
             for _ in range(MAX_DRAWS):
-                if _key(values) not in self.tried:
+                if _key(values) not in tried:
                     return values
                 values = self._fill(family, lambda hp: hp.random_sample(rng.randint(0, 2**31)))
         return None
@@ -234,14 +235,11 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         """
         started = {f: 0 for f in self.families}
         best: dict[str, float] = {}
-        for tid, rung in self.rungs.items():
-            trial = self.trials.get(tid)
-            if trial is None:
-                continue
+        for trial in self.trials.values():
             family = trial.hyperparameters.values.get("family")
             if family not in started:
                 continue
-            if rung == 0:
+            if _rung_of(trial) == 0:
                 started[family] += 1
             if trial.status == _Status.COMPLETED and _finite(trial.score):
                 score = self._sign() * trial.score
@@ -258,6 +256,10 @@ def _interleave(configs: list[dict], families: list[str]) -> list[dict]:
     per_family = [[c for c in configs if c["family"] == f] for f in families]
     depth = max((len(p) for p in per_family), default=0)
     return [p[i] for i in range(depth) for p in per_family if i < len(p)]
+
+
+def _rung_of(trial) -> int:
+    return int(trial.hyperparameters.values.get("tuner/rung", 0))
 
 
 def _key(values: dict) -> str:

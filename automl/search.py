@@ -173,7 +173,7 @@ class SearchTuner(keras_tuner.Tuner):
         shown = family_values(values)
         parent = values.get("tuner/trial_id")
         how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
-        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {oracle.rungs.get(trial.trial_id, 0)}"
+        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {oracle.rung(trial.trial_id)}"
                       f"{how}): {shown}")
         super().on_trial_begin(trial)
 
@@ -225,7 +225,7 @@ def _trial_rows(tuner) -> list[dict]:
         rows.append({
             "trial_id": f"{family}/{trial_id}",
             "family": family,
-            "rung": oracle.rungs.get(trial_id, 0),
+            "rung": oracle.rung(trial_id),
             "continues": f"{family}/{parent}" if parent else None,
             "status": "failed" if status in _FAILED else status.lower(),
             "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
