@@ -41,6 +41,8 @@ class FinetuneResult:
     resumed_from_epoch: Optional[int] = None
     #: What `finetune.use_validation` did: {"epochs": n} once retrained, or {"skipped": why}.
     train_and_val: Optional[dict] = None
+    #: The final model's validation objective (what a second family is compared on).
+    validation: Optional[float] = None
 
     def to_report(self) -> dict:
         report = {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 1),
@@ -48,6 +50,8 @@ class FinetuneResult:
                   "history": self.history}
         if self.train_and_val is not None:
             report["train_and_val"] = self.train_and_val
+        if self.validation is not None:
+            report["validation"] = round(self.validation, 6)
         if self.resumed_from_epoch is not None:
             report["resumed_from_epoch"] = self.resumed_from_epoch
         return report
@@ -80,6 +84,48 @@ def finetune(config, task, data, best: dict, warm_weights: Optional[Path], runti
     # Variables of the model and of every optimizer must live under one strategy.
     with runtime.strategy.scope():
         return _Finetuning(config, task, data, best, warm_weights, folder, fingerprint).run()
+
+
+#: A second family is fine-tuned only with at least this many seconds left, and at least
+#: this share of its estimated epoch on all training examples.
+SECOND_MIN_SECONDS, SECOND_MIN_EPOCH_SHARE = 30.0, 0.5
+
+
+def finetune_second(config, task, data, search, first: FinetuneResult, runtime, folder: Path,
+                    fingerprint: str) -> Optional[FinetuneResult]:
+    """Spends the fine-tuning time the best trial's family left on the search's second choice
+    (`search.second_choice`: a higher-ranked family cut short while still improving), so a slow
+    starter is judged on full training, not on its first steps. Returns its result, or None when
+    there is no second choice or too little time for it."""
+    second, limit = search.second, config.finetune.time_limit
+    if second is None or limit is None:
+        return None
+    left = limit - first.seconds
+    needed = max(SECOND_MIN_SECONDS, SECOND_MIN_EPOCH_SHARE * second.get("epoch_seconds", 0.0))
+    if left < needed:
+        say("finetune", f"second choice {second['trial_id']} not tried: {left:.0f}s left, it needs {needed:.0f}s")
+        return None
+    say("finetune", f"{left:.0f}s left: fine-tuning the second choice {second['trial_id']} (one epoch on all "
+                    f"training examples takes about {second.get('epoch_seconds', 0):.0f}s)")
+    config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"time_limit": left})})
+    return finetune(config, task, data, second, search.second_weights, runtime, folder, fingerprint)
+
+
+def preferred(task, val_examples: int, first: tuple[dict, FinetuneResult],
+              second: tuple[dict, FinetuneResult]) -> tuple[tuple[dict, FinetuneResult], str]:
+    """Which fine-tuned model to keep: the better on validation, or within the noise of
+    validation the one with fewer parameters; and a line saying why."""
+    from automl.search import parsimonious_best
+
+    rows = [{"trial_id": chosen["trial_id"], "objective": tuned.validation, "params": tuned.model.count_params(),
+             "seconds": tuned.seconds, "_pair": (chosen, tuned)} for chosen, tuned in (first, second)]
+    if any(row["objective"] is None for row in rows):
+        return first, "no validation score to compare: the search's best is kept"
+    row, note = parsimonious_best(rows, task.objective_direction, val_examples)
+    other = rows[1] if row is rows[0] else rows[0]
+    why = note or (f"{row['trial_id']} {task.objective}={row['objective']:.4f} beats {other['trial_id']} "
+                   f"({other['objective']:.4f}) on validation")
+    return row["_pair"], why
 
 
 class _Finetuning:
@@ -272,8 +318,10 @@ class _Finetuning:
 
     def _result(self, resumed_from) -> FinetuneResult:
         state = self.state
+        validation = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
-                              not state["done"], state["stages"], resumed_from, state.get("train_and_val"))
+                              not state["done"], state["stages"], resumed_from, state.get("train_and_val"),
+                              validation)
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -128,8 +128,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
             config = _within_run_budget(config, "finetune", recorder)
             tuned = finetune(config, task, data, result.best, result.best_weights, runtime, out / "finetune",
                              finetune_print)
-            model = tuned.model
             report["finetune"] = tuned.to_report()
+            tuned = _with_second_choice(config, task, data, result, tuned, runtime, out, finetune_print, report)
+            model = tuned.model
         else:
             model = _best_trial_model(config, task, data, result, runtime)
             report["finetune"] = {"skipped": True}
@@ -260,6 +261,31 @@ def _within_run_budget(config, stage: str, recorder):
     if limit == section.time_limit:
         return config
     return config.model_copy(update={stage: section.model_copy(update={"time_limit": limit})})
+
+
+def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, finetune_print: str, report: dict):
+    """Fine-tunes the search's second choice with the time the best left (`finetune_second`)
+    and keeps whichever validates better; when that is the second, it becomes `result.best`."""
+    from automl.finetune import finetune_second, preferred
+    from automl.search import public_fields
+
+    if result.second is None:
+        return tuned
+    second_print = fingerprint(finetune_print, public_fields(result.second))
+    second = finetune_second(config, task, data, result, tuned, runtime, out / "finetune_second", second_print)
+    if second is None:
+        return tuned
+    val_examples = task.part_size(data, "val")
+    (chosen, kept), why = preferred(task, val_examples, (result.best, tuned), (result.second, second))
+    say("finetune", f"kept {chosen['trial_id']}: {why}")
+    compared = [{"trial_id": c["trial_id"], "validation": t.validation, "epochs_run": t.epochs_run,
+                 "seconds": round(t.seconds, 1), "params": t.model.count_params()}
+                for c, t in ((result.best, tuned), (result.second, second))]
+    if chosen is result.second:
+        result.best, result.best_weights = result.second, result.second_weights
+        report["best"] = public_fields(result.second)
+    report["finetune"] = {**kept.to_report(), "compared": compared, "kept": chosen["trial_id"], "why": why}
+    return kept
 
 
 def _best_trial_model(config, task, data, result, runtime):

@@ -31,7 +31,7 @@ VAL_SAMPLE = 5_000
 _FAILED = ("FAILED", "INVALID")
 
 
-RESULT, BEST_WEIGHTS = "result.json", "best.weights.h5"
+RESULT, BEST_WEIGHTS, SECOND_WEIGHTS = "result.json", "best.weights.h5", "second.weights.h5"
 #: Per tuner project: each trial's wall-clock seconds and parameter count.
 TRIAL_STATS = "trial_stats.json"
 
@@ -48,6 +48,11 @@ class SearchResult:
     seconds: float
     train_examples: int
     notes: list[str] = field(default_factory=list)
+    #: The best trial of a higher-ranked family that was still improving when its time ended
+    #: (`second_choice`), which fine-tuning may try with the time the best one leaves; its
+    #: `epoch_seconds` estimates one epoch on all training examples.
+    second: Optional[dict] = None
+    second_weights: Optional[Path] = None
 
     def to_report(self) -> dict:
         return {
@@ -57,14 +62,15 @@ class SearchResult:
             "seconds": round(self.seconds, 1),
             "train_examples_per_trial": self.train_examples,
             "notes": self.notes,
+            **({"second": public_fields(self.second)} if self.second else {}),
         }
 
     def save(self, folder: Path, settings: str) -> None:
         from automl.run_dir import write_json
 
-        best = {k: v for k, v in self.best.items() if not k.startswith("_")}
-        write_json(folder / RESULT, {"settings": settings, "search": self.to_report(), "best": best,
-                                     "hyperparameters": self.best["_hp"].get_config()})
+        second = {"second_hyperparameters": self.second["_hp"].get_config()} if self.second else {}
+        write_json(folder / RESULT, {"settings": settings, "search": self.to_report(), "best": public_fields(self.best),
+                                     "hyperparameters": self.best["_hp"].get_config(), **second})
 
     @classmethod
     def load(cls, folder: Path, settings: str) -> Optional["SearchResult"]:
@@ -78,8 +84,16 @@ class SearchResult:
         report = saved["search"]
         best = {**saved["best"], "_hp": keras_tuner.HyperParameters.from_config(saved["hyperparameters"])}
         weights = folder / BEST_WEIGHTS
+        second, second_weights = report.get("second"), folder / SECOND_WEIGHTS
+        if second:
+            second = {**second, "_hp": keras_tuner.HyperParameters.from_config(saved["second_hyperparameters"])}
         return cls(report["trials"], best, weights if weights.exists() else None, report["stopped_by_time_limit"],
-                   report["seconds"], report["train_examples_per_trial"], report["notes"])
+                   report["seconds"], report["train_examples_per_trial"], report["notes"], second,
+                   second_weights if second and second_weights.exists() else None)
+
+
+def public_fields(chosen: dict) -> dict:
+    return {k: v for k, v in chosen.items() if not k.startswith("_")}
 
 
 #: `search.epochs: auto`: the most epochs a trial may take when a time limit shares them out,
@@ -376,23 +390,63 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     best_row, note = parsimonious_best(done, direction, val_examples)
     if note:
         notes.append(note)
-    best_weights = folder / BEST_WEIGHTS
-    best_weights.unlink(missing_ok=True)
-    try:
-        tuner.load_model(best_row["_trial"]).save_weights(best_weights)
-    except Exception as err:  # noqa: BLE001 - a missing checkpoint only costs the warm start
-        notes.append(f"best trial's weights could not be reloaded ({err}); fine-tuning starts fresh")
-        best_weights = None
-    best = {
-        "family": best_row["family"],
-        "trial_id": best_row["trial_id"],
-        "objective": {"name": objective_name, "direction": direction, "value": best_row["objective"]},
-        "hyperparameters": best_row["hyperparameters"],
-        "pretrained": next(c.pretrained for c in selection.candidates if c.family == best_row["family"]),
-        "_hp": family_hyperparameters(best_row["_trial"].hyperparameters.values),
-    }
+
+    def chosen(row: dict, weights_name: str) -> tuple[dict, Optional[Path]]:
+        weights = folder / weights_name
+        weights.unlink(missing_ok=True)
+        try:
+            tuner.load_model(row["_trial"]).save_weights(weights)
+        except Exception as err:  # noqa: BLE001 - a missing checkpoint only costs the warm start
+            notes.append(f"{row['trial_id']}'s weights could not be reloaded ({err}); fine-tuning starts fresh")
+            weights = None
+        return {
+            "family": row["family"],
+            "trial_id": row["trial_id"],
+            "objective": {"name": objective_name, "direction": direction, "value": row["objective"]},
+            "hyperparameters": row["hyperparameters"],
+            "pretrained": next(c.pretrained for c in selection.candidates if c.family == row["family"]),
+            "_hp": family_hyperparameters(row["_trial"].hyperparameters.values),
+        }, weights
+
+    best, best_weights = chosen(best_row, BEST_WEIGHTS)
+    second_row = second_choice(done, best_row, [c.family for c in selection.candidates], objective_name,
+                               direction)
+    second, second_weights = chosen(second_row, SECOND_WEIGHTS) if second_row else (None, None)
+    if second:
+        trial_examples = train_size if train_indices[second["family"]] is None else len(train_indices[second["family"]])
+        second["epoch_seconds"] = round(second_row["_epoch_seconds"] * train_size / max(trial_examples, 1), 1)
     trials = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
                   f"({len(done)} completed, {len(rows) - len(done)} failed"
                   f"{', stopped by the time limit' if stopped else ''})")
-    return SearchResult(trials, best, best_weights, stopped, time.time() - start, max(sizes), notes)
+    if second:
+        say("search", f"{second['trial_id']} ({second_row['objective']:.4f}) was still improving when its time "
+                      f"ended: fine-tuning may try it with the time {best['family']} leaves")
+    return SearchResult(trials, best, best_weights, stopped, time.time() - start, max(sizes), notes,
+                        second, second_weights)
+
+
+def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], objective: str,
+                  direction: str) -> Optional[dict]:
+    """The search's verdict on a family is only as good as the training its trials got: a
+    pretrained encoder after 60 steps scores below a bag of words after 14 epochs and would
+    pass it with more. This returns the best trial of the highest-ranked family (selector
+    order) ranked above the best trial's family whose best trial was still improving at its
+    last epoch; None when there is none."""
+    rank = {family: i for i, family in enumerate(ranked_families)}
+    sign = -1 if direction == "max" else 1
+    best_of: dict[str, dict] = {}
+    for row in done:
+        family = row["family"]
+        if family == best_row["family"] or rank.get(family, len(rank)) >= rank.get(best_row["family"], len(rank)):
+            continue
+        if family not in best_of or sign * (row["objective"] - best_of[family]["objective"]) < 0:
+            best_of[family] = row
+    improving = []
+    for family, row in best_of.items():
+        history = row["_trial"].metrics.get_history(objective)
+        if history and row.get("seconds") and row["_trial"].best_step == max(o.step for o in history):
+            row["_epoch_seconds"] = row["seconds"] / len(history)
+            improving.append(row)
+    return min(improving, key=lambda r: rank[r["family"]], default=None)
+

@@ -140,3 +140,39 @@ def test_finetuning_starts_as_built_when_that_beats_the_trial_and_never_ends_wor
     state = json.loads((tmp_path / "finetune" / "state.json").read_text())
     assert state["start"] == "as built"
     assert task.validation_scores(result.model, hp, data)["val_mae"] <= rule_mae + 1e-6
+
+
+def test_the_time_the_best_leaves_goes_to_the_second_choice(setup):
+    from types import SimpleNamespace
+
+    from automl.finetune import finetune_second
+
+    config, task, data, best, folder = setup
+    config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"time_limit": 600.0})})
+    runtime = choose_runtime(config)
+    first = finetune(config, task, data, {**best, "trial_id": "tiny/0"}, None, runtime, folder, "print-a")
+    assert first.validation is not None and 0.0 <= first.validation <= 1.0
+    search = SimpleNamespace(second={**best, "trial_id": "tiny/7", "epoch_seconds": 1.0}, second_weights=None)
+    second = finetune_second(config, task, data, search, first, runtime, folder.parent / "second", "print-b")
+    assert second is not None and second.epochs_run == 4 and second.validation is not None
+    # Less time left than half an epoch of the second choice (or 30 s): not tried.
+    slow = SimpleNamespace(second={**search.second, "epoch_seconds": 2 * 600.0}, second_weights=None)
+    assert finetune_second(config, task, data, slow, first, runtime, folder.parent / "slow", "print-c") is None
+
+
+def test_the_better_fine_tuned_model_is_kept_and_a_tie_goes_to_the_smaller():
+    from types import SimpleNamespace
+
+    from automl.finetune import preferred
+
+    task = get_task("text_classification")
+
+    def tuned(validation, params):
+        return SimpleNamespace(validation=validation, seconds=10.0,
+                               model=SimpleNamespace(count_params=lambda: params))
+
+    bag, bert = {"trial_id": "bag/0"}, {"trial_id": "bert/1"}
+    (chosen, _), why = preferred(task, 1280, (bag, tuned(0.765, 10**6)), (bert, tuned(0.810, 2 * 10**7)))
+    assert chosen is bert and "beats bag/0" in why
+    (chosen, _), why = preferred(task, 1280, (bag, tuned(0.765, 10**6)), (bert, tuned(0.770, 2 * 10**7)))
+    assert chosen is bag  # within one standard error (0.012 on 1,280 examples): the smaller model

@@ -1,3 +1,4 @@
+import keras_tuner
 import pytest
 
 from automl.config.loader import config_from_mapping
@@ -117,3 +118,30 @@ def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, t
     result = run_search(roomy, task, data, selection(known_good=[{"mode": "ok"}]), choose_runtime(roomy),
                         tmp_path / "run2")
     assert result.trials[0]["status"] == "completed" and 0 < result.trials[0]["params"] < 250_000
+
+
+def _row(family, trial_id, scores, seconds=10.0):
+    """A completed trial row as `_trial_rows` makes it, with its per-epoch validation scores."""
+    from keras_tuner.engine.trial import Trial
+
+    trial = Trial(keras_tuner.HyperParameters(), trial_id=trial_id)
+    for step, score in enumerate(scores):
+        trial.metrics.update("val_accuracy", score, step=step)
+    trial.best_step = max(range(len(scores)), key=lambda i: scores[i])
+    return {"trial_id": f"{family}/{trial_id}", "family": family, "objective": max(scores), "seconds": seconds,
+            "_trial": trial}
+
+
+def test_a_higher_ranked_family_cut_short_while_improving_is_the_second_choice():
+    from automl.search import second_choice
+
+    best = _row("bag", "0", [0.70, 0.76, 0.75])
+    slow = _row("bert", "1", [0.71], seconds=66.0)      # one epoch: no sign it had converged
+    lstm = _row("bilstm", "2", [0.73, 0.75])
+    ranked = ["bert", "bilstm", "bag"]
+    chosen = second_choice([best, slow, lstm], best, ranked, "val_accuracy", "max")
+    assert chosen["trial_id"] == "bert/1" and chosen["_epoch_seconds"] == 66.0
+    converged = _row("bert", "1", [0.71, 0.74, 0.72])    # peaked before its last epoch
+    assert second_choice([best, converged, lstm], best, ranked, "val_accuracy", "max")["trial_id"] == "bilstm/2"
+    # A family the selector ranks below the winner is not tried again, however it ended.
+    assert second_choice([best, slow], best, ["bag", "bert"], "val_accuracy", "max") is None

@@ -78,6 +78,11 @@ class SmallCNN(Family):
             # A few thousand pixels per image: slim blocks hold all there is to learn.
             return [{"width": 16, "learning_rate": 2e-3, "augmentation": strong, **common},
                     {"width": 24, "learning_rate": 2e-3, "augmentation": mild, **{**common, "depth": 2}}]
+        if examples >= 20_000:
+            # Many images train many steps: a 32-wide net overfits them with flips alone (Fashion-MNIST:
+            # train 0.97, validation 0.937), so shifts go first; a short search would favour the mild one.
+            return [{"width": 32, "learning_rate": 2e-3, "augmentation": strong, **common},
+                    {"width": 32, "learning_rate": 2e-3, "augmentation": mild, **common}]
         # Mild augmentation converges within a short budget; stronger pays off with time.
         return [{"width": 32, "learning_rate": 2e-3, "augmentation": mild, **common},
                 {"width": 24, "learning_rate": 2e-3, "augmentation": strong, **common}]

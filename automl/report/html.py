@@ -109,6 +109,12 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
     if report.get("best"):
         parts.append("<h2>Best configuration</h2>" + table(
             ["hyperparameter", "value"], [[k, v] for k, v in report["best"]["hyperparameters"].items()]))
+    compared = report.get("finetune", {}).get("compared")
+    if compared:
+        rows = [[c["trial_id"], c["validation"], c["epochs_run"], c["seconds"], f"{c['params']:,}"] for c in compared]
+        parts.append("<h2>Fine-tuned: the search's best and its second choice</h2>"
+                     f"<p>Kept {escape(report['finetune']['kept'])}: {escape(report['finetune']['why'])}</p>"
+                     + table(["trial", "validation", "epochs", "seconds", "parameters"], rows))
     history = report.get("finetune", {}).get("history")
     if history:
         parts.append("<h2>Fine-tuning learning curves</h2>" + _img(figures.learning_curves(history), "learning curves"))
