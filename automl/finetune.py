@@ -62,6 +62,9 @@ class FinetuneResult:
 AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, AUTO_HEAD_EPOCHS = 300, 50, 3
 #: With auto epochs under a time limit, patience is at least this share (1/N) of the planned epochs.
 PATIENCE_SHARE = 10
+#: When patience runs out while the learning rate is still above this share of its peak, the best
+#: weights get a cooldown first: the rate falls to its floor over up to half the epochs left.
+COOLDOWN_ABOVE_RATE = 0.3
 
 
 def most_epochs(cfg) -> int:
@@ -153,6 +156,12 @@ class _Finetuning:
         if self.cfg.epochs == "auto" and self.deadline is not None:
             return max(self.cfg.patience, planned // PATIENCE_SHARE)
         return self.cfg.patience
+
+    def stopped(self) -> bool:
+        """Early stopping has ended the phase: patience ran out, or a cooldown reached its floor."""
+        state, cooldown = self.state, self.state.get("cooldown")
+        return (state["wait"] >= self.patience()
+                or bool(cooldown and state["epochs_done"] >= cooldown["from"] + cooldown["epochs"]))
 
     # -- the saved state ------------------------------------------------------------------
 
@@ -268,22 +277,24 @@ class _Finetuning:
             say("finetune", f"{phase['name']}: up to {phase['epochs']} epoch(s), lr={phase['learning_rate']:g}"
                             f"{' cosine' if keep_best else ', backbone frozen'}")
         self.cosine = BudgetedCosine(phase["learning_rate"], state["phase_start"], phase["epochs"], self.deadline,
-                                     planned=state["planned"]) if keep_best else None
+                                     planned=state["planned"], cooldown=state.get("cooldown")) if keep_best else None
         callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
                      EpochCheckpoint(self, keep_best), *self.tensorboard,
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
-        if state["epochs_done"] < end and state["wait"] < self.patience():
+        if state["epochs_done"] < end and not self.stopped():
             self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
                           initial_epoch=state["epochs_done"], callbacks=callbacks)
-        if state["epochs_done"] < end and state["wait"] < self.patience():
+        if state["epochs_done"] < end and not self.stopped():
             return False
         if keep_best and (self.folder / BEST).exists():
             self.model.load_weights(self.folder / BEST)
         ran = state["epochs_done"] - state["phase_start"]
+        cooled = state.get("cooldown")
+        cooled = f", cooldown from epoch {cooled['from'] - state['phase_start']}" if cooled else ""
         state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
-                               f"{' cosine decay' if keep_best else ''})")
+                               f"{' cosine decay' if keep_best else ''}{cooled})")
         state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, best_loss=None, wait=0,
-                     planned=None)
+                     planned=None, cooldown=None)
         self._save(state, weights=True)
         (self.folder / BEST).unlink(missing_ok=True)
         return True
@@ -356,11 +367,34 @@ class EpochCheckpoint(keras.callbacks.Callback):
                     save_weights(self.model, run.folder / BEST)
             else:
                 state["wait"] += 1
-        if state["wait"] >= run.patience():
-            self.model.stop_training = True
         state["epochs_done"] = epoch + 1
+        cooling = state["wait"] >= run.patience() and self._start_cooldown(epoch)
+        if not cooling and run.stopped():
+            self.model.stop_training = True
         state["planned"] = run.cosine.planned if run.cosine else None
         run._save(state, weights=True, optimizer=True)
+
+    def _start_cooldown(self, epoch: int) -> bool:
+        """Validation stopped improving while the rate is still high, where a noisy epoch can
+        outscore the trend: rather than stop, go back to the best weights and let the rate fall
+        to its floor over up to half the epochs left (patience still ends it early). Once per phase,
+        with `epochs: auto` only: pinned epochs and patience stop as asked."""
+        run, state = self.run, self.run.state
+        cosine = run.cosine
+        if (not self.keep_best or run.cfg.epochs != "auto" or cosine is None or state.get("cooldown") or cosine.rate is None
+                or cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or not (run.folder / BEST).exists()):
+            return False
+        left = cosine.planned - (epoch + 1 - cosine.first_epoch)
+        epochs = max(run.patience(), left // 2)
+        if left < 2:
+            return False
+        state["cooldown"] = {"from": epoch + 1, "epochs": epochs, "rate": cosine.rate}
+        cosine.cooldown = state["cooldown"]
+        state["wait"] = 0
+        self.model.load_weights(run.folder / BEST)
+        say("finetune", f"no better on validation for {run.patience()} epochs at lr={cosine.rate:.3g}: "
+                        f"cooling down from the best epoch ({state['best_epoch']}) over up to {epochs} epochs")
+        return True
 
 
 class BudgetedCosine(keras.callbacks.Callback):
@@ -372,14 +406,20 @@ class BudgetedCosine(keras.callbacks.Callback):
     """
 
     def __init__(self, base_rate: float, first_epoch: int, epochs: int, deadline, floor: float = 0.02,
-                 planned: Optional[int] = None):
+                 planned: Optional[int] = None, cooldown: Optional[dict] = None):
         super().__init__()
         self.base_rate, self.first_epoch, self.epochs = base_rate, first_epoch, epochs
         self.deadline, self.floor = deadline, floor
         self.planned = planned or epochs
+        self.cooldown = cooldown  # {"from": epoch, "epochs": n, "rate": r}: r falls to the floor over n epochs
+        self.rate: Optional[float] = None
         self._timing_from = None  # (time, epoch) of the first epoch this invocation trains
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self.cooldown and epoch >= self.cooldown["from"]:
+            progress = min(1.0, (epoch - self.cooldown["from"]) / max(self.cooldown["epochs"] - 1, 1))
+            self._assign(self.cooldown["rate"], progress)
+            return
         done = epoch - self.first_epoch
         now = time.time()
         if self._timing_from is None:
@@ -388,9 +428,12 @@ class BudgetedCosine(keras.callbacks.Callback):
             per_epoch = (now - self._timing_from[0]) / (epoch - self._timing_from[1])
             fits = done + int(max(0.0, self.deadline - now) // per_epoch)
             self.planned = max(done + 1, min(self.epochs, fits))
-        progress = min(1.0, done / max(self.planned - 1, 1))
-        rate = self.base_rate * (self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress)))
-        self.model.optimizer.learning_rate.assign(rate)
+        self._assign(self.base_rate, min(1.0, done / max(self.planned - 1, 1)))
+
+    def _assign(self, peak: float, progress: float):
+        floor = self.floor * self.base_rate
+        self.rate = floor + (peak - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+        self.model.optimizer.learning_rate.assign(self.rate)
 
 
 def _find_layer(model, name):
