@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 
 from automl.errors import DataError
+from automl.progress import say
 from automl.data.text_files import read_text_file
 from automl.tasks.time_series_forecasting.seasons import find_seasons
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
@@ -28,6 +29,11 @@ TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds")
 
 #: Calendar covariates: each adds a sine and a cosine column of its phase.
 CALENDAR_PERIODS = {"hour_of_day": 24.0, "day_of_week": 7.0, "day_of_year": 365.25, "month_of_year": 12.0}
+#: Each calendar cycle's length in days.
+CALENDAR_CYCLE_DAYS = {"hour_of_day": 1.0, "day_of_week": 7.0, "day_of_year": 365.25, "month_of_year": 365.25}
+#: A calendar feature is used when the training part covers at least this many of its cycles:
+#: with one, every phase is seen once and the validation and test parts ask the model to extrapolate.
+CALENDAR_MIN_CYCLES = 2.0
 
 
 @dataclass
@@ -55,6 +61,8 @@ class SeriesData:
     missing: dict = field(default_factory=dict)
     time_column: str = "time"
     time_format: Optional[str] = None
+    #: The requested calendar features left out, and why (None when all were kept).
+    calendar_note: Optional[str] = None
     mean: np.ndarray = None
     std: np.ndarray = None
     #: What is computed from the series once and asked for often (the starting rule per lookback).
@@ -126,14 +134,18 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
                "missing_values": {name: int(np.isnan(values[:, j]).sum())
                                   for j, name in enumerate(targets + covariates)}}
     values = _apply_missing_policy(values, cfg.missing, source, grid, targets + covariates, missing)
-    calendar_names, calendar_values = calendar_columns(grid, cfg.calendar_features)
-    values = np.concatenate([values, calendar_values], axis=1)
     train_end, val_end = _boundaries(steps, cfg.split.val, cfg.split.test, source)
     seasons, season_source = find_seasons(cfg.season, frequency, values[:train_end, 0])
     horizon = seasons[0] if cfg.horizon == "auto" else int(cfg.horizon)
     train_end, val_end = _fit_horizon(steps, train_end, val_end, horizon, source)
+    features, calendar_note = learnable_calendar(cfg.calendar_features, grid[:train_end])
+    if calendar_note:
+        say("data", calendar_note)
+    calendar_names, calendar_values = calendar_columns(grid, features)
+    values = np.concatenate([values, calendar_values], axis=1)
     data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, seasons, season_source,
-                      horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format)
+                      horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format,
+                      calendar_note=calendar_note)
     train = values[:train_end]
     data.mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
@@ -244,6 +256,22 @@ def _apply_missing_policy(values, policy: str, source: str, grid, names, missing
         filled[~known, j] = np.interp(index[~known], index[known], values[known, j])
     missing["interpolated_values"] = int(gaps.sum())
     return filled
+
+
+def learnable_calendar(features, train_times: np.ndarray) -> tuple[list[str], Optional[str]]:
+    """The requested calendar features whose cycle the training part covers at least
+    CALENDAR_MIN_CYCLES times, and a note naming the ones left out (None if none)."""
+    days = float((train_times[-1] - train_times[0]) / np.timedelta64(1, "D")) if len(train_times) else 0.0
+    kept, left_out = [], []
+    for feature in features:
+        cycles = days / CALENDAR_CYCLE_DAYS[feature]
+        (kept if cycles >= CALENDAR_MIN_CYCLES else left_out).append((feature, cycles))
+    if not left_out:
+        return [f for f, _ in kept], None
+    named = ", ".join(f"{f} (the training part spans {c:.1f} of its {CALENDAR_CYCLE_DAYS[f]:g}-day cycles)"
+                      for f, c in left_out)
+    return [f for f, _ in kept], (f"calendar feature(s) left out: {named}; a feature is used from "
+                                  f"{CALENDAR_MIN_CYCLES:g} cycles on, fewer leave the model to extrapolate it")
 
 
 def calendar_columns(times: np.ndarray, features) -> tuple[list[str], np.ndarray]:

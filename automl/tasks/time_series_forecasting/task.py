@@ -64,7 +64,8 @@ class Forecasting(Task):
         text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
                 f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
                 f"horizon {profile['horizon']}, windows {profile['windows']}")
-        return f"{text}, {profile['missing_note']}" if profile.get("missing_note") else text
+        notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
+        return ", ".join([text, *notes])
 
     @classmethod
     def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
@@ -107,6 +108,7 @@ class Forecasting(Task):
             "targets": data.targets,
             "covariates": data.covariates,
             "calendar_features": data.calendar,
+            "calendar_note": data.calendar_note,
             "train_range": {name: [float(np.nanmin(data.values[:train_end, j])),
                                    float(np.nanmax(data.values[:train_end, j]))]
                             for j, name in enumerate(data.targets)},

@@ -48,6 +48,19 @@ def test_hourly_temperatures_have_a_day_but_no_week():
     assert "no weekly cycle beyond the 24-step one" in data.season_source
 
 
+@pytest.mark.skipif(SEATTLE_TEMPS is None, reason="needs pip install --no-deps vega_datasets")
+def test_a_calendar_cycle_the_training_part_sees_once_is_left_out_with_a_note():
+    # One year of hourly temperatures: the time of day repeats about 290 times in the training part, the
+    # day of the year never does, so the validation and test months would ask the model to extrapolate.
+    data = load_series_data(DataConfig(path=str(SEATTLE_TEMPS), calendar_features=["hour_of_day", "day_of_year"]))
+    assert data.calendar == ["hour_of_day_sin", "hour_of_day_cos"]
+    assert data.values.shape[1] == 1 + 2
+    assert "day_of_year (the training part spans 0.8 of its 365.25-day cycles)" in data.calendar_note
+    assert "day_of_year" in Forecasting().describe_profile(Forecasting().profile(data))
+    kept = load_series_data(DataConfig(path=str(SEATTLE_TEMPS), calendar_features=["hour_of_day"]))
+    assert kept.calendar_note is None and kept.calendar == data.calendar
+
+
 def test_a_monthly_series_of_144_points_splits_with_defaults(tmp_path):
     path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
     data = load_series_data(DataConfig(path=str(path)))
