@@ -65,6 +65,9 @@ PATIENCE_SHARE = 10
 #: When patience runs out while the learning rate is still above this share of its peak, the best
 #: weights get a cooldown first: the rate falls to its floor over up to half the epochs left.
 COOLDOWN_ABOVE_RATE = 0.3
+#: ... and while the training loss is at least this share of the validation loss: a model that has
+#: learned its training data by heart (text n-grams at loss 0.001 against 1.0) only overfits further.
+COOLDOWN_MIN_LOSS_RATIO = 0.5
 
 
 def most_epochs(cfg) -> int:
@@ -368,28 +371,29 @@ class EpochCheckpoint(keras.callbacks.Callback):
             else:
                 state["wait"] += 1
         state["epochs_done"] = epoch + 1
-        cooling = state["wait"] >= run.patience() and self._start_cooldown(epoch)
+        cooling = state["wait"] >= run.patience() and self._start_cooldown(epoch, logs)
         if not cooling and run.stopped():
             self.model.stop_training = True
         state["planned"] = run.cosine.planned if run.cosine else None
         run._save(state, weights=True, optimizer=True)
 
-    def _start_cooldown(self, epoch: int) -> bool:
+    def _start_cooldown(self, epoch: int, logs: dict) -> bool:
         """Validation stopped improving while the rate is still high, where a noisy epoch can
-        outscore the trend: rather than stop, go back to the best weights and let the rate fall
-        to its floor over up to half the epochs left (patience still ends it early). Once per phase,
-        with `epochs: auto` only: pinned epochs and patience stop as asked."""
-        run, state = self.run, self.run.state
-        cosine = run.cosine
-        if (not self.keep_best or run.cfg.epochs != "auto" or cosine is None or state.get("cooldown") or cosine.rate is None
-                or cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or not (run.folder / BEST).exists()):
+        outscore the trend: rather than stop, go back to the best weights and let the rate fall to
+        its floor over up to half the epochs left (patience still ends it early). Once per phase,
+        with `epochs: auto` only (pinned epochs and patience stop as asked), and not when the model
+        overfits (training loss far below validation loss)."""
+        run, state, cosine = self.run, self.run.state, self.run.cosine
+        if (not self.keep_best or run.cfg.epochs != "auto" or cosine is None or cosine.rate is None
+                or state.get("cooldown") or not (run.folder / BEST).exists()):
             return False
+        loss, val_loss = logs.get("loss"), logs.get("val_loss")
         left = cosine.planned - (epoch + 1 - cosine.first_epoch)
-        epochs = max(run.patience(), left // 2)
-        if left < 2:
+        if (cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or left < 2 or loss is None or val_loss is None
+                or not loss >= COOLDOWN_MIN_LOSS_RATIO * val_loss):
             return False
-        state["cooldown"] = {"from": epoch + 1, "epochs": epochs, "rate": cosine.rate}
-        cosine.cooldown = state["cooldown"]
+        epochs = max(run.patience(), left // 2)
+        state["cooldown"] = cosine.cooldown = {"from": epoch + 1, "epochs": epochs, "rate": cosine.rate}
         state["wait"] = 0
         self.model.load_weights(run.folder / BEST)
         say("finetune", f"no better on validation for {run.patience()} epochs at lr={cosine.rate:.3g}: "

@@ -88,7 +88,9 @@ def test_early_stopping_keeps_the_best_epoch_and_its_count_survives_a_restart(se
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), first_epoch_weights))
 
 
-def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stopping(setup, monkeypatch):
+@pytest.mark.parametrize("train_loss, cools", [(0.5, True), (0.01, False)])
+def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stopping(setup, monkeypatch,
+                                                                                    train_loss, cools):
     import automl.finetune as finetune_module
 
     config, task, data, best, folder = setup
@@ -102,10 +104,14 @@ def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stop
     def scripted(self, epoch, logs=None):
         rates.append(float(self.model.optimizer.learning_rate))
         weights_at[epoch] = [w.copy() for w in self.model.get_weights()]
-        original(self, epoch, {**logs, "val_accuracy": scores[epoch]})
+        original(self, epoch, {**logs, "val_accuracy": scores[epoch], "loss": train_loss, "val_loss": 0.5})
 
     monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", scripted)
     result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-a")
+    if not cools:  # training loss 50 times below validation: overfitting, which a lower rate does not cure
+        assert result.epochs_run == 3 and not any("cooldown" in stage for stage in result.stages)
+        assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[0]))
+        return
     # Patience ran out after epoch 3 with the rate still high: a cooldown of max(2, 9 // 2) = 4
     # epochs follows instead of a stop, and ends when the rate reaches its floor.
     assert result.epochs_run == 7, result.history["val_accuracy"]
