@@ -229,9 +229,16 @@ def _check_pinned_exports(config, selection) -> None:
 
 
 #: Shares of the run-wide `time_limit`: the most the search may take, and what
-#: fine-tuning leaves for evaluation, export and verification.
+#: fine-tuning leaves for evaluation, export and verification (a share, at most
+#: RESERVE_MOST seconds: those take seconds to a few minutes whatever the run's length).
 SEARCH_SHARE = 0.35
 RESERVE_SHARE = 0.20
+RESERVE_MOST = 180.0
+
+
+def reserve_after_finetuning(total: float) -> float:
+    """Seconds of a run's `time_limit` kept for evaluation, export and verification."""
+    return min(RESERVE_SHARE * total, RESERVE_MOST)
 
 
 def _within_run_budget(config, stage: str, recorder):
@@ -243,7 +250,8 @@ def _within_run_budget(config, stage: str, recorder):
     if config.time_limit:
         total = config.time_limit
         others = sum(v for k, v in recorder.report["timings"].items() if k not in ("total_seconds", stage))
-        share = max(60.0, SEARCH_SHARE * total if stage == "search" else (1.0 - RESERVE_SHARE) * total - others)
+        share = max(60.0, SEARCH_SHARE * total if stage == "search"
+                    else total - reserve_after_finetuning(total) - others)
         if limit is None or share < limit:
             limit = share
             say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "

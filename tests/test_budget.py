@@ -4,7 +4,7 @@ import numpy as np
 
 from automl.config.loader import config_from_mapping
 from automl.families import get_family
-from automl.pipeline import RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
+from automl.pipeline import RESERVE_MOST, RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
 from automl.run_dir import Recorder
 from automl.search import SEARCH_SAMPLE, _trial_sample
 from automl.tasks import get_task
@@ -26,7 +26,9 @@ def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning(tmp_
     assert cfg.time_limit == 2400
     assert _within_run_budget(cfg, "search", recorder(tmp_path)).search.time_limit == SEARCH_SHARE * 2400
     finetune = _within_run_budget(cfg, "finetune", recorder(tmp_path, 900)).finetune.time_limit
-    assert finetune == (1 - RESERVE_SHARE) * 2400 - 900
+    assert finetune == 2400 - RESERVE_MOST - 900, "a long run keeps minutes, not a fifth, for export"
+    short = _within_run_budget(config(time_limit="3m"), "finetune", recorder(tmp_path, 60)).finetune.time_limit
+    assert short == (1 - RESERVE_SHARE) * 180 - 60
     assert cfg.search.time_limit is None, "the user's config is not changed"
 
 
