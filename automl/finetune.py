@@ -63,7 +63,7 @@ AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, AUTO_HEAD_EPOCHS = 300, 50, 3
 #: With auto epochs under a time limit, patience is at least this share (1/N) of the planned epochs.
 PATIENCE_SHARE = 10
 #: When patience runs out while the learning rate is still above this share of its peak, the best
-#: weights get a cooldown first: the rate falls to its floor over up to half the epochs left.
+#: weights get a cooldown first: the rate falls to its floor over the epochs left.
 COOLDOWN_ABOVE_RATE = 0.3
 #: ... and while the training loss is at least this share of the validation loss: a model that has
 #: learned its training data by heart (text n-grams at loss 0.001 against 1.0) only overfits further.
@@ -380,7 +380,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def _start_cooldown(self, epoch: int, logs: dict) -> bool:
         """Validation stopped improving while the rate is still high, where a noisy epoch can
         outscore the trend: rather than stop, go back to the best weights and let the rate fall to
-        its floor over up to half the epochs left (patience still ends it early). Once per phase,
+        its floor over the epochs the time limit still holds (patience still ends it early). Once per phase,
         with `epochs: auto` only (pinned epochs and patience stop as asked), and not when the model
         overfits (training loss far below validation loss)."""
         run, state, cosine = self.run, self.run.state, self.run.cosine
@@ -392,7 +392,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if (cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or left < 2 or loss is None or val_loss is None
                 or not loss >= COOLDOWN_MIN_LOSS_RATIO * val_loss):
             return False
-        epochs = max(run.patience(), left // 2)
+        epochs = max(run.patience(), left)
         state["cooldown"] = cosine.cooldown = {"from": epoch + 1, "epochs": epochs, "rate": cosine.rate}
         state["wait"] = 0
         self.model.load_weights(run.folder / BEST)
