@@ -409,8 +409,9 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         }, weights
 
     best, best_weights = chosen(best_row, BEST_WEIGHTS)
-    second_row = second_choice(done, best_row, [c.family for c in selection.candidates], objective_name,
-                               direction)
+    # By the selector's score: the candidate list puts fast families first for the search's sake.
+    by_score = [c.family for c in sorted(selection.candidates, key=lambda c: -c.score)]
+    second_row = second_choice(done, best_row, by_score, objective_name, direction)
     second, second_weights = chosen(second_row, SECOND_WEIGHTS) if second_row else (None, None)
     if second:
         trial_examples = train_size if train_indices[second["family"]] is None else len(train_indices[second["family"]])
@@ -430,8 +431,8 @@ def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], 
                   direction: str) -> Optional[dict]:
     """The search's verdict on a family is only as good as the training its trials got: a
     pretrained encoder after 60 steps scores below a bag of words after 14 epochs and would
-    pass it with more. This returns the best trial of the highest-ranked family (selector
-    order) ranked above the best trial's family whose best trial was still improving at its
+    pass it with more. This returns the best trial of the highest-ranked family (by the
+    selector's score) ranked above the best trial's family whose best trial was still improving at its
     last epoch; None when there is none."""
     rank = {family: i for i, family in enumerate(ranked_families)}
     sign = -1 if direction == "max" else 1
