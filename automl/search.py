@@ -409,9 +409,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         }, weights
 
     best, best_weights = chosen(best_row, BEST_WEIGHTS)
-    # By the selector's score: the candidate list puts fast families first for the search's sake.
-    by_score = [c.family for c in sorted(selection.candidates, key=lambda c: -c.score)]
-    second_row = second_choice(done, best_row, by_score, objective_name, direction)
+    second_row = second_choice(done, best_row, selection.families_by_score(), objective_name, direction)
     second, second_weights = chosen(second_row, SECOND_WEIGHTS) if second_row else (None, None)
     if second:
         trial_examples = train_size if train_indices[second["family"]] is None else len(train_indices[second["family"]])

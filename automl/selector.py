@@ -28,6 +28,11 @@ class Selection:
     excluded: list[dict]
     pinned: bool
 
+    def families_by_score(self) -> list[str]:
+        """Candidate families, highest selector score first (the candidate list itself puts
+        the fast families first, for the search's sake)."""
+        return [c.family for c in sorted(self.candidates, key=lambda c: -c.score)]
+
     def to_report(self) -> dict:
         return {
             "pinned": self.pinned,

@@ -145,3 +145,10 @@ def test_a_higher_ranked_family_cut_short_while_improving_is_the_second_choice()
     assert second_choice([best, converged, lstm], best, ranked, "val_accuracy", "max")["trial_id"] == "bilstm/2"
     # A family the selector ranks below the winner is not tried again, however it ended.
     assert second_choice([best, slow], best, ["bag", "bert"], "val_accuracy", "max") is None
+
+
+def test_the_second_choice_ranks_families_by_the_selector_score_not_the_candidate_order():
+    # Text puts the fast bag of n-grams first so the search starts with it; BERT still ranks above it.
+    selection = Selection([Candidate("bag_of_ngrams", 2.5, []), Candidate("bert", 4.0, []),
+                           Candidate("bilstm", 3.0, [])], [], False)
+    assert selection.families_by_score() == ["bert", "bilstm", "bag_of_ngrams"]
