@@ -68,6 +68,9 @@ COOLDOWN_ABOVE_RATE = 0.3
 #: ... and while the training loss is at least this share of the validation loss: a model that has
 #: learned its training data by heart (text n-grams at loss 0.001 against 1.0) only overfits further.
 COOLDOWN_MIN_LOSS_RATIO = 0.5
+#: Within a cooldown, patience is this many times longer (while the model does not overfit): the
+#: falling rate is what brings the gains, late in the cooldown.
+COOLDOWN_PATIENCE_FACTOR = 2
 
 
 def most_epochs(cfg) -> int:
@@ -162,9 +165,7 @@ class _Finetuning:
 
     def stopped(self) -> bool:
         """Early stopping has ended the phase: patience ran out, or a cooldown reached its floor."""
-        state, cooldown = self.state, self.state.get("cooldown")
-        return (state["wait"] >= self.patience()
-                or bool(cooldown and state["epochs_done"] >= cooldown["from"] + cooldown["epochs"]))
+        return bool(self.state.get("stopped_early"))
 
     # -- the saved state ------------------------------------------------------------------
 
@@ -297,7 +298,7 @@ class _Finetuning:
         state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
                                f"{' cosine decay' if keep_best else ''}{cooled})")
         state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, best_loss=None, wait=0,
-                     planned=None, cooldown=None)
+                     planned=None, cooldown=None, stopped_early=False)
         self._save(state, weights=True)
         (self.folder / BEST).unlink(missing_ok=True)
         return True
@@ -371,11 +372,23 @@ class EpochCheckpoint(keras.callbacks.Callback):
             else:
                 state["wait"] += 1
         state["epochs_done"] = epoch + 1
-        cooling = state["wait"] >= run.patience() and self._start_cooldown(epoch, logs)
-        if not cooling and run.stopped():
+        state["stopped_early"] = self._stops(epoch, logs)
+        if state["stopped_early"]:
             self.model.stop_training = True
         state["planned"] = run.cosine.planned if run.cosine else None
         run._save(state, weights=True, optimizer=True)
+
+    def _stops(self, epoch: int, logs: dict) -> bool:
+        """Whether this epoch ends the phase. A cooldown runs until its rate reaches the floor;
+        patience ends it earlier once the model overfits, and twice patience in any case."""
+        run, state = self.run, self.run.state
+        cooldown = state.get("cooldown")
+        if cooldown:
+            if state["epochs_done"] >= cooldown["from"] + cooldown["epochs"]:
+                return True
+            patience = run.patience() * (1 if _overfits(logs) else COOLDOWN_PATIENCE_FACTOR)
+            return state["wait"] >= patience
+        return state["wait"] >= run.patience() and not self._start_cooldown(epoch, logs)
 
     def _start_cooldown(self, epoch: int, logs: dict) -> bool:
         """Validation stopped improving while the rate is still high, where a noisy epoch can
@@ -387,10 +400,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if (not self.keep_best or run.cfg.epochs != "auto" or cosine is None or cosine.rate is None
                 or state.get("cooldown") or not (run.folder / BEST).exists()):
             return False
-        loss, val_loss = logs.get("loss"), logs.get("val_loss")
         left = cosine.planned - (epoch + 1 - cosine.first_epoch)
-        if (cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or left < 2 or loss is None or val_loss is None
-                or not loss >= COOLDOWN_MIN_LOSS_RATIO * val_loss):
+        if cosine.rate < COOLDOWN_ABOVE_RATE * cosine.base_rate or left < 2 or _overfits(logs):
             return False
         epochs = max(run.patience(), left)
         state["cooldown"] = cosine.cooldown = {"from": epoch + 1, "epochs": epochs, "rate": cosine.rate}
@@ -399,6 +410,12 @@ class EpochCheckpoint(keras.callbacks.Callback):
         say("finetune", f"no better on validation for {run.patience()} epochs at lr={cosine.rate:.3g}: "
                         f"cooling down from the best epoch ({state['best_epoch']}) over up to {epochs} epochs")
         return True
+
+
+def _overfits(logs: dict) -> bool:
+    """Training loss far below validation loss (or either unknown): a lower rate will not help."""
+    loss, val_loss = logs.get("loss"), logs.get("val_loss")
+    return loss is None or val_loss is None or not loss >= COOLDOWN_MIN_LOSS_RATIO * val_loss
 
 
 class BudgetedCosine(keras.callbacks.Callback):
