@@ -393,9 +393,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
     def _start_cooldown(self, epoch: int, logs: dict) -> bool:
         """Validation stopped improving while the rate is still high, where a noisy epoch can
         outscore the trend: rather than stop, go back to the best weights and let the rate fall to
-        its floor over the epochs the time limit still holds (patience still ends it early). Once per phase,
-        with `epochs: auto` only (pinned epochs and patience stop as asked), and not when the model
-        overfits (training loss far below validation loss)."""
+        its floor over the epochs the time limit still holds (`_stops` says when it ends). Once per
+        phase, with `epochs: auto` only (pinned epochs and patience stop as asked), and not when
+        the model overfits."""
         run, state, cosine = self.run, self.run.state, self.run.cosine
         if (not self.keep_best or run.cfg.epochs != "auto" or cosine is None or cosine.rate is None
                 or state.get("cooldown") or not (run.folder / BEST).exists()):

@@ -430,8 +430,8 @@ def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], 
     """The search's verdict on a family is only as good as the training its trials got: a
     pretrained encoder after 60 steps scores below a bag of words after 14 epochs and would
     pass it with more. This returns the best trial of the highest-ranked family (by the
-    selector's score) ranked above the best trial's family whose best trial was still improving at its
-    last epoch; None when there is none."""
+    selector's score) ranked above the best trial's family whose best trial was still
+    improving at its last epoch; None when there is none."""
     rank = {family: i for i, family in enumerate(ranked_families)}
     sign = -1 if direction == "max" else 1
     best_of: dict[str, dict] = {}

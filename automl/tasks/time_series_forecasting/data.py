@@ -20,7 +20,6 @@ from typing import Optional
 import numpy as np
 
 from automl.errors import DataError
-from automl.progress import say
 from automl.data.text_files import read_text_file
 from automl.tasks.time_series_forecasting.seasons import find_seasons
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
@@ -138,9 +137,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
     seasons, season_source = find_seasons(cfg.season, frequency, values[:train_end, 0])
     horizon = seasons[0] if cfg.horizon == "auto" else int(cfg.horizon)
     train_end, val_end = _fit_horizon(steps, train_end, val_end, horizon, source)
-    features, calendar_note = learnable_calendar(cfg.calendar_features, grid[:train_end])
-    if calendar_note:
-        say("data", calendar_note)
+    features, calendar_note = learnable_calendar(cfg.calendar_features, grid[:train_end])  # shown in the profile
     calendar_names, calendar_values = calendar_columns(grid, features)
     values = np.concatenate([values, calendar_values], axis=1)
     data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, seasons, season_source,
