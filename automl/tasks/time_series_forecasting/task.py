@@ -105,6 +105,7 @@ class Forecasting(Task):
             "seasonal_autocorrelation": {str(s): autocorrelation(target, s) for s in data.seasons},
             "horizon": data.horizon,
             "lookback_choices": self.lookbacks(data),
+            "linear_start": {"lookback": lookback, "start": self.linear_start(data, lookback).describe()},
             "targets": data.targets,
             "covariates": data.covariates,
             "calendar_features": data.calendar,
@@ -147,8 +148,9 @@ class Forecasting(Task):
         """A linear map from the centred window to the forecast changes, beside the backbone.
 
         It starts as the baseline rule that forecasts the training windows best
-        (the rules are linear in the window), so the model begins where the
-        baselines end and the backbone learns what is left.
+        (the rules are linear in the window) or as a least-squares fit of the
+        training windows, whichever forecasts validation better (`linear_start`),
+        so the model begins where the baselines end and the backbone learns what is left.
         """
         import keras
 
@@ -156,8 +158,7 @@ class Forecasting(Task):
         flat = keras.layers.Flatten(name="linear_flatten")(centred)
         dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear")
         linear = dense(flat)
-        rule = self.starting_rule(data, lookback)
-        dense.kernel.assign(rule.linear_kernel(lookback, data.horizon, data.num_targets, len(data.columns)))
+        dense.kernel.assign(self.linear_start(data, lookback).kernel)
         dense.bias.assign(np.zeros(dense.bias.shape, dtype="float32"))
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
 
@@ -170,6 +171,15 @@ class Forecasting(Task):
             rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
             errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
             chosen[lookback] = rules[min(errors, key=errors.get)]
+        return chosen[lookback]
+
+    def linear_start(self, data, lookback: int):
+        """The `LinearStart` of the model's linear map at this lookback (computed once per lookback)."""
+        from automl.tasks.time_series_forecasting.linear_start import choose_linear_start
+
+        chosen = data.derived.setdefault("linear_start", {})
+        if lookback not in chosen:
+            chosen[lookback] = choose_linear_start(data, lookback, self.starting_rule(data, lookback))
         return chosen[lookback]
 
     def build_head(self, hp, features, data):

@@ -48,23 +48,38 @@ def test_co2_baselines_match_the_reference_figures(co2):
     assert type(task)().evaluate(y, y + 1.0, data) == task.evaluate(y, y + 1.0, data)
 
 
-def test_the_linear_map_starts_as_the_best_baseline(co2):
-    """The forecast head's linear part, as initialized, reproduces the drift rule exactly."""
+def test_the_linear_map_starts_as_its_chosen_start(co2):
+    """The forecast head's linear part, as initialized, reproduces its start exactly: the drift rule
+    where a least-squares fit has too few windows per weight (156 lags), the fit where it beats the
+    rule on validation (104 lags)."""
     import keras_tuner
 
     from automl.families import get_family
     from automl.hypermodel import TaskHyperModel
 
     task, data = co2
-    assert task.starting_rule(data, 104).name == "seasonal_naive_drift"
+    assert task.starting_rule(data, 156).name == "seasonal_naive_drift"
     assert task.starting_rule(data, 52).name == "seasonal_naive"  # drift needs 53 steps of past
-    hp = keras_tuner.HyperParameters()
-    hp.Fixed("lookback", 104)
-    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
-    linear_only = keras.Model(model.inputs, model.get_layer("linear_changes").output)
-    x, y = task.eval_arrays(data, "test", hp)
-    changes = linear_only.predict(x, verbose=0)
-    forecast = task.to_raw(x[:, -1:, :1] + changes, data)
-    expected = task.baselines(data, hp)["test"]["seasonal_naive_drift"]["mae"]
-    assert task.evaluate(y, x[:, -1:, :1] + changes, data)["mae"] == pytest.approx(expected, rel=1e-4)
-    assert forecast.shape == (len(x), 52, 1)
+    assert task.linear_start(data, 156).name == "seasonal_naive_drift"
+    assert task.linear_start(data, 104).name == "least_squares_targets"
+    for lookback in (156, 104):
+        hp = keras_tuner.HyperParameters()
+        hp.Fixed("lookback", lookback)
+        model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+        linear_only = keras.Model(model.inputs, model.get_layer("linear_changes").output)
+        x, y = task.eval_arrays(data, "test", hp)
+        changes = linear_only.predict(x, verbose=0)
+        assert changes.shape == (len(x), 52, 1)
+        centred = x.copy()
+        centred[..., :1] -= x[:, -1:, :1]
+        expected = centred.reshape(len(x), -1) @ task.linear_start(data, lookback).kernel
+        np.testing.assert_allclose(changes.reshape(len(x), -1), expected, atol=1e-4)
+    rule_mae = task.baselines(data, hp)["test"]["seasonal_naive_drift"]["mae"]
+    hp156 = keras_tuner.HyperParameters()
+    hp156.Fixed("lookback", 156)
+    x, y = task.eval_arrays(data, "test", hp156)
+    rule = task.linear_start(data, 156).kernel
+    centred = x.copy()
+    centred[..., :1] -= x[:, -1:, :1]
+    forecast = x[:, -1:, :1] + (centred.reshape(len(x), -1) @ rule).reshape(len(x), 52, 1)
+    assert task.evaluate(y, forecast, data)["mae"] == pytest.approx(rule_mae, rel=1e-4)
