@@ -209,7 +209,8 @@ class _Finetuning:
     def _choose_start(self, warm_weights: Optional[Path]) -> tuple[str, Optional[float]]:
         """Starts from the best trial's weights, unless the model as built scores better on
         validation: a forecaster is built as its linear start (the best baseline rule or a
-        least-squares fit), which a short trial can leave behind. Single-phase fine-tuning only (a frozen backbone's head starts fresh)."""
+        least-squares fit), which a short trial can leave behind. Single-phase fine-tuning
+        only (a frozen backbone's head starts fresh)."""
         if warm_weights is None:
             return "as built", None
         if self.backbone is not None:
