@@ -134,13 +134,16 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         else:
             model = _best_trial_model(config, task, data, result, runtime)
             report["finetune"] = {"skipped": True}
-    # What is evaluated, exported and verified (a GAN would hand over its generator).
-    model = task.inference_model(model)
     from automl.families import get_family
 
     best_family = get_family(result.best["family"])
     best_hp = result.best["_hp"]
     view = task.prepare(data, best_family, result.best["pretrained"])
+    # What is evaluated, exported and verified (a GAN would hand over its generator).
+    model, inference = task.inference_model(model, view, best_hp, config)
+    if inference:
+        report["inference"] = inference
+        say("evaluate", f"inference model: {task.describe_inference(inference)}")
     report["fingerprint"] = fingerprint(finetune_print, config.export.model_dump(mode="json"),
                                         config.finetune.enabled)
     # A rerun that trained nothing new, into a complete run of the same work, has nothing to redo.

@@ -38,6 +38,8 @@ def test_report_has_what_users_read(quickstart_run):
     assert report["test_metrics"]["accuracy"] > 0.35  # 10 classes: chance is 0.10
     assert report["timings"]["total_seconds"] > 0
     assert report["runtime"]["strategy"] == "default (CPU)"
+    # Whether the exported model averages over mirror images, and why (decided on validation).
+    assert isinstance(report["inference"]["used"], bool) and report["inference"]["why"]
 
 
 def test_every_tflite_was_verified_on_litert(quickstart_run):

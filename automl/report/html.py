@@ -115,6 +115,8 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
         parts.append("<h2>Fine-tuned: the search's best and its second choice</h2>"
                      f"<p>Kept {escape(report['finetune']['kept'])}: {escape(report['finetune']['why'])}</p>"
                      + table(["trial", "validation", "epochs", "seconds", "parameters"], rows))
+    if report.get("inference") and task is not None:
+        parts.append(f"<h2>Inference model</h2><p>{escape(task.describe_inference(report['inference']))}</p>")
     history = report.get("finetune", {}).get("history")
     if history:
         parts.append("<h2>Fine-tuning learning curves</h2>" + _img(figures.learning_curves(history), "learning curves"))

@@ -153,9 +153,14 @@ class Task:
         check_finite(history.history)
         return history
 
-    def inference_model(self, model):
-        """The model that is evaluated, exported and verified (a GAN would name its generator)."""
-        return model
+    def inference_model(self, model, data, hp, config):
+        """The model that is evaluated, exported and verified (a GAN would name its generator), and
+        what the report's `inference` says of it (None: the trained model as it is)."""
+        return model, None
+
+    def describe_inference(self, inference: dict) -> str:
+        """One line on what `inference_model` chose."""
+        return ", ".join(f"{key} {value}" for key, value in inference.items())
 
     def save_training_state(self, model, folder) -> None:
         """Writes what training needs to continue after the last finished epoch (weights, optimizer)."""

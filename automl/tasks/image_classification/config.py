@@ -6,7 +6,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty
+from automl.config.schema import Auto, DataConfig, ExportConfig, PipelineConfig, _not_empty
 
 
 class ImageClassificationData(DataConfig):
@@ -37,6 +37,14 @@ class ImageClassificationData(DataConfig):
         return value
 
 
+class ImageClassificationExport(ExportConfig):
+    mirror_average: Union[Auto, bool] = Field(
+        "auto", description="Average the outputs over each image and its left-right mirror image (a second "
+                            "pass at inference); auto = when the model trained with flips and the average "
+                            "fixes more validation images than it breaks, beyond the noise.")
+
+
 class ImageClassificationConfig(PipelineConfig):
     task: Literal["image_classification"]
     data: ImageClassificationData
+    export: ImageClassificationExport = Field(default_factory=ImageClassificationExport)

@@ -76,6 +76,19 @@ class ImageClassification(ClassificationTask):
                         num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
+    def inference_model(self, model, data, hp, config):
+        """The trained model, or (`export.mirror_average`) its outputs averaged over each image and its
+        mirror image when that scores better on validation."""
+        from automl.tasks.image_classification.mirror_average import choose_mirror_average
+
+        images, labels = self.eval_arrays(data, "val")
+        return choose_mirror_average(model, images, labels, config.export.mirror_average,
+                                     trained_with_flips="flip" in hp.get("augmentation"))
+
+    def describe_inference(self, inference: dict) -> str:
+        used = "averaged over each image and its mirror image" if inference["used"] else "as trained"
+        return f"{used} ({inference['why']})"
+
     def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.train.labels, count, seed)
         return data.train.take(picked).to_numpy(data.image_shape)[0]

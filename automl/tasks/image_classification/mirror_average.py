@@ -1,0 +1,70 @@
+"""Averaging a classifier's outputs over an image and its mirror image, when validation says so.
+
+A model trained with random left-right flips has learned both views of each
+image; averaging its two answers removes part of its variance (Fashion-MNIST:
+test accuracy 0.9369 -> 0.9416 and 0.9376 -> 0.9395 in two runs, 10,000
+images). It costs a second pass at inference (still one TFLite file, builtin
+ops), so it is kept only when it scores better on the validation part by more than
+the noise of that comparison.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class MirrorImages(keras.layers.Layer):
+    """Mirrors (batch, height, width, channels) images left to right."""
+
+    def call(self, images):
+        return keras.ops.flip(images, axis=2)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def with_mirror_average(model):
+    """A model with the same input and output whose output is the mean of `model` on the image and
+    on its mirror image (the weights are shared, not copied)."""
+    inputs = keras.Input(tuple(model.inputs[0].shape[1:]), name="input")
+    plain = model(inputs)
+    mirrored = model(MirrorImages(name="mirror")(inputs))
+    outputs = keras.layers.Average(dtype="float32", name="mirror_average")([plain, mirrored])
+    return keras.Model(inputs, outputs, name=f"{model.name}_mirror_average")
+
+
+def choose_mirror_average(model, val_images: np.ndarray, val_labels: np.ndarray, setting, trained_with_flips: bool):
+    """Returns (the model to evaluate and export, what the report says of the choice).
+
+    setting: `export.mirror_average` (True, False or "auto": kept when the model was trained
+    with flips and its validation accuracy rises beyond the noise)."""
+    if setting is False:
+        return model, {"used": False, "why": "export.mirror_average is false"}
+    if setting == "auto" and not trained_with_flips:
+        return model, {"used": False, "why": "the model was trained without flips"}
+    if setting == "auto" and not len(val_labels):
+        return model, {"used": False, "why": "no validation images to decide on"}
+    choice = {"used": True, "why": "export.mirror_average is true"}
+    if len(val_labels):
+        plain = model.predict(val_images, batch_size=256, verbose=0)
+        mirrored = model.predict(val_images[:, :, ::-1], batch_size=256, verbose=0)
+        plain_right = plain.argmax(-1) == val_labels
+        averaged_right = (plain + mirrored).argmax(-1) == val_labels
+        fixed, broken = int(np.sum(averaged_right & ~plain_right)), int(np.sum(plain_right & ~averaged_right))
+        choice.update(validation_accuracy=round(float(plain_right.mean()), 6),
+                      validation_accuracy_averaged=round(float(averaged_right.mean()), 6),
+                      validation_fixed=fixed, validation_broken=broken)
+        if setting == "auto":
+            # Paired: the net gain must exceed one standard error of itself (McNemar's), so a tie within
+            # the noise keeps the model that needs one pass (the search's parsimony rule).
+            better = fixed - broken > math.sqrt(fixed + broken)
+            choice["used"] = better
+            choice["why"] = (f"on {len(val_labels)} validation images the average fixes {fixed} and breaks "
+                             f"{broken} (accuracy {choice['validation_accuracy']:.4f} -> "
+                             f"{choice['validation_accuracy_averaged']:.4f})"
+                             + ("" if better else ": within the noise, not worth a second pass"))
+    return (with_mirror_average(model) if choice["used"] else model), choice
