@@ -67,7 +67,9 @@ PATIENCE_SHARE = 10
 COOLDOWN_ABOVE_RATE = 0.3
 #: ... and while the training loss is at least this share of the validation loss: a model that has
 #: learned its training data by heart (text n-grams at loss 0.001 against 1.0) only overfits further.
-COOLDOWN_MIN_LOSS_RATIO = 0.5
+#: A CNN with augmentation sits near 0.4 (Fashion-MNIST: 0.08 against 0.21 at 60% of its epochs) and
+#: gains most while its rate falls: at 0.5 it stopped there, 8 of its 22 minutes unused, at 0.931.
+COOLDOWN_MIN_LOSS_RATIO = 0.1
 #: Within a cooldown, patience is this many times longer (while the model does not overfit): the
 #: falling rate is what brings the gains, late in the cooldown.
 COOLDOWN_PATIENCE_FACTOR = 2
