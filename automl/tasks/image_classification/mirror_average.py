@@ -3,9 +3,10 @@
 A model trained with random left-right flips has learned both views of each
 image; averaging its two answers removes part of its variance (Fashion-MNIST,
 10,000 test images: 0.9360 -> 0.9403 in the committed pipeline, and
-0.9369 -> 0.9416, 0.9376 -> 0.9395 measured offline on two earlier runs). It costs a second pass at inference (still one TFLite file, builtin
-ops), so it is kept only when it scores better on the validation part by more than
-the noise of that comparison.
+0.9369 -> 0.9416, 0.9376 -> 0.9395 measured offline on two earlier runs).
+It costs a second pass at inference (still one TFLite file, builtin ops), so
+it is kept only when it scores better on the validation part by more than the
+noise of that comparison.
 """
 
 from __future__ import annotations
