@@ -88,40 +88,46 @@ def test_early_stopping_keeps_the_best_epoch_and_its_count_survives_a_restart(se
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), first_epoch_weights))
 
 
-# Training loss equal to validation's, 0.4 of it (an augmented CNN mid-way), 1/50 of it (memorized).
-@pytest.mark.parametrize("train_loss, cools", [(0.5, True), (0.2, True), (0.01, False)])
-def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stopping(setup, monkeypatch,
-                                                                                    train_loss, cools):
+# Training loss equal to validation's, 0.4 of it (an augmented CNN mid-way), 1/50 of it (memorized),
+# and a model that starts to memorize within the cooldown.
+@pytest.mark.parametrize("train_loss, cooldown_loss, epochs_run", [
+    (0.5, 0.5, 12), (0.2, 0.2, 12), (0.01, 0.01, 3), (0.5, 0.01, 6)])
+def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stopping(
+        setup, monkeypatch, train_loss, cooldown_loss, epochs_run):
     import automl.finetune as finetune_module
 
     config, task, data, best, folder = setup
     config = config.model_copy(update={"finetune": config.finetune.model_copy(
         update={"epochs": "auto", "patience": 2, "time_limit": 600})})
     monkeypatch.setattr(finetune_module, "AUTO_EPOCH_CAP", 12)  # the budget "holds" 12 epochs
-    # A noisy early best, then a climb with a plateau longer than patience inside the cooldown.
-    scores = [0.9, 0.8, 0.7, 0.91, 0.90, 0.90, 0.90, 0.92, 0.93, 0.94, 0.95, 0.96]
+    # A noisy early best, then a climb with a plateau inside the cooldown longer than twice patience.
+    scores = [0.9, 0.8, 0.7, 0.91, 0.90, 0.90, 0.90, 0.90, 0.90, 0.92, 0.93, 0.94]
     original = EpochCheckpoint.on_epoch_end
     rates, weights_at = [], {}
 
     def scripted(self, epoch, logs=None):
         rates.append(float(self.model.optimizer.learning_rate))
         weights_at[epoch] = [w.copy() for w in self.model.get_weights()]
-        original(self, epoch, {**logs, "val_accuracy": scores[epoch], "loss": train_loss, "val_loss": 0.5})
+        loss = train_loss if epoch < 3 else cooldown_loss
+        original(self, epoch, {**logs, "val_accuracy": scores[epoch], "loss": loss, "val_loss": 0.5})
 
     monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", scripted)
     result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-a")
-    if not cools:  # training loss 50 times below validation: overfitting, which a lower rate does not cure
-        assert result.epochs_run == 3 and not any("cooldown" in stage for stage in result.stages)
+    assert result.epochs_run == epochs_run, result.history["val_accuracy"]
+    if train_loss < 0.1 * 0.5:  # training loss 50 times below validation: overfitting, which a lower rate does not cure
+        assert not any("cooldown" in stage for stage in result.stages)
         assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[0]))
         return
     # Patience ran out after epoch 3 with the rate still high: a cooldown over the 9 epochs left
-    # follows instead of a stop, runs through a plateau (the model does not overfit) and ends when
-    # the rate reaches its floor.
-    assert result.epochs_run == 12, result.history["val_accuracy"]
+    # follows instead of a stop.
     assert any("cooldown from epoch 3" in stage for stage in result.stages), result.stages
+    assert rates[3] < rates[0]
+    if cooldown_loss < 0.1 * 0.5:  # it memorizes within the cooldown: patience ends it, best weights kept
+        assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[3]))
+        return
+    # It runs through the plateau (the model does not overfit) and ends when the rate reaches its floor.
     cooling = rates[3:12]
     assert cooling == sorted(cooling, reverse=True) and cooling[-1] == pytest.approx(0.02 * rates[0])
-    assert rates[3] < rates[0]
     # The result is the best epoch's model: the last of the cooldown.
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[11]))
 
