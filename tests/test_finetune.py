@@ -132,6 +132,34 @@ def test_a_plateau_at_a_high_rate_cools_down_from_the_best_epoch_instead_of_stop
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[11]))
 
 
+# Not overfitting (training loss 0.4 of validation's), and memorized (1/50 of it).
+@pytest.mark.parametrize("train_loss, epochs_run", [(0.2, 12), (0.01, 9)])
+def test_a_late_plateau_lets_the_falling_rate_run_to_its_floor(setup, monkeypatch, train_loss, epochs_run):
+    import automl.finetune as finetune_module
+
+    config, task, data, best, folder = setup
+    config = config.model_copy(update={"finetune": config.finetune.model_copy(
+        update={"epochs": "auto", "patience": 2, "time_limit": 600})})
+    monkeypatch.setattr(finetune_module, "AUTO_EPOCH_CAP", 12)
+    # A steady climb, a plateau once the rate is below 30% of its peak (epochs 8-11), and a
+    # last gain at the floor.
+    scores = [0.80, 0.84, 0.86, 0.88, 0.90, 0.91, 0.92, 0.915, 0.91, 0.915, 0.91, 0.93]
+    original = EpochCheckpoint.on_epoch_end
+    rates, weights_at = [], {}
+
+    def scripted(self, epoch, logs=None):
+        rates.append(float(self.model.optimizer.learning_rate))
+        weights_at[epoch] = [w.copy() for w in self.model.get_weights()]
+        original(self, epoch, {**logs, "val_accuracy": scores[epoch], "loss": train_loss, "val_loss": 0.5})
+
+    monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", scripted)
+    result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-t")
+    assert result.epochs_run == epochs_run, result.history["val_accuracy"]
+    assert rates[8] < 0.3 * rates[0] and not any("cooldown" in stage for stage in result.stages)
+    kept = 11 if epochs_run == 12 else 6  # the best epoch: the last one, or the plateau's start
+    assert all((a == b).all() for a, b in zip(result.model.get_weights(), weights_at[kept]))
+
+
 def test_use_validation_trains_again_on_both_parts_for_the_chosen_epochs(setup, monkeypatch):
     config, task, data, best, folder = setup
     config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"use_validation": True})})
