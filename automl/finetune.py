@@ -25,7 +25,7 @@ import keras
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import epoch_callback, say
-from automl.training import save_weights, tensorboard_callbacks
+from automl.training import TrainingDiverged, save_weights, tensorboard_callbacks
 
 STATE, BEST, FINAL, START = "state.json", "best.weights.h5", "model.weights.h5", "start.weights.h5"
 
@@ -277,17 +277,27 @@ class _Finetuning:
             say("finetune", "the saved optimizer state does not fit this model; its moments start afresh")
         end = state["phase_start"] + phase["epochs"]
         keep_best = phase["name"] != "head"
+        scheduled = keep_best and self.task.schedules_learning_rate
         if state["epochs_done"] == state["phase_start"]:
             say("finetune", f"{phase['name']}: up to {phase['epochs']} epoch(s), lr={phase['learning_rate']:g}"
-                            f"{' cosine' if keep_best else ', backbone frozen'}")
+                            f"{' cosine' if scheduled else '' if keep_best else ', backbone frozen'}")
         self.cosine = BudgetedCosine(phase["learning_rate"], state["phase_start"], phase["epochs"], self.deadline,
-                                     planned=state["planned"], cooldown=state.get("cooldown")) if keep_best else None
+                                     planned=state["planned"], cooldown=state.get("cooldown")) if scheduled else None
         callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
                      EpochCheckpoint(self, keep_best), *self.tensorboard,
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
         if state["epochs_done"] < end and not self.stopped():
-            self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
-                          initial_epoch=state["epochs_done"], callbacks=callbacks)
+            try:
+                self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
+                              initial_epoch=state["epochs_done"], callbacks=callbacks)
+            except TrainingDiverged as err:
+                if not (keep_best and (self.folder / BEST).exists()):
+                    raise
+                # The best epoch so far is the result, as when patience runs out.
+                say("finetune", f"{err}; keeping the best epoch ({state.get('best_epoch')})")
+                state["stages"].append(f"stopped: {err}")
+                state["stopped_early"] = True
+                self._save(state, weights=False)
         if state["epochs_done"] < end and not self.stopped():
             return False
         if keep_best and (self.folder / BEST).exists():
@@ -296,7 +306,7 @@ class _Finetuning:
         cooled = state.get("cooldown")
         cooled = f", cooldown from epoch {cooled['from'] - state['phase_start']}" if cooled else ""
         state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
-                               f"{' cosine decay' if keep_best else ''}{cooled})")
+                               f"{' cosine decay' if scheduled else ''}{cooled})")
         state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, best_loss=None, wait=0,
                      planned=None, cooldown=None, tail=False, stopped_early=False)
         self._save(state, weights=True)
@@ -322,8 +332,9 @@ class _Finetuning:
                         f"the count early stopping chose")
         self.model.load_weights(self.folder / START)
         self.task.compile_model(self.model, self.hp, phase["learning_rate"])
-        cosine = BudgetedCosine(phase["learning_rate"], 0, epochs, None)
-        callbacks = [cosine, keras.callbacks.TerminateOnNaN(),
+        schedule = ([BudgetedCosine(phase["learning_rate"], 0, epochs, None)]
+                    if self.task.schedules_learning_rate else [])
+        callbacks = [*schedule, keras.callbacks.TerminateOnNaN(),
                      epoch_callback("finetune", "train+val", epochs, None, self.task.shown_metrics())]
         self.task.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
         return {"epochs": epochs, "examples": sum(parts)}

@@ -27,11 +27,16 @@ def make_optimizer(name: str, learning_rate):
     raise ValueError(f"Unknown optimizer. Received: optimizer={name!r}; expected one of {OPTIMIZERS}")
 
 
+class TrainingDiverged(ValueError):
+    """Training broke down (a NaN loss, a GAN's collapse): a search trial fails and the search
+    goes on; fine-tuning ends with its best epoch."""
+
+
 def check_finite(history: dict) -> None:
     """A trial whose loss became NaN or infinite failed; KerasTuner records it and goes on."""
     losses = history.get("loss", [])
     if losses and not all(v is not None and math.isfinite(v) for v in losses):
-        raise ValueError(f"training diverged: loss became {losses[-1]}")
+        raise TrainingDiverged(f"training diverged: loss became {losses[-1]}")
 
 
 def save_weights(model, path: Path) -> None:

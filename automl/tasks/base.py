@@ -26,6 +26,13 @@ class Task:
     headline_higher_is_better: bool = True
     #: TFLite op types an int8 model of this task keeps in float (beside the family's).
     int8_float_ops: tuple[str, ...] = ()
+    #: Fine-tuning decays the learning rate (cosine over the budget, with a cooldown); a GAN's
+    #: two rates stay as searched.
+    schedules_learning_rate: bool = True
+    #: Training runs under MirroredStrategy (several GPUs) and mixed precision; a task with its
+    #: own train_step may not (keras#20164; gradients applied without loss scaling).
+    data_parallel: bool = True
+    mixed_precision: bool = True
 
     @classmethod
     def search_objectives(cls) -> list[str]:
@@ -51,6 +58,11 @@ class Task:
 
     def profile(self, data) -> dict:
         raise NotImplementedError
+
+    def before_search(self, data, config, folder, fingerprint: str) -> Optional[dict]:
+        """Work done once per run before the search, kept in `folder` under `fingerprint` (a GAN's
+        feature network); what the report says of it, or None."""
+        return None
 
     def prepare(self, data, family, pretrained=None):
         """The data as one family sees it (text: encoded by its tokenizer); images as they are."""
@@ -158,6 +170,10 @@ class Task:
         what the report's `inference` says of it (None: the trained model as it is)."""
         return model, None
 
+    def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
+        """New examples from a generative model (`Result.generate`)."""
+        raise NotImplementedError(f"{self.name} models do not generate examples; they predict")
+
     def describe_inference(self, inference: dict) -> str:
         """One line on what `inference_model` chose."""
         return ", ".join(f"{key} {value}" for key, value in inference.items())
@@ -226,6 +242,17 @@ class Task:
         return [f"the model's test {key} {test_metrics[key]:.4f} is worse than {named}: give the search more "
                 f"trials or time, or use that baseline"]
 
+    def headline_drop(self, keras_value: float, value: float) -> float:
+        """How much worse a converted model's headline metric is than the Keras model's, in the
+        units of `export.int8_accuracy_gate` (a share: accuracy points, IoU...)."""
+        return (keras_value - value) * (1 if self.headline_higher_is_better else -1)
+
+    def headline_noise(self, data, targets, reference, outputs) -> float:
+        """Standard error of `headline_drop` from sampling the test examples (`verify.paired_noise`)."""
+        from automl.verify import paired_noise
+
+        return paired_noise(self, data, targets, reference, outputs)
+
     def compare(self, reference: np.ndarray, outputs: np.ndarray, data) -> dict:
         """How close a converted model's outputs are to the Keras model's (report keys)."""
         return {"agreement": self.agreement(reference, outputs)}
@@ -285,6 +312,9 @@ class Task:
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
         return []
+
+    #: `automl predict` needs inputs to run on (a generator samples without any).
+    predict_needs_inputs: bool = True
 
     @classmethod
     def bundle_rows(cls, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
