@@ -48,6 +48,10 @@ class Result:
         """The Keras model on model-ready inputs (arrays, or a dict of arrays by input name)."""
         return self.model.predict(inputs, verbose=0)
 
+    def generate(self, count: int, seed: int = 0, labels=None) -> np.ndarray:
+        """`count` new uint8 images from a generator (class ids `labels` for a class-conditional one)."""
+        return self._task.generate(self.model, self._data, self._hp, count, seed, labels)
+
     def evaluate(self, inputs=None, targets=None) -> dict:
         """Task metrics on the held-out test split, or on the inputs given."""
         if inputs is None:

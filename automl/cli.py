@@ -16,6 +16,7 @@ examples:
   automl run pipelines/fashion_mnist.yaml --set search.families=[small_cnn] --set search.max_trials=3
   automl predict runs/rotten_tomatoes "a warm, funny and moving film"
   automl predict runs/nuclei cells.tif --out-dir masks/
+  automl predict runs/fashion_mnist_gan --samples 64 --out grid.png
 """
 
 
@@ -53,12 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
                                               "(labels, masks or forecasts, as the run's task gives)", parents=[common])
     predict.add_argument("run_dir")
-    predict.add_argument("inputs", nargs="+", help="what the run's task reads: texts, image paths or history CSVs "
-                                                    "(the bundle's metadata.json says which)")
+    predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
+                                                    "(the bundle's metadata.json says which); for a generator, "
+                                                    "optional class names its samples ask for")
     predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
     predict.add_argument("--json", action="store_true", help="print JSON lines")
     predict.add_argument("--out-dir", help="where a task that writes files (masks) puts them "
                                            "(default RUN_DIR/predictions)")
+    predict.add_argument("--samples", type=int, help="image generation: how many samples (default 64)")
+    predict.add_argument("--seed", type=int, default=0, help="image generation: seed of the latent vectors")
+    predict.add_argument("--out", help="image generation: the grid PNG (default OUT_DIR/samples.png)")
     return parser
 
 
@@ -166,7 +171,13 @@ def _predict(args) -> int:
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
     task = get_task_class(metadata["task"])
     out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
-    rows = task.bundle_rows(export_dir, metadata, model_path, list(args.inputs), {"out_dir": out_dir})
+    if not args.inputs and task.predict_needs_inputs:
+        from automl.errors import DataError
+
+        raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
+                        f"inputs (texts, image paths or history CSVs, as its metadata.json says)")
+    options = {"out_dir": out_dir, "samples": args.samples, "seed": args.seed, "out": args.out}
+    rows = task.bundle_rows(export_dir, metadata, model_path, list(args.inputs), options)
     return _print_rows(rows, args.json, task.show_row)
 
 

@@ -96,6 +96,13 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         report["dataset"] = task.profile(data)
         say("data", task.describe_profile(report["dataset"]))
         data_print = data_fingerprint(config.data.path, arrays)
+        # A task's own work before the search (a GAN's feature network) is part of what the search
+        # results depend on.
+        prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
+        prepared = task.before_search(data, config, out / "before_search", prepared_print)
+        if prepared:
+            report["before_search"] = prepared
+            data_print = prepared_print
     with recorder.stage("select"):
         selection = select_families(config.task, report["dataset"], config)
         report["selector"] = selection.to_report()

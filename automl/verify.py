@@ -161,7 +161,6 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
     rejected rows.
     """
     headline = task.headline_metric
-    sign = 1 if task.headline_higher_is_better else -1
     for row in rows:
         if row["format"] != "tflite":
             continue
@@ -181,14 +180,14 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
         row.update(comparison)
         row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
-        drop = sign * (keras_metrics[headline] - metrics[headline])
+        drop = task.headline_drop(keras_metrics[headline], metrics[headline])
         row["drop_vs_keras"] = round(float(drop), 4)
         shown = ", ".join(f"{k}={v:.4g}" for k, v in comparison.items())
         say("verify", f"  {headline}={metrics[headline]:.4f} (Keras {keras_metrics[headline]:.4f}), "
                       f"{shown}, {row['bytes'] / 1024:.0f} KiB, {row['latency_ms']:.2f} ms/example")
         if row.get("quantization") in (None, "float32") or drop <= gate:
             continue
-        noise = paired_noise(task, data, test_targets, keras_outputs, outputs)
+        noise = task.headline_noise(data, test_targets, keras_outputs, outputs)
         limit = gate + GATE_Z * noise
         row["gate"] = {"drop": round(float(drop), 4), "gate": gate, "noise": round(noise, 4), "limit": round(limit, 4)}
         if drop > limit + 1e-9:

@@ -18,6 +18,7 @@ _FAMILIES = {
     "lstm": "automl.families.lstm:LSTMForecaster",
     "tcn": "automl.families.tcn:TCN",
     "unet": "automl.families.unet:UNet",
+    "dcgan": "automl.families.dcgan:DCGAN",
     "pretrained_unet": "automl.families.pretrained_unet:PretrainedUNet",
 }
 

@@ -57,7 +57,8 @@ def _exports(report: dict) -> str:
         name = report.get("headline_metric") if report.get("headline_metric") in metrics else None
         headline = f"{name} {metrics[name]:.4f}" if name else None
         closeness = (f"agreement {e['agreement']:.4f}" if "agreement" in e else
-                     f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else None)
+                     f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else
+                     f"max abs error {e['max_abs_error']:.2e}" if "max_abs_error" in e else None)
         rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), f"{e['bytes'] / 1024:.1f} KiB",
                      headline, closeness, e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-",
                      e.get("rejected", "")])

@@ -8,6 +8,8 @@ from automl.tasks.base import Task
 _TASKS = {
     "image_classification": ("automl.tasks.image_classification.task:ImageClassification",
                              "automl.tasks.image_classification.config:ImageClassificationConfig"),
+    "image_generation": ("automl.tasks.image_generation.task:ImageGeneration",
+                         "automl.tasks.image_generation.config:ImageGenerationConfig"),
     "image_segmentation": ("automl.tasks.image_segmentation.task:ImageSegmentation",
                            "automl.tasks.image_segmentation.config:SegmentationConfig"),
     "text_classification": ("automl.tasks.text_classification.task:TextClassification",

@@ -34,6 +34,7 @@ def summarize(report: dict) -> str:
         sizes[e["quantization"]] = e["bytes"]
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in e.get("test_metrics", {}).items() if isinstance(v, float))
         closeness = (f"agreement={e['agreement']:.4f}" if "agreement" in e
+                     else f"max_abs_error={e['max_abs_error']:.2e}" if "max_abs_error" in e
                      else f"max_rel_error={e.get('max_rel_error', float('nan')):.2e}")
         left_out = f"  LEFT OUT: {e['rejected']}" if e.get("rejected") else ""
         lines.append(f"tflite {e['quantization']:<8} {e['bytes'] / 1024:8.1f} KiB  {metrics}  "

@@ -83,6 +83,15 @@ class ImageData(SplitParts):
     image_sizes: Counter = field(default_factory=Counter)
     skipped_files: list[dict] = field(default_factory=list)
 
+    def facts(self) -> dict:
+        """What a profile says of any image data set: source, sizes, split, shape, files left out."""
+        height, width, channels = self.image_shape
+        return {"source": self.source, "examples": int(sum(self.split_sizes().values())),
+                "split_sizes": self.split_sizes(), "split_method": self.split_method,
+                "image_size": [height, width], "channels": channels,
+                "sizes_seen": {f"{h}x{w}": n for (h, w), n in self.image_sizes.most_common(5)},
+                "skipped_files": self.skipped_files}
+
 
 
 def _as_nhwc(images: np.ndarray, where: str) -> np.ndarray:

@@ -26,19 +26,7 @@ class ImageClassification(ClassificationTask):
         return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}"
 
     def profile(self, data) -> dict:
-        height, width, channels = data.image_shape
-        return {
-            "source": data.source,
-            "examples": int(sum(data.split_sizes().values())),
-            "split_sizes": data.split_sizes(),
-            "split_method": data.split_method,
-            "image_size": [height, width],
-            "channels": channels,
-            "sizes_seen": {f"{h}x{w}": n for (h, w), n in data.image_sizes.most_common(5)},
-            **self.label_profile(data),
-            "flip_keeps_class": flip_keeps_class(data.part("train")),
-            "skipped_files": data.skipped_files,
-        }
+        return {**data.facts(), **self.label_profile(data), "flip_keeps_class": flip_keeps_class(data.part("train"))}
 
     def model_inputs(self, hp, data):
         import keras

@@ -68,7 +68,7 @@ def kernel_inception_distance(real: np.ndarray, generated: np.ndarray, subsets: 
     return float(np.mean(estimates))
 
 
-def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     squared = (a ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None, :] - 2 * a @ b.T
     return np.clip(squared, 0, None)
 
@@ -81,9 +81,9 @@ def precision_recall_density_coverage(real: np.ndarray, generated: np.ndarray, k
         raise ValueError(f"precision/recall/density/coverage need more than k={k} feature vectors on each side. "
                          f"Received {len(real)} real and {len(generated)} generated")
     # The k-th neighbour (index k: index 0 is the point itself) sets each ball's squared radius.
-    real_radii = np.sort(_squared_distances(real, real), axis=1)[:, k]
-    generated_radii = np.sort(_squared_distances(generated, generated), axis=1)[:, k]
-    real_to_generated = _squared_distances(real, generated)  # (real, generated)
+    real_radii = np.sort(squared_distances(real, real), axis=1)[:, k]
+    generated_radii = np.sort(squared_distances(generated, generated), axis=1)[:, k]
+    real_to_generated = squared_distances(real, generated)  # (real, generated)
     inside_real_balls = real_to_generated <= real_radii[:, None]
     inside_generated_balls = real_to_generated <= generated_radii[None, :]
     return {

@@ -1,0 +1,337 @@
+"""Image generation: a generator trained against a discriminator, scored in a feature network's space.
+
+The task trains its own way (`gan.GAN`: two networks, two optimizers, its own
+`train_step`); every epoch is scored by the Frechet distance between a fixed
+feature network's features of real validation images and of generated ones
+(`callbacks.SampleQuality`), which is the search objective. What is evaluated,
+exported and verified is the generator alone: latent vector (and class id) ->
+image in [-1, 1].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from automl.tasks.base import Task
+from automl.tasks.image_generation.data import class_shares, load_generation_data
+from automl.tasks.image_generation.sampling import latent_inputs, pixels_to_unit, unit_to_pixels
+
+#: Seeds of the fixed latent vectors: validation (every epoch of every trial) and test.
+VALIDATION_SEED, TEST_SEED = 1, 2
+#: Samples precision/recall/density/coverage compare (their k-NN balls cost count^2 distances).
+PRDC_SAMPLES = 5000
+
+
+class ImageGeneration(Task):
+    name = "image_generation"
+    objective = "val_frechet_distance"
+    objective_direction = "min"
+    #: What `gan.GAN` logs each epoch (its METRICS).
+    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
+    headline_metric = "frechet_distance"
+    headline_higher_is_better = False
+
+    @classmethod
+    def search_objectives(cls) -> list[str]:
+        return ["val_frechet_distance"]
+
+    def shown_metrics(self) -> tuple[str, ...]:
+        return (*self.metric_names, "val_frechet_distance")
+
+    @classmethod
+    def python_data(cls, data):
+        """`(images, labels)`, or images alone."""
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            return (np.asarray(data[0]), np.asarray(data[1])), {"path": "."}
+        if isinstance(data, np.ndarray):
+            return data, {"path": "."}
+        return None
+
+    # -- data --------------------------------------------------------------------------------
+
+    def load_data(self, config, arrays=None):
+        return load_generation_data(config.data, config.seed, arrays=arrays)
+
+    def profile(self, data) -> dict:
+        profile = {**data.facts(), "labelled": data.labelled, "num_classes": data.num_classes}
+        if data.labelled:
+            profile["class_names"] = data.class_names
+            profile["class_counts"] = np.bincount(data.train.labels, minlength=data.num_classes).tolist()
+        return profile
+
+    def describe_profile(self, profile: dict) -> str:
+        height, width = profile["image_size"]
+        labels = f"{profile['num_classes']} classes" if profile["labelled"] else "no labels"
+        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}, {labels}"
+
+    def unit_images(self, data, part: str, limit: Optional[int] = None):
+        """A part's images in [-1, 1] and its labels, as arrays."""
+        images, labels = data.part(part).to_numpy(data.image_shape, limit=limit)
+        return pixels_to_unit(images).astype(np.float32), labels
+
+    def before_search(self, data, config, folder: Path, fingerprint: str) -> dict:
+        """Trains (or reads back) the feature network every trial is scored with, and computes
+        the real images' features it compares samples with."""
+        from automl.tasks.image_generation.callbacks import QualityReference
+        from automl.tasks.image_generation.features import feature_network
+        from automl.tasks.image_generation.quality import frechet_distance
+
+        network = feature_network(data, lambda part: self.unit_images(data, part),
+                                  epochs=config.quality.feature_epochs, seed=config.seed, folder=folder,
+                                  fingerprint=fingerprint)
+        count = min(config.quality.samples, len(data.val))
+        data.quality = QualityReference(network, network.features(self.unit_images(data, "val", count)[0]),
+                                        VALIDATION_SEED)
+        test_features = network.features(self.unit_images(data, "test")[0])
+        half = len(test_features) // 2
+        data.test_features = test_features
+        data.floor = frechet_distance(test_features[:half], test_features[half:2 * half])
+        return {"feature_network": network.info, "objective_samples": count,
+                "floor_frechet_distance": round(data.floor, 4),
+                "floor": f"Frechet distance between two halves of the real test part ({half} images each)"}
+
+    # -- the training engine: two networks, two optimizers, a train_step of its own -----------
+
+    def build_model(self, hp, family, data, pretrained=False):
+        from automl.tasks.image_generation.gan import GAN
+
+        values = family.space(hp, conditional_possible=data.num_classes > 1)
+        classes = max(data.num_classes, 1)
+        gan = GAN(family.build_generator(values, data.image_shape, classes),
+                  family.build_discriminator(values, data.image_shape, classes),
+                  latent_dim=values["latent_dim"], conditional=values["conditional"], num_classes=classes,
+                  label_smoothing=values["label_smoothing"], discriminator_steps=values["discriminator_steps"],
+                  name=family.info.name)
+        self.compile_model(gan, hp)
+        return gan
+
+    def compile_model(self, model, hp, learning_rate: Optional[float] = None) -> None:
+        """Adam for each network; a `learning_rate` given (fine-tuning) is the generator's, and the
+        discriminator's keeps its searched ratio to it."""
+        import keras
+
+        generator_rate, discriminator_rate = hp.get("learning_rate"), hp.get("discriminator_learning_rate")
+        if learning_rate is not None:
+            discriminator_rate *= learning_rate / generator_rate
+            generator_rate = learning_rate
+        beta_1 = hp.get("beta_1")
+        model.compile(keras.optimizers.Adam(generator_rate, beta_1=beta_1),
+                      keras.optimizers.Adam(discriminator_rate, beta_1=beta_1))
+
+    #: The learning rates stay as searched: a falling rate schedule is for one supervised loss.
+    schedules_learning_rate = False
+    #: Keras 3 fails on a custom train_step under MirroredStrategy (keras#20164), and this one
+    #: applies gradients without the loss scaling float16 needs: one device, float32.
+    data_parallel = mixed_precision = False
+
+    def fit(self, model, hp, data, *, epochs: int, initial_epoch: int = 0, callbacks=(), train_indices=None,
+            val_indices=None):
+        from automl.tasks.image_generation.callbacks import Breakdown, SampleQuality
+        from automl.training import TrainingDiverged
+
+        train = self.train_dataset(hp, data, "train", hp.get("batch_size"), indices=train_indices)
+        guard = Breakdown()
+        scoring = [SampleQuality(data.quality)] if data.quality else []
+        history = model.fit(train, epochs=epochs, initial_epoch=initial_epoch,
+                            callbacks=[*scoring, guard, *callbacks], verbose=0)
+        if guard.failure:
+            raise TrainingDiverged(f"training diverged at {guard.failure}")
+        return history
+
+    def fit_on_train_and_val(self, model, hp, data, *, epochs: int, callbacks=()):
+        import tensorflow as tf
+
+        batch_size = hp.get("batch_size")
+        both = self.train_dataset(hp, data, "train", batch_size).unbatch().concatenate(
+            self.train_dataset(hp, data, "val", batch_size).unbatch())
+        both = both.shuffle(20_000, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+        return model.fit(both.prefetch(tf.data.AUTOTUNE), epochs=epochs, callbacks=list(callbacks), verbose=0)
+
+    def validation_scores(self, model, hp, data) -> dict:
+        quality = data.quality
+        return quality.validation_scores(model) if quality else {}
+
+    def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
+        """(images in [-1, 1], class ids) batches; the last, smaller batch is dropped (a batch of a
+        few images gives the discriminator's batch statistics nothing to stand on)."""
+        import tensorflow as tf
+
+        split = data.part(part)
+        if indices is not None:
+            split = split.take(indices)
+        ds = split.to_dataset(data.image_shape).map(lambda x, y: (pixels_to_unit(x), y),
+                                                    num_parallel_calls=tf.data.AUTOTUNE)
+        if shuffle:
+            ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
+        return ds.batch(min(batch_size, len(split)), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+
+    def save_training_state(self, model, folder) -> None:
+        model.save_state(Path(folder), "last")
+
+    def restore_training_state(self, model, folder) -> bool:
+        return model.restore_state(Path(folder), "last")
+
+    # -- what is evaluated, exported and verified: the generator -----------------------------
+
+    def inference_model(self, model, data, hp, config):
+        """The generator alone, and the untrained generator's distance for scale."""
+        import keras
+
+        from automl.tasks.image_generation.quality import frechet_distance
+
+        generator = model.generator
+        inference = {"model": "generator", "params": int(generator.count_params()),
+                     "latent_dim": hp.get("latent_dim"), "conditional": bool(model.conditional)}
+        if data.quality is not None:  # the feature network of `before_search`
+            keras.utils.set_random_seed(config.seed)
+            untrained = keras.models.clone_model(generator)  # the same architecture, freshly initialized
+            samples = untrained.predict(self._test_inputs(data, hp), batch_size=256, verbose=0)
+            data.untrained = frechet_distance(data.test_features, data.quality.network.features(samples))
+            inference["untrained_frechet_distance"] = round(data.untrained, 4)
+        return generator, inference
+
+    def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
+        """uint8 images from the generator: seeded latent vectors, and `labels` (or uniform class ids)."""
+        conditional = bool(hp.values.get("conditional", False))
+        if labels is not None and not conditional:
+            raise ValueError("this generator is not class-conditional; generate it without labels")
+        inputs = latent_inputs(count, hp.get("latent_dim"), data.num_classes if conditional else 0, seed, labels)
+        return unit_to_pixels(model.predict(inputs, batch_size=256, verbose=0))
+
+    def describe_inference(self, inference: dict) -> str:
+        kind = "class-conditional generator" if inference["conditional"] else "generator"
+        untrained = inference.get("untrained_frechet_distance")
+        return (f"the {kind} alone ({inference['params']:,} parameters, latent {inference['latent_dim']})"
+                + (f"; untrained it scores a Frechet distance of {untrained}" if untrained is not None else ""))
+
+    def _test_inputs(self, data, hp):
+        conditional = bool(hp.values.get("conditional", False))
+        return latent_inputs(len(data.test), hp.get("latent_dim"), data.num_classes if conditional else 0,
+                             TEST_SEED)
+
+    def eval_arrays(self, data, part, hp=None):
+        """The generator's inputs (seeded latent vectors, and uniform class ids when conditional),
+        one per real image of the part, and those real images in [-1, 1]."""
+        if part != "test":
+            raise ValueError("image generation evaluates on the test part only")
+        inputs = self._test_inputs(data, hp)
+        data.requested = inputs["class_id"][:, 0] if isinstance(inputs, dict) else None
+        return inputs, self.unit_images(data, "test")[0]
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        conditional = bool(hp.values.get("conditional", False))
+        return latent_inputs(count, hp.get("latent_dim"), data.num_classes if conditional else 0, seed)
+
+    def evaluate(self, targets, outputs, data) -> dict:
+        """Generated images against the real test images, in the feature network's space."""
+        from automl.tasks.image_generation import quality
+
+        network = data.quality.network
+        real = data.test_features if len(targets) == len(data.test_features) else network.features(targets)
+        generated, probs = network.features_and_probabilities(np.asarray(outputs, dtype=np.float32))
+        if not np.all(np.isfinite(generated)):
+            return {"frechet_distance": float("inf")}
+        metrics = {"frechet_distance": quality.frechet_distance(real, generated),
+                   "kid": quality.kernel_inception_distance(real, generated),
+                   **quality.precision_recall_density_coverage(real[:PRDC_SAMPLES], generated[:PRDC_SAMPLES]),
+                   "floor_frechet_distance": data.floor, "samples": len(outputs)}
+        if data.untrained is not None:
+            metrics["untrained_frechet_distance"] = data.untrained
+        if probs is not None:
+            predicted = probs.argmax(-1)
+            metrics["class_shares"] = class_shares(predicted, data.num_classes)
+            metrics["mean_confidence"] = float(probs.max(-1).mean())
+            if data.requested is not None and len(data.requested) == len(predicted):
+                metrics["class_agreement"] = float(np.mean(predicted == data.requested))
+        return metrics
+
+    def headline_drop(self, keras_value: float, value: float) -> float:
+        """The Frechet distance's relative increase: a distance has no fixed scale."""
+        return (value - keras_value) / max(keras_value, 1e-12)
+
+    def headline_noise(self, data, targets, reference, outputs, draws: int = 50, seed: int = 0) -> float:
+        """Standard error of the relative increase over resampled latent vectors (the same draw for
+        both generators), with the features computed once."""
+        from automl.tasks.image_generation.quality import frechet_distance
+
+        network = data.quality.network
+        keras_features, converted = network.features(reference), network.features(outputs)
+        rng = np.random.default_rng(seed)
+        increases = []
+        for _ in range(draws):
+            idx = rng.integers(0, len(keras_features), len(keras_features))
+            base = frechet_distance(data.test_features, keras_features[idx])
+            increases.append(self.headline_drop(base, frechet_distance(data.test_features, converted[idx])))
+        return float(np.std(increases))
+
+    def compare(self, reference, outputs, data) -> dict:
+        return {"max_abs_error": float(np.max(np.abs(np.asarray(reference) - np.asarray(outputs))))}
+
+    def agreement(self, reference, outputs) -> float:
+        """Share of pixels within one grey level (1/127.5) of the Keras generator's."""
+        return float(np.mean(np.abs(np.asarray(reference) - np.asarray(outputs)) <= 1 / 127.5))
+
+    def metadata(self, data, hp=None) -> dict:
+        conditional = bool(hp.values.get("conditional", False)) if hp is not None else False
+        inputs = {"latent": {"shape": [None, hp.get("latent_dim") if hp is not None else None],
+                             "dtype": "float32", "draw": "standard normal, independent per element"}}
+        if conditional:
+            inputs["class_id"] = {"shape": [None, 1], "dtype": "int32", "range": [0, data.num_classes - 1],
+                                  "labels": data.class_names}
+        return {
+            "labels": data.class_names if data.labelled else [],
+            "inputs": inputs,
+            "output": {"shape": [None, *data.image_shape], "dtype": "float32", "value_range": [-1, 1],
+                       "to_pixels": "uint8 = clip(round((x + 1) * 127.5), 0, 255)",
+                       "color": "grayscale" if data.image_shape[-1] == 1 else "RGB"},
+        }
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+        from automl.tasks.image_generation import figures as gan_figures
+
+        shown = np.arange(min(32, len(outputs)))
+        titles = ([data.class_names[i] for i in data.requested[shown]]
+                  if data.requested is not None else [""] * len(shown))
+        out = [("Generated samples (test latent vectors)",
+                figures.image_grid(unit_to_pixels(outputs[shown]), titles, [False] * len(shown)))]
+        curve = gan_figures.distance_curve(report.get("finetune", {}).get("history", {}))
+        if curve:
+            out.append(("Fine-tuning: validation Frechet distance and losses", curve))
+        shares = report.get("test_metrics", {}).get("class_shares")
+        if shares:
+            out.append(("Share of generated samples per class (the classifier's call)",
+                        gan_figures.class_share_bars(shares, data.class_names)))
+        out.append(("Memorization check: generated images and their nearest training images",
+                    self._nearest_training_images(data, outputs[:8])))
+        return out
+
+    def _nearest_training_images(self, data, generated: np.ndarray, most: int = 10_000) -> str:
+        from automl.tasks.image_generation.figures import nearest_pairs
+        from automl.tasks.image_generation.quality import squared_distances
+
+        network = data.quality.network
+        train, _ = self.unit_images(data, "train", limit=most)
+        distances = squared_distances(network.features(generated), network.features(train))
+        nearest = distances.argmin(axis=1)
+        return nearest_pairs(unit_to_pixels(generated), unit_to_pixels(train[nearest]),
+                             np.sqrt(distances[np.arange(len(generated)), nearest]))
+
+    predict_needs_inputs = False
+
+    @classmethod
+    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
+        """`automl predict RUN --samples N --out grid.png [CLASS ...]`: one grid of samples."""
+        from automl.tasks.image_generation.bundle import sample_grid
+
+        out = options.get("out") or options["out_dir"] / "samples.png"
+        return [sample_grid(model_path, metadata, options.get("samples") or 64, options.get("seed") or 0,
+                            list(inputs), Path(out))]
+
+    @classmethod
+    def show_row(cls, row):
+        classes = f"\t{row['classes']}" if "classes" in row else ""
+        return f"{row['grid']}\t{row['samples']} samples from {row['model']} (seed {row['seed']}){classes}"
