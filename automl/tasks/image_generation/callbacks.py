@@ -8,6 +8,7 @@ import keras
 import numpy as np
 
 from automl.tasks.image_generation.quality import frechet_distance
+from automl.tasks.image_generation.sampling import unit_to_pixels
 
 #: A mode collapse, after this many epochs of one fit: samples that were diverse (no class above
 #: DIVERSE_CLASS_SHARE, or features varying at least DIVERSE_SPREAD as much as the real images')
@@ -27,14 +28,18 @@ class SampleQuality(keras.callbacks.Callback):
     trial, against the same real validation images. Put it first, so every callback after it
     (checkpoints, early stopping, KerasTuner) reads them."""
 
-    def __init__(self, reference):
+    def __init__(self, reference, shown: int = 8):
         super().__init__()
-        self.reference = reference
+        self.reference, self.shown = reference, shown
+        #: The first `shown` samples of each epoch, as uint8 pixels, by epoch number (from 1).
+        self.samples: dict[int, np.ndarray] = {}
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        logs.update(self.reference.validation_scores(self.model))
+        scores, images = self.reference.validation_scores(self.model, with_samples=True)
+        logs.update(scores)
+        self.samples[epoch + 1] = unit_to_pixels(images[:self.shown])
 
 
 class Breakdown(keras.callbacks.Callback):
@@ -90,8 +95,13 @@ class QualityReference:
         self.network, self.real_features, self.latent_seed = network, real_features, latent_seed
         self._real_spread = float(np.trace(np.cov(real_features, rowvar=False)))
 
-    def validation_scores(self, gan) -> dict:
+    def validation_scores(self, gan, with_samples: bool = False):
+        """The scores (and, `with_samples`, the generated images they were computed on)."""
         images = gan.generate(len(self.real_features), seed=self.latent_seed)
+        scores = self._scores(images)
+        return (scores, images) if with_samples else scores
+
+    def _scores(self, images: np.ndarray) -> dict:
         features, probs = self.network.features_and_probabilities(images)
         if not np.all(np.isfinite(features)):
             return {"val_frechet_distance": float("nan")}

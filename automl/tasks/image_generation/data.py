@@ -46,6 +46,8 @@ class GenerationData(ImageData):
     #: The untrained generator's distance (for scale), and the class ids the test samples asked for.
     untrained: Optional[float] = None
     requested: Optional[np.ndarray] = None
+    #: Where each epoch's first samples go (the report shows the last training's).
+    samples_path: Optional[Path] = None
 
     @property
     def num_classes(self) -> int:

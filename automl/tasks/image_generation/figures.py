@@ -51,3 +51,19 @@ def nearest_pairs(generated: np.ndarray, nearest: np.ndarray, distances: np.ndar
         axes[0][i].set_title("generated", fontsize=7)
         axes[1][i].set_title(f"nearest real\n(distance {distances[i]:.2f})", fontsize=7)
     return to_png(fig)
+
+
+def epoch_rows(by_epoch: dict, most_rows: int = 10) -> str:
+    """One row of samples per epoch (up to `most_rows` epochs, evenly picked, the last included)."""
+    epochs = sorted(by_epoch)
+    rows = min(most_rows, len(epochs))
+    picked = [epochs[i] for i in sorted({round(j) for j in np.linspace(0, len(epochs) - 1, rows)})]
+    columns = len(by_epoch[picked[0]])
+    plt = pyplot()
+    fig, axes = plt.subplots(len(picked), columns, figsize=(1.2 * columns, 1.25 * len(picked)), squeeze=False)
+    for row, epoch in zip(axes, picked):
+        for ax, image in zip(row, by_epoch[epoch]):
+            ax.axis("off")
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
+        row[0].set_title(f"epoch {epoch}", fontsize=7, loc="left")
+    return to_png(fig)

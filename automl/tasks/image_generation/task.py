@@ -21,6 +21,9 @@ from automl.tasks.image_generation.sampling import latent_inputs, pixels_to_unit
 
 #: Seeds of the fixed latent vectors: validation (every epoch of every trial) and test.
 VALIDATION_SEED, TEST_SEED = 1, 2
+#: Memory the feature network's training images may take as float32 (28x28 grey: 637,000 images;
+#: 128x128 RGB: 10,000).
+FEATURE_TRAINING_BYTES = 2e9
 #: Samples precision/recall/density/coverage compare (their k-NN balls cost count^2 distances).
 PRDC_SAMPLES = 5000
 
@@ -79,10 +82,13 @@ class ImageGeneration(Task):
         from automl.tasks.image_generation.features import feature_network
         from automl.tasks.image_generation.quality import frechet_distance
 
-        network = feature_network(data, lambda part: self.unit_images(data, part),
+        # Large images: the feature network trains on as many as fit in FEATURE_TRAINING_BYTES.
+        most = max(1000, int(FEATURE_TRAINING_BYTES // (4 * np.prod(data.image_shape))))
+        network = feature_network(data, lambda part: self.unit_images(data, part, limit=most),
                                   epochs=config.quality.feature_epochs, seed=config.seed, folder=folder,
                                   fingerprint=fingerprint)
         count = min(config.quality.samples, len(data.val))
+        data.samples_path = Path(folder).parent / "epoch_samples.npz"
         data.quality = QualityReference(network, network.features(self.unit_images(data, "val", count)[0]),
                                         VALIDATION_SEED)
         test_features = network.features(self.unit_images(data, "test")[0])
@@ -135,8 +141,12 @@ class ImageGeneration(Task):
         train = self.train_dataset(hp, data, "train", hp.get("batch_size"), indices=train_indices)
         guard = Breakdown()
         scoring = [SampleQuality(data.quality)] if data.quality else []
-        history = model.fit(train, epochs=epochs, initial_epoch=initial_epoch,
-                            callbacks=[*scoring, guard, *callbacks], verbose=0)
+        try:
+            history = model.fit(train, epochs=epochs, initial_epoch=initial_epoch,
+                                callbacks=[*scoring, guard, *callbacks], verbose=0)
+        finally:
+            if scoring and data.samples_path is not None:
+                keep_epoch_samples(data.samples_path, scoring[0].samples, continues=initial_epoch > 0)
         if guard.failure:
             raise TrainingDiverged(f"training diverged at {guard.failure}")
         return history
@@ -298,6 +308,11 @@ class ImageGeneration(Task):
                   if data.requested is not None else [""] * len(shown))
         out = [("Generated samples (test latent vectors)",
                 figures.image_grid(unit_to_pixels(outputs[shown]), titles, [False] * len(shown)))]
+        if data.samples_path is not None and data.samples_path.exists():
+            with np.load(data.samples_path) as saved:
+                by_epoch = {int(name.split("_")[1]): saved[name] for name in saved.files}
+            out.append(("Samples after each epoch of the last training (fine-tuning), fixed latent vectors",
+                        gan_figures.epoch_rows(by_epoch)))
         curve = gan_figures.distance_curve(report.get("finetune", {}).get("history", {}))
         if curve:
             out.append(("Fine-tuning: validation Frechet distance and losses", curve))
@@ -335,3 +350,16 @@ class ImageGeneration(Task):
     def show_row(cls, row):
         classes = f"\t{row['classes']}" if "classes" in row else ""
         return f"{row['grid']}\t{row['samples']} samples from {row['model']} (seed {row['seed']}){classes}"
+
+
+def keep_epoch_samples(path: Path, samples: dict, continues: bool) -> None:
+    """Writes each epoch's first samples to `path` (`epoch_<n>`); a fit that continues an earlier
+    one (a resumed fine-tuning) adds to what that one wrote, another starts the file afresh."""
+    saved = {}
+    if continues and path.exists():
+        with np.load(path) as earlier:
+            saved = {name: earlier[name] for name in earlier.files}
+    saved.update({f"epoch_{epoch:04d}": images for epoch, images in samples.items()})
+    if saved:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, **saved)

@@ -36,6 +36,10 @@ def test_report_scores_samples_against_real_images_and_its_scale(gan_run):
     assert metrics["frechet_distance"] < 0.6 * metrics["untrained_frechet_distance"], metrics
     assert metrics["floor_frechet_distance"] < metrics["frechet_distance"]
     assert len(metrics["class_shares"]) == 10 and sum(metrics["class_shares"]) == pytest.approx(1.0)
+    html = (gan_run.out_dir / "report.html").read_text()
+    for title in ("Generated samples", "Samples after each epoch", "validation Frechet distance",
+                  "Share of generated samples per class", "Memorization check"):
+        assert title in html, title
     network = report["before_search"]["feature_network"]
     assert network["kind"] == "classifier" and network["test_accuracy"] > 0.5
     assert report["inference"]["model"] == "generator"
