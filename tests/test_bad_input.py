@@ -66,7 +66,7 @@ INVALID = [
     ("search:\n  max_train_examples: -10\n", ["search.max_train_examples", "at least 1", "-10"]),
     ("output: runs/{nam}\n", ["output", "unknown placeholder {nam}", "Did you mean {name}"]),
     ("  horizon: 24\n", ["data.horizon", "a key of time_series_forecasting data, not image_classification"]),
-    ("task: image_generation\n", ["task", "'image_generation' is not implemented"]),
+    ("task: image_captioning\n", ["task", "'image_captioning' is not implemented"]),
     ("search:\n  max_trials: 2\nsearch:\n  epochs: 1\n", ["line 6", "duplicate key 'search'"]),
 ]
 

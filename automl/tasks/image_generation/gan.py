@@ -16,11 +16,6 @@ import numpy as np
 from automl.tasks.image_generation.sampling import latent_inputs
 
 
-#: What each epoch logs: both losses, and the discriminator's mean belief that real and fake
-#: images are real (near 1 and 0: it has won, and the generator learns nothing).
-METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
-
-
 class GAN(keras.Model):
     """The generator and discriminator of one trial, trained against each other.
 
@@ -37,7 +32,9 @@ class GAN(keras.Model):
         self.latent_dim, self.conditional, self.num_classes = latent_dim, conditional, num_classes
         self.label_smoothing, self.discriminator_steps = label_smoothing, discriminator_steps
         self.bce = keras.losses.BinaryCrossentropy(from_logits=True)
-        self.trackers = {name: keras.metrics.Mean(name=name) for name in METRICS}
+        # What each epoch logs (the task's metric_names): both losses, and the discriminator's mean
+        # belief that real and fake images are real.
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real", "d_fake")}
         self.built = True  # both networks are built: weights can be counted, saved and loaded now
 
     def compile(self, generator_optimizer, discriminator_optimizer):
