@@ -43,3 +43,22 @@ def test_flips_alone_keep_the_pixels_in_place_or_mirror_them():
     out, _ = batch_augmenter((8, 8, 3), flip=True, shift=False)(images, np.zeros(2))
     for i in range(2):
         assert np.array_equal(out[i], images[i]) or np.array_equal(out[i], images[i][:, ::-1])
+
+
+def test_erasing_zeroes_one_square_per_image_and_keeps_the_rest():
+    height = width = 28
+    images = np.full((32, height, width, 1), 200.0, dtype=np.float32)
+    out, _ = batch_augmenter((height, width, 1), flip=False, shift=False, erase=True)(images, np.zeros(32))
+    out = out.numpy()[..., 0]
+    assert set(np.unique(out)) <= {0.0, 200.0}
+    sides = []
+    for image in out:
+        rows, cols = np.nonzero(image == 0)
+        assert len(rows), "an image was not erased"
+        # One axis-aligned square (clipped where it hangs over an edge), at most 7 pixels wide.
+        box = image[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+        assert (box == 0).all()
+        sides.append(max(rows.max() - rows.min(), cols.max() - cols.min()) + 1)
+    assert max(sides) == 7 and min(sides) <= 7
+    # Centres are drawn per image.
+    assert len({tuple(np.argwhere(image == 0)[0]) for image in out}) > 8

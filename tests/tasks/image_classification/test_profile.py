@@ -34,5 +34,8 @@ def test_tiny_asymmetric_images_get_slim_models_without_flips():
     assert max(c["width"] for c in configs) <= 24
     clothes = SmallCNN().known_good({"image_size": [28, 28], "flip_keeps_class": 0.8,
                                      "split_sizes": {"train": 60_000}})
-    # Many images train many epochs, where flips alone overfit a 32-wide net: shifts go first.
-    assert [c["augmentation"] for c in clothes] == ["flip_shift", "flip"] and clothes[0]["width"] == 32
+    # Many images train many epochs, where flips alone overfit a 32-wide net: erased squares go first.
+    assert [c["augmentation"] for c in clothes] == ["flip_erase", "flip_shift"] and clothes[0]["width"] == 32
+    letters = SmallCNN().known_good({"image_size": [28, 28], "flip_keeps_class": 0.3,
+                                      "split_sizes": {"train": 60_000}})
+    assert [c["augmentation"] for c in letters] == ["erase", "shift"]
