@@ -16,8 +16,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from overhead import _pinned
-
 
 def fine_tune(augmentation: str, epochs: int) -> dict:
     import keras
@@ -25,6 +23,7 @@ def fine_tune(augmentation: str, epochs: int) -> dict:
     from automl.config.loader import config_from_mapping
     from automl.families.small_cnn import SmallCNN
     from automl.finetune import _Finetuning
+    from automl.search import pinned_hyperparameters
     from automl.tasks import get_task
 
     keras.utils.set_random_seed(0)
@@ -36,7 +35,7 @@ def fine_tune(augmentation: str, epochs: int) -> dict:
     task = get_task(config.task)
     data = task.load_data(config)
     values = {**SmallCNN().known_good(task.profile(data))[0], "augmentation": augmentation}
-    best = {"family": "small_cnn", "_hp": _pinned(values), "pretrained": False}
+    best = {"family": "small_cnn", "_hp": pinned_hyperparameters(values), "pretrained": False}
     started = time.time()
     with tempfile.TemporaryDirectory() as folder:
         run = _Finetuning(config, task, data, best, None, Path(folder) / "finetune", "benchmark")
