@@ -124,17 +124,57 @@ def tie_band(best: float, direction: str, val_examples: int) -> float:
 
 def parsimonious_best(done: list[dict], direction: str, val_examples: int) -> tuple[dict, str | None]:
     """The best trial, or when others tie with it within the noise of validation, the one with
-    the fewest parameters (then the fastest), and a note saying so."""
+    the fewest parameters, then a known-good one (proven on long runs where a short trial's
+    lead is noise), and a note saying so.
+
+    Rows compare on "compared" when present (see `compare_at_matched_epochs`), else "objective".
+    """
     sign = -1 if direction == "max" else 1
-    best = min(done, key=lambda r: sign * r["objective"])
-    band = tie_band(best["objective"], direction, val_examples)
-    tied = [r for r in done if sign * (r["objective"] - best["objective"]) <= band]
-    chosen = min(tied, key=lambda r: (r.get("params") or float("inf"), r.get("seconds") or 0.0))
-    if chosen is best or (chosen.get("params") or 0) >= (best.get("params") or 0):
+    best = min(done, key=lambda r: sign * _compared(r))
+    band = tie_band(_compared(best), direction, val_examples)
+    tied = [r for r in done if sign * (_compared(r) - _compared(best)) <= band]
+    chosen = min(tied, key=lambda r: (r.get("params") or float("inf"), not r.get("known_good"),
+                                      sign * _compared(r)))
+    if chosen is best:
         return best, None
-    return chosen, (f"{chosen['trial_id']} ({chosen['params']:,} parameters, {chosen['objective']:.4f}) ties "
-                    f"{best['trial_id']} ({best['params']:,} parameters, {best['objective']:.4f}) within the "
-                    f"validation noise (±{band:.4f}): the smaller model is kept")
+    if (chosen.get("params") or 0) < (best.get("params") or 0):
+        why = f"({chosen['params']:,} parameters, {_compared(chosen):.4f})", f"({best['params']:,} parameters, " \
+              f"{_compared(best):.4f})", "the smaller model is kept"
+    else:
+        why = f"({_compared(chosen):.4f})", f"({_compared(best):.4f})", "the known-good configuration is kept"
+    return chosen, (f"{chosen['trial_id']} {why[0]} ties {best['trial_id']} {why[1]} within the validation "
+                    f"noise (±{band:.4f}): {why[2]}")
+
+
+def _compared(row: dict) -> float:
+    return row["compared"] if row.get("compared") is not None else row["objective"]
+
+
+def compare_at_matched_epochs(done: list[dict], objective: str, direction: str) -> Optional[int]:
+    """Cap the epochs a trial's score counts at the most another trial of the highest rung
+    reached: each row's "compared" is its best within the cap. Returns the cap, or None when
+    no trial trained past it.
+
+    Trials end by time, so the last one takes what the search has left: an extra epoch is an
+    extra draw of a noisy score, and a lead it buys says nothing about the configuration.
+    Rows need "_trial" (KerasTuner's trial, whose steps are epochs counted from the start of
+    its promotion chain) and "rung".
+    """
+    sign = -1 if direction == "max" else 1
+    histories = {id(r): [(o.step, float(o.mean())) for o in r["_trial"].metrics.get_history(objective)]
+                 for r in done}
+    trained = {id(r): max((step for step, _ in histories[id(r)]), default=-1) + 1 for r in done}
+    top = max(r["rung"] for r in done)
+    longest = sorted((trained[id(r)] for r in done if r["rung"] == top), reverse=True)
+    if len(longest) < 2:
+        return None
+    cap, matched = longest[1], None
+    for r in done:
+        within = [value for step, value in histories[id(r)] if step < cap and np.isfinite(value)]
+        if trained[id(r)] > cap and within:
+            r["compared"] = min(within, key=lambda v: sign * v)
+            matched = cap
+    return matched
 
 
 def objective_by_time(trials: list[dict], direction: str | None) -> list[list[float]]:
@@ -386,6 +426,13 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         error = SearchError(f"all {len(rows)} search trial(s) failed; the first with: {failed[0]['error']}")
         error.detail = failed[0]["_message"]
         raise error
+    for row in done:
+        row["known_good"] = any(row["family"] == kg["family"] and all(
+            row["hyperparameters"].get(k) == v for k, v in kg.items() if k != "family") for kg in known_good)
+    cap = compare_at_matched_epochs(done, objective_name, direction)
+    if cap:
+        notes.append(f"trials were compared on their best {objective_name} within {cap} epoch(s), the most a "
+                     f"second trial of the last rung trained: a trial's extra epochs are extra draws, not evidence")
     val_examples = min(task.part_size(data, "val"), VAL_SAMPLE)
     best_row, note = parsimonious_best(done, direction, val_examples)
     if note:
