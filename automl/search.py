@@ -127,14 +127,15 @@ def parsimonious_best(done: list[dict], direction: str, val_examples: int) -> tu
     the fewest parameters, then a known-good one (proven on long runs where a short trial's
     lead is noise), and a note saying so.
 
-    Rows compare on "compared" when present (see `compare_at_matched_epochs`), else "objective".
+    Rows compare on "compared" when present (see `compare_at_matched_time`), else "objective";
+    of equal scores, the higher rung (the further trained checkpoint of a chain) goes first.
     """
     sign = -1 if direction == "max" else 1
-    best = min(done, key=lambda r: sign * _compared(r))
+    best = min(done, key=lambda r: (sign * _compared(r), -r.get("rung", 0)))
     band = tie_band(_compared(best), direction, val_examples)
     tied = [r for r in done if sign * (_compared(r) - _compared(best)) <= band]
     chosen = min(tied, key=lambda r: (r.get("params") or float("inf"), not r.get("known_good"),
-                                      sign * _compared(r)))
+                                      sign * _compared(r), -r.get("rung", 0)))
     if chosen is best:
         return best, None
     if (chosen.get("params") or 0) < (best.get("params") or 0):
@@ -150,28 +151,45 @@ def _compared(row: dict) -> float:
     return row["compared"] if row.get("compared") is not None else row["objective"]
 
 
-def compare_at_matched_epochs(done: list[dict], objective: str, direction: str) -> Optional[int]:
-    """Cap the epochs a trial's score counts at the most another trial of the highest rung
-    reached: each row's "compared" is its best within the cap. Returns the cap, or None when
-    no trial trained past it.
+def compare_at_matched_time(done: list[dict], objective: str, direction: str) -> Optional[float]:
+    """Score trials at equal training time: each row's "compared" is the best its promotion
+    chain reached within the seconds the second-longest chain of the highest rung trained.
+    Returns those seconds, or None when no trial trained past them.
 
-    Trials end by time, so the last one takes what the search has left: an extra epoch is an
-    extra draw of a noisy score, and a lead it buys says nothing about the configuration.
-    Rows need "_trial" (KerasTuner's trial, whose steps are epochs counted from the start of
-    its promotion chain) and "rung".
+    Fine-tuning gets a time limit, not a count of epochs, so time is the budget trials are
+    matched on. Trials end by time and the last takes what the search has left; and a small
+    batch takes more steps per epoch, which wins a short trial but costs epochs later. An
+    epoch's seconds are the chain's mean (seconds per epoch of each of its trials).
+    Rows need "trial_id", "continues", "seconds", "rung" and "_trial" (KerasTuner's trial,
+    whose steps are epochs counted from the start of the chain).
     """
     sign = -1 if direction == "max" else 1
-    histories = {id(r): [(o.step, float(o.mean())) for o in r["_trial"].metrics.get_history(objective)]
-                 for r in done}
-    trained = {id(r): max((step for step, _ in histories[id(r)]), default=-1) + 1 for r in done}
-    top = max(r["rung"] for r in done)
-    longest = sorted((trained[id(r)] for r in done if r["rung"] == top), reverse=True)
-    if len(longest) < 2:
-        return None
-    cap, matched = longest[1], None
+    by_id = {r["trial_id"]: r for r in done}
+
+    def chain(row):
+        while row is not None:
+            yield row
+            row = by_id.get(row.get("continues"))
+
+    own = {id(r): {o.step: float(o.mean()) for o in r["_trial"].metrics.get_history(objective)} for r in done}
+    history, epoch_seconds = {}, {}
     for r in done:
-        within = [value for step, value in histories[id(r)] if step < cap and np.isfinite(value)]
-        if trained[id(r)] > cap and within:
+        links = list(chain(r))[::-1]  # the first trial of the chain first, so later epochs overwrite
+        history[id(r)] = {step: v for link in links for step, v in own[id(link)].items()}
+        rates = [link["seconds"] / len(own[id(link)]) for link in links if link.get("seconds") and own[id(link)]]
+        epoch_seconds[id(r)] = float(np.mean(rates)) if rates else None
+    top = max(r["rung"] for r in done)
+    spent = sorted(((max(history[id(r)]) + 1) * epoch_seconds[id(r)] for r in done
+                    if r["rung"] == top and history[id(r)] and epoch_seconds[id(r)]), reverse=True)
+    if len(spent) < 2:
+        return None
+    cap, matched = spent[1], None
+    for r in done:
+        if not history[id(r)] or not epoch_seconds[id(r)] or (max(history[id(r)]) + 1) * epoch_seconds[id(r)] <= cap:
+            continue
+        within = [v for step, v in history[id(r)].items() if (step + 1) * epoch_seconds[id(r)] <= cap * 1.001
+                  and np.isfinite(v)]
+        if within:
             r["compared"] = min(within, key=lambda v: sign * v)
             matched = cap
     return matched
@@ -429,10 +447,11 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     for row in done:
         row["known_good"] = any(row["family"] == kg["family"] and all(
             row["hyperparameters"].get(k) == v for k, v in kg.items() if k != "family") for kg in known_good)
-    cap = compare_at_matched_epochs(done, objective_name, direction)
+    cap = compare_at_matched_time(done, objective_name, direction)
     if cap:
-        notes.append(f"trials were compared on their best {objective_name} within {cap} epoch(s), the most a "
-                     f"second trial of the last rung trained: a trial's extra epochs are extra draws, not evidence")
+        notes.append(f"trials were compared on their best {objective_name} within {format_seconds(cap)} of "
+                     f"training, as long as a second trial of the last rung trained: fine-tuning gets time, "
+                     f"not epochs, and the last trial's extra time is not evidence")
     val_examples = min(task.part_size(data, "val"), VAL_SAMPLE)
     best_row, note = parsimonious_best(done, direction, val_examples)
     if note:

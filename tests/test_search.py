@@ -108,44 +108,61 @@ def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
     assert parsimonious_best(errors, "min", 50)[0]["trial_id"] == "y"  # within 1% of the best error
 
 
-def _trial_row(trial_id, rung, scores, first_epoch=0, known_good=False, params=308_650):
+def _trial_row(trial_id, rung, scores, seconds, first_epoch=0, continues=None, known_good=False, params=308_650):
     """A done row as `_search` builds it, over a KerasTuner trial with `scores` per epoch."""
     trial = keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), trial_id=trial_id)
     trial.metrics.register("val_accuracy", "max")
     for step, score in enumerate(scores, start=first_epoch):
         trial.metrics.update("val_accuracy", score, step=step)
-    return {"trial_id": trial_id, "rung": rung, "objective": max(scores), "params": params, "seconds": 30,
-            "known_good": known_good, "_trial": trial}
+    return {"trial_id": trial_id, "rung": rung, "continues": continues, "objective": max(scores), "params": params,
+            "seconds": seconds, "known_good": known_good, "_trial": trial}
 
 
-def test_the_last_trial_s_extra_epochs_do_not_win_the_search():
-    from automl.search import compare_at_matched_epochs, parsimonious_best
+def fm11_trials():
+    """Full Fashion-MNIST, run fm11 (val accuracy on 5,000 images, seconds per trial): the known-good
+    configuration (batch 128) and a random one (batch 32, 1.4x the seconds per epoch) were promoted."""
+    return [_trial_row("0000", 0, [0.8344, 0.8500], 30.1, known_good=True),
+            _trial_row("0004", 0, [0.8242, 0.8566], 42.0),
+            _trial_row("0003", 1, [0.8780, 0.8698, 0.8796], 43.0, first_epoch=2, continues="0000", known_good=True),
+            _trial_row("0007", 1, [0.8736, 0.8812, 0.8904], 61.0, first_epoch=2, continues="0004")]
 
-    # Fashion-MNIST, run fm10: the known-good configuration and a random one were promoted; the
-    # random one ran last, took the time left, and led only by its extra (fifth) epoch.
-    done = [_trial_row("0000", 0, [0.8344, 0.8500], known_good=True), _trial_row("0004", 0, [0.8242, 0.8566]),
-            _trial_row("0003", 1, [0.8780, 0.8698], first_epoch=2, known_good=True),
-            _trial_row("0007", 1, [0.8736, 0.8812, 0.8904], first_epoch=2)]
-    assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"  # by the epoch no other trial had
-    assert compare_at_matched_epochs(done, "val_accuracy", "max") == 4
-    assert done[3]["compared"] == pytest.approx(0.8812) and "compared" not in done[2]
+
+def test_trials_are_compared_at_equal_training_time():
+    from automl.search import compare_at_matched_time, parsimonious_best
+
+    done = fm11_trials()
+    assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"  # by epochs no faster trial had time for
+    cap = compare_at_matched_time(done, "val_accuracy", "max")
+    assert cap == pytest.approx(5 * (30.1 / 2 + 43.0 / 3) / 2)  # 0003's five epochs
+    assert done[3]["compared"] == pytest.approx(0.8736)  # 0007 after 3 epochs, at 62 of 103 seconds
+    assert "compared" not in done[2]
     best, note = parsimonious_best(done, "max", 5000)
-    assert best["trial_id"] == "0003" and "known-good configuration is kept" in note
-    # A real lead within the same epochs still wins.
-    done = [_trial_row("0003", 1, [0.8780, 0.8698], first_epoch=2, known_good=True),
-            _trial_row("0007", 1, [0.8736, 0.8912, 0.8904], first_epoch=2)]
-    compare_at_matched_epochs(done, "val_accuracy", "max")
+    assert best["trial_id"] == "0003" and note is None
+    # A lead within the same time still wins.
+    done = fm11_trials()
+    done[3] = _trial_row("0007", 1, [0.8896, 0.8812, 0.8904], 61.0, first_epoch=2, continues="0004")
+    compare_at_matched_time(done, "val_accuracy", "max")
     assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"
 
 
-def test_a_trial_cut_short_does_not_cut_the_others():
-    from automl.search import compare_at_matched_epochs
+def test_within_the_noise_a_known_good_configuration_is_kept():
+    from automl.search import parsimonious_best
 
-    done = [_trial_row("a", 0, [0.5]), _trial_row("b", 0, [0.5, 0.6, 0.7]), _trial_row("c", 0, [0.5, 0.6, 0.65])]
-    assert compare_at_matched_epochs(done, "val_accuracy", "max") is None  # b and c both reached 3
+    done = [_trial_row("a", 1, [0.8780], 20, known_good=True), _trial_row("b", 1, [0.8812], 20)]
+    best, note = parsimonious_best(done, "max", 5000)  # one standard error: 0.0046
+    assert best["trial_id"] == "a" and "known-good configuration is kept" in note
+    assert parsimonious_best(done, "max", 100_000)[0]["trial_id"] == "b"
+
+
+def test_a_trial_cut_short_does_not_cut_the_others():
+    from automl.search import compare_at_matched_time
+
+    done = [_trial_row("a", 0, [0.5], 10), _trial_row("b", 0, [0.5, 0.6, 0.7], 30),
+            _trial_row("c", 0, [0.5, 0.6, 0.65], 30)]
+    assert compare_at_matched_time(done, "val_accuracy", "max") is None  # b and c both trained 30 s
     assert all("compared" not in r for r in done)
-    alone = [_trial_row("a", 0, [0.5, 0.6]), _trial_row("b", 1, [0.7, 0.8], first_epoch=2)]
-    assert compare_at_matched_epochs(alone, "val_accuracy", "max") is None  # one trial on the top rung
+    alone = [_trial_row("a", 0, [0.5, 0.6], 20), _trial_row("b", 1, [0.7, 0.8], 20, first_epoch=2, continues="a")]
+    assert compare_at_matched_time(alone, "val_accuracy", "max") is None  # one trial on the top rung
 
 
 def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, tmp_path, tiny_registry):
