@@ -43,6 +43,7 @@ def main() -> None:
     from automl.finetune import _Finetuning
     from automl.tasks import get_task
     from automl.families.small_cnn import SmallCNN
+    from automl.search import pinned_hyperparameters
 
     config = config_from_mapping({
         "task": "image_classification",
@@ -53,7 +54,7 @@ def main() -> None:
     data = task.load_data(config)
     profile = task.profile(data)
     values = {**SmallCNN().known_good(profile)[0], "augmentation": "none"}
-    hp = _pinned(values)
+    hp = pinned_hyperparameters(values)
     best = {"family": "small_cnn", "_hp": hp, "pretrained": False}
 
     with tempfile.TemporaryDirectory() as folder:
@@ -84,15 +85,6 @@ def main() -> None:
     print(f"hand-written model.fit: {examples / theirs:8.0f} examples/s ({theirs:.1f} s)")
     print(f"automl fine-tuning:     {examples / ours:8.0f} examples/s ({ours:.1f} s)")
     print(f"ratio (automl / hand-written): {theirs / ours:.3f}")
-
-
-def _pinned(values: dict):
-    import keras_tuner
-
-    hp = keras_tuner.HyperParameters()
-    for name, value in values.items():
-        hp.Fixed(name, value)
-    return hp
 
 
 if __name__ == "__main__":
