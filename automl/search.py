@@ -151,7 +151,7 @@ def _compared(row: dict) -> float:
     return row["compared"] if row.get("compared") is not None else row["objective"]
 
 
-def compare_at_matched_time(done: list[dict], objective: str, direction: str) -> Optional[float]:
+def compare_at_matched_time(done: list[dict], direction: str) -> Optional[float]:
     """Score trials at equal training time: each row's "compared" is the best its promotion
     chain reached within the seconds the second-longest chain of the highest rung trained.
     Returns those seconds, or None when no trial trained past them.
@@ -160,8 +160,8 @@ def compare_at_matched_time(done: list[dict], objective: str, direction: str) ->
     matched on. Trials end by time and the last takes what the search has left; and a small
     batch takes more steps per epoch, which wins a short trial but costs epochs later. An
     epoch's seconds are the chain's mean (seconds per epoch of each of its trials).
-    Rows need "trial_id", "continues", "seconds", "rung" and "_trial" (KerasTuner's trial,
-    whose steps are epochs counted from the start of the chain).
+    Rows need "trial_id", "continues", "seconds", "rung" and "history" (the objective after
+    each of the trial's own epochs; a chain's epochs are its trials' in order).
     """
     sign = -1 if direction == "max" else 1
     by_id = {r["trial_id"]: r for r in done}
@@ -171,28 +171,38 @@ def compare_at_matched_time(done: list[dict], objective: str, direction: str) ->
             yield row
             row = by_id.get(row.get("continues"))
 
-    own = {id(r): {o.step: float(o.mean()) for o in r["_trial"].metrics.get_history(objective)} for r in done}
-    history, epoch_seconds = {}, {}
+    scored = {}  # id(row) -> (the chain's objective per epoch, seconds per epoch)
     for r in done:
-        links = list(chain(r))[::-1]  # the first trial of the chain first, so later epochs overwrite
-        history[id(r)] = {step: v for link in links for step, v in own[id(link)].items()}
-        rates = [link["seconds"] / len(own[id(link)]) for link in links if link.get("seconds") and own[id(link)]]
-        epoch_seconds[id(r)] = float(np.mean(rates)) if rates else None
+        links = list(chain(r))[::-1]  # the first trial of the chain first
+        if all(link.get("history") and link.get("seconds") for link in links):
+            scored[id(r)] = ([v for link in links for v in link["history"]],
+                             float(np.mean([link["seconds"] / len(link["history"]) for link in links])))
     top = max(r["rung"] for r in done)
-    spent = sorted(((max(history[id(r)]) + 1) * epoch_seconds[id(r)] for r in done
-                    if r["rung"] == top and history[id(r)] and epoch_seconds[id(r)]), reverse=True)
+    spent = sorted((len(scored[id(r)][0]) * scored[id(r)][1] for r in done if r["rung"] == top and id(r) in scored),
+                   reverse=True)
     if len(spent) < 2:
         return None
     cap, matched = spent[1], None
     for r in done:
-        if not history[id(r)] or not epoch_seconds[id(r)] or (max(history[id(r)]) + 1) * epoch_seconds[id(r)] <= cap:
+        if id(r) not in scored or len(scored[id(r)][0]) * scored[id(r)][1] <= cap:
             continue
-        within = [v for step, v in history[id(r)].items() if (step + 1) * epoch_seconds[id(r)] <= cap * 1.001
-                  and np.isfinite(v)]
+        scores, seconds = scored[id(r)]
+        within = [v for epoch, v in enumerate(scores, start=1)
+                  if epoch * seconds <= cap * 1.001 and v is not None and np.isfinite(v)]
         if within:
             r["compared"] = min(within, key=lambda v: sign * v)
             matched = cap
     return matched
+
+
+def epoch_objectives(results, objective: str) -> Optional[list]:
+    """The objective after each epoch of a trial, from what `run_trial` returned (KerasTuner
+    keeps only a trial's best epoch); None when the results do not say."""
+    first = results[0] if isinstance(results, list) and results else results
+    values = getattr(first, "history", {}).get(objective)
+    if values is None:
+        return None
+    return [float(v) if v is not None and np.isfinite(v) else None for v in values]
 
 
 def objective_by_time(trials: list[dict], direction: str | None) -> list[list[float]]:
@@ -232,7 +242,7 @@ class SearchTuner(keras_tuner.Tuner):
     tensorboard_root: Optional[Path] = None
 
     def on_trial_begin(self, trial):
-        self._trial_start = time.time()
+        self._trial_start, self._trial_history = time.time(), None
         oracle, hypermodel = self.oracle, self.hypermodel
         deadline = oracle.deadline
         if deadline is not None:  # this trial's units' share of the time the plan has left
@@ -255,7 +265,9 @@ class SearchTuner(keras_tuner.Tuner):
         if parent is not None:
             self.hypermodel.start_weights = self.load_model(self.oracle.get_trial(parent)).get_weights()
         try:
-            return super().run_trial(trial, *args, **kwargs)
+            results = super().run_trial(trial, *args, **kwargs)
+            self._trial_history = epoch_objectives(results, self.oracle.objective.name)
+            return results
         finally:
             self.hypermodel.start_weights = None
 
@@ -265,7 +277,8 @@ class SearchTuner(keras_tuner.Tuner):
         stats_file = Path(self.project_dir) / TRIAL_STATS
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
-        stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params}
+        stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
+                                 "history": self._trial_history}
         stats_file.write_text(json.dumps(stats))
         family.last_params = None
         super().on_trial_end(trial)
@@ -303,6 +316,7 @@ def _trial_rows(tuner) -> list[dict]:
             "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
             "seconds": stats.get(trial_id, {}).get("seconds"),
             "params": stats.get(trial_id, {}).get("params"),
+            "history": stats.get(trial_id, {}).get("history"),
             "hyperparameters": family_values(values),
             "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
             "_message": trial.message,
@@ -447,7 +461,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     for row in done:
         row["known_good"] = any(row["family"] == kg["family"] and all(
             row["hyperparameters"].get(k) == v for k, v in kg.items() if k != "family") for kg in known_good)
-    cap = compare_at_matched_time(done, objective_name, direction)
+    cap = compare_at_matched_time(done, direction)
     if cap:
         notes.append(f"trials were compared on their best {objective_name} within {format_seconds(cap)} of "
                      f"training, as long as a second trial of the last rung trained: fine-tuning gets time, "
@@ -475,7 +489,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         }, weights
 
     best, best_weights = chosen(best_row, BEST_WEIGHTS)
-    second_row = second_choice(done, best_row, selection.families_by_score(), objective_name, direction)
+    second_row = second_choice(done, best_row, selection.families_by_score(), direction)
     second, second_weights = chosen(second_row, SECOND_WEIGHTS) if second_row else (None, None)
     if second:
         trial_examples = train_size if train_indices[second["family"]] is None else len(train_indices[second["family"]])
@@ -491,8 +505,7 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
                         second, second_weights)
 
 
-def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], objective: str,
-                  direction: str) -> Optional[dict]:
+def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], direction: str) -> Optional[dict]:
     """The search's verdict on a family is only as good as the training its trials got: a
     pretrained encoder after 60 steps scores below a bag of words after 14 epochs and would
     pass it with more. This returns the best trial of the highest-ranked family (by the
@@ -509,8 +522,8 @@ def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], 
             best_of[family] = row
     improving = []
     for family, row in best_of.items():
-        history = row["_trial"].metrics.get_history(objective)
-        if history and row.get("seconds") and row["_trial"].best_step == max(o.step for o in history):
+        history = [sign * v if v is not None else float("inf") for v in row.get("history") or []]
+        if history and row.get("seconds") and min(history) == history[-1]:
             row["_epoch_seconds"] = row["seconds"] / len(history)
             improving.append(row)
     return min(improving, key=lambda r: rank[r["family"]], default=None)

@@ -1,4 +1,3 @@
-import keras_tuner
 import pytest
 
 from automl.config.loader import config_from_mapping
@@ -93,6 +92,15 @@ def test_pinned_hyperparameter_with_a_typo_is_named(sample_dir, tmp_path, tiny_r
         run_search(config, task, data, selection([]), choose_runtime(config), tmp_path / "run")
 
 
+def test_each_trial_keeps_its_objective_after_every_epoch(sample_dir, tmp_path, tiny_registry):
+    # KerasTuner keeps only a trial's best epoch; comparing trials at equal time needs them all.
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1, epochs=3, hyperparameters={"mode": "ok"})
+    result = run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    trial = result.trials[0]
+    assert len(trial["history"]) == 3 and all(0.0 <= v <= 1.0 for v in trial["history"])
+    assert trial["objective"] == pytest.approx(max(trial["history"]))
+
+
 def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
     from automl.search import parsimonious_best
 
@@ -108,14 +116,10 @@ def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
     assert parsimonious_best(errors, "min", 50)[0]["trial_id"] == "y"  # within 1% of the best error
 
 
-def _trial_row(trial_id, rung, scores, seconds, first_epoch=0, continues=None, known_good=False, params=308_650):
-    """A done row as `_search` builds it, over a KerasTuner trial with `scores` per epoch."""
-    trial = keras_tuner.engine.trial.Trial(keras_tuner.HyperParameters(), trial_id=trial_id)
-    trial.metrics.register("val_accuracy", "max")
-    for step, score in enumerate(scores, start=first_epoch):
-        trial.metrics.update("val_accuracy", score, step=step)
+def _trial_row(trial_id, rung, scores, seconds, continues=None, known_good=False, params=308_650):
+    """A done row as `_search` builds it, with `scores` after each of the trial's own epochs."""
     return {"trial_id": trial_id, "rung": rung, "continues": continues, "objective": max(scores), "params": params,
-            "seconds": seconds, "known_good": known_good, "_trial": trial}
+            "seconds": seconds, "known_good": known_good, "history": scores}
 
 
 def fm11_trials():
@@ -123,8 +127,8 @@ def fm11_trials():
     configuration (batch 128) and a random one (batch 32, 1.4x the seconds per epoch) were promoted."""
     return [_trial_row("0000", 0, [0.8344, 0.8500], 30.1, known_good=True),
             _trial_row("0004", 0, [0.8242, 0.8566], 42.0),
-            _trial_row("0003", 1, [0.8780, 0.8698, 0.8796], 43.0, first_epoch=2, continues="0000", known_good=True),
-            _trial_row("0007", 1, [0.8736, 0.8812, 0.8904], 61.0, first_epoch=2, continues="0004")]
+            _trial_row("0003", 1, [0.8780, 0.8698, 0.8796], 43.0, continues="0000", known_good=True),
+            _trial_row("0007", 1, [0.8736, 0.8812, 0.8904], 61.0, continues="0004")]
 
 
 def test_trials_are_compared_at_equal_training_time():
@@ -132,7 +136,7 @@ def test_trials_are_compared_at_equal_training_time():
 
     done = fm11_trials()
     assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"  # by epochs no faster trial had time for
-    cap = compare_at_matched_time(done, "val_accuracy", "max")
+    cap = compare_at_matched_time(done, "max")
     assert cap == pytest.approx(5 * (30.1 / 2 + 43.0 / 3) / 2)  # 0003's five epochs
     assert done[3]["compared"] == pytest.approx(0.8736)  # 0007 after 3 epochs, at 62 of 103 seconds
     assert "compared" not in done[2]
@@ -140,8 +144,8 @@ def test_trials_are_compared_at_equal_training_time():
     assert best["trial_id"] == "0003" and note is None
     # A lead within the same time still wins.
     done = fm11_trials()
-    done[3] = _trial_row("0007", 1, [0.8896, 0.8812, 0.8904], 61.0, first_epoch=2, continues="0004")
-    compare_at_matched_time(done, "val_accuracy", "max")
+    done[3] = _trial_row("0007", 1, [0.8896, 0.8812, 0.8904], 61.0, continues="0004")
+    compare_at_matched_time(done, "max")
     assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"
 
 
@@ -159,10 +163,10 @@ def test_a_trial_cut_short_does_not_cut_the_others():
 
     done = [_trial_row("a", 0, [0.5], 10), _trial_row("b", 0, [0.5, 0.6, 0.7], 30),
             _trial_row("c", 0, [0.5, 0.6, 0.65], 30)]
-    assert compare_at_matched_time(done, "val_accuracy", "max") is None  # b and c both trained 30 s
+    assert compare_at_matched_time(done, "max") is None  # b and c both trained 30 s
     assert all("compared" not in r for r in done)
-    alone = [_trial_row("a", 0, [0.5, 0.6], 20), _trial_row("b", 1, [0.7, 0.8], 20, first_epoch=2, continues="a")]
-    assert compare_at_matched_time(alone, "val_accuracy", "max") is None  # one trial on the top rung
+    alone = [_trial_row("a", 0, [0.5, 0.6], 20), _trial_row("b", 1, [0.7, 0.8], 20, continues="a")]
+    assert compare_at_matched_time(alone, "max") is None  # one trial on the top rung
 
 
 def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, tmp_path, tiny_registry):
@@ -179,14 +183,8 @@ def test_a_model_over_max_model_mb_fails_its_trial_before_training(sample_dir, t
 
 def _row(family, trial_id, scores, seconds=10.0):
     """A completed trial row as `_trial_rows` makes it, with its per-epoch validation scores."""
-    from keras_tuner.engine.trial import Trial
-
-    trial = Trial(keras_tuner.HyperParameters(), trial_id=trial_id)
-    for step, score in enumerate(scores):
-        trial.metrics.update("val_accuracy", score, step=step)
-    trial.best_step = max(range(len(scores)), key=lambda i: scores[i])
     return {"trial_id": f"{family}/{trial_id}", "family": family, "objective": max(scores), "seconds": seconds,
-            "_trial": trial}
+            "history": scores}
 
 
 def test_a_higher_ranked_family_cut_short_while_improving_is_the_second_choice():
@@ -196,12 +194,12 @@ def test_a_higher_ranked_family_cut_short_while_improving_is_the_second_choice()
     slow = _row("bert", "1", [0.71], seconds=66.0)      # one epoch: no sign it had converged
     lstm = _row("bilstm", "2", [0.73, 0.75])
     ranked = ["bert", "bilstm", "bag"]
-    chosen = second_choice([best, slow, lstm], best, ranked, "val_accuracy", "max")
+    chosen = second_choice([best, slow, lstm], best, ranked, "max")
     assert chosen["trial_id"] == "bert/1" and chosen["_epoch_seconds"] == 66.0
     converged = _row("bert", "1", [0.71, 0.74, 0.72])    # peaked before its last epoch
-    assert second_choice([best, converged, lstm], best, ranked, "val_accuracy", "max")["trial_id"] == "bilstm/2"
+    assert second_choice([best, converged, lstm], best, ranked, "max")["trial_id"] == "bilstm/2"
     # A family the selector ranks below the winner is not tried again, however it ended.
-    assert second_choice([best, slow], best, ["bag", "bert"], "val_accuracy", "max") is None
+    assert second_choice([best, slow], best, ["bag", "bert"], "max") is None
 
 
 def test_the_second_choice_ranks_families_by_the_selector_score_not_the_candidate_order():
