@@ -172,8 +172,9 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         return -1 if self.objective.direction == "max" else 1
 
     def _continuation(self, parent, rung: int) -> dict:
-        """The parent's values and where to continue it: from its best epoch's checkpoint."""
-        start = int(parent.best_step or 0) + 1
+        """The parent's values and where to continue it: from its best epoch's checkpoint.
+        KerasTuner counts a trial's best step from the epoch the trial started at."""
+        start = int(parent.hyperparameters.values.get("tuner/initial_epoch", 0)) + int(parent.best_step or 0) + 1
         end = self.epochs * self.eta ** rung if self.epochs_grow else start + self.epochs
         return {**model_values(parent.hyperparameters.values), "tuner/trial_id": parent.trial_id,
                 "tuner/initial_epoch": start, "tuner/epochs": max(end, start + 1), "tuner/rung": rung}

@@ -44,7 +44,8 @@ def run(oracle, trial_id, score_of=None):
     values = response["values"]
     trial.score = score_of(values) if score_of else (
         SCORES[values["family"]] + 0.01 * values.get("good/rate", 0) + 0.05 * values.get("tuner/rung", 0))
-    trial.best_step = values.get("tuner/epochs", 2) - 1
+    # KerasTuner's best step counts from the trial's own first epoch: here, its last.
+    trial.best_step = values.get("tuner/epochs", 2) - values.get("tuner/initial_epoch", 0) - 1
     oracle.trials[trial_id] = trial
     return values
 
@@ -78,6 +79,10 @@ def test_successive_halving_promotes_the_best_third_to_continue_from_its_checkpo
     best_of_three = max((oracle.trials[f"{i:02d}"] for i in range(3)), key=lambda t: t.score)
     assert parent is best_of_three
     assert first["tuner/initial_epoch"] == parent.best_step + 1 and first["tuner/epochs"] == 2 * 3
+    # A rung-2 trial continues where its rung-1 parent's best epoch ended, counted from the chain's start.
+    top = next(v for _, v in promotions if v["tuner/rung"] == 2)
+    assert top["tuner/initial_epoch"] == oracle.trials[top["tuner/trial_id"]].hyperparameters.values[
+        "tuner/epochs"] == 2 * 3
     assert {k: v for k, v in first.items() if not k.startswith("tuner/")} == parent.hyperparameters.values
 
 
