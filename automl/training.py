@@ -17,11 +17,19 @@ OPTIMIZERS = ["adam", "adamw", "sgd"]
 BATCH_SIZES = [32, 64, 128]
 
 
+#: AdamW's decoupled weight decay. Keras scales it by the learning rate (each step shrinks a weight by
+#: lr * decay), so at the search's rates 1e-4 shrank weights by well under 1% over a whole run: AdamW was
+#: Adam. 0.15 at lr 2e-3 is 3e-4 a step. Side by side on Fashion-MNIST (small_cnn, same start, 10,000 test
+#: images), test accuracy against Adam's: 12 epochs 0.9331 vs 0.9304, 30 epochs 0.9378 vs 0.9372 (a tie,
+#: so the known-good configurations keep Adam).
+ADAMW_WEIGHT_DECAY = 0.15
+
+
 def make_optimizer(name: str, learning_rate):
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=1e-4)
+        return keras.optimizers.AdamW(learning_rate, weight_decay=ADAMW_WEIGHT_DECAY)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
     raise ValueError(f"Unknown optimizer. Received: optimizer={name!r}; expected one of {OPTIMIZERS}")
