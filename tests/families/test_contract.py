@@ -129,3 +129,14 @@ def test_family_trains_exports_and_runs_on_litert(family_name, task_name, tmp_pa
             step = LiteRTModel(row["path"]).output["quantization"][0] or 1e-3
             if keras_out.std(axis=0).mean() > 4 * step:
                 assert follows(out, keras_out) > 0.8, follows(out, keras_out)
+
+
+def test_small_cnn_pooling_keeps_the_last_row_of_an_odd_grid():
+    import keras
+    import keras_tuner
+
+    from automl.families.small_cnn import SmallCNN
+
+    hp = keras_tuner.HyperParameters()
+    features = SmallCNN().build(hp, keras.Input((28, 28, 1)), pretrained=False)
+    assert tuple(features.shape[1:3]) == (4, 4)  # 28 -> 14 -> 7 -> 4: no row of the 7x7 grid dropped
