@@ -4,7 +4,11 @@ discriminator of strided convolutions, for image generation.
 The family builds the two networks and declares their search space; the
 image_generation task trains them against each other (`tasks/image_generation/gan.py`).
 A class-conditional generator also takes a class id, embedded and joined to the
-latent vector; its discriminator sees the class as extra constant channels.
+latent vector; its discriminator is a projection discriminator (Miyato & Koyama 2018):
+its logit adds the inner product of a learned class embedding with the image's
+features, so "real for this class" is judged apart from "real at all". (Class ids
+as extra constant input planes, tried first, left the class shares uneven: one
+Fashion-MNIST class drew 15.5% of the samples.)
 """
 
 from __future__ import annotations
@@ -89,22 +93,21 @@ class DCGAN(Family):
 
         height, width, _ = image_shape
         image = keras.Input(tuple(image_shape), name="image")
-        inputs, x = [image], image
-        if values["conditional"]:
-            label = keras.Input((1,), dtype="int32", name="class_id")
-            inputs.append(label)
-            # The class as a few constant planes beside the pixels, learned per class.
-            planes = layers.Embedding(num_classes, height * width, name="class_planes")(label)
-            x = layers.Concatenate(name="image_and_class")([image, layers.Reshape((height, width, 1))(planes)])
-        filters = values["base_filters"]
+        filters, x = values["base_filters"], image
         for block in range(max(1, upsampling_blocks(min(height, width), values["depth"]))):
             x = layers.Conv2D(filters, 4, strides=2, padding="same", name=f"down{block}")(x)
             x = layers.LeakyReLU(0.2, name=f"down{block}_act")(x)
             filters *= 2
-        x = layers.Flatten(name="flat")(x)
-        x = layers.Dropout(values["discriminator_dropout"], name="dropout")(x)
-        logit = layers.Dense(1, dtype="float32", name="logit")(x)
-        return keras.Model(inputs, logit, name="discriminator")
+        features = layers.Dropout(values["discriminator_dropout"], name="dropout")(layers.Flatten(name="flat")(x))
+        logit = layers.Dense(1, dtype="float32", name="logit")(features)
+        if not values["conditional"]:
+            return keras.Model(image, logit, name="discriminator")
+        label = keras.Input((1,), dtype="int32", name="class_id")
+        class_vector = layers.Flatten(name="class_flat")(
+            layers.Embedding(num_classes, features.shape[-1], name="class_projection")(label))
+        projection = layers.Dot(axes=1, dtype="float32", name="projection")([class_vector, features])
+        logit = layers.Add(dtype="float32", name="logit_for_class")([logit, projection])
+        return keras.Model([image, label], logit, name="discriminator")
 
     def known_good(self, profile: dict) -> list[dict]:
         """The keras.io DCGAN's rates and betas, at two widths."""

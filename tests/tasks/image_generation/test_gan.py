@@ -32,6 +32,13 @@ def test_generator_makes_images_of_the_data_shape(shape, conditional):
     assert images.shape == (3, *shape) and np.abs(images).max() <= 1.0
     judged = discriminator.predict([images, inputs[1]] if conditional else images, verbose=0)
     assert judged.shape == (3, 1)
+    if conditional:  # projection: the same image is judged per class, the class adding <embedding, features>
+        other_class = discriminator.predict([images, inputs[1] + 1], verbose=0)
+        assert not np.allclose(judged, other_class)
+        discriminator.get_layer("class_projection").set_weights([np.zeros((10, discriminator.get_layer(
+            "flat").output.shape[-1]), "float32")])
+        unconditioned = discriminator.predict([images, inputs[1]], verbose=0)
+        np.testing.assert_allclose(unconditioned, discriminator.predict([images, inputs[1] + 1], verbose=0))
 
 
 def fashion_mnist(count):
