@@ -46,6 +46,8 @@ class GenerationData(ImageData):
     #: The untrained generator's distance (for scale), and the class ids the test samples asked for.
     untrained: Optional[float] = None
     requested: Optional[np.ndarray] = None
+    #: The whole test part in [-1, 1] and its labels, decoded once (`ImageGeneration.unit_images`).
+    unit_test: Optional[tuple] = None
     #: Where each epoch's first samples go (the report shows the last training's).
     samples_path: Optional[Path] = None
 

@@ -78,9 +78,16 @@ class ImageGeneration(Task):
         return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}, {labels}"
 
     def unit_images(self, data, part: str, limit: Optional[int] = None):
-        """A part's images in [-1, 1] and its labels, as arrays."""
+        """A part's images in [-1, 1] and its labels, as arrays. The whole test part is decoded once
+        per run and kept: the feature network, the real features and every evaluation read it."""
+        whole_test = part == "test" and limit is None
+        if whole_test and data.unit_test is not None:
+            return data.unit_test
         images, labels = data.part(part).to_numpy(data.image_shape, limit=limit)
-        return pixels_to_unit(images).astype(np.float32), labels
+        arrays = pixels_to_unit(images).astype(np.float32), labels
+        if whole_test:
+            data.unit_test = arrays
+        return arrays
 
     def before_search(self, data, config, folder: Path, fingerprint: str) -> dict:
         """Trains (or reads back) the feature network every trial is scored with, and computes
@@ -200,12 +207,15 @@ class ImageGeneration(Task):
         from automl.tasks.image_generation.quality import frechet_distance
 
         generator = model.generator
+        test_inputs = self._test_inputs(data, hp)
+        # The class ids the test samples ask for: `evaluate` scores the classifier's agreement with them.
+        data.requested = test_inputs["class_id"][:, 0] if isinstance(test_inputs, dict) else None
         inference = {"model": "generator", "params": int(generator.count_params()),
                      "latent_dim": hp.get("latent_dim"), "conditional": bool(model.conditional)}
         if data.quality is not None:  # the feature network of `before_search`
             keras.utils.set_random_seed(config.seed)
             untrained = keras.models.clone_model(generator)  # the same architecture, freshly initialized
-            samples = untrained.predict(self._test_inputs(data, hp), batch_size=256, verbose=0)
+            samples = untrained.predict(test_inputs, batch_size=256, verbose=0)
             data.untrained = frechet_distance(data.test_features, data.quality.network.features(samples))
             inference["untrained_frechet_distance"] = round(data.untrained, 4)
         return generator, inference
@@ -234,9 +244,7 @@ class ImageGeneration(Task):
         one per real image of the part, and those real images in [-1, 1]."""
         if part != "test":
             raise ValueError("image generation evaluates on the test part only")
-        inputs = self._test_inputs(data, hp)
-        data.requested = inputs["class_id"][:, 0] if isinstance(inputs, dict) else None
-        return inputs, self.unit_images(data, "test")[0]
+        return self._test_inputs(data, hp), self.unit_images(data, "test")[0]
 
     def representative_inputs(self, data, count, seed, hp=None):
         conditional = bool(hp.values.get("conditional", False))
