@@ -106,3 +106,14 @@ def test_the_fast_family_is_searched_first_beside_the_ranked_one():
     selection = select_families("text_classification", text_profile(40), text_cfg(time_limit="3m"), weights)
     assert [c.family for c in selection.candidates] == ["bag_of_ngrams", "bert"]  # a short search: one ranked
     assert any("trials take seconds" in r for r in selection.candidates[0].reasons)
+
+
+def test_image_generation_says_why_dcgan_and_whether_it_may_be_conditional():
+    config = config_from_mapping({"task": "image_generation", "data": {"path": "."}})
+    labelled = select_families("image_generation", {**profile(28), "labelled": True, "num_classes": 10}, config,
+                               no_weights)
+    assert [c.family for c in labelled.candidates] == ["dcgan"]
+    assert any("10 labelled classes" in r for r in labelled.candidates[0].reasons)
+    unlabelled = select_families("image_generation", {**profile(28), "labelled": False, "num_classes": 0}, config,
+                                 no_weights)
+    assert unlabelled.candidates[0].reasons == ["the image generation family"]

@@ -39,6 +39,13 @@ class ImageGeneration(Task):
     headline_higher_is_better = False
 
     @classmethod
+    def rank_family(cls, name, profile, pretrained):
+        reasons = ["the image generation family"]
+        if profile.get("labelled") and profile.get("num_classes", 0) > 1:
+            reasons.append(f"{profile['num_classes']} labelled classes: the class-conditional variant is searched too")
+        return 1.0, reasons, None
+
+    @classmethod
     def search_objectives(cls) -> list[str]:
         return ["val_frechet_distance"]
 
