@@ -18,7 +18,8 @@ from automl.tasks.image_generation.sampling import latent_inputs, tile, unit_to_
 def sample_grid(model_path: Path, metadata: dict, count: int, seed: int, class_names: Sequence[str],
                 out: Path) -> dict:
     """Writes `count` samples as a grid PNG at `out`; class names (conditional generators) pick the
-    classes the samples ask for, in turn; without them classes are drawn uniformly."""
+    classes the samples ask for, in turn; without them a conditional generator draws every class in
+    turn, one class per column (a random draw of 64 could leave a class out of the grid)."""
     from PIL import Image
 
     from automl.verify import LiteRTModel
@@ -31,12 +32,14 @@ def sample_grid(model_path: Path, metadata: dict, count: int, seed: int, class_n
     unknown = [name for name in class_names if name not in labels]
     if unknown:
         raise DataError(f"unknown class name(s) {unknown[:5]}; the generator knows {labels}")
-    requested = (np.resize([labels.index(name) for name in class_names], count) if class_names else None)
+    wanted = [labels.index(name) for name in class_names] if class_names else list(range(len(labels)))
+    requested = np.resize(wanted, count) if labels else None
     x = latent_inputs(count, inputs["latent"]["shape"][1], len(labels), seed, requested)
     pixels = unit_to_pixels(LiteRTModel(model_path).predict(x))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(tile(pixels)).save(out)
+    columns = len(labels) if labels and not class_names and count >= len(labels) else None
+    Image.fromarray(tile(pixels, columns)).save(out)
     row = {"grid": str(out), "samples": count, "seed": seed, "model": model_path.name}
     if labels:
         ids = x["class_id"][:, 0]

@@ -72,3 +72,14 @@ def test_predict_writes_a_sample_grid_without_tensorflow(gan_run, tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "'Sneaker': 8" in done.stdout and "'Bag': 8" in done.stdout
     assert Image.open(grid).size == (4 * 28 + 3 * 2, 4 * 28 + 3 * 2)
+
+
+def test_predict_without_class_names_shows_every_class_one_per_column(gan_run, tmp_path):
+    grid = tmp_path / "grid.png"
+    done = subprocess.run([sys.executable, "-m", "automl", "predict", str(gan_run.out_dir), "--samples", "12",
+                           "--out", str(grid), "--quantization", "float32"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    classes = len(gan_run.class_names)
+    assert f"'{gan_run.class_names[0]}': 2" in done.stdout and f"'{gan_run.class_names[-1]}': 1" in done.stdout
+    assert Image.open(grid).size == (classes * 28 + (classes - 1) * 2, 2 * 28 + 2)
