@@ -87,7 +87,7 @@ class ImageGeneration(Task):
     def unit_images(self, data, part: str, limit: Optional[int] = None):
         """A part's images in [-1, 1] and its labels, as arrays. The whole test part is decoded once
         per run and kept: the feature network, the real features and every evaluation read it."""
-        whole_test = part == "test" and limit is None
+        whole_test = part == "test" and (limit is None or limit >= len(data.test))
         if whole_test and data.unit_test is not None:
             return data.unit_test
         images, labels = data.part(part).to_numpy(data.image_shape, limit=limit)
