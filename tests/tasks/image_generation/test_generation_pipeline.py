@@ -11,6 +11,10 @@ from PIL import Image
 import automl
 from tests.conftest import SAMPLE
 
+# The whole GAN pipeline takes about 3 minutes of CI's 20: run with `-m slow`. The default run keeps
+# GAN training (test_gan.py) and the dcgan family's train/export/LiteRT contract.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def gan_run(tmp_path_factory):
