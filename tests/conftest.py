@@ -42,6 +42,14 @@ def nuclei_arrays():
 
 
 @pytest.fixture
+def tiny_registry(monkeypatch):
+    """tests.helpers.TinyFamily registered as family "tiny" for one test."""
+    import automl.families as families
+
+    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
+
+
+@pytest.fixture
 def sample_dir() -> Path:
     return SAMPLE
 

@@ -4,10 +4,13 @@ import numpy as np
 
 from automl.config.loader import config_from_mapping
 from automl.families import get_family
-from automl.pipeline import RESERVE_MOST, RESERVE_SHARE, SEARCH_SHARE, _within_run_budget
+from automl.pipeline import (EXPORT_SECONDS, RESERVE_LEAST, RESERVE_MOST, RESERVE_MOST_SHARE, RESERVE_SHARE,
+                             SEARCH_SHARE, TEST_PASSES, _test_pass_seconds, _within_run_budget,
+                             reserve_after_finetuning)
 from automl.run_dir import Recorder
 from automl.search import SEARCH_SAMPLE, _trial_sample
 from automl.tasks import get_task
+from tests.helpers import sample_arrays
 
 
 def config(**raw):
@@ -30,6 +33,34 @@ def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning(tmp_
     short = _within_run_budget(config(time_limit="3m"), "finetune", recorder(tmp_path, 60)).finetune.time_limit
     assert short == (1 - RESERVE_SHARE) * 180 - 60
     assert cfg.search.time_limit is None, "the user's config is not changed"
+
+
+def test_a_timed_test_pass_sizes_the_reserve_after_finetuning(tmp_path):
+    # Fashion-MNIST's small CNN (2.7 s a pass) keeps about a minute, not 3; MiniLM (50 s a pass) more.
+    assert reserve_after_finetuning(1800, 2.7) == EXPORT_SECONDS + TEST_PASSES * 2.7
+    assert reserve_after_finetuning(1800, 50.0) == EXPORT_SECONDS + TEST_PASSES * 50.0 > RESERVE_MOST
+    assert reserve_after_finetuning(1800, 0.0) == RESERVE_LEAST
+    assert reserve_after_finetuning(300, 50.0) == RESERVE_MOST_SHARE * 300, "fine-tuning keeps half a short run"
+    cfg = config(time_limit="30m")
+    rec = recorder(tmp_path, 320)
+    timed = _within_run_budget(cfg, "finetune", rec, test_pass_seconds=2.7).finetune.time_limit
+    assert timed == 1800 - 320 - reserve_after_finetuning(1800, 2.7)
+    assert rec.report["time_limits"]["after_finetuning"] == round(reserve_after_finetuning(1800, 2.7), 1)
+    assert _within_run_budget(cfg, "finetune", rec).finetune.time_limit == 1800 - 320 - RESERVE_MOST
+
+
+def test_the_test_pass_is_timed_with_the_best_configuration(sample_dir, tmp_path, tiny_registry):
+    from automl.runtime import choose_runtime
+    from automl.search import pinned_hyperparameters
+
+    cfg = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "time_limit": "5m"})
+    task = get_task(cfg.task)
+    data = task.load_data(cfg, arrays=sample_arrays(sample_dir))
+    best = {"family": "tiny", "_hp": pinned_hyperparameters({"mode": "ok", "batch_size": 16}), "pretrained": False}
+    seconds = _test_pass_seconds(cfg, task, data, best, choose_runtime(cfg))
+    assert 0 < seconds < 30
+    untimed = cfg.model_copy(update={"time_limit": None})
+    assert _test_pass_seconds(untimed, task, data, best, choose_runtime(cfg)) is None
 
 
 def test_a_smaller_stage_limit_wins_and_no_limit_changes_nothing(tmp_path):

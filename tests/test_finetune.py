@@ -12,10 +12,7 @@ from tests.helpers import sample_arrays
 
 
 @pytest.fixture
-def setup(sample_dir, tmp_path, monkeypatch):
-    import automl.families as families
-
-    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
+def setup(sample_dir, tmp_path, tiny_registry):
     config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "seed": 5,
                                   "finetune": {"epochs": 4, "patience": 10}})
     task = get_task(config.task)

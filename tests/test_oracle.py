@@ -130,10 +130,9 @@ def test_its_state_survives_a_reload():
     assert again.populate_space("05")["values"] == oracle.populate_space("05")["values"]
 
 
-def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, monkeypatch):
+def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, monkeypatch, tiny_registry):
     """End to end: the promoted trial starts from its parent's trained weights, at the epoch after
     the parent's best, not from a fresh model."""
-    import automl.families as families
     from automl.config.loader import config_from_mapping
     from automl.hypermodel import TaskHyperModel
     from automl.runtime import choose_runtime
@@ -142,7 +141,6 @@ def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, mo
     from automl.tasks import get_task
     from tests.helpers import sample_arrays
 
-    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
     config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "seed": 3,
                                   "search": {"epochs": 2, "strategy": "halving", "max_trials": 3,
                                              "hyperparameters": {"mode": "ok", "batch_size": 16}}})

@@ -8,13 +8,6 @@ from automl.tasks import get_task
 from tests.helpers import TinyFamily, sample_arrays
 
 
-@pytest.fixture
-def tiny_registry(monkeypatch):
-    import automl.families as families
-
-    monkeypatch.setitem(families._FAMILIES, "tiny", "tests.helpers:TinyFamily")
-
-
 def setup(sample_dir, tmp_path, **search):
     config = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)},
                                   "search": {"epochs": 1, "strategy": "random", **search}, "seed": 3})

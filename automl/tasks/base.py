@@ -33,6 +33,10 @@ class Task:
     #: own train_step may not (keras#20164; gradients applied without loss scaling).
     data_parallel: bool = True
     mixed_precision: bool = True
+    #: What fine-tuning leaves for evaluation, export and verification follows from one timed Keras
+    #: pass over the test split (`pipeline.reserve_after_finetuning`); a task whose evaluation is
+    #: not such a pass (a GAN samples and scores images) keeps a fixed share.
+    timed_reserve: bool = True
 
     @classmethod
     def search_objectives(cls) -> list[str]:

@@ -153,6 +153,7 @@ class ImageGeneration(Task):
     #: Keras 3 fails on a custom train_step under MirroredStrategy (keras#20164), and this one
     #: applies gradients without the loss scaling float16 needs: one device, float32.
     data_parallel = mixed_precision = False
+    timed_reserve = False
 
     def fit(self, model, hp, data, *, epochs: int, initial_epoch: int = 0, callbacks=(), train_indices=None,
             val_indices=None):
