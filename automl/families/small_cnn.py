@@ -87,8 +87,10 @@ class SmallCNN(Family):
             # 0.9322 against flips' 0.9376). Erased squares regularize without slowing it as much: side by
             # side, 26 epochs from the same start, test 0.9386 against flips' 0.9319 (10,000 images).
             # Flips alone are left out: they win the short trials of a search and lose the long run after.
+            # Smoothed targets (0.1) too: side by side over 24 epochs, validation 0.9360 against 0.9323 and
+            # test 0.9365 against 0.9355. Small data stays unsmoothed: a 2-epoch trial on 180 images stalled.
             erase = "flip_erase" if flips else "erase"
-            return [{"width": 32, "learning_rate": 2e-3, "augmentation": erase, **common},
+            return [{"width": 32, "learning_rate": 2e-3, "augmentation": erase, "label_smoothing": 0.1, **common},
                     {"width": 32, "learning_rate": 2e-3, "augmentation": strong, **common}]
         # Mild augmentation converges within a short budget; stronger pays off with time.
         return [{"width": 32, "learning_rate": 2e-3, "augmentation": mild, **common},
