@@ -229,8 +229,9 @@ class PipelineConfig(_Strict):
     seed: int = Field(42, ge=0, le=2**32 - 1)
     time_limit: Duration = Field(
         None, description="Wall-clock budget for the whole run (e.g. '40m'): the search gets at most "
-                          "35% of it, fine-tuning ends early enough to leave 20% for evaluation, "
-                          "export and verification. Stage limits, when set, still apply.")
+                          "35% of it, fine-tuning ends early enough to leave evaluation, export and "
+                          "verification the time one timed pass of the model over the test split says "
+                          "they need (at most half the run). Stage limits, when set, still apply.")
 
     @field_validator("output")
     @classmethod
