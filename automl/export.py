@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automl.compression.stage import compressed_exports, gzip_size
 from automl.errors import ExportError
 from automl.progress import say
 
@@ -213,8 +214,10 @@ def _twin_source(twin):
 
 
 def export_models(model, task, data, config, out_dir: Path, hp=None, family=None,
-                  export_dir: Path | None = None) -> tuple[list[dict], Path]:
-    """Writes every requested format into `export_dir` (default out_dir/export); one row per file."""
+                  export_dir: Path | None = None, trained=None) -> tuple[list[dict], Path]:
+    """Writes every requested format into `export_dir` (default out_dir/export); one row per file.
+    `trained` (the model as trained, before `task.inference_model`) is what `export.compression`
+    fine-tunes further; without it no compressed file is made."""
     cfg = config.export
     export_dir = export_dir or out_dir / "export"
     if export_dir.exists():
@@ -256,8 +259,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             path = export_dir / f"model_{quantization}.tflite"
             path.write_bytes(content)
             ops = tflite_ops(content) if not cfg.allow_flex_ops else []
-            row = {"path": str(path), "format": "tflite", "quantization": quantization,
-                   "bytes": len(content), "ops": ops, "flex_ops": [op for op in ops if op.startswith("Flex")]}
+            row = {"path": str(path), "format": "tflite", "quantization": quantization, "compression": "none",
+                   "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops,
+                   "flex_ops": [op for op in ops if op.startswith("Flex")]}
             if float_ops:
                 row["float_ops"] = list(float_ops)
             if note:
@@ -266,6 +270,8 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         if "saved_model" not in cfg.formats:
             shutil.rmtree(saved_model)
         shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
+        if cfg.compression.techniques and trained is not None:
+            rows += compressed_exports(trained, task, data, config, hp, export_dir, out_dir / "compression")
     task.preprocessor(data, hp).save(export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir
@@ -276,14 +282,17 @@ def _write_bundle_files(export_dir: Path, task, data, config, rows, hp=None) -> 
     labels = task_meta.get("labels")
     if labels:
         (export_dir / "labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
-    meta = {
-        "task": config.task,
-        **task_meta,
-        "files": [{k: v for k, v in r.items() if k != "ops"} | {"path": Path(r["path"]).name} for r in rows],
-        "versions": package_versions(),
-    }
+    files = []
     for row in rows:
-        if row.get("quantization") == "int8":
+        if row.get("rejected"):
+            continue
+        entry = {k: v for k, v in row.items() if k not in ("ops", "stages")} | {"path": Path(row["path"]).name}
+        if row.get("compression", "none") != "none":  # its own int8 scales, unlike model_int8.tflite's
+            entry["int8_io"] = int8_io(Path(row["path"]))
+        files.append(entry)
+    meta = {"task": config.task, **task_meta, "files": files, "versions": package_versions()}
+    for row in rows:
+        if row.get("quantization") == "int8" and row.get("compression", "none") == "none":
             meta["int8_io"] = int8_io(Path(row["path"]))
     (export_dir / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
 

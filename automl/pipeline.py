@@ -147,7 +147,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     best_family = get_family(result.best["family"])
     best_hp = result.best["_hp"]
     view = task.prepare(data, best_family, result.best["pretrained"])
-    # What is evaluated, exported and verified (a GAN would hand over its generator).
+    # What is evaluated, exported and verified (a GAN would hand over its generator); compression
+    # fine-tunes the model as trained.
+    trained = model
     model, inference = task.inference_model(model, view, best_hp, config)
     if inference:
         report["inference"] = inference
@@ -187,11 +189,12 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
                 report.setdefault("warnings", []).append(warning)
                 say("evaluate", f"warning: {warning}")
     from automl.export import export_models
+    from automl.model_card import write_model_card, zip_bundle
     from automl.verify import verify_exports
 
     with recorder.stage("export"):
         rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family,
-                                         export_dir=fresh_partial_export(out))
+                                         export_dir=fresh_partial_export(out), trained=trained)
         report["exports"] = rows
     failures = []
     if config.export.verify:
@@ -213,7 +216,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
             if check:
                 report["predict_agreement"] = check
                 say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): {check}")
+    write_model_card(export_dir, {**report, "name": config.name}, rows, config.data.path)
     report["export_dir"] = str(swap_in_export(out, rows))
+    report["bundle_zip"] = str(zip_bundle(Path(report["export_dir"])))
     report["status"] = "failed" if failures else "succeeded"
     report.pop("stage", None)
     if failures:

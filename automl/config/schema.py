@@ -188,6 +188,41 @@ class FinetuneConfig(_Strict):
     _epochs = field_validator("epochs")(_positive_or_auto)
 
 
+COMPRESSIONS = ("prune", "cluster", "qat", "prune_qat", "cluster_qat")
+
+
+class CompressionEpochs(_Strict):
+    prune: int = Field(4, ge=1, description="Epochs of pruning (the sparsity ramps up over 70% of them).")
+    cluster: int = Field(3, ge=1, description="Epochs of training with clustered weights.")
+    qat: int = Field(2, ge=1, description="Epochs of quantization-aware training (after pruning or "
+                                          "clustering when combined).")
+
+
+class CompressionConfig(_Strict):
+    """Compressed int8 .tflite files beside the post-training ones: tfmot fine-tunes a tf_keras
+    twin of the trained model (in a process of its own) per technique."""
+
+    techniques: list[Literal[COMPRESSIONS]] = Field(
+        [], description="prune, cluster, qat, prune_qat (pruning-preserving QAT after pruning) or "
+                        "cluster_qat (cluster-preserving QAT after clustering); one file each.")
+    sparsity: float = Field(0.8, gt=0, lt=1, description="Share of convolution and dense weights pruned to zero.")
+    clusters: int = Field(16, ge=2, le=256, description="Distinct values per kernel after clustering.")
+    epochs: CompressionEpochs = CompressionEpochs()
+    learning_rate: Union[Auto, float] = Field(
+        "auto", description="auto = a tenth of the searched learning rate (the model is trained already).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_technique(cls, value):
+        """`compression: prune_qat` is short for `compression: {techniques: [prune_qat]}`;
+        `none` for no technique."""
+        if isinstance(value, str):
+            return {"techniques": [] if value == "none" else [value]}
+        if isinstance(value, list):
+            return {"techniques": [v for v in value if v != "none"]}
+        return value
+
+
 class ExportConfig(_Strict):
     formats: list[Literal["keras", "saved_model", "tflite"]] = list(EXPORT_FORMATS)
     quantizations: list[Literal["float32", "float16", "dynamic", "int8"]] = list(QUANTIZATIONS)
@@ -200,6 +235,7 @@ class ExportConfig(_Strict):
     allow_flex_ops: bool = Field(False, description="Allow TensorFlow (Flex) ops in TFLite.")
     representative_examples: int = Field(200, ge=1)
     verify: bool = True
+    compression: CompressionConfig = CompressionConfig()
 
     _lists = field_validator("formats", "quantizations")(_not_empty)
 

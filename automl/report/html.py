@@ -59,13 +59,16 @@ def _exports(report: dict) -> str:
         closeness = (f"agreement {e['agreement']:.4f}" if "agreement" in e else
                      f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else
                      f"max abs error {e['max_abs_error']:.2e}" if "max_abs_error" in e else None)
-        rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), f"{e['bytes'] / 1024:.1f} KiB",
-                     headline, closeness, e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-",
+        size = f"{e['bytes'] / 1024:.1f} KiB" if "bytes" in e else None  # a compression that failed made no file
+        gzipped = f"{e['gzip_bytes'] / 1024:.1f} KiB" if "gzip_bytes" in e else None
+        rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), e.get("compression", "none"), size,
+                     gzipped, headline, closeness, e.get("latency_ms"), ", ".join(e.get("flex_ops", [])) or "-",
                      e.get("rejected", "")])
     if not rows:
         return ""
     return "<h2>Exports (verified on LiteRT over the test split)</h2>" + table(
-        ["file", "quantization", "size", "test metric", "vs Keras", "ms / example", "Flex ops", "left out"], rows)
+        ["file", "quantization", "compression", "size", "gzipped", "test metric", "vs Keras", "ms / example",
+         "Flex ops", "left out"], rows)
 
 
 def _selector(report: dict) -> str:

@@ -1,0 +1,87 @@
+"""The export stage's compressed files: one tfmot worker process per technique.
+
+Each technique gets a folder under the run's `compression/` with the trained model, the
+task's data and a spec; `tfmot_worker` (a process of its own: tfmot switches the whole process
+to tf_keras) writes `model.tflite` and `result.json` there, and the file joins the bundle as
+`model_<technique>_int8.tflite`. A technique that fails (a layer tfmot cannot wrap) becomes a
+row with its error and the rest of the bundle stands.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+
+from automl.progress import say
+
+#: Lines of a failed worker's output kept for its error.
+ERROR_LINES = 12
+
+
+def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_dir: Path) -> list[dict]:
+    """One row per technique in `export.compression`, its int8 .tflite in `export_dir`."""
+    cfg = config.export.compression
+    rows = []
+    for technique in cfg.techniques:
+        folder = work_dir / technique
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        trained.save(folder / "trained.keras")
+        with open(folder / "state.pkl", "wb") as handle:
+            pickle.dump((config, data, hp), handle)
+        spec = {"technique": technique, "sparsity": cfg.sparsity, "clusters": cfg.clusters,
+                "epochs": cfg.epochs.model_dump(), "learning_rate": _learning_rate(cfg, hp),
+                "representative_examples": config.export.representative_examples, "seed": config.seed,
+                "allow_flex_ops": config.export.allow_flex_ops}
+        (folder / "spec.json").write_text(json.dumps(spec, indent=2))
+        say("export", f"compression {technique} (tfmot on a tf_keras twin, in its own process)")
+        error = _run_worker(folder)
+        path = export_dir / f"model_{technique}_int8.tflite"
+        row = {"path": str(path), "format": "tflite", "quantization": "int8", "compression": technique}
+        if error:
+            say("export", f"warning: compression {technique} failed: {error.splitlines()[-1]}")
+            rows.append({**row, "error": error, "rejected": f"compression {technique} failed: {error}"})
+            continue
+        shutil.copyfile(folder / "model.tflite", path)
+        content = path.read_bytes()
+        result = json.loads((folder / "result.json").read_text())
+        rows.append({**row, "bytes": len(content), "gzip_bytes": gzip_size(content),
+                     "sparsity": result["sparsity"], "clusters": result.get("clusters"),
+                     "stages": result["stages"], "inference": "as trained"})
+    return rows
+
+
+def gzip_size(content: bytes) -> int:
+    """Bytes of `content` gzipped at the highest level (how a download or an app store ships it)."""
+    return len(gzip.compress(content, compresslevel=9, mtime=0))
+
+
+def _learning_rate(cfg, hp) -> float:
+    if cfg.learning_rate != "auto":
+        return float(cfg.learning_rate)
+    return 0.1 * float(hp.values.get("learning_rate", 1e-3))
+
+
+def _run_worker(folder: Path) -> str:
+    """Runs the worker on `folder`, showing its progress lines; '' on success, else its last lines."""
+    tail: deque[str] = deque(maxlen=ERROR_LINES)
+    known = ""
+    with subprocess.Popen([sys.executable, "-m", "automl.compression.tfmot_worker", str(folder)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
+        for line in process.stdout:
+            line = line.rstrip()
+            if line.startswith("[") and " compress " in line:
+                print(line, flush=True)
+            elif line.startswith("error: "):
+                known = line[len("error: "):]
+            elif line and not line.startswith(("WARNING", "I0000", "W0000", "E0000")):
+                tail.append(line)
+    if process.returncode == 0:
+        return ""
+    return known or "\n".join(tail) or f"the tfmot worker exited with code {process.returncode}"

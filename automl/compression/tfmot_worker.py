@@ -1,0 +1,233 @@
+"""Pruning, weight clustering and quantization-aware training with tfmot, in a process of its own.
+
+Importing tfmot sets TF_USE_LEGACY_KERAS=1 for the whole process, so the pipeline never
+imports it: `compress` (compression/stage.py) writes the trained Keras 3 model, the task's
+data and a spec into a folder and runs `python -m automl.compression.tfmot_worker FOLDER`.
+Here the model crosses to its tf_keras twin (weights copied, outputs checked on validation
+inputs), is fine-tuned under tfmot stage by stage (e.g. prune, then pruning-preserving QAT),
+stripped of tfmot's wrappers and converted to an int8 .tflite file. `result.json` says what
+was done: epochs, the sparsity measured in the converted weights, the layers QAT left to
+post-training quantization. The verify stage then scores the file on LiteRT.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import tf_keras
+
+#: What each `export.compression` technique runs, in order.
+STAGES = {
+    "prune": ["prune"],
+    "cluster": ["cluster"],
+    "qat": ["qat"],
+    "prune_qat": ["prune", "prune_qat"],
+    "cluster_qat": ["cluster", "cluster_qat"],
+}
+#: tfmot's pruning schedule reaches its final sparsity at this share of the pruning steps, and
+#: the rest fine-tunes at that sparsity.
+PRUNE_RAMP = 0.7
+
+
+def main(folder: Path) -> None:
+    spec = json.loads((folder / "spec.json").read_text())
+    with open(folder / "state.pkl", "rb") as handle:
+        config, data, hp = pickle.load(handle)
+    import keras  # Keras 3, before tfmot switches tf.keras to tf_keras
+
+    from automl.compression.twin import check_twin, tf_keras_twin
+    from automl.tasks import get_task
+
+    task = get_task(config.task)
+    trained = keras.saving.load_model(folder / "trained.keras", compile=False)
+    val_inputs, _ = task.eval_arrays(data, "val", hp)
+    twin = tf_keras_twin(trained)
+    difference = check_twin(trained, twin, keras.tree.map_structure(lambda a: a[:256], val_inputs))
+    _log(f"tf_keras twin: {len(twin.layers)} layers, outputs within {difference:.1e} of the Keras 3 model")
+
+    result = {"technique": spec["technique"], "twin_max_difference": difference, "stages": []}
+    model = twin
+    for stage in STAGES[spec["technique"]]:
+        started = time.time()
+        model, notes = _train_stage(stage, model, spec, task, data, hp)
+        result["stages"].append({"stage": stage, "seconds": round(time.time() - started, 1), **notes})
+    result["sparsity"] = weight_sparsity(model)
+    result["clusters"] = max_unique_weights(model) if "cluster" in spec["technique"] else None
+    _convert(model, spec, task, data, hp, folder)
+    (folder / "result.json").write_text(json.dumps(result, indent=2))
+
+
+def _train_stage(stage: str, model, spec: dict, task, data, hp):
+    """Wraps `model` for one stage, fine-tunes it and returns it stripped of training-only wrappers."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.clustering.keras import clustering_registry
+    from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
+
+    batch = hp.get("batch_size")
+    train = task.train_dataset(hp, data, "train", batch)
+    val = task.train_dataset(hp, data, "val", batch, shuffle=False)
+    steps = int(train.cardinality())
+    epochs = spec["epochs"][stage.split("_")[-1] if stage.endswith("qat") else stage]
+    callbacks, notes = [], {"epochs": epochs}
+    if stage == "prune":
+        schedule = tfmot.sparsity.keras.PolynomialDecay(
+            initial_sparsity=0.0, final_sparsity=spec["sparsity"], begin_step=0,
+            end_step=max(1, int(PRUNE_RAMP * steps * epochs)), frequency=max(1, steps // 10))
+        wrapped, notes["unpruned_layers"] = _wrap_supported(
+            model, lambda layer: tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule),
+            prune_registry.PruneRegistry.supports)
+        callbacks.append(tfmot.sparsity.keras.UpdatePruningStep())
+        notes["target_sparsity"] = spec["sparsity"]
+    elif stage == "cluster":
+        centroids = tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS
+        wrapped, notes["unclustered_layers"] = _wrap_supported(
+            model, lambda layer: tfmot.clustering.keras.cluster_weights(
+                layer, number_of_clusters=spec["clusters"], cluster_centroids_init=centroids),
+            clustering_registry.ClusteringRegistry.supports)
+        notes["clusters"] = spec["clusters"]
+    else:
+        wrapped, float_layers = _quantize_aware(model, stage)
+        notes["float_layers"] = float_layers
+    wrapped.compile(optimizer=tf_keras.optimizers.Adam(spec["learning_rate"]),
+                    loss=tf_keras_loss(task.loss(hp)))
+    _log(f"{stage}: {epochs} epoch(s) of {steps} steps, lr={spec['learning_rate']:g}")
+    history = wrapped.fit(train, validation_data=val, epochs=epochs, callbacks=[*callbacks, _Progress(stage)],
+                          verbose=0)
+    notes["val_loss"] = [round(float(v), 4) for v in history.history["val_loss"]]
+    if not all(math.isfinite(v) for v in notes["val_loss"]):
+        raise RuntimeError(f"{stage}: the validation loss is not finite ({notes['val_loss']})")
+    if stage == "prune":
+        wrapped = tfmot.sparsity.keras.strip_pruning(wrapped)
+    elif stage == "cluster":
+        wrapped = tfmot.clustering.keras.strip_clustering(wrapped)
+    return wrapped, notes
+
+
+def _wrap_supported(model, wrap, supports):
+    """`model` with `wrap` around each layer with weights that `supports` (tfmot's registry) accepts;
+    also the names of the layers with weights left as they are (e.g. batch norm)."""
+    skipped = []
+
+    def clone(layer):
+        if not layer.weights or isinstance(layer, tf_keras.layers.InputLayer):
+            return layer
+        if supports(layer):
+            return wrap(layer)
+        skipped.append(f"{layer.name} ({type(layer).__name__})")
+        return layer
+
+    # The wrappers hold the model's own layers, so the clone keeps their trained weights.
+    return tf_keras.models.clone_model(model, clone_function=clone), skipped
+
+
+def _quantize_aware(model, stage: str):
+    """The model with fake-quantization for QAT: every layer tfmot's 8-bit scheme knows is
+    annotated (batch norm too: it folds into the convolution before it); a layer it does not
+    know quantizes only its output when it has no weights (Rescaling, Identity: the int8 file
+    quantizes every tensor anyway), else it is listed and left to post-training quantization."""
+    import tensorflow_model_optimization as tfmot
+    from tensorflow_model_optimization.python.core.quantization.keras.default_8bit import (
+        default_8bit_quantize_configs,
+        default_8bit_quantize_registry,
+    )
+
+    registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
+    float_layers = []
+
+    def annotate(layer):
+        if isinstance(layer, tf_keras.layers.InputLayer):
+            return layer
+        if registry.supports(layer) or isinstance(layer, tf_keras.layers.BatchNormalization):
+            return tfmot.quantization.keras.quantize_annotate_layer(layer)
+        if not layer.weights:
+            return tfmot.quantization.keras.quantize_annotate_layer(
+                layer, default_8bit_quantize_configs.Default8BitOutputQuantizeConfig())
+        float_layers.append(f"{layer.name} ({type(layer).__name__})")
+        return layer
+
+    # The annotations wrap the model's own layers, so the clone keeps their trained weights.
+    annotated = tf_keras.models.clone_model(model, clone_function=annotate)
+    if stage == "prune_qat":
+        scheme = tfmot.quantization.keras.collab_opts.Default8BitPrunePreserveQuantizeScheme()
+    elif stage == "cluster_qat":
+        from tensorflow_model_optimization.python.core.api.experimental.combine import (
+            Default8BitClusterPreserveQuantizeScheme,
+        )
+
+        scheme = Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False)
+    else:
+        scheme = tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme()
+    scope = {"Default8BitOutputQuantizeConfig": default_8bit_quantize_configs.Default8BitOutputQuantizeConfig}
+    with tfmot.quantization.keras.quantize_scope(scope):
+        return tfmot.quantization.keras.quantize_apply(annotated, scheme), float_layers
+
+
+def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
+    from automl.export import _representative, _twin_source, convert_tflite
+
+    samples = task.representative_inputs(data, spec["representative_examples"], spec["seed"], hp)
+    content = convert_tflite(_twin_source(model), "int8", _representative(samples), spec["allow_flex_ops"],
+                             float_inputs=not isinstance(samples, dict))
+    (folder / "model.tflite").write_bytes(content)
+
+
+def _kernels(model) -> list[np.ndarray]:
+    """The kernels of the model's convolutions and dense layers (not QAT's kernel_min/max)."""
+    return [np.asarray(w) for w in model.weights if re.search(r"(^|/)(depthwise_)?kernel(:\d+)?$", w.name)]
+
+
+def weight_sparsity(model) -> float:
+    """Share of zeros among the model's kernels."""
+    kernels = _kernels(model)
+    total = sum(k.size for k in kernels)
+    return round(sum(int(np.sum(k == 0)) for k in kernels) / total, 4) if total else 0.0
+
+
+def max_unique_weights(model) -> int:
+    """The most distinct values in any one kernel (the clusters it kept)."""
+    return max((len(np.unique(k)) for k in _kernels(model)), default=0)
+
+
+def tf_keras_loss(loss):
+    """The tf_keras loss of the same class and configuration as a Keras 3 loss."""
+    kind = getattr(tf_keras.losses, type(loss).__name__, None)
+    if kind is None:
+        raise RuntimeError(f"the task's loss {type(loss).__name__} has no tf_keras counterpart")
+    config = {k: v for k, v in loss.get_config().items() if k in ("from_logits", "label_smoothing", "axis", "delta")}
+    return kind(**config)
+
+
+class _Progress(tf_keras.callbacks.Callback):
+    """One line per epoch, as the pipeline's progress lines."""
+
+    def __init__(self, stage: str):
+        super().__init__()
+        self.stage, self.started = stage, time.time()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = " ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items())
+        _log(f"{self.stage} epoch {epoch + 1}: {shown} ({time.time() - self.started:.0f}s)")
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] compress  {message}", flush=True)
+
+
+if __name__ == "__main__":
+    from automl.errors import AutomlError
+
+    try:
+        main(Path(sys.argv[1]))
+    except AutomlError as err:  # a known failure (a layer tfmot cannot wrap): one line for the report
+        print(f"error: {err}", flush=True)
+        sys.exit(2)
