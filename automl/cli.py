@@ -64,6 +64,22 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--samples", type=int, help="image generation: how many samples (default 64)")
     predict.add_argument("--seed", type=int, default=0, help="image generation: seed of the latent vectors")
     predict.add_argument("--out", help="image generation: the grid PNG (default OUT_DIR/samples.png)")
+    export = sub.add_parser("export", help="write a new verified bundle from a finished run (beside its export/), "
+                                            "without searching or training again; compression fine-tunes "
+                                            "the trained model further", parents=[common])
+    export.add_argument("run_dir")
+    export.add_argument("--quantization", action="append", choices=["float32", "float16", "dynamic", "int8"],
+                        help="a post-training quantization to export (repeatable; default: the run's)")
+    export.add_argument("--compression", choices=["none", "prune", "cluster", "qat", "prune_qat", "cluster_qat"],
+                        help="tfmot compression of the trained model into one more int8 file")
+    export.add_argument("--sparsity", type=float, help="pruning: share of weights set to zero (default 0.8)")
+    export.add_argument("--clusters", type=int, help="clustering: distinct values per kernel (default 16)")
+    export.add_argument("--out", help="the new bundle's folder (default RUN_DIR/export-2, -3, ...)")
+    diff = sub.add_parser("diff", help="compare two bundles of one run on its test split (metrics, agreement, "
+                                        "size, gzip size, latency)", parents=[common])
+    diff.add_argument("first", help="an export folder, e.g. RUN_DIR/export")
+    diff.add_argument("second", help="another export folder of the same run, e.g. RUN_DIR/export-2")
+    diff.add_argument("--json", action="store_true", help="print JSON lines")
     return parser
 
 
@@ -201,7 +217,31 @@ def _print_rows(rows: list[dict], as_json: bool, show) -> int:
     return 1 if failed else 0
 
 
-_COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema, "predict": _predict}
+def _export(args) -> int:
+    from automl.reexport import reexport
+
+    reexport(args.run_dir, quantizations=args.quantization, compression=args.compression,
+             sparsity=args.sparsity, clusters=args.clusters, out=args.out)
+    return 0
+
+
+def _diff(args) -> int:
+    from automl.reexport import diff_bundles
+
+    rows = diff_bundles(args.first, args.second)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    print("  ".join(columns))
+    for row in rows:
+        print("  ".join(f"{row[c]:.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns))
+    return 0
+
+
+_COMMANDS = {"run": _run, "validate": _validate, "init": _init, "schema": _schema, "predict": _predict,
+             "export": _export, "diff": _diff}
 
 if __name__ == "__main__":
     sys.exit(main())

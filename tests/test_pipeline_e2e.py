@@ -69,6 +69,18 @@ def test_bundle_files(quickstart_run):
     check = report["predict_agreement"]
     assert check["model"] == "model_int8.tflite" and check["examples"] == 150
     assert check["agreement_with_keras"] >= 0.9
+    # The model card gives each verified file's figures; the zip is the bundle without its big copies.
+    card = (export / "README.md").read_text()
+    int8 = next(r for r in report["exports"] if r.get("quantization") == "int8")
+    assert f"| model_int8.tflite | int8 | none | {int8['bytes']} | {int8['gzip_bytes']} |" in card
+    assert "ai_edge_litert.interpreter" in card and "'split_sizes'" not in card
+    import zipfile
+
+    with zipfile.ZipFile(out / "export.zip") as archive:
+        names = set(archive.namelist())
+    assert {"export/model_int8.tflite", "export/README.md", "export/metadata.json", "export/labels.txt"} <= names
+    assert not any(n.startswith(("export/saved_model", "export/model.keras")) for n in names)
+    assert report["bundle_zip"] == str(out / "export.zip")
 
 
 def test_html_report_and_progress(quickstart_run):

@@ -1,0 +1,98 @@
+"""The bundle's model card (README.md beside the .tflite files) and the bundle as one zip."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+#: Files in a bundle that the zip leaves out (big, and not what a phone runs).
+NOT_ZIPPED = ("saved_model", "model.keras")
+
+
+def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: str) -> Path:
+    """README.md in `export_dir`: data (`source`), split, metrics per file, intended input, how to
+    run it. `report` is the run's report (its name, task, dataset, best, test_metrics...)."""
+    meta = json.loads((export_dir / "metadata.json").read_text(encoding="utf-8"))
+    headline = report.get("headline_metric", "accuracy")
+    keras_metrics = report.get("test_metrics", {})
+    dataset = report.get("dataset", {})
+    best = report.get("best", {})
+    lines = [f"# {report.get('name') or report.get('task')}: a {report.get('task', meta.get('task'))} model for LiteRT",
+             "",
+             "Made by automl. Every `.tflite` file here was run on the LiteRT interpreter over the whole "
+             "held-out test split; the figures below are those runs.",
+             "",
+             "## Data",
+             "",
+             f"- Source: `{source}`",
+             f"- Split (seeded): {json.dumps(dataset.get('split_sizes', {}))}",
+             f"- Model: {best.get('family', '?')} with {json.dumps(best.get('hyperparameters', {}))}",
+             f"- Keras model on the test split: "
+             f"{', '.join(f'{k} {v:.4f}' for k, v in keras_metrics.items() if isinstance(v, float))}",
+             ""]
+    if report.get("inference"):
+        lines += [f"- Inference: {json.dumps(report['inference'])}", ""]
+    lines += ["## Files", "",
+              f"| file | quantization | compression | bytes | gzip bytes | test {headline} | agreement with Keras "
+              f"| ms per example |",
+              "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        if row.get("format") != "tflite" or row.get("rejected"):
+            continue
+        metric = row.get("test_metrics", {}).get(headline)
+        agreement = row.get("agreement")
+        lines.append(f"| {Path(row['path']).name} | {row.get('quantization', '')} | {row.get('compression', 'none')} "
+                     f"| {row.get('bytes', '')} | {row.get('gzip_bytes', '')} "
+                     f"| {'' if metric is None else f'{metric:.4f}'} "
+                     f"| {'' if agreement is None else f'{agreement:.4f}'} | {row.get('latency_ms', '')} |")
+    left_out = [row for row in rows if row.get("rejected")]
+    if left_out:
+        lines += ["", "Left out of this bundle:", ""]
+        lines += [f"- {Path(row['path']).name}: {row['rejected'].splitlines()[0]}" for row in left_out]
+    lines += ["", "## Input and output", "",
+              "```json", json.dumps({k: meta[k] for k in ("input", "output", "int8_io") if k in meta}, indent=2), "```",
+              "", "`labels.txt` names the classes in output order." if (export_dir / "labels.txt").exists() else "",
+              "", "## Running it on LiteRT from Python", "",
+              "```python",
+              "import numpy as np",
+              "from ai_edge_litert.interpreter import Interpreter",
+              "",
+              f"interpreter = Interpreter(model_path=\"{_smallest(rows)}\")",
+              "interpreter.allocate_tensors()",
+              "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
+              "x = ...  # one example shaped inp['shape'], prepared as 'Input and output' says",
+              "if inp['dtype'] == np.int8:  # int8 files take int8: quantize with the input's scale and zero point",
+              "    scale, zero = inp['quantization']",
+              "    x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)",
+              "interpreter.set_tensor(inp['index'], x)",
+              "interpreter.invoke()",
+              "y = interpreter.get_tensor(out['index'])",
+              "if out['dtype'] == np.int8:",
+              "    scale, zero = out['quantization']",
+              "    y = (y.astype(np.float32) - zero) * scale",
+              "```",
+              "",
+              "Or, with automl installed: `automl predict RUN_DIR INPUT...` (the bundle's preprocessing, LiteRT, "
+              "no TensorFlow).", ""]
+    path = export_dir / "README.md"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _smallest(rows: list[dict]) -> str:
+    kept = [row for row in rows if row.get("format") == "tflite" and not row.get("rejected") and row.get("bytes")]
+    return Path(min(kept, key=lambda row: row["bytes"])["path"]).name if kept else "model_int8.tflite"
+
+
+def zip_bundle(export_dir: Path) -> Path:
+    """`<export_dir>.zip` beside the folder: its files but the SavedModel and .keras copies."""
+    target = export_dir.with_name(export_dir.name + ".zip")
+    partial = target.with_name(target.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(export_dir.rglob("*")):
+            relative = path.relative_to(export_dir)
+            if path.is_file() and relative.parts[0] not in NOT_ZIPPED:
+                archive.write(path, Path(export_dir.name) / relative)
+    partial.replace(target)
+    return target

@@ -1,0 +1,116 @@
+"""`automl export RUN_DIR`: a new bundle from a finished run, without searching or training again
+(compression fine-tunes the trained model further, as `export.compression` says), and
+`automl diff A B`: two bundles side by side on the run's test split."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+from automl.progress import say
+
+
+def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
+             compression: Optional[str] = None, sparsity: Optional[float] = None,
+             clusters: Optional[int] = None, out: Optional[str | Path] = None) -> Path:
+    """Exports and verifies the run's fine-tuned model into a new folder beside export/ (export-2,
+    ...); its `report.json` holds the rows. Returns the folder."""
+    from automl.export import export_models, remove_from_bundle
+    from automl.finished_run import load_finished_run, next_export_dir
+    from automl.model_card import write_model_card, zip_bundle
+    from automl.run_dir import write_json
+    from automl.verify import verify_exports
+
+    started = time.time()
+    run = load_finished_run(run_dir)
+    config = _with_overrides(run.config, quantizations, compression, sparsity, clusters)
+    export_dir = Path(out) if out else next_export_dir(run.run_dir)
+    say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
+    model, inference = run.task.inference_model(run.trained, run.data, run.hp, config)
+    rows, _ = export_models(model, run.task, run.data, config, run.run_dir, run.hp, run.family,
+                            export_dir=export_dir, trained=run.trained)
+    x_test, y_test = run.test_arrays()
+    keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
+    keras_metrics = run.task.evaluate(y_test, keras_outputs, run.data)
+    rejected = verify_exports(rows, run.task, run.data, x_test, y_test, keras_outputs, keras_metrics,
+                              config.export.int8_accuracy_gate)
+    if rejected:
+        remove_from_bundle(export_dir, rejected)
+    write_model_card(export_dir, {**run.report, "test_metrics": keras_metrics, "inference": inference}, rows,
+                     config.data.path)
+    write_json(export_dir / "report.json", {
+        "run_dir": str(run.run_dir), "test_metrics": keras_metrics, "inference": inference,
+        "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in rows],
+        "seconds": round(time.time() - started, 1)})
+    zip_bundle(export_dir)
+    say("done", f"{len(rows) - len(rejected)} file(s) in {export_dir}"
+                f"{f', {len(rejected)} left out' if rejected else ''}")
+    return export_dir
+
+
+def _with_overrides(config, quantizations, compression, sparsity, clusters):
+    export = config.export.model_copy(deep=True)
+    if quantizations:
+        export.quantizations = list(quantizations)
+    if compression is not None or sparsity is not None or clusters is not None:
+        from automl.config.schema import CompressionConfig
+
+        current = export.compression.model_dump()
+        if compression is not None:
+            current["techniques"] = CompressionConfig.model_validate(compression).techniques
+        if sparsity is not None:
+            current["sparsity"] = sparsity
+        if clusters is not None:
+            current["clusters"] = clusters
+        export.compression = CompressionConfig.model_validate(current)
+    return config.model_copy(update={"export": export})
+
+
+def _public(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("ops",)}
+
+
+def diff_bundles(first: str | Path, second: str | Path) -> list[dict]:
+    """Every .tflite of two bundles of the same run on its test split: metric, agreement with the
+    first bundle's float32 file (or its first file), bytes, gzip bytes, latency."""
+    from automl.compression.stage import gzip_size
+    from automl.errors import DataError
+    from automl.finished_run import load_finished_run
+    from automl.verify import LiteRTModel
+
+    bundles = [Path(first), Path(second)]
+    for bundle in bundles:
+        if not (bundle / "metadata.json").exists():
+            raise DataError(f"{bundle}/metadata.json not found: expected an export folder of an automl run")
+    run = load_finished_run(bundles[0].parent)
+    x_test, y_test = run.test_arrays()
+    files = [(bundle, entry) for bundle in bundles for entry in _bundle_files(bundle)]
+    if not files:
+        raise DataError(f"no .tflite files in {bundles[0]} or {bundles[1]}")
+    first_files = [entry for bundle, entry in files if bundle == bundles[0]] or [files[0][1]]
+    reference_file = next((e for e in first_files if e.get("quantization") == "float32"), first_files[0])
+    rows, reference = [], None
+    for bundle, entry in files:
+        path = bundle / entry["path"]
+        model = LiteRTModel(path)
+        outputs = model.predict(x_test)
+        if entry is reference_file:
+            reference = outputs
+        content = path.read_bytes()
+        rows.append({"bundle": bundle.name, "file": entry["path"], "compression": entry.get("compression", "none"),
+                     **{f"test_{k}": v for k, v in run.task.evaluate(y_test, outputs, run.data).items()
+                        if isinstance(v, float)},
+                     "outputs": outputs, "bytes": len(content), "gzip_bytes": gzip_size(content),
+                     "latency_ms": round(model.latency_ms(x_test), 3)})
+    for row in rows:
+        outputs = row.pop("outputs")
+        compared = run.task.compare(reference, outputs, run.data)
+        row.update({f"vs_{Path(reference_file['path']).stem}_{k}": v for k, v in compared.items()})
+    return rows
+
+
+def _bundle_files(bundle: Path) -> list[dict]:
+    meta = json.loads((bundle / "metadata.json").read_text(encoding="utf-8"))
+    return [f for f in meta.get("files", []) if f.get("format") == "tflite" and (bundle / f["path"]).exists()]
