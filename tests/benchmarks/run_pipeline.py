@@ -31,13 +31,18 @@ def summarize(report: dict) -> str:
     for e in report.get("exports", []):
         if e["format"] != "tflite":
             continue
-        sizes[e["quantization"]] = e["bytes"]
+        kind = e["quantization"] if e.get("compression", "none") == "none" else f"{e['compression']}_{e['quantization']}"
+        if "bytes" not in e:  # a compression that failed made no file
+            lines.append(f"tflite {kind:<8} failed: {e.get('error', '').splitlines()[-1:]}")
+            continue
+        sizes[kind] = e["bytes"]
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in e.get("test_metrics", {}).items() if isinstance(v, float))
         closeness = (f"agreement={e['agreement']:.4f}" if "agreement" in e
                      else f"max_abs_error={e['max_abs_error']:.2e}" if "max_abs_error" in e
                      else f"max_rel_error={e.get('max_rel_error', float('nan')):.2e}")
         left_out = f"  LEFT OUT: {e['rejected']}" if e.get("rejected") else ""
-        lines.append(f"tflite {e['quantization']:<8} {e['bytes'] / 1024:8.1f} KiB  {metrics}  "
+        gzipped = f" (gzip {e['gzip_bytes'] / 1024:.1f})" if "gzip_bytes" in e else ""
+        lines.append(f"tflite {kind:<8} {e['bytes'] / 1024:8.1f} KiB{gzipped}  {metrics}  "
                      f"{closeness}  {e.get('latency_ms')} ms/example{_per_class(e.get('test_metrics', {}))}"
                      f"{left_out}")
     if "int8" in sizes and "float32" in sizes:
