@@ -70,8 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir")
     export.add_argument("--quantization", action="append", choices=["float32", "float16", "dynamic", "int8"],
                         help="a post-training quantization to export (repeatable; default: the run's)")
-    export.add_argument("--compression", choices=["none", "prune", "cluster", "qat", "prune_qat", "cluster_qat"],
-                        help="tfmot compression of the trained model into one more int8 file")
+    export.add_argument("--compression", action="append",
+                        choices=["none", "prune", "cluster", "qat", "prune_qat", "cluster_qat"],
+                        help="tfmot compression of the trained model into one more int8 file (repeatable: "
+                             "one file each)")
     export.add_argument("--sparsity", type=float, help="pruning: share of weights set to zero (default 0.8)")
     export.add_argument("--clusters", type=int, help="clustering: distinct values per kernel (default 16)")
     export.add_argument("--out", help="the new bundle's folder (default RUN_DIR/export-2, -3, ...)")

@@ -13,7 +13,7 @@ from automl.progress import say
 
 
 def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
-             compression: Optional[str] = None, sparsity: Optional[float] = None,
+             compression: Optional[str | list[str]] = None, sparsity: Optional[float] = None,
              clusters: Optional[int] = None, out: Optional[str | Path] = None) -> Path:
     """Exports and verifies the run's fine-tuned model into a new folder beside export/ (export-2,
     ...); its `report.json` holds the rows. Returns the folder."""
