@@ -65,7 +65,7 @@ def gzip_size(content: bytes) -> int:
 def _learning_rate(cfg, hp) -> float:
     if cfg.learning_rate != "auto":
         return float(cfg.learning_rate)
-    return 0.1 * float(hp.values.get("learning_rate", 1e-3))
+    return 0.25 * float(hp.values.get("learning_rate", 1e-3))
 
 
 def _run_worker(folder: Path) -> str:

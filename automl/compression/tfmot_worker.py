@@ -95,8 +95,9 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp):
     else:
         wrapped, float_layers = _quantize_aware(model, stage)
         notes["float_layers"] = float_layers
-    wrapped.compile(optimizer=tf_keras.optimizers.Adam(spec["learning_rate"]),
-                    loss=tf_keras_loss(task.loss(hp)))
+    # The rate falls over the stage, as fine-tuning's did: a constant one left pruning noisy.
+    rate = tf_keras.optimizers.schedules.CosineDecay(spec["learning_rate"], decay_steps=steps * epochs, alpha=0.02)
+    wrapped.compile(optimizer=tf_keras.optimizers.Adam(rate), loss=tf_keras_loss(task.loss(hp)))
     _log(f"{stage}: {epochs} epoch(s) of {steps} steps, lr={spec['learning_rate']:g}")
     history = wrapped.fit(train, validation_data=val, epochs=epochs, callbacks=[*callbacks, _Progress(stage)],
                           verbose=0)

@@ -192,7 +192,7 @@ COMPRESSIONS = ("prune", "cluster", "qat", "prune_qat", "cluster_qat")
 
 
 class CompressionEpochs(_Strict):
-    prune: int = Field(4, ge=1, description="Epochs of pruning (the sparsity ramps up over 70% of them).")
+    prune: int = Field(6, ge=1, description="Epochs of pruning (the sparsity ramps up over 70% of them).")
     cluster: int = Field(3, ge=1, description="Epochs of training with clustered weights.")
     qat: int = Field(2, ge=1, description="Epochs of quantization-aware training (after pruning or "
                                           "clustering when combined).")
@@ -209,7 +209,8 @@ class CompressionConfig(_Strict):
     clusters: int = Field(16, ge=2, le=256, description="Distinct values per kernel after clustering.")
     epochs: CompressionEpochs = CompressionEpochs()
     learning_rate: Union[Auto, float] = Field(
-        "auto", description="auto = a tenth of the searched learning rate (the model is trained already).")
+        "auto", description="auto = a quarter of the searched learning rate (the model is trained already), "
+                            "falling over each stage.")
 
     @model_validator(mode="before")
     @classmethod
