@@ -18,7 +18,7 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
     keras_metrics = report.get("test_metrics", {})
     dataset = report.get("dataset", {})
     best = report.get("best", {})
-    lines = [f"# {report.get('name') or report.get('task')}: a {report.get('task', meta.get('task'))} model for LiteRT",
+    lines = [f"# {report.get('name') or report.get('task')}: {report.get('task', meta.get('task'))} model for LiteRT",
              "",
              "Made by automl. Every `.tflite` file here was run on the LiteRT interpreter over the whole "
              "held-out test split; the figures below are those runs.",
@@ -46,6 +46,8 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
                      f"| {row.get('bytes', '')} | {row.get('gzip_bytes', '')} "
                      f"| {'' if metric is None else f'{metric:.4f}'} "
                      f"| {'' if agreement is None else f'{agreement:.4f}'} | {row.get('latency_ms', '')} |")
+    if (report.get("inference") or {}).get("used") and any(r.get("compression", "none") != "none" for r in rows):
+        lines += ["", "Compressed files run the model as trained, without the inference wrapper above."]
     left_out = [row for row in rows if row.get("rejected")]
     if left_out:
         lines += ["", "Left out of this bundle:", ""]
