@@ -41,7 +41,8 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     write_model_card(export_dir, {**run.report, "test_metrics": keras_metrics, "inference": inference}, rows,
                      config.data.path)
     write_json(export_dir / "report.json", {
-        "run_dir": str(run.run_dir), "test_metrics": keras_metrics, "inference": inference,
+        "run_dir": str(run.run_dir), "test_metrics": keras_metrics, "headline_metric": run.task.headline_metric,
+        "inference": inference,
         "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in rows],
         "seconds": round(time.time() - started, 1)})
     zip_bundle(export_dir)

@@ -112,7 +112,9 @@ def test_init_output_carries_the_template_defaults(tmp_path):
 
 @pytest.mark.parametrize("path", sorted((REPO / "pipelines").glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_pipelines_load(path):
-    raw = yaml.safe_load(path.read_text())
+    from automl.config.loader import resolve_extends
+
+    raw = resolve_extends(yaml.safe_load(path.read_text()), str(path))  # a pipeline may extend another
     if str(raw["data"]["path"]).startswith("/usr/share/datasets") and not Path(raw["data"]["path"]).exists():
         pytest.skip("needs the Debian package dataset-fashion-mnist")
     if str(raw["data"]["path"]).startswith("package:"):
