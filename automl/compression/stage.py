@@ -1,7 +1,7 @@
 """The export stage's compressed files: one tfmot worker process per technique.
 
-Each technique gets a folder under the run's `compression/` with the trained model, the
-task's data and a spec; `tfmot_worker` (a process of its own: tfmot switches the whole process
+The run's `compression/` holds the trained model and the task's data (once), and a folder
+with a spec per technique; `tfmot_worker` (a process of its own: tfmot switches the whole process
 to tf_keras) writes `model.tflite` and `result.json` there, and the file joins the bundle as
 `model_<technique>_int8.tflite`. A technique that fails (a layer tfmot cannot wrap) becomes a
 row with its error and the rest of the bundle stands.
@@ -28,13 +28,15 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
     """One row per technique in `export.compression`, its int8 .tflite in `export_dir`."""
     cfg = config.export.compression
     rows = []
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    # What every technique's worker reads, written once.
+    trained.save(work_dir / "trained.keras")
+    with open(work_dir / "state.pkl", "wb") as handle:
+        pickle.dump((config, data, hp), handle)
     for technique in cfg.techniques:
         folder = work_dir / technique
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        trained.save(folder / "trained.keras")
-        with open(folder / "state.pkl", "wb") as handle:
-            pickle.dump((config, data, hp), handle)
+        folder.mkdir()
         spec = {"technique": technique, "sparsity": cfg.sparsity, "clusters": cfg.clusters,
                 "epochs": cfg.epochs.model_dump(), "learning_rate": _learning_rate(cfg, hp),
                 "representative_examples": config.export.representative_examples, "seed": config.seed,

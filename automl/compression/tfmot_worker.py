@@ -1,13 +1,14 @@
 """Pruning, weight clustering and quantization-aware training with tfmot, in a process of its own.
 
 Importing tfmot sets TF_USE_LEGACY_KERAS=1 for the whole process, so the pipeline never
-imports it: `compress` (compression/stage.py) writes the trained Keras 3 model, the task's
-data and a spec into a folder and runs `python -m automl.compression.tfmot_worker FOLDER`.
+imports it: `compressed_exports` (compression/stage.py) writes the trained Keras 3 model and the
+task's data into the run's compression/ folder, a spec into compression/<technique>/, and runs
+`python -m automl.compression.tfmot_worker compression/<technique>`.
 Here the model crosses to its tf_keras twin (weights copied, outputs checked on validation
 inputs), is fine-tuned under tfmot stage by stage (e.g. prune, then pruning-preserving QAT),
 stripped of tfmot's wrappers and converted to an int8 .tflite file. `result.json` says what
-was done: epochs, the sparsity measured in the converted weights, the layers QAT left to
-post-training quantization. The verify stage then scores the file on LiteRT.
+was done: epochs, the sparsity of the final kernels, the int8 codes per channel of a clustered
+file, the layers left unwrapped. The verify stage then scores the file on LiteRT.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import tf_keras
 
+#: Which `export.compression.epochs` entry a stage trains for.
+EPOCHS_OF = {"prune": "prune", "cluster": "cluster", "qat": "qat", "prune_qat": "qat", "cluster_qat": "qat"}
 #: What each `export.compression` technique runs, in order.
 STAGES = {
     "prune": ["prune"],
@@ -38,7 +41,8 @@ PRUNE_RAMP = 0.7
 
 def main(folder: Path) -> None:
     spec = json.loads((folder / "spec.json").read_text())
-    with open(folder / "state.pkl", "rb") as handle:
+    shared = folder.parent  # the trained model and the data, written once for every technique
+    with open(shared / "state.pkl", "rb") as handle:
         config, data, hp = pickle.load(handle)
     import keras  # Keras 3, before tfmot switches tf.keras to tf_keras
 
@@ -46,7 +50,7 @@ def main(folder: Path) -> None:
     from automl.tasks import get_task
 
     task = get_task(config.task)
-    trained = keras.saving.load_model(folder / "trained.keras", compile=False)
+    trained = keras.saving.load_model(shared / "trained.keras", compile=False)
     val_inputs, _ = task.eval_arrays(data, "val", hp)
     twin = tf_keras_twin(trained)
     difference = check_twin(trained, twin, keras.tree.map_structure(lambda a: a[:256], val_inputs))
@@ -75,7 +79,7 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp):
     train = task.train_dataset(hp, data, "train", batch)
     val = task.train_dataset(hp, data, "val", batch, shuffle=False)
     steps = int(train.cardinality())
-    epochs = spec["epochs"][stage.split("_")[-1] if stage.endswith("qat") else stage]
+    epochs = spec["epochs"][EPOCHS_OF[stage]]
     callbacks, notes = [], {"epochs": epochs}
     if stage == "prune":
         schedule = tfmot.sparsity.keras.PolynomialDecay(

@@ -52,7 +52,8 @@ class ImageClassification(ClassificationTask):
         import keras
 
         # Targets are one-hot (see train_dataset): Keras 3's sparse cross-entropy has no smoothing.
-        return keras.losses.CategoricalCrossentropy(label_smoothing=_label_smoothing(hp))
+        # Trials saved before the choice existed trained without smoothing.
+        return keras.losses.CategoricalCrossentropy(label_smoothing=hp.values.get("label_smoothing", 0.0))
 
     def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
         import tensorflow as tf
@@ -141,11 +142,6 @@ class ImageClassification(ClassificationTask):
 #: full Fashion-MNIST, seed 0) 0.1 gave test 0.9365 against 0.9355: within the noise. On 180 images
 #: of 3 classes and 2 epochs it left a trial at chance where 0.0 learned, so the default is 0.0.
 LABEL_SMOOTHING = [0.0, 0.1]
-
-
-def _label_smoothing(hp) -> float:
-    # Trials saved before the choice existed trained without smoothing.
-    return hp.get("label_smoothing") if "label_smoothing" in hp.values else 0.0
 
 
 #: Training augmentations: flips, shifts and erased squares (cutout), alone or together.
