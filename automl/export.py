@@ -49,7 +49,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
     Args:
         source: a SavedModel folder, or a zero-argument callable that returns a
             `tf.lite.TFLiteConverter` (e.g. from a concrete function).
-        quantization: float32, float16, dynamic or int8.
+        quantization: float32, float16, dynamic, int8 or int4 (weight-only, from the float32
+            file: `automl.int4`).
         representative: for int8, a callable yielding model inputs.
         allow_flex: let TensorFlow (Flex) ops into the model.
         float_inputs: the model takes float inputs, which int8 models take as int8.
@@ -72,7 +73,7 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         if float_inputs:
             converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
-    elif quantization != "float32":
+    elif quantization not in ("float32", "int4"):
         raise ExportError(f"Unknown quantization. Received: quantization={quantization!r}")
     if allow_flex:
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
@@ -80,6 +81,10 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
     try:
         if quantization == "int8" and float_ops:
             return _int8_with_float_ops(converter, float_ops)
+        if quantization == "int4":
+            from automl.int4 import int4_weights
+
+            return int4_weights(converter.convert())
         return converter.convert()
     except Exception as err:  # noqa: BLE001 - the converter raises several kinds
         message = str(err)
@@ -264,6 +269,10 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                    "flex_ops": [op for op in ops if op.startswith("Flex")]}
             if float_ops:
                 row["float_ops"] = list(float_ops)
+            if quantization == "int4":
+                from automl.int4 import float_weights
+
+                row["float_weights"] = float_weights(content)
             if note:
                 row["note"] = note
             rows.append(row)

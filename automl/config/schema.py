@@ -226,7 +226,9 @@ class CompressionConfig(_Strict):
 
 class ExportConfig(_Strict):
     formats: list[Literal["keras", "saved_model", "tflite"]] = list(EXPORT_FORMATS)
-    quantizations: list[Literal["float32", "float16", "dynamic", "int8"]] = list(QUANTIZATIONS)
+    quantizations: list[Literal["float32", "float16", "dynamic", "int8", "int4"]] = Field(
+        list(QUANTIZATIONS), description="TFLite files to make; int4 (not made by default) stores large "
+                                         "weights in 4 bits, activations float (ai-edge-quantizer).")
     int8_accuracy_gate: float = Field(
         0.02, ge=0, le=1, description="A quantized file whose headline metric is worse than the Keras model's by "
                                       "more than this (plus the test split's sampling noise) is left out of the bundle."

@@ -1,0 +1,111 @@
+"""Weight-only int4 .tflite files, made from the float32 file with Google's ai-edge-quantizer.
+
+The large constant weights become 4-bit integers with a scale per output channel (per row of an
+embedding table) and a DEQUANTIZE op in front of the op that reads them; activations stay
+float. ai-edge-quantizer's recipes cover fully connected layers, convolutions and
+EMBEDDING_LOOKUP, but not GATHER, which is what the TFLite converter makes of a Keras
+`Embedding` (MiniLM's token table is half of its weights): those tables get the same treatment
+here, through ai-edge-quantizer's own flatbuffer transformations. `float_weights` says what is
+left in float.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Op types whose constant weights ai-edge-quantizer makes int4 (its weight-only policy's list,
+#: without BATCH_MATMUL, whose operands are activations in the models here).
+INT4_OPS = ("FULLY_CONNECTED", "CONV_2D", "EMBEDDING_LOOKUP")
+#: Weights smaller than this stay float: biases and norms are a rounding error of the file,
+#: and they are what int4 rounds worst.
+MIN_ELEMENTS = 1024
+INT4_LEVELS = 7  # symmetric: codes -7..7 (and -8, never used)
+
+
+def int4_weights(float_content: bytes) -> bytes:
+    """The weight-only int4 version of a float32 .tflite file."""
+    import contextlib
+    import io
+
+    from ai_edge_quantizer import qtyping, quantizer
+
+    recipe = quantizer.Quantizer(bytearray(float_content))
+    for op in INT4_OPS:
+        recipe.add_weight_only_config(".*", getattr(qtyping.TFLOperationName, op), 4,
+                                      qtyping.QuantGranularity.CHANNELWISE)
+    with contextlib.redirect_stdout(io.StringIO()):  # its size summary would cut into our progress lines
+        quantized = bytes(recipe.quantize().quantized_model)
+    return _int4_gather_tables(quantized)
+
+
+def _int4_gather_tables(content: bytes) -> bytes:
+    """`content` with every large float table read by GATHER stored as int4 (a scale per row)."""
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_quantizer import qtyping
+    from ai_edge_quantizer.transformations import dequant_insert, transformation_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    for subgraph in model.subgraphs:
+        while True:  # one table at a time: each DEQUANTIZE inserted moves the ops after it
+            found = _float_gather_table(model, subgraph)
+            if found is None:
+                break
+            tensor_id, consumers = found
+            table = _constant(model, subgraph.tensors[tensor_id])
+            scale = np.maximum(np.abs(table).max(axis=1), 1e-12) / INT4_LEVELS
+            codes = np.clip(np.round(table / scale[:, None]), -INT4_LEVELS, INT4_LEVELS).astype(np.int8)
+            params = qtyping.UniformQuantParams(
+                num_bits=4, quantized_dimension=0, scale=scale.astype(np.float32),
+                zero_point=np.zeros(len(scale), np.int32), symmetric=True, quantized_data=codes)
+            dequant_insert.insert_dequant(transformation_utils.TransformationInput(
+                tensor_id=tensor_id, model=model, subgraph=subgraph, producer=-1, consumers=consumers,
+                quant_params=params))
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def _float_gather_table(model, subgraph):
+    """(tensor id, ids of the GATHER ops reading it) of one large constant float table, or None."""
+    from ai_edge_quantizer import qtyping
+
+    gathers = {i for i, code in enumerate(model.operatorCodes)
+               if max(code.builtinCode, code.deprecatedBuiltinCode) == qtyping.BuiltinOperator.GATHER}
+    consumers: dict[int, list[int]] = {}
+    for op_id, op in enumerate(subgraph.operators):
+        if op.opcodeIndex not in gathers:
+            continue
+        tensor = subgraph.tensors[op.inputs[0]]
+        if (tensor.type == qtyping.TensorType.FLOAT32 and len(tensor.shape) == 2
+                and int(np.prod(tensor.shape)) >= MIN_ELEMENTS and _constant(model, tensor) is not None):
+            consumers.setdefault(op.inputs[0], []).append(op_id)
+    for tensor_id, ops in consumers.items():
+        readers = [i for i, op in enumerate(subgraph.operators) if tensor_id in op.inputs]
+        if readers == ops:  # a table also read by another op is left as it is
+            return tensor_id, ops
+    return None
+
+
+def _constant(model, tensor):
+    data = model.buffers[tensor.buffer].data if tensor.buffer else None
+    if data is None or not len(data):
+        return None
+    return np.frombuffer(np.asarray(data, np.uint8).tobytes(), np.float32).reshape(tensor.shape)
+
+
+def float_weights(content: bytes) -> dict[str, int]:
+    """Op type -> float32 weights (constant tensors of at least MIN_ELEMENTS) it still reads."""
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_quantizer import qtyping
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    names = {value: name for name, value in vars(qtyping.BuiltinOperator).items() if isinstance(value, int)}
+    left: dict[str, int] = {}
+    for subgraph in model.subgraphs:
+        for op in subgraph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            for tensor_id in op.inputs:
+                tensor = subgraph.tensors[tensor_id] if tensor_id >= 0 else None
+                if (tensor is not None and tensor.type == qtyping.TensorType.FLOAT32
+                        and int(np.prod(tensor.shape)) >= MIN_ELEMENTS and _constant(model, tensor) is not None):
+                    name = names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "?")
+                    left[name] = left.get(name, 0) + int(np.prod(tensor.shape))
+    return left
