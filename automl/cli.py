@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "
                                                     "optional class names its samples ask for")
-    predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8"])
+    predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8", "int4"])
     predict.add_argument("--json", action="store_true", help="print JSON lines")
     predict.add_argument("--out-dir", help="where a task that writes files (masks) puts them "
                                            "(default RUN_DIR/predictions)")
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
                                             "without searching or training again; compression fine-tunes "
                                             "the trained model further", parents=[common])
     export.add_argument("run_dir")
-    export.add_argument("--quantization", action="append", choices=["float32", "float16", "dynamic", "int8"],
+    export.add_argument("--quantization", action="append", choices=["float32", "float16", "dynamic", "int8", "int4"],
                         help="a post-training quantization to export (repeatable; default: the run's)")
     export.add_argument("--compression", action="append",
                         choices=["none", "prune", "cluster", "qat", "prune_qat", "cluster_qat"],

@@ -219,10 +219,12 @@ def _twin_source(twin):
 
 
 def export_models(model, task, data, config, out_dir: Path, hp=None, family=None,
-                  export_dir: Path | None = None, trained=None) -> tuple[list[dict], Path]:
+                  export_dir: Path | None = None, trained=None,
+                  inference: dict | None = None) -> tuple[list[dict], Path]:
     """Writes every requested format into `export_dir` (default out_dir/export); one row per file.
     `trained` (the model as trained, before `task.inference_model`) is what `export.compression`
-    fine-tunes further; without it no compressed file is made."""
+    fine-tunes further; without it no compressed file is made. `inference` (what
+    `task.inference_model` chose) is how the compressed files run it too."""
     cfg = config.export
     export_dir = export_dir or out_dir / "export"
     if export_dir.exists():
@@ -280,7 +282,8 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             shutil.rmtree(saved_model)
         shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
         if cfg.compression.techniques and trained is not None:
-            rows += compressed_exports(trained, task, data, config, hp, export_dir, out_dir / "compression")
+            rows += compressed_exports(trained, task, data, config, hp, export_dir, out_dir / "compression",
+                                       inference)
     task.preprocessor(data, hp).save(export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir

@@ -194,7 +194,8 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
 
     with recorder.stage("export"):
         rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family,
-                                         export_dir=fresh_partial_export(out), trained=trained)
+                                         export_dir=fresh_partial_export(out), trained=trained,
+                                         inference=inference)
         report["exports"] = rows
     failures = []
     if config.export.verify:

@@ -14,7 +14,7 @@ import numpy as np
 
 from automl.errors import DataError
 
-PREFERENCE = ("int8", "dynamic", "float16", "float32")
+PREFERENCE = ("int4", "int8", "dynamic", "float16", "float32")  # smallest first
 
 
 def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tuple[Path, dict, Path]:

@@ -30,7 +30,7 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
     model, inference = run.task.inference_model(run.trained, run.data, run.hp, config)
     rows, _ = export_models(model, run.task, run.data, config, run.run_dir, run.hp, run.family,
-                            export_dir=export_dir, trained=run.trained)
+                            export_dir=export_dir, trained=run.trained, inference=inference)
     x_test, y_test = run.test_arrays()
     keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
     keras_metrics = run.task.evaluate(y_test, keras_outputs, run.data)

@@ -24,8 +24,10 @@ from automl.progress import say
 ERROR_LINES = 12
 
 
-def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_dir: Path) -> list[dict]:
-    """One row per technique in `export.compression`, its int8 .tflite in `export_dir`."""
+def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_dir: Path,
+                       inference: dict | None = None) -> list[dict]:
+    """One row per technique in `export.compression`, its int8 .tflite in `export_dir`. The files run
+    the model as `inference` says the bundle's other files do (`task.tf_keras_inference`)."""
     cfg = config.export.compression
     rows = []
     shutil.rmtree(work_dir, ignore_errors=True)
@@ -40,7 +42,8 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
         spec = {"technique": technique, "sparsity": cfg.sparsity, "clusters": cfg.clusters,
                 "epochs": cfg.epochs.model_dump(), "learning_rate": _learning_rate(cfg, hp),
                 "representative_examples": config.export.representative_examples, "seed": config.seed,
-                "allow_flex_ops": config.export.allow_flex_ops}
+                "allow_flex_ops": config.export.allow_flex_ops, "inference": inference,
+                "distillation": cfg.distillation}
         (folder / "spec.json").write_text(json.dumps(spec, indent=2))
         say("export", f"compression {technique} (tfmot on a tf_keras twin, in its own process)")
         error = _run_worker(folder)
@@ -55,7 +58,8 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
         result = json.loads((folder / "result.json").read_text())
         rows.append({**row, "bytes": len(content), "gzip_bytes": gzip_size(content),
                      "sparsity": result["sparsity"], "clusters": result.get("clusters"),
-                     "stages": result["stages"], "inference": "as trained"})
+                     "stages": result["stages"],
+                     "inference": task.describe_inference(inference) if inference else "as trained"})
     return rows
 
 

@@ -57,20 +57,25 @@ def main(folder: Path) -> None:
     _log(f"tf_keras twin: {len(twin.layers)} layers, outputs within {difference:.1e} of the Keras 3 model")
 
     result = {"technique": spec["technique"], "twin_max_difference": difference, "stages": []}
+    # The teacher is a second twin (the stages wrap the first one's own layers and train them), run as
+    # the bundle runs the model: its outputs on each augmented batch are part of the targets.
+    teacher = task.tf_keras_inference(tf_keras_twin(trained), spec.get("inference")) if spec.get("distillation") else None
     model = twin
     for stage in STAGES[spec["technique"]]:
         started = time.time()
-        model, notes = _train_stage(stage, model, spec, task, data, hp)
+        model, notes = _train_stage(stage, model, spec, task, data, hp, teacher)
         result["stages"].append({"stage": stage, "seconds": round(time.time() - started, 1), **notes})
     result["sparsity"] = weight_sparsity(model)
-    content = _convert(model, spec, task, data, hp, folder)
+    content = _convert(task.tf_keras_inference(model, spec.get("inference")), spec, task, data, hp, folder)
     # Counted in the int8 file: QAT's float kernels drift between cluster values; their int8 codes do not.
     result["clusters"] = int8_values_per_channel(content) if "cluster" in spec["technique"] else None
     (folder / "result.json").write_text(json.dumps(result, indent=2))
 
 
-def _train_stage(stage: str, model, spec: dict, task, data, hp):
-    """Wraps `model` for one stage, fine-tunes it and returns it stripped of training-only wrappers."""
+def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
+    """Wraps `model` for one stage, fine-tunes it (toward a mix of the labels and `teacher`'s outputs,
+    when there is a teacher and the targets are the outputs' kind) and returns it stripped of
+    training-only wrappers."""
     import tensorflow_model_optimization as tfmot
     from tensorflow_model_optimization.python.core.clustering.keras import clustering_registry
     from tensorflow_model_optimization.python.core.sparsity.keras import prune_registry
@@ -85,9 +90,12 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp):
         schedule = tfmot.sparsity.keras.PolynomialDecay(
             initial_sparsity=0.0, final_sparsity=spec["sparsity"], begin_step=0,
             end_step=max(1, int(PRUNE_RAMP * steps * epochs)), frequency=max(1, steps // 10))
+        # The first layer reads the pixels with a few weights per filter and the last one decides the
+        # classes: both are a sliver of the weights and the most hurt by pruning.
+        ends = _end_layers(model)
         wrapped, notes["unpruned_layers"] = _wrap_supported(
             model, lambda layer: tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule),
-            prune_registry.PruneRegistry.supports)
+            lambda layer: layer.name not in ends and prune_registry.PruneRegistry.supports(layer))
         callbacks.append(tfmot.sparsity.keras.UpdatePruningStep())
         notes["target_sparsity"] = spec["sparsity"]
     elif stage == "cluster":
@@ -102,9 +110,13 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp):
         notes["float_layers"] = float_layers
     # The rate falls over the stage, as fine-tuning's did: a constant one left pruning noisy.
     rate = tf_keras.optimizers.schedules.CosineDecay(spec["learning_rate"], decay_steps=steps * epochs, alpha=0.02)
-    wrapped.compile(optimizer=tf_keras.optimizers.Adam(rate), loss=tf_keras_loss(task.loss(hp)))
+    trained = wrapped
+    if teacher is not None and _same_kind(train.element_spec[1], teacher.outputs[0]):
+        trained = _Distilled(wrapped, teacher, spec["distillation"])
+        notes["distillation"] = spec["distillation"]
+    trained.compile(optimizer=tf_keras.optimizers.Adam(rate), loss=tf_keras_loss(task.loss(hp)))
     _log(f"{stage}: {epochs} epoch(s) of {steps} steps, lr={spec['learning_rate']:g}")
-    history = wrapped.fit(train, validation_data=val, epochs=epochs, callbacks=[*callbacks, _Progress(stage)],
+    history = trained.fit(train, validation_data=val, epochs=epochs, callbacks=[*callbacks, _Progress(stage)],
                           verbose=0)
     notes["val_loss"] = [round(float(v), 4) for v in history.history["val_loss"]]
     if not all(math.isfinite(v) for v in notes["val_loss"]):
@@ -114,6 +126,40 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp):
     elif stage == "cluster":
         wrapped = tfmot.clustering.keras.strip_clustering(wrapped)
     return wrapped, notes
+
+
+def _end_layers(model) -> set[str]:
+    """Names of the first and the last layer with a kernel."""
+    kernels = [layer.name for layer in model.layers if any(re.search(r"kernel", w.name) for w in layer.weights)]
+    return {kernels[0], kernels[-1]} if kernels else set()
+
+
+def _same_kind(targets, outputs) -> bool:
+    """Whether a batch of targets (a TensorSpec) can be mixed with a model's outputs: both float, same
+    shape (one-hot classes, masks, values; not class indices)."""
+    import tensorflow as tf
+
+    return (isinstance(targets, tf.TensorSpec) and targets.dtype.is_floating
+            and targets.shape[1:].as_list() == outputs.shape[1:].as_list())
+
+
+class _Distilled(tf_keras.Model):
+    """Trains `student` toward `weight` x `teacher`'s outputs + (1 - weight) x the labels, on each
+    batch as augmented: a pruned or clustered net recovers more from the trained model's answers
+    than from the labels alone. Validation scores the student on the labels."""
+
+    def __init__(self, student, teacher, weight: float):
+        super().__init__(name=f"{student.name}_distilled")
+        self.student, self.teacher, self.weight = student, teacher, weight
+        teacher.trainable = False
+
+    def call(self, inputs, training=None):
+        return self.student(inputs, training=training)
+
+    def train_step(self, data):
+        inputs, labels = data
+        answers = self.teacher(inputs, training=False)
+        return super().train_step((inputs, self.weight * answers + (1.0 - self.weight) * labels))
 
 
 def _wrap_supported(model, wrap, supports):

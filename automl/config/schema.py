@@ -205,12 +205,16 @@ class CompressionConfig(_Strict):
     techniques: list[Literal[COMPRESSIONS]] = Field(
         [], description="prune, cluster, qat, prune_qat (pruning-preserving QAT after pruning) or "
                         "cluster_qat (cluster-preserving QAT after clustering); one file each.")
-    sparsity: float = Field(0.8, gt=0, lt=1, description="Share of convolution and dense weights pruned to zero.")
+    sparsity: float = Field(0.8, gt=0, lt=1, description="Share of each pruned layer's weights set to zero (every "
+                            "convolution and dense layer but the first and the last, which hold few weights).")
     clusters: int = Field(16, ge=2, le=256, description="Distinct values per kernel after clustering.")
     epochs: CompressionEpochs = CompressionEpochs()
     learning_rate: Union[Auto, float] = Field(
         "auto", description="auto = a quarter of the searched learning rate (the model is trained already), "
                             "falling over each stage.")
+    distillation: float = Field(
+        0.5, ge=0, le=1, description="Weight of the trained model's own outputs in the targets the compression "
+                                     "stages train on (the rest: the labels); 0 trains on the labels alone.")
 
     @model_validator(mode="before")
     @classmethod

@@ -174,6 +174,11 @@ class Task:
         what the report's `inference` says of it (None: the trained model as it is)."""
         return model, None
 
+    def tf_keras_inference(self, model, inference: Optional[dict]):
+        """The tf_keras twin `model` wrapped as `inference_model` wrapped the Keras 3 one, so that a
+        compressed file runs the model as the bundle's other files do."""
+        return model
+
     def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
         """New examples from a generative model (`Result.generate`)."""
         raise NotImplementedError(f"{self.name} models do not generate examples; they predict")

@@ -51,6 +51,8 @@ def test_pruning_with_pruning_preserving_qat_gives_a_sparse_int8_file(sample_dir
     assert row["bytes"] == path.stat().st_size and row["gzip_bytes"] == gzip_size(path.read_bytes())
     assert row["sparsity"] >= 0.55, "the pruned kernels keep their zeros through QAT"
     assert [s["stage"] for s in row["stages"]] == ["prune", "prune_qat"]
+    assert all(s["distillation"] == 0.5 for s in row["stages"]), "trained toward the model's own answers too"
+    assert {"stem_conv (Conv2D)", "predictions (Dense)"} <= set(row["stages"][0]["unpruned_layers"])
     litert = LiteRTModel(path)
     assert np.dtype(litert.input["dtype"]) == np.int8, "QAT converts to a fully int8 model"
     images, labels = task.eval_arrays(data, "test")

@@ -56,3 +56,21 @@ def test_a_twin_that_differs_fails_the_check():
     kernel.assign(kernel * np.array([1.0, 3.0, -1.0], "float32"))  # a shift shared by all classes would not show
     with pytest.raises(ExportError, match="differs from it by up to"):
         check_twin(model, twin, np.full((2, 28, 28, 1), 128.0, "float32"))
+
+
+def test_a_compressed_file_runs_the_mirror_average_the_bundle_runs(sample_dir):
+    """The twin wrapped by the task (compression's .tflite files) averages over mirror images exactly
+    as the Keras 3 inference model of the other files does."""
+    from automl.tasks import get_task
+    from automl.tasks.image_classification.mirror_average import with_mirror_average
+    from tests.helpers import sample_arrays
+
+    images, _ = sample_arrays(sample_dir, per_class=4)
+    images = images.astype("float32")[..., None]
+    model = small_cnn_classifier()
+    task = get_task("image_classification")
+    wrapped = task.tf_keras_inference(tf_keras_twin(model), {"used": True})
+    assert task.tf_keras_inference(tf_keras_twin(model), {"used": False}).name == model.name
+    averaged = with_mirror_average(model).predict(images, verbose=0)
+    assert np.abs(wrapped.predict(images, verbose=0) - averaged).max() < 1e-5
+    assert np.abs(model.predict(images, verbose=0) - averaged).max() > 1e-4  # the mirror changed something

@@ -38,6 +38,18 @@ def with_mirror_average(model):
     return keras.Model(inputs, outputs, name=f"{model.name}_mirror_average")
 
 
+def tf_keras_mirror_average(model):
+    """`with_mirror_average` for a tf_keras model (compression's twins; the mirror is a Lambda, which
+    converts to TFLite's builtin REVERSE_V2 and is never saved)."""
+    import tensorflow as tf
+    import tf_keras
+
+    inputs = tf_keras.Input(tuple(model.inputs[0].shape[1:]), name="input")
+    mirrored = tf_keras.layers.Lambda(lambda images: tf.reverse(images, axis=[2]), name="mirror")(inputs)
+    outputs = tf_keras.layers.Average(name="mirror_average")([model(inputs), model(mirrored)])
+    return tf_keras.Model(inputs, outputs, name=f"{model.name}_mirror_average")
+
+
 def choose_mirror_average(model, val_images: np.ndarray, val_labels: np.ndarray, setting, trained_with_flips: bool):
     """Returns (the model to evaluate and export, what the report says of the choice).
 

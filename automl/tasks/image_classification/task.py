@@ -84,6 +84,11 @@ class ImageClassification(ClassificationTask):
         return choose_mirror_average(model, images, labels, config.export.mirror_average,
                                      trained_with_flips="flip" in hp.get("augmentation"))
 
+    def tf_keras_inference(self, model, inference):
+        from automl.tasks.image_classification.mirror_average import tf_keras_mirror_average
+
+        return tf_keras_mirror_average(model) if inference and inference.get("used") else model
+
     def describe_inference(self, inference: dict) -> str:
         used = "averaged over each image and its mirror image" if inference["used"] else "as trained"
         return f"{used} ({inference['why']})"
