@@ -74,3 +74,19 @@ def test_a_loss_within_the_noise_of_a_small_split_keeps_the_file(tmp_path):
                               task.evaluate(y, keras_out, None), gate=0.01)
     assert rows[0]["drop_vs_keras"] == 0.02 and rejected == []
     assert rows[0]["gate"]["limit"] > 0.02
+
+
+def test_a_compressed_file_is_held_to_its_own_gate(tmp_path):
+    """The same loss passes the int8 gate and fails export.compression.accuracy_gate."""
+    task = ImageClassification()
+    model_file = _class_zero_file(tmp_path)
+    y = np.array([0] * 2900 + [1] * 100)  # the file misses the 100 of class 1: 0.0333 below Keras
+    keras_out = np.eye(2)[y]
+    plain = {"path": model_file, "format": "tflite", "quantization": "int8", "bytes": 1}
+    pruned = {**plain, "compression": "prune_qat",
+              "accuracy_gate": {"value": 0.01, "key": "export.compression.accuracy_gate"}}
+    rejected = verify_exports([plain, pruned], task, None, np.zeros((3000, 2), np.float32), y, keras_out,
+                              task.evaluate(y, keras_out, None), gate=0.05)
+    assert rejected == [pruned] and "rejected" not in plain
+    assert pruned["rejected"].startswith("int8 prune_qat accuracy 0.9667")
+    assert "export.compression.accuracy_gate=0.01 plus" in pruned["rejected"]

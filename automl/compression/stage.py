@@ -48,7 +48,8 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
         say("export", f"compression {technique} (tfmot on a tf_keras twin, in its own process)")
         error = _run_worker(folder)
         path = export_dir / f"model_{technique}_int8.tflite"
-        row = {"path": str(path), "format": "tflite", "quantization": "int8", "compression": technique}
+        row = {"path": str(path), "format": "tflite", "quantization": "int8", "compression": technique,
+               "accuracy_gate": {"value": cfg.accuracy_gate, "key": "export.compression.accuracy_gate"}}
         if error:
             say("export", f"warning: compression {technique} failed: {error.splitlines()[-1]}")
             rows.append({**row, "error": error, "rejected": f"compression {technique} failed: {error}"})

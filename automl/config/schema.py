@@ -212,6 +212,9 @@ class CompressionConfig(_Strict):
     learning_rate: Union[Auto, float] = Field(
         "auto", description="auto = a quarter of the searched learning rate (the model is trained already), "
                             "falling over each stage.")
+    accuracy_gate: float = Field(
+        0.01, ge=0, le=1, description="A compressed file whose headline metric is worse than the Keras model's by "
+                                      "more than this (plus the test split's sampling noise) is left out of the bundle.")
     distillation: float = Field(
         0.5, ge=0, le=1, description="Weight of the trained model's own outputs in the targets the compression "
                                      "stages train on (the rest: the labels); 0 trains on the labels alone.")
