@@ -13,7 +13,7 @@ from typing import Optional
 import keras
 import keras_tuner
 
-from automl.progress import epoch_callback
+from automl.progress import epoch_callback, say
 
 
 class TaskHyperModel(keras_tuner.HyperModel):
@@ -72,8 +72,28 @@ class TaskHyperModel(keras_tuner.HyperModel):
             # (KerasTuner keeps its best epoch).
             callbacks.append(keras.callbacks.EarlyStopping(monitor=self.task.objective, patience=TRIAL_PATIENCE,
                                                            mode=self.task.objective_direction))
-        return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                             train_indices=self.train_indices, val_indices=self.val_indices)
+        def train():
+            return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch,
+                                 callbacks=callbacks, train_indices=self.train_indices, val_indices=self.val_indices)
+
+        import tensorflow as tf
+
+        try:
+            return train()
+        except tf.errors.ResourceExhaustedError as err:
+            # Once more at half the batch (the trial's values say so); a second failure fails the trial.
+            key = next((k for k in (f"{self.label}/batch_size", "batch_size") if k in hp.values), None)
+            batch = hp.values.get(key) if key else None
+            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+            if not batch or batch < 2:
+                raise keras_tuner.errors.FailedTrialError(f"out of memory: {first}") from err
+            say("search", f"out of memory at batch size {batch}; once more at {batch // 2}")
+            hp.values[key] = batch // 2
+            try:
+                return train()
+            except tf.errors.ResourceExhaustedError as again:
+                raise keras_tuner.errors.FailedTrialError(
+                    f"out of memory at batch size {batch} and again at {batch // 2}: {first}") from again
 
 
 #: Epochs without a better validation objective that end a trial under a time limit.

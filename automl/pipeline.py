@@ -43,8 +43,10 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
         arrays: optional in-memory data, `(inputs, targets)`, from the Python API.
         out_dir: run directory; defaults to `config.output_dir()`.
     """
+    from automl.runtime import refuse_multi_worker
     from automl.tasks import get_task
 
+    refuse_multi_worker()  # before any work, not after the data and the selection
     out = Path(out_dir or config.output_dir())
     out.mkdir(parents=True, exist_ok=True)
     (out / "pipeline.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))

@@ -30,6 +30,24 @@ def _tpu_strategy():
     return tf.distribute.TPUStrategy(resolver)
 
 
+def refuse_multi_worker() -> None:
+    """One line instead of a hang or a traceback when TF_CONFIG asks for multi-worker training.
+
+    tf.distribute's MultiWorkerMirroredStrategy does not train Keras 3 models (two CPU workers on
+    loopback fail at once converting a PerReplica value, and past that with tensorflow#72388's
+    "Invalid reduction dimension"); tests/distributed/test_multi_worker.py pins that, so an
+    upgrade that fixes it is noticed."""
+    import os
+
+    from automl.errors import ConfigError
+
+    if os.environ.get("TF_CONFIG"):
+        raise ConfigError(
+            "TF_CONFIG is set, but automl does not train one model over several machines: "
+            "MultiWorkerMirroredStrategy fails with Keras 3; unset TF_CONFIG to train on this machine's "
+            "GPUs or TPU (runtime.strategy)")
+
+
 def choose_runtime(config) -> Runtime:
     """Picks TPU, several GPUs, one GPU or CPU (or what runtime.strategy names)."""
     import keras
@@ -37,6 +55,8 @@ def choose_runtime(config) -> Runtime:
 
     from automl.errors import ConfigError
     from automl.tasks import get_task_class
+
+    refuse_multi_worker()
 
     task = get_task_class(config.task)
     wanted = config.runtime.strategy

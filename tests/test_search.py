@@ -200,3 +200,36 @@ def test_the_second_choice_ranks_families_by_the_selector_score_not_the_candidat
     selection = Selection([Candidate("bag_of_ngrams", 2.5, []), Candidate("bert", 4.0, []),
                            Candidate("bilstm", 3.0, [])], [], False)
     assert selection.families_by_score() == ["bert", "bilstm", "bag_of_ngrams"]
+
+
+def _out_of_memory_above(monkeypatch, task, largest: int) -> list:
+    """Makes the task's training run out of memory at batch sizes above `largest`; returns the
+    batch sizes tried."""
+    import tensorflow as tf
+
+    original, tried = type(task).fit, []
+
+    def fit(self, model, hp, data, **kwargs):
+        tried.append(hp.get("batch_size"))
+        if hp.get("batch_size") > largest:
+            raise tf.errors.ResourceExhaustedError(None, None, f"OOM when allocating tensor with shape[{tried[-1]},14,14,4]")
+        return original(self, model, hp, data, **kwargs)
+
+    monkeypatch.setattr(type(task), "fit", fit)
+    return tried
+
+
+def test_a_trial_out_of_memory_trains_once_more_at_half_the_batch(sample_dir, tmp_path, tiny_registry, monkeypatch):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1, hyperparameters={"mode": "ok", "batch_size": 32})
+    tried = _out_of_memory_above(monkeypatch, task, 16)
+    result = run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    assert tried == [32, 16]
+    assert result.trials[0]["status"] == "completed" and result.best["hyperparameters"]["batch_size"] == 16
+
+
+def test_a_trial_out_of_memory_twice_fails_with_both_batch_sizes(sample_dir, tmp_path, tiny_registry, monkeypatch):
+    config, task, data = setup(sample_dir, tmp_path, max_trials=2, hyperparameters={"batch_size": 32})
+    tried = _out_of_memory_above(monkeypatch, task, 8)
+    with pytest.raises(SearchError, match=r"out of memory at batch size 32 and again at 16: OOM when allocating"):
+        run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    assert tried[:2] == [32, 16]
