@@ -18,6 +18,12 @@ others. The oracle owns what the search spends:
   resumes where it stopped. Rungs and promotions are read from the trials'
   own values (`tuner/rung`, `tuner/trial_id`), which KerasTuner saves.
 
+Spread over workers (KerasTuner's chief/worker), a trial is leased: its worker
+reports at every epoch (`get_trial`, which KerasTuner's gRPC service carries),
+and a trial whose worker has not reported for `lease_seconds` goes to the next
+worker that asks for one; a worker that comes back to a trial another finished
+does not overwrite it (`end_trial`), and it hears so at its next report.
+
 A trial's budget is counted in units: a rung-0 trial is one, a promotion to
 rung r continues from ETA**(r-1) to ETA**r units. Under a time limit the tuner
 gives each trial its units' share of the time left; without one, units are
@@ -77,8 +83,14 @@ class CrossFamilyOracle(keras_tuner.Oracle):
 
     def __init__(self, families: list[str], known_good: list[dict], *, new_trials: int,
                  deadline: Optional[float], epochs: int, epochs_grow: bool, promote: bool = True,
-                 pinned: Optional[dict] = None, **kwargs):
+                 pinned: Optional[dict] = None, lease_seconds: Optional[float] = None, **kwargs):
         super().__init__(max_trials=None, **kwargs)
+        self.lease_seconds = lease_seconds
+        #: trial id -> when its worker last reported; trial id -> the tuner (worker) that ran it.
+        self.reported: dict[str, float] = {}
+        self.ran_by: dict[str, str] = {}
+        #: What the leases did, for the report (a trial given to another worker, a stale end ignored).
+        self.lease_events: list[str] = []
         self.families = list(families)
         self.pinned = dict(pinned or {})
         self.new_trials = new_trials
@@ -103,12 +115,75 @@ class CrossFamilyOracle(keras_tuner.Oracle):
             return {"status": _Status.STOPPED, "values": None}
         return {"status": _Status.RUNNING, "values": values}
 
+    @keras_tuner.synchronized
+    def create_trial(self, tuner_id):
+        lost = self._take_expired_trial(tuner_id)
+        if lost is not None:
+            return lost
+        trial = super().create_trial(tuner_id)
+        if trial.status == _Status.RUNNING:
+            self.reported[trial.trial_id] = time.time()
+            self.ran_by[trial.trial_id] = tuner_id
+        return trial
+
+    @keras_tuner.synchronized
+    def get_trial(self, trial_id):
+        """Also a worker's report that it is still training `trial_id` (the tuner asks at every epoch)."""
+        self.reported[trial_id] = time.time()
+        return super().get_trial(trial_id)
+
+    @keras_tuner.synchronized
+    def update_trial(self, trial_id, metrics, step=0):
+        self.reported[trial_id] = time.time()
+        if trial_id in self.end_order:  # a late worker's metrics do not change a finished trial
+            return self.trials[trial_id]
+        return super().update_trial(trial_id, metrics, step=step)
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        if trial.trial_id in self.end_order:
+            # A worker whose lease ran out, back after another worker finished its trial. (In one
+            # process the tuner's trial is the oracle's own object, so its status says nothing.)
+            current = self.trials[trial.trial_id]
+            self.lease_events.append(f"trial {trial.trial_id}: a late {trial.status.lower()} end ignored; "
+                                     f"it had ended {current.status.lower()} already")
+            for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                if ongoing.trial_id == trial.trial_id:
+                    self.ongoing_trials.pop(tuner_id)
+            return
+        super().end_trial(trial)
+
+    def _take_expired_trial(self, tuner_id: str):
+        """A running trial whose worker stopped reporting for `lease_seconds`, now `tuner_id`'s."""
+        if self.lease_seconds is None or tuner_id in self.ongoing_trials:
+            return None
+        now = time.time()
+        for owner, trial in list(self.ongoing_trials.items()):
+            # A trial no report of which this process has seen (the chief restarted) starts its clock now.
+            silent = now - self.reported.setdefault(trial.trial_id, now)
+            if owner == tuner_id or silent <= self.lease_seconds:
+                continue
+            self.ongoing_trials.pop(owner)
+            self.tuner_ids.discard(owner)  # the chief waits for every known worker before it stops
+            self.tuner_ids.add(tuner_id)
+            self.ongoing_trials[tuner_id] = trial
+            self.reported[trial.trial_id] = now
+            self.ran_by[trial.trial_id] = tuner_id
+            self.lease_events.append(f"trial {trial.trial_id}: {owner} did not report for {silent:.0f} s; "
+                                     f"given to {tuner_id}")
+            self.save()
+            return trial
+        return None
+
     def get_state(self):
-        return {**super().get_state(), "queue": self.queue}
+        return {**super().get_state(), "queue": self.queue, "ran_by": self.ran_by,
+                "lease_events": self.lease_events}
 
     def set_state(self, state):
         super().set_state(state)
         self.queue = list(state["queue"])
+        self.ran_by = dict(state.get("ran_by", {}))
+        self.lease_events = list(state.get("lease_events", []))
 
     # --- budget ------------------------------------------------------------------------
 

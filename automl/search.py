@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+import keras
 import keras_tuner
 import numpy as np
 
@@ -260,6 +261,7 @@ class SearchTuner(keras_tuner.Tuner):
         super().on_trial_begin(trial)
 
     def run_trial(self, trial, *args, **kwargs):
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), ReportEachEpoch(self.oracle, trial.trial_id)]
         parent = trial.hyperparameters.values.get("tuner/trial_id")
         self.hypermodel.start_weights = None
         if parent is not None:
@@ -278,10 +280,38 @@ class SearchTuner(keras_tuner.Tuner):
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
         stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
-                                 "history": self._trial_history}
+                                 "history": self._trial_history, "resident_mb": resident_mb()}
         stats_file.write_text(json.dumps(stats))
         family.last_params = None
         super().on_trial_end(trial)
+
+
+def resident_mb() -> Optional[float]:
+    """This process's resident memory in MB (None where /proc is not there)."""
+    import os
+
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+
+
+class ReportEachEpoch(keras.callbacks.Callback):
+    """Tells the oracle after every epoch that the trial is still training (its lease, when the
+    search is spread over workers), and ends a trial the oracle says has ended: another worker
+    took it over and finished it."""
+
+    def __init__(self, oracle, trial_id: str):
+        super().__init__()
+        self.oracle, self.trial_id = oracle, trial_id
+
+    def __deepcopy__(self, memo):  # KerasTuner copies each trial's callbacks; the oracle is shared
+        return ReportEachEpoch(self.oracle, self.trial_id)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.oracle.get_trial(self.trial_id).status != keras_tuner.engine.trial.TrialStatus.RUNNING:
+            self.model.stop_training = True
 
 
 def check_pinned_names(pinned: dict, known: set[str]) -> None:
@@ -317,6 +347,9 @@ def _trial_rows(tuner) -> list[dict]:
             "seconds": stats.get(trial_id, {}).get("seconds"),
             "params": stats.get(trial_id, {}).get("params"),
             "history": stats.get(trial_id, {}).get("history"),
+            # The process's resident memory as the trial ended: flat across trials when each
+            # trial's models and graphs are released.
+            "resident_mb": stats.get(trial_id, {}).get("resident_mb"),
             "hyperparameters": family_values(values),
             "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
             "_message": trial.message,

@@ -167,3 +167,53 @@ def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, mo
     assert initial_epoch >= 1
     # Every trial is built from the same seed: a fresh start would equal the parent's start.
     assert any(not np.array_equal(a, b) for a, b in zip(weights, starts[parent_index][0]))
+
+
+def leased_oracle(tmp_path, lease_seconds):
+    oracle = CrossFamilyOracle(["good", "poor"], [], new_trials=4, deadline=None, epochs=2, epochs_grow=True,
+                               hyperparameters=space(), objective=keras_tuner.Objective("val_score", "max"),
+                               seed=1, lease_seconds=lease_seconds)
+    oracle._set_project_dir(str(tmp_path), "search")  # what a Tuner does with its directory
+    return oracle
+
+
+def finish(oracle, trial, score):
+    """What a worker's tuner sends as its trial ends: the metrics, then the end."""
+    oracle.update_trial(trial.trial_id, {"val_score": score})
+    oracle.end_trial(Trial(hyperparameters=trial.hyperparameters, trial_id=trial.trial_id,
+                           status=TrialStatus.COMPLETED))
+
+
+def test_a_trial_whose_worker_stops_reporting_goes_to_the_next_worker(tmp_path):
+    oracle = leased_oracle(tmp_path, lease_seconds=0.2)
+    first = oracle.create_trial("worker0")
+    second = oracle.create_trial("worker1")
+    assert first.trial_id != second.trial_id and oracle.ran_by == {first.trial_id: "worker0",
+                                                                   second.trial_id: "worker1"}
+    time.sleep(0.3)
+    oracle.get_trial(second.trial_id)  # worker1 reports an epoch; worker0 has gone quiet
+    taken = oracle.create_trial("worker2")
+    assert taken.trial_id == first.trial_id and oracle.ran_by[first.trial_id] == "worker2"
+    assert "worker0" not in oracle.tuner_ids, "the chief must not wait for a worker that is gone"
+    assert oracle.lease_events == [f"trial {first.trial_id}: worker0 did not report for 0 s; given to worker2"]
+    # A worker that keeps reporting keeps its trial.
+    assert oracle.create_trial("worker3").trial_id not in (first.trial_id, second.trial_id)
+
+
+def test_a_worker_back_with_a_finished_trial_does_not_overwrite_it(tmp_path):
+    oracle = leased_oracle(tmp_path, lease_seconds=0.1)
+    trial = oracle.create_trial("worker0")
+    time.sleep(0.2)
+    assert oracle.create_trial("worker1").trial_id == trial.trial_id
+    finish(oracle, trial, 0.8)  # worker1 finishes it
+    finish(oracle, trial, 0.1)  # worker0 comes back
+    assert oracle.trials[trial.trial_id].score == 0.8 and oracle.trials[trial.trial_id].status == "COMPLETED"
+    assert "a late completed end ignored" in oracle.lease_events[-1]
+    assert oracle.get_trial(trial.trial_id).status == "COMPLETED"  # what worker0 hears at its next report
+
+
+def test_without_leases_a_quiet_trial_stays_with_its_worker(tmp_path):
+    oracle = leased_oracle(tmp_path, lease_seconds=None)
+    trial = oracle.create_trial("worker0")
+    time.sleep(0.05)
+    assert oracle.create_trial("worker1").trial_id != trial.trial_id

@@ -1,3 +1,6 @@
+import copy
+
+import numpy as np
 import pytest
 
 from automl.config.loader import config_from_mapping
@@ -233,3 +236,31 @@ def test_a_trial_out_of_memory_twice_fails_with_both_batch_sizes(sample_dir, tmp
     with pytest.raises(SearchError, match=r"out of memory at batch size 32 and again at 16: OOM when allocating"):
         run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
     assert tried[:2] == [32, 16]
+
+
+def test_each_epoch_is_reported_and_a_trial_the_oracle_ended_stops(sample_dir, tmp_path, tiny_registry):
+    """The lease's report (a worker training a trial says so at every epoch), and what a worker
+    hears when another finished its trial meanwhile: stop."""
+    import keras
+    from keras_tuner.engine.trial import TrialStatus
+
+    from automl.search import ReportEachEpoch
+
+    class Oracle:
+        def __init__(self):
+            self.asked, self.status = [], TrialStatus.RUNNING
+
+        def get_trial(self, trial_id):
+            self.asked.append(trial_id)
+            return type("Trial", (), {"status": self.status})()
+
+    oracle = Oracle()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    x = np.zeros((8, 2), "float32")
+    callback = copy.deepcopy(ReportEachEpoch(oracle, "03"))  # KerasTuner copies a trial's callbacks
+    model.fit(x, x[:, :1], epochs=3, verbose=0, callbacks=[callback])
+    assert oracle.asked == ["03", "03", "03"]
+    oracle.status = TrialStatus.COMPLETED
+    history = model.fit(x, x[:, :1], epochs=3, verbose=0, callbacks=[callback])
+    assert len(history.history["loss"]) == 1
