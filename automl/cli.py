@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", help="run directory (default: the file's `output`)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override a config value, read as YAML (repeatable)")
+    run.add_argument("--chief", action="store_true",
+                     help="serve the search to workers (trains no trial), then fine-tune, export and report")
+    run.add_argument("--listen", metavar="HOST:PORT", help="where the chief listens (default 127.0.0.1:8470)")
+    run.add_argument("--worker", action="store_true",
+                     help="train the trials a chief hands out (same file and run directory), then stop")
+    run.add_argument("--chief-address", metavar="HOST:PORT", help="the chief a worker works for")
+    run.add_argument("--worker-id", help="this worker's id (default worker-<host>-<pid>)")
     validate = sub.add_parser("validate", help="check a pipeline file and print the resolved config",
                               parents=[common])
     validate.add_argument("file")
@@ -148,6 +155,20 @@ def _run(args) -> int:
     if out.exists() and not out.is_dir():
         key = "--out" if args.out else "output"
         raise ConfigError(f"{key}: {out} is a file; expected a run directory (new, or an earlier run's)")
+    if args.chief and args.worker:
+        raise ConfigError("--chief and --worker: a process is one or the other")
+    if (args.listen and not args.chief) or ((args.chief_address or args.worker_id) and not args.worker):
+        raise ConfigError("--listen goes with --chief; --chief-address and --worker-id go with --worker")
+    from automl import distributed
+
+    if args.worker:
+        distributed.work_for_chief(args.chief_address, args.worker_id)
+        from automl.pipeline import run_worker
+
+        run_worker(config, out_dir=out)
+        return 0
+    if args.chief:
+        distributed.serve_as_chief(args.listen)
     from automl.pipeline import run_pipeline
 
     run_pipeline(config, out_dir=out)

@@ -40,6 +40,8 @@ from typing import Optional
 
 import keras_tuner
 
+from automl.progress import say
+
 #: Successive halving's reduction factor: a third of each rung moves up.
 ETA = 3
 #: Hyperparameter values that belong to the oracle's bookkeeping, not to a model.
@@ -89,8 +91,12 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         #: trial id -> when its worker last reported; trial id -> the tuner (worker) that ran it.
         self.reported: dict[str, float] = {}
         self.ran_by: dict[str, str] = {}
+        #: tuner id -> when it last asked for a trial.
+        self.asked: dict[str, float] = {}
         #: What the leases did, for the report (a trial given to another worker, a stale end ignored).
         self.lease_events: list[str] = []
+        #: Say each trial's end (a chief, which trains none itself and would otherwise be silent).
+        self.announce = False
         self.families = list(families)
         self.pinned = dict(pinned or {})
         self.new_trials = new_trials
@@ -117,13 +123,28 @@ class CrossFamilyOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
+        self.asked[tuner_id] = time.time()
         lost = self._take_expired_trial(tuner_id)
         if lost is not None:
             return lost
+        ended = {trial_id: self.trials[trial_id].status for trial_id in self.end_order}
         trial = super().create_trial(tuner_id)
+        while trial.status == _Status.RUNNING and trial.trial_id in ended:
+            # A chief that restarts retries the trials that were running; one a worker finished
+            # while the chief was down is not run again.
+            trial.status = ended[trial.trial_id]
+            self.ongoing_trials.pop(tuner_id, None)
+            trial = super().create_trial(tuner_id)
         if trial.status == _Status.RUNNING:
             self.reported[trial.trial_id] = time.time()
             self.ran_by[trial.trial_id] = tuner_id
+        elif trial.status == _Status.STOPPED and self.lease_seconds is not None:
+            # The chief stops once every worker it knows has heard the search is over: a worker that
+            # went quiet between trials will not ask again.
+            busy = set(self.ongoing_trials)
+            for quiet in [t for t in self.tuner_ids if t not in busy
+                          and time.time() - self.asked.get(t, 0.0) > self.lease_seconds]:
+                self.tuner_ids.discard(quiet)
         return trial
 
     @keras_tuner.synchronized
@@ -152,6 +173,11 @@ class CrossFamilyOracle(keras_tuner.Oracle):
                     self.ongoing_trials.pop(tuner_id)
             return
         super().end_trial(trial)
+        if self.announce:
+            ended = self.trials[trial.trial_id]
+            score = f" {self.objective.name}={ended.score:.4f}" if _finite(ended.score) else ""
+            say("search", f"trial {trial.trial_id} {ended.status.lower()} on {self.ran_by.get(trial.trial_id)}{score} "
+                          f"({len(self.end_order)} ended)")
 
     def _take_expired_trial(self, tuner_id: str):
         """A running trial whose worker stopped reporting for `lease_seconds`, now `tuner_id`'s."""
@@ -171,6 +197,8 @@ class CrossFamilyOracle(keras_tuner.Oracle):
             self.ran_by[trial.trial_id] = tuner_id
             self.lease_events.append(f"trial {trial.trial_id}: {owner} did not report for {silent:.0f} s; "
                                      f"given to {tuner_id}")
+            if self.announce:
+                say("search", self.lease_events[-1])
             self.save()
             return trial
         return None
@@ -204,7 +232,7 @@ class CrossFamilyOracle(keras_tuner.Oracle):
 
     def rung(self, trial_id: str) -> int:
         trial = self.trials.get(trial_id)
-        return 0 if trial is None else _rung_of(trial)
+        return 0 if trial is None else rung_of(trial)
 
     def trial_units(self, trial_id: str) -> int:
         return self.units(self.rung(trial_id))
@@ -213,7 +241,7 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         return sum(self.trial_units(t.trial_id) for t in self.trials.values() if t.status != _Status.RUNNING)
 
     def new_started(self) -> int:
-        return sum(1 for t in self.trials.values() if _rung_of(t) == 0)
+        return sum(1 for t in self.trials.values() if rung_of(t) == 0)
 
     def plan_done(self) -> bool:
         """All new trials started and no promotion left to make."""
@@ -240,7 +268,7 @@ class CrossFamilyOracle(keras_tuner.Oracle):
     def _ranked(self, rung: int) -> list:
         """Completed trials on `rung`, best first."""
         done = [t for t in self.trials.values()
-                if _rung_of(t) == rung and t.status == _Status.COMPLETED and _finite(t.score)]
+                if rung_of(t) == rung and t.status == _Status.COMPLETED and _finite(t.score)]
         return sorted(done, key=lambda t: self._sign() * t.score)
 
     def _sign(self) -> int:
@@ -315,7 +343,7 @@ class CrossFamilyOracle(keras_tuner.Oracle):
             family = trial.hyperparameters.values.get("family")
             if family not in started:
                 continue
-            if _rung_of(trial) == 0:
+            if rung_of(trial) == 0:
                 started[family] += 1
             if trial.status == _Status.COMPLETED and _finite(trial.score):
                 score = self._sign() * trial.score
@@ -334,7 +362,8 @@ def _interleave(configs: list[dict], families: list[str]) -> list[dict]:
     return [p[i] for i in range(depth) for p in per_family if i < len(p)]
 
 
-def _rung_of(trial) -> int:
+def rung_of(trial) -> int:
+    """The successive-halving rung a trial runs on (read from its own values)."""
     return int(trial.hyperparameters.values.get("tuner/rung", 0))
 
 

@@ -10,6 +10,7 @@ rerunning the same command continues where an interrupted run stopped (see
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -271,6 +272,54 @@ def reserve_after_finetuning(total: float, test_pass_seconds: Optional[float] = 
         return min(RESERVE_SHARE * total, RESERVE_MOST)
     estimate = max(RESERVE_LEAST, EXPORT_SECONDS + TEST_PASSES * test_pass_seconds)
     return min(RESERVE_MOST_SHARE * total, estimate)
+
+
+def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float = 600.0) -> None:
+    """A worker of a search spread over processes (`automl run --worker`): the data and families the
+    chief has, then the trials it hands out until its search ends. The chief fine-tunes, exports
+    and reports; a worker writes only its trials (in the shared run directory).
+
+    Waits up to `wait_seconds` for the chief to reach its search, and refuses to train for a chief
+    whose data or search settings differ from its own."""
+    import json
+
+    from automl.errors import ConfigError
+    from automl.runtime import choose_runtime, refuse_multi_worker
+    from automl.search import run_search
+    from automl.selector import select_families
+    from automl.tasks import get_task
+
+    refuse_multi_worker()
+    out = Path(out_dir or config.output_dir())
+    task = get_task(config.task)
+    data = task.load_data(config)
+    profile = task.profile(data)
+    say("data", task.describe_profile(profile))
+    data_print = data_fingerprint(config.data.path, None)
+    prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
+    if task.before_search(data, config, out / "before_search", prepared_print):
+        data_print = prepared_print
+    selection = select_families(config.task, profile, config)
+    runtime = choose_runtime(config)
+    wanted = search_fingerprint(config, data_print)
+    stamp = out / "search" / "fingerprint.json"
+    waited = time.time()
+    while not stamp.exists():
+        if time.time() - waited > wait_seconds:
+            raise ConfigError(f"no search in {out} after {format_seconds(wait_seconds)}: start the chief with the "
+                              f"same file and run directory (automl run FILE --chief --out {out})")
+        time.sleep(2)
+    if json.loads(stamp.read_text()).get("fingerprint") != wanted:
+        raise ConfigError(f"the chief's search in {out} is over other data or search settings than this worker's: "
+                          f"run both from the same pipeline file and data")
+    search = config.search
+    if config.time_limit and (search.time_limit is None or SEARCH_SHARE * config.time_limit < search.time_limit):
+        config = config.model_copy(update={"search": search.model_copy(
+            update={"time_limit": SEARCH_SHARE * config.time_limit})})
+    say("search", f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: training the trials of the chief at "
+                  f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}")
+    run_search(config, task, data, selection, runtime, out)
+    say("done", "the chief's search has ended; the chief fine-tunes, exports and reports")
 
 
 def _within_run_budget(config, stage: str, recorder, test_pass_seconds: Optional[float] = None):

@@ -162,7 +162,7 @@ def data_fingerprint(path: str, arrays=None) -> str:
 
 #: Search settings that bound how many trials run, not what a trial does: changing them
 #: continues the saved trials instead of discarding them.
-SEARCH_BUDGET_KEYS = {"time_limit", "max_trials", "max_consecutive_failed_trials"}
+SEARCH_BUDGET_KEYS = {"time_limit", "max_trials", "max_consecutive_failed_trials", "lease"}
 
 
 def fingerprint(*parts) -> str:

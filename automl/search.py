@@ -20,10 +20,11 @@ import keras
 import keras_tuner
 import numpy as np
 
+from automl.distributed import role
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import FamiliesHyperModel, TaskHyperModel
-from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values
+from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values, rung_of
 from automl.progress import format_seconds, say
 from automl.training import TENSORBOARD
 
@@ -242,13 +243,20 @@ class SearchTuner(keras_tuner.Tuner):
     #: TensorBoard logs go to <this>/<trial id> (None: no logs).
     tensorboard_root: Optional[Path] = None
 
+    def __init__(self, oracle, *args, **kwargs):
+        super().__init__(oracle, *args, **kwargs)
+        # The oracle itself, also on a worker, where KerasTuner puts a client of the chief's in
+        # self.oracle: the plan and the deadline (the trials it knows are the chief's).
+        self.plan = oracle
+
     def on_trial_begin(self, trial):
         self._trial_start, self._trial_history = time.time(), None
-        oracle, hypermodel = self.oracle, self.hypermodel
-        deadline = oracle.deadline
+        plan, hypermodel = self.plan, self.hypermodel
+        deadline = plan.deadline
         if deadline is not None:  # this trial's units' share of the time the plan has left
-            left = max(oracle.trial_units(trial.trial_id), oracle.planned_units() - oracle.units_ended())
-            share = max(0.0, deadline - self._trial_start) * oracle.trial_units(trial.trial_id) / left
+            units = plan.units(rung_of(trial))
+            left = max(units, plan.planned_units() - plan.units_ended())
+            share = max(0.0, deadline - self._trial_start) * units / left
             hypermodel.trial_deadline = self._trial_start + share
         hypermodel.trial_id = trial.trial_id
         hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
@@ -256,7 +264,7 @@ class SearchTuner(keras_tuner.Tuner):
         shown = family_values(values)
         parent = values.get("tuner/trial_id")
         how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
-        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {oracle.rung(trial.trial_id)}"
+        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {rung_of(trial)}"
                       f"{how}): {shown}")
         super().on_trial_begin(trial)
 
@@ -276,7 +284,9 @@ class SearchTuner(keras_tuner.Tuner):
     def on_trial_end(self, trial):
         if trial.status in _FAILED and trial.message:
             say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
-        stats_file = Path(self.project_dir) / TRIAL_STATS
+        # One file per tuner: workers sharing the run directory must not write over each other.
+        stats_file = Path(self.project_dir) / (TRIAL_STATS if self.tuner_id == "tuner0"
+                                               else f"trial_stats_{self.tuner_id}.json")
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
         stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
@@ -329,8 +339,9 @@ def check_pinned_names(pinned: dict, known: set[str]) -> None:
 
 
 def _trial_rows(tuner) -> list[dict]:
-    stats_file = Path(tuner.project_dir) / TRIAL_STATS
-    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    stats = {}
+    for stats_file in sorted(Path(tuner.project_dir).glob("trial_stats*.json")):
+        stats.update(json.loads(stats_file.read_text()))
     oracle = tuner.oracle
     rows = []
     for trial_id, trial in sorted(oracle.trials.items()):
@@ -351,6 +362,7 @@ def _trial_rows(tuner) -> list[dict]:
             # trial's models and graphs are released.
             "resident_mb": stats.get(trial_id, {}).get("resident_mb"),
             "hyperparameters": family_values(values),
+            "worker": oracle.ran_by.get(trial_id) if role() == "chief" else None,
             "error": (trial.message or "").strip().splitlines()[-1] if status in _FAILED and trial.message else None,
             "_message": trial.message,
             "_trial": trial,
@@ -409,6 +421,8 @@ def run_search(config, task, data, selection, runtime, out_dir: Path, settings: 
                       f"using its best trial {saved.best['trial_id']}")
         return saved
     result = _search(config, task, data, selection, runtime, folder)
+    if result is None:  # a worker's part ends with the chief's search; the chief keeps the result
+        return None
     result.save(folder, settings)
     return result
 
@@ -450,7 +464,8 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
         families, known_good if search.known_good_first else [], new_trials=search.max_trials,
         deadline=deadline, epochs=epochs, epochs_grow=not shared, promote=search.strategy == "halving",
         pinned=pinned, objective=objective, seed=config.seed,
-        max_consecutive_failed_trials=search.max_consecutive_failed_trials)
+        max_consecutive_failed_trials=search.max_consecutive_failed_trials, lease_seconds=search.lease)
+    oracle.announce = role() == "chief"
     try:
         # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -479,8 +494,16 @@ def _search(config, task, data, selection, runtime, folder: Path) -> SearchResul
     say("search", f"{search.max_trials} trial(s) over {families}{halving}; {each} on "
                   f"{' or '.join(map(str, sizes))} examples; time limit {format_seconds(search.time_limit)}")
     tuner.tensorboard_root = folder.parent / TENSORBOARD / "search" if config.runtime.tensorboard else None
-    tuner.search(epochs=epochs, verbose=0)
+    if role() == "chief":
+        say("search", "waiting for workers (automl run FILE --worker --chief-address HOST:PORT)")
+    # KerasTuner 1.4.8 prints a condition's first value each time a trial crosses the wire
+    # (conditions.Parent.to_proto); our progress lines go to stderr.
+    with contextlib.redirect_stdout(io.StringIO()) if role() else contextlib.nullcontext():
+        tuner.search(epochs=epochs, verbose=0)
+    if role() == "worker":
+        return None
     rows = _trial_rows(tuner)
+    notes.extend(oracle.lease_events)
     # The time limit stopped the search only if it cut the plan short.
     stopped = deadline is not None and time.time() >= deadline and not oracle.plan_done()
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]

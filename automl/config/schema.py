@@ -159,6 +159,9 @@ class SearchConfig(_Strict):
     )
     max_families: Union[Auto, int] = "auto"
     max_consecutive_failed_trials: int = Field(5, ge=1)
+    lease: Duration = Field(
+        "10m", validate_default=True, description="Spread over workers (automl run --chief / --worker): a trial whose worker has not "
+                           "reported an epoch for this long goes to another worker.")
 
     _families = field_validator("families")(_not_empty)
     _positive = field_validator("max_train_examples", "max_families", "epochs")(_positive_or_auto)

@@ -1,0 +1,63 @@
+"""A search spread over processes and machines: KerasTuner's chief/worker (gRPC), our oracle on the chief.
+
+`automl run FILE --chief` runs the pipeline as on one machine, except that its search serves the
+oracle (`CrossFamilyOracle`, with leases) on `--listen` until every trial has ended, training none
+itself; then it fine-tunes, exports, verifies and reports. `automl run FILE --worker
+--chief-address HOST:PORT` loads the same data, selects the same families and trains the trials
+the chief hands out, each under its own `tf.distribute` strategy, until the chief says the search
+is over; the chief does the rest. Chief and workers share the run directory (trial checkpoints,
+which promotions continue from): one machine, or a file system they all mount.
+
+KerasTuner reads its role from the environment (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
+`KERASTUNER_ORACLE_PORT`); the flags set it, and a worker started with those variables set by hand
+works too.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from automl.errors import ConfigError
+from automl.progress import say
+
+#: Where a chief listens unless told otherwise: this machine only.
+DEFAULT_LISTEN = "127.0.0.1:8470"
+
+
+def _host_port(value: str, flag: str) -> tuple[str, str]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{flag} {value!r}: expected HOST:PORT, e.g. {DEFAULT_LISTEN}")
+    return host, port
+
+
+def serve_as_chief(listen: str | None) -> None:
+    """Makes this process the search's chief, listening on `listen` (HOST:PORT)."""
+    host, port = _host_port(listen or DEFAULT_LISTEN, "--listen")
+    os.environ.update(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+    scope = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else "every host that can reach it"
+    say("search", f"chief: the oracle listens on {host}:{port} ({scope}); the port is unauthenticated: "
+                  f"whoever reaches it can read and steer the search")
+
+
+def work_for_chief(address: str | None, worker_id: str | None) -> str:
+    """Makes this process a worker of the chief at `address` (or KerasTuner's variables); its id."""
+    if address:
+        host, port = _host_port(address, "--chief-address")
+        os.environ.update(KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
+    elif not os.environ.get("KERASTUNER_ORACLE_IP") or not os.environ.get("KERASTUNER_ORACLE_PORT"):
+        raise ConfigError("--worker needs --chief-address HOST:PORT (or KERASTUNER_ORACLE_IP and "
+                          "KERASTUNER_ORACLE_PORT)")
+    worker_id = worker_id or os.environ.get("KERASTUNER_TUNER_ID") or f"worker-{socket.gethostname()}-{os.getpid()}"
+    if "chief" in worker_id:
+        raise ConfigError(f"--worker-id {worker_id!r}: KerasTuner takes an id containing 'chief' for the chief")
+    os.environ["KERASTUNER_TUNER_ID"] = worker_id
+    return worker_id
+
+
+def role() -> str | None:
+    """'chief', 'worker' or None (a search on one machine), as KerasTuner reads it."""
+    if not os.environ.get("KERASTUNER_ORACLE_IP"):
+        return None
+    return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
