@@ -234,13 +234,16 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
     if "keras" in cfg.formats:
         path = export_dir / "model.keras"
         model.save(path)
-        rows.append({"path": str(path), "format": "keras", "bytes": path.stat().st_size})
+        rows.append({"path": str(path), "format": "keras", "compression": "none", "bytes": path.stat().st_size,
+                     "gzip_bytes": gzip_size(path.read_bytes())})
     saved_model = export_dir / "saved_model"
     if "saved_model" in cfg.formats or "tflite" in cfg.formats:
         export_saved_model(model, saved_model)
         if "saved_model" in cfg.formats:
-            size = sum(p.stat().st_size for p in saved_model.rglob("*") if p.is_file())
-            rows.append({"path": str(saved_model), "format": "saved_model", "bytes": size})
+            files = [p for p in saved_model.rglob("*") if p.is_file()]
+            rows.append({"path": str(saved_model), "format": "saved_model", "compression": "none",
+                         "bytes": sum(p.stat().st_size for p in files),
+                         "gzip_bytes": sum(gzip_size(p.read_bytes()) for p in files)})  # each file gzipped
     if "tflite" in cfg.formats:
         samples = task.representative_inputs(data, cfg.representative_examples, config.seed, hp)
         float_inputs = not isinstance(samples, dict)

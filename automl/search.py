@@ -289,11 +289,26 @@ class SearchTuner(keras_tuner.Tuner):
                                                else f"trial_stats_{self.tuner_id}.json")
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
+        release_memory()
         stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
                                  "history": self._trial_history, "resident_mb": resident_mb()}
         stats_file.write_text(json.dumps(stats))
         family.last_params = None
         super().on_trial_end(trial)
+
+
+def release_memory() -> None:
+    """Frees what a finished trial held: its models and graphs (Keras' session), and the heap pages
+    glibc keeps after them (without which resident memory climbs trial after trial)."""
+    import ctypes
+    import gc
+
+    keras.backend.clear_session()
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (macOS, musl): its allocator keeps what it keeps
+        pass
 
 
 def resident_mb() -> Optional[float]:

@@ -162,6 +162,8 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
     """
     headline = task.headline_metric
     for row in rows:
+        if row["format"] in ("keras", "saved_model"):  # the Keras model itself, saved
+            row["test_metrics"] = keras_metrics
         if row["format"] != "tflite" or row.get("rejected"):  # a compression that failed made no file
             continue
         say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_targets)} test examples")

@@ -42,6 +42,16 @@ def test_report_has_what_users_read(quickstart_run):
     assert isinstance(report["inference"]["used"], bool) and report["inference"]["why"]
 
 
+def test_every_export_row_says_its_compression_sizes_and_test_metrics(quickstart_run):
+    _, report, _ = quickstart_run
+    assert {row["format"] for row in report["exports"]} == {"keras", "saved_model", "tflite"}
+    for row in report["exports"]:
+        assert row["compression"] == "none" and 0 < row["gzip_bytes"] and row["bytes"] > 0
+        assert 0 <= row["test_metrics"]["accuracy"] <= 1
+    keras_row = next(row for row in report["exports"] if row["format"] == "keras")
+    assert keras_row["test_metrics"] == report["test_metrics"]
+
+
 def test_every_tflite_was_verified_on_litert(quickstart_run):
     out, report, _ = quickstart_run
     tflite = {e["quantization"]: e for e in report["exports"] if e["format"] == "tflite"}

@@ -132,6 +132,10 @@ class Task:
         rate = hp.get("learning_rate") if learning_rate is None else learning_rate
         model.compile(optimizer=make_optimizer(hp.get("optimizer"), rate), loss=self.loss(hp),
                       metrics=self.metrics())
+        # Its slot variables now, eagerly: built inside the first traced train step, their
+        # initializers stay in that step's graph after the model is gone, and resident memory
+        # climbed by 40-170 MB a search trial (quickstart, 20 trials: 1.71 times trial 5's).
+        model.optimizer.build(model.trainable_variables)
 
     def fit(self, model, hp, data, *, epochs: int, initial_epoch: int = 0, callbacks=(),
             train_indices=None, val_indices=None):

@@ -5,7 +5,7 @@ Runs the quickstart pipeline (its 1,000 Fashion-MNIST images) with 20 one-epoch 
 fine-tuning, then prints the process's resident memory as each trial ended (the search keeps it
 per trial, `resident_mb` in report.json).
 
-Usage: python tests/benchmarks/memory_over_trials.py [--trials 20] [--out /tmp/memory_run]
+Usage: python tests/benchmarks/memory_over_trials.py [--trials 20] [--out /tmp/memory_run] [--set KEY=VALUE]
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("/tmp/memory_over_trials"))
+    parser.add_argument("--set", action="append", default=[], help="more config overrides (KEY=VALUE)")
     args = parser.parse_args()
     started = time.time()
     command = [sys.executable, "-m", "automl", "run", str(ROOT / "pipelines" / "quickstart.yaml"),
                "--out", str(args.out), "--set", f"search.max_trials={args.trials}", "--set", "search.epochs=1",
                "--set", "search.time_limit=30m", "--set", "time_limit=60m", "--set", "finetune.enabled=false",
                "--set", "search.strategy=random", "--set", "export.quantizations=[float32]"]
+    for setting in args.set:
+        command += ["--set", setting]
     subprocess.run(command, check=True)
     trials = json.loads((args.out / "report.json").read_text())["search"]["trials"]
     resident = [t.get("resident_mb") for t in trials]
