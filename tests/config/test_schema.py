@@ -45,7 +45,7 @@ def test_schema_rejects_what_the_loader_rejects(validator):
     base = {"extends": "image_classification", "data": {"path": "d"}}
     assert messages(validator, base) == []
     for bad in ({"search": {"time_limit": "soon"}}, {"search": {"time_limit": -3}}, {"seed": -1},
-                {"serch": {}}, {"export": {"quantizations": ["int4"]}}):
+                {"serch": {}}, {"export": {"quantizations": ["int3"]}}):
         assert messages(validator, {**base, **bad}), bad
     assert messages(validator, {"data": {"path": "d"}}), "a file with neither task nor extends"
 
