@@ -52,7 +52,7 @@ def _int4_plan(content: bytes) -> list[tuple[str, str, str, str]]:
     from ai_edge_quantizer import qtyping
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
-    names = {value: name for name, value in vars(qtyping.BuiltinOperator).items() if isinstance(value, int)}
+    names = _op_names()
     plan = []
     for subgraph in model.subgraphs:
         for op in subgraph.operators:
@@ -119,6 +119,13 @@ def _float_gather_table(model, subgraph):
     return None
 
 
+def _op_names() -> dict[int, str]:
+    """TFLite builtin op code -> its name (FULLY_CONNECTED, GATHER, ...)."""
+    from ai_edge_quantizer import qtyping
+
+    return {value: name for name, value in vars(qtyping.BuiltinOperator).items() if isinstance(value, int)}
+
+
 def _constant(model, tensor):
     data = model.buffers[tensor.buffer].data if tensor.buffer else None
     if data is None or not len(data):
@@ -132,7 +139,7 @@ def float_weights(content: bytes) -> dict[str, int]:
     from ai_edge_quantizer import qtyping
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
-    names = {value: name for name, value in vars(qtyping.BuiltinOperator).items() if isinstance(value, int)}
+    names = _op_names()
     left: dict[str, int] = {}
     for subgraph in model.subgraphs:
         for op in subgraph.operators:

