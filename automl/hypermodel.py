@@ -7,7 +7,10 @@ slice of the data, progress lines and the deadline.
 
 from __future__ import annotations
 
+import json
+import math
 import time
+from pathlib import Path
 from typing import Optional
 
 import keras
@@ -154,6 +157,8 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         #: Where the running trial's TensorBoard logs go (None: no logs), and its id.
         self.tensorboard_dir: Optional[str] = None
         self.trial_id: Optional[str] = None
+        #: The running trial's folder, where its last finished epoch is kept (None: not kept).
+        self.progress_dir: Optional[Path] = None
 
     def build(self, hp):
         chosen = hp.Choice("family", list(self.hypermodels))
@@ -175,9 +180,19 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         hypermodel.trial_deadline = self.trial_deadline
         epochs = hp.values.get("tuner/epochs", epochs)
         initial_epoch = hp.values.get("tuner/initial_epoch", 0)
+        keep = None
+        if self.progress_dir is not None:
+            # After KerasTuner's best-epoch checkpoint in the list: what is kept names an epoch
+            # whose best weights are already saved.
+            keep = KeepEachEpoch(hypermodel.task, self.progress_dir, _best_epoch_checkpoint(callbacks))
+            initial_epoch = keep.resume(model, initial_epoch)
+            callbacks = [*(callbacks or []), keep]
         with hp.name_scope(hp.get("family")):
-            return hypermodel.fit(hp, model, *args, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
-                                  **kwargs)
+            result = hypermodel.fit(hp, model, *args, epochs=epochs, initial_epoch=initial_epoch, callbacks=callbacks,
+                                    **kwargs)
+        if keep is not None and isinstance(getattr(result, "history", None), dict):
+            result.history = keep.history  # the epochs before a kill too: the trial's best may be among them
+        return result
 
     def _tensorboard(self, hp) -> list:
         """The trial's epochs and its active hyperparameters (TensorBoard's HParams view).
@@ -194,3 +209,64 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
     def of(self, hp) -> TaskHyperModel:
         """The hypermodel of the family a trial's values chose."""
         return self.hypermodels[hp.get("family")]
+
+
+#: In a trial's folder: the epochs it finished, their logs and the best objective so far, beside
+#: the task's training state (`last.weights.h5`, optimizer) after the last of them.
+PROGRESS = "progress.json"
+
+
+class KeepEachEpoch(keras.callbacks.Callback):
+    """Keeps a trial's last finished epoch, so that a trial cut off (the process killed, or its
+    worker gone quiet and the trial handed to another) continues after it instead of training
+    again from its first epoch (KerasTuner keeps only the best epoch's weights).
+
+    Weights and optimizer first, then `progress.json` naming their epoch: a kill between the two
+    trains one epoch again, never skips one."""
+
+    def __init__(self, task, folder: Path, best_checkpoint=None):
+        super().__init__()
+        self.task, self.folder, self.best_checkpoint = task, Path(folder), best_checkpoint
+        self.history: dict[str, list] = {}
+
+    def resume(self, model, initial_epoch: int) -> int:
+        """Loads what an earlier run of this trial kept into `model` (built and compiled) and
+        returns the epoch to start from: `initial_epoch` when nothing was kept."""
+        path = self.folder / PROGRESS
+        if not path.exists():
+            return initial_epoch
+        kept = json.loads(path.read_text())
+        try:
+            self.task.restore_training_state(model, self.folder)
+        except (OSError, ValueError) as err:  # weights of another shape: start the trial again
+            say("search", f"cannot continue from {self.folder} ({err}); the trial starts again")
+            self.history = {}
+            return initial_epoch
+        self.history = kept["history"]
+        if self.best_checkpoint is not None and kept.get("best") is not None:
+            self.best_checkpoint.best_value = kept["best"]
+        say("search", f"continuing after epoch {kept['epochs_done']} (kept in {self.folder})")
+        return kept["epochs_done"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        from automl.run_dir import write_json
+
+        for name, value in (logs or {}).items():
+            self.history.setdefault(name, []).append(float(value))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.task.save_training_state(self.model, self.folder)
+        best = getattr(self.best_checkpoint, "best_value", None)
+        write_json(self.folder / PROGRESS, {"epochs_done": epoch + 1, "history": self.history,
+                                            "best": best if best is not None and math.isfinite(best) else None})
+
+
+def forget_progress(folder: Path) -> None:
+    """Removes what `KeepEachEpoch` kept once its trial has ended (its best epoch stays)."""
+    for path in Path(folder).glob("last.*"):
+        path.unlink(missing_ok=True)
+    (Path(folder) / PROGRESS).unlink(missing_ok=True)
+
+
+def _best_epoch_checkpoint(callbacks):
+    """KerasTuner's callback saving a trial's best epoch (it keeps the best value so far)."""
+    return next((c for c in callbacks or [] if type(c).__name__ == "SaveBestEpoch"), None)

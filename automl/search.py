@@ -23,7 +23,7 @@ import numpy as np
 from automl.distributed import role
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
-from automl.hypermodel import FamiliesHyperModel, TaskHyperModel
+from automl.hypermodel import FamiliesHyperModel, TaskHyperModel, forget_progress
 from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values, rung_of
 from automl.progress import format_seconds, say
 from automl.training import TENSORBOARD
@@ -261,6 +261,7 @@ class SearchTuner(keras_tuner.Tuner):
             hypermodel.trial_deadline = self._trial_start + share
         hypermodel.trial_id = trial.trial_id
         hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
+        hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))
         values = trial.hyperparameters.values
         shown = family_values(values)
         parent = values.get("tuner/trial_id")
@@ -291,6 +292,7 @@ class SearchTuner(keras_tuner.Tuner):
         stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
         release_memory(keep_gradients=self._gradients_before)
+        forget_progress(self.get_trial_dir(trial.trial_id))
         stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
                                  "history": self._trial_history, "resident_mb": resident_mb()}
         stats_file.write_text(json.dumps(stats))

@@ -289,3 +289,26 @@ def test_a_finished_trial_leaves_no_traced_graph_behind(sample_dir, tmp_path, ti
     assert len(graphs_after_each_trial) == 4
     assert graphs_after_each_trial[-1] <= graphs_after_each_trial[0], graphs_after_each_trial
 
+
+def test_a_trial_cut_off_mid_way_continues_after_its_last_kept_epoch(sample_dir, tmp_path, tiny_registry,
+                                                                      monkeypatch):
+    # KerasTuner keeps only a trial's best epoch; a kill (or a worker gone quiet) must not cost the others.
+    from automl import hypermodel
+
+    config, task, data = setup(sample_dir, tmp_path, max_trials=1, epochs=3, hyperparameters={"mode": "ok"})
+    keep, trained = hypermodel.KeepEachEpoch.on_epoch_end, []
+
+    def killed_after_the_second_epoch(self, epoch, logs=None):
+        keep(self, epoch, logs)
+        trained.append(epoch)
+        if len(trained) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(hypermodel.KeepEachEpoch, "on_epoch_end", killed_after_the_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    result = run_search(config, task, data, selection([{"mode": "ok"}]), choose_runtime(config), tmp_path / "run")
+    assert trained == [0, 1, 2]
+    trial = result.trials[0]
+    assert len(trial["history"]) == 3 and trial["objective"] == pytest.approx(max(trial["history"]))
+    assert not list((tmp_path / "run").rglob("progress.json")) and not list((tmp_path / "run").rglob("last.*"))

@@ -18,6 +18,8 @@ SETTINGS = ["search.max_trials=3", "search.epochs=2", "search.strategy=random", 
 KILL_AT = {
     "data": re.compile(r"\] run "),
     "search": re.compile(r"\] search +trial 0001 \("),  # the first trial finished, the second started
+    # The first trial's first epoch done and kept (progress.json), its second under way.
+    "search trial": re.compile(r"\] search +\S+ epoch 1/2 "),
     "finetune": re.compile(r"\] finetune .* epoch 2/"),  # two fine-tuning epochs done
     "export": re.compile(r"\] export +TFLite float32"),
     "verify": re.compile(r"\] verify +model_"),
@@ -35,6 +37,11 @@ def _command(run: Path) -> list[str]:
 def _run_to_end(run: Path, log: Path) -> None:
     with open(log, "a") as out:
         subprocess.run(_command(run), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, check=True, timeout=900)
+
+
+def _kept_epochs(run: Path) -> list[int]:
+    """The epochs each running search trial has kept so far."""
+    return [json.loads(p.read_text())["epochs_done"] for p in (run / "search").rglob("progress.json")]
 
 
 def _shape(report: dict) -> dict:
@@ -58,7 +65,7 @@ def test_killed_at_a_stage_then_rerun_loses_and_redoes_nothing(stage, uninterrup
     with open(log, "w") as out:
         process = subprocess.Popen(_command(run), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     started = time.time()
-    while not KILL_AT[stage].search(log.read_text()):
+    while not (KILL_AT[stage].search(log.read_text()) and (stage != "search trial" or _kept_epochs(run))):
         assert process.poll() is None, f"ended before the {stage} stage:\n{log.read_text()[-3000:]}"
         assert time.time() - started < 600
         time.sleep(0.2)
@@ -67,6 +74,8 @@ def test_killed_at_a_stage_then_rerun_loses_and_redoes_nothing(stage, uninterrup
     assert not (run / "report.json").exists(), "a killed run has no report.json"
     partial = json.loads((run / "report.partial.json").read_text()) if (run / "report.partial.json").exists() else {}
     assert partial.get("status") != "succeeded"
+    if stage == "search trial":
+        assert _kept_epochs(run) == [1], "the killed trial kept its first epoch"
 
     _run_to_end(run, log)
     report = json.loads((run / "report.json").read_text())
@@ -75,3 +84,4 @@ def test_killed_at_a_stage_then_rerun_loses_and_redoes_nothing(stage, uninterrup
     assert report["status"] == "succeeded"
     assert _shape(report) == _shape(reference)
     assert epochs == reference_epochs, "a finished epoch or trial was trained again"
+    assert not _kept_epochs(run), "an ended trial's last epoch is not kept"
