@@ -85,6 +85,30 @@ _QUIET_WARNINGS = (
 )
 
 
+def _load_data(config, task, arrays, out: Path):
+    """The data, its profile, the fingerprint the search depends on, and what the task prepared
+    before the search (a GAN's feature network, kept in before_search/; None when nothing):
+    the same for a chief and its workers."""
+    data = task.load_data(config, arrays=arrays)
+    profile = task.profile(data)
+    say("data", task.describe_profile(profile))
+    data_print = data_fingerprint(config.data.path, arrays)
+    # A task's own work before the search is part of what the search results depend on.
+    prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
+    prepared = task.before_search(data, config, out / "before_search", prepared_print)
+    return data, profile, prepared_print if prepared else data_print, prepared
+
+
+def search_time_limit(config) -> Optional[float]:
+    """The search's own time limit, within its share of the run's `time_limit`."""
+    limit = config.search.time_limit
+    if config.time_limit:
+        share = max(60.0, SEARCH_SHARE * config.time_limit)
+        if limit is None or share < limit:
+            limit = share
+    return limit
+
+
 def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtifacts:
     import warnings
 
@@ -95,17 +119,9 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
 
     report = recorder.report
     with recorder.stage("data"):
-        data = task.load_data(config, arrays=arrays)
-        report["dataset"] = task.profile(data)
-        say("data", task.describe_profile(report["dataset"]))
-        data_print = data_fingerprint(config.data.path, arrays)
-        # A task's own work before the search (a GAN's feature network) is part of what the search
-        # results depend on.
-        prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
-        prepared = task.before_search(data, config, out / "before_search", prepared_print)
+        data, report["dataset"], data_print, prepared = _load_data(config, task, arrays, out)
         if prepared:
             report["before_search"] = prepared
-            data_print = prepared_print
     with recorder.stage("select"):
         selection = select_families(config.task, report["dataset"], config)
         report["selector"] = selection.to_report()
@@ -292,13 +308,7 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
     refuse_multi_worker()
     out = Path(out_dir or config.output_dir())
     task = get_task(config.task)
-    data = task.load_data(config)
-    profile = task.profile(data)
-    say("data", task.describe_profile(profile))
-    data_print = data_fingerprint(config.data.path, None)
-    prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
-    if task.before_search(data, config, out / "before_search", prepared_print):
-        data_print = prepared_print
+    data, profile, data_print, _ = _load_data(config, task, None, out)
     selection = select_families(config.task, profile, config)
     runtime = choose_runtime(config)
     wanted = search_fingerprint(config, data_print)
@@ -312,10 +322,8 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
     if json.loads(stamp.read_text()).get("fingerprint") != wanted:
         raise ConfigError(f"the chief's search in {out} is over other data or search settings than this worker's: "
                           f"run both from the same pipeline file and data")
-    search = config.search
-    if config.time_limit and (search.time_limit is None or SEARCH_SHARE * config.time_limit < search.time_limit):
-        config = config.model_copy(update={"search": search.model_copy(
-            update={"time_limit": SEARCH_SHARE * config.time_limit})})
+    config = config.model_copy(update={"search": config.search.model_copy(
+        update={"time_limit": search_time_limit(config)})})
     say("search", f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: training the trials of the chief at "
                   f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}")
     run_search(config, task, data, selection, runtime, out)
@@ -332,9 +340,10 @@ def _within_run_budget(config, stage: str, recorder, test_pass_seconds: Optional
         total = config.time_limit
         others = sum(v for k, v in recorder.report["timings"].items() if k not in ("total_seconds", stage))
         reserve = reserve_after_finetuning(total, test_pass_seconds)
-        share = max(60.0, SEARCH_SHARE * total if stage == "search" else total - reserve - others)
-        if limit is None or share < limit:
-            limit = share
+        share = max(60.0, total - reserve - others)
+        capped = search_time_limit(config) if stage == "search" else share if limit is None or share < limit else limit
+        if capped != limit:
+            limit = capped
             kept = "" if stage == "search" else f"; {format_seconds(reserve)} kept for evaluation and export"
             say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
                        f"({format_seconds(others)} spent{kept})")
