@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="tfmot compression of the trained model into one more int8 file (repeatable: "
                              "one file each)")
     export.add_argument("--sparsity", type=float, help="pruning: share of weights set to zero (default 0.8)")
+    export.add_argument("--layer-sparsity", choices=["uniform", "by_size"],
+                        help="pruning: the same share of each layer, or more of bigger layers (default uniform)")
     export.add_argument("--clusters", type=int, help="clustering: distinct values per kernel (default 16)")
     export.add_argument("--out", help="the new bundle's folder (default RUN_DIR/export-2, -3, ...)")
     diff = sub.add_parser("diff", help="compare two bundles of one run on its test split (metrics, agreement, "
@@ -244,7 +246,7 @@ def _export(args) -> int:
     from automl.reexport import reexport
 
     reexport(args.run_dir, quantizations=args.quantization, compression=args.compression,
-             sparsity=args.sparsity, clusters=args.clusters, out=args.out)
+             sparsity=args.sparsity, layer_sparsity=args.layer_sparsity, clusters=args.clusters, out=args.out)
     return 0
 
 

@@ -14,7 +14,8 @@ from automl.progress import say
 
 def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
              compression: Optional[str | list[str]] = None, sparsity: Optional[float] = None,
-             clusters: Optional[int] = None, out: Optional[str | Path] = None) -> Path:
+             layer_sparsity: Optional[str] = None, clusters: Optional[int] = None,
+             out: Optional[str | Path] = None) -> Path:
     """Exports and verifies the run's fine-tuned model into a new folder beside export/ (export-2,
     ...); its `report.json` holds the rows. Returns the folder."""
     from automl.export import export_models, remove_from_bundle
@@ -25,7 +26,7 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
 
     started = time.time()
     run = load_finished_run(run_dir)
-    config = _with_overrides(run.config, quantizations, compression, sparsity, clusters)
+    config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
     export_dir = Path(out) if out else next_export_dir(run.run_dir)
     say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
     model, inference = run.task.inference_model(run.trained, run.data, run.hp, config)
@@ -51,11 +52,11 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     return export_dir
 
 
-def _with_overrides(config, quantizations, compression, sparsity, clusters):
+def _with_overrides(config, quantizations, compression, sparsity, layer_sparsity, clusters):
     export = config.export.model_copy(deep=True)
     if quantizations:
         export.quantizations = list(quantizations)
-    if compression is not None or sparsity is not None or clusters is not None:
+    if any(value is not None for value in (compression, sparsity, layer_sparsity, clusters)):
         from automl.config.schema import CompressionConfig
 
         current = export.compression.model_dump()
@@ -63,6 +64,8 @@ def _with_overrides(config, quantizations, compression, sparsity, clusters):
             current["techniques"] = CompressionConfig.model_validate(compression).techniques
         if sparsity is not None:
             current["sparsity"] = sparsity
+        if layer_sparsity is not None:
+            current["layer_sparsity"] = layer_sparsity
         if clusters is not None:
             current["clusters"] = clusters
         export.compression = CompressionConfig.model_validate(current)

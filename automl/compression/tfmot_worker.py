@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import tf_keras
 
+from automl.compression.sparsity import layer_sparsities
+
 #: Which `export.compression.epochs` entry a stage trains for.
 EPOCHS_OF = {"prune": "prune", "cluster": "cluster", "qat": "qat", "prune_qat": "qat", "cluster_qat": "qat"}
 #: What each `export.compression` technique runs, in order.
@@ -87,17 +89,26 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
     epochs = spec["epochs"][EPOCHS_OF[stage]]
     callbacks, notes = [], {"epochs": epochs}
     if stage == "prune":
-        schedule = tfmot.sparsity.keras.PolynomialDecay(
-            initial_sparsity=0.0, final_sparsity=spec["sparsity"], begin_step=0,
-            end_step=max(1, int(PRUNE_RAMP * steps * epochs)), frequency=max(1, steps // 10))
         # The first layer reads the pixels with a few weights per filter and the last one decides the
         # classes: both are a sliver of the weights and the most hurt by pruning.
         ends = _end_layers(model)
+        prunable = {layer.name: [tuple(k.shape) for k in _layer_kernels(layer)] for layer in model.layers
+                    if layer.name not in ends and prune_registry.PruneRegistry.supports(layer)
+                    and _layer_kernels(layer)}
+        targets = layer_sparsities(prunable, spec["sparsity"], spec.get("layer_sparsity", "uniform"))
+
+        def prune(layer):  # batch norm too: tfmot wraps it, with nothing to prune
+            schedule = tfmot.sparsity.keras.PolynomialDecay(
+                initial_sparsity=0.0, final_sparsity=targets.get(layer.name, 0.0), begin_step=0,
+                end_step=max(1, int(PRUNE_RAMP * steps * epochs)), frequency=max(1, steps // 10))
+            return tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule)
+
         wrapped, notes["unpruned_layers"] = _wrap_supported(
-            model, lambda layer: tfmot.sparsity.keras.prune_low_magnitude(layer, pruning_schedule=schedule),
-            lambda layer: layer.name not in ends and prune_registry.PruneRegistry.supports(layer))
+            model, prune, lambda layer: prune_registry.PruneRegistry.supports(layer)
+            and (targets.get(layer.name, 0.0) > 0.0 or not _layer_kernels(layer)))
         callbacks.append(tfmot.sparsity.keras.UpdatePruningStep())
         notes["target_sparsity"] = spec["sparsity"]
+        notes["layer_sparsity"] = {name: round(value, 3) for name, value in targets.items()}
     elif stage == "cluster":
         centroids = tfmot.clustering.keras.CentroidInitialization.KMEANS_PLUS_PLUS
         wrapped, notes["unclustered_layers"] = _wrap_supported(
@@ -231,9 +242,17 @@ def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
     return content
 
 
+#: A convolution's or dense layer's kernel, an LSTM's recurrent one (not QAT's kernel_min/max).
+KERNEL_NAME = re.compile(r"(^|/)(depthwise_|recurrent_)?kernel(:\d+)?$")
+
+
 def _kernels(model) -> list[np.ndarray]:
-    """The kernels of the model's convolutions and dense layers (not QAT's kernel_min/max)."""
-    return [np.asarray(w) for w in model.weights if re.search(r"(^|/)(depthwise_)?kernel(:\d+)?$", w.name)]
+    """The kernels of the model's convolutions and dense layers."""
+    return [np.asarray(w) for w in model.weights if KERNEL_NAME.search(w.name)]
+
+
+def _layer_kernels(layer) -> list:
+    return [w for w in layer.weights if KERNEL_NAME.search(w.name)]
 
 
 def weight_sparsity(model) -> float:

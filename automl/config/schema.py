@@ -208,8 +208,12 @@ class CompressionConfig(_Strict):
     techniques: list[Literal[COMPRESSIONS]] = Field(
         [], description="prune, cluster, qat, prune_qat (pruning-preserving QAT after pruning) or "
                         "cluster_qat (cluster-preserving QAT after clustering); one file each.")
-    sparsity: float = Field(0.8, gt=0, lt=1, description="Share of each pruned layer's weights set to zero (every "
-                            "convolution and dense layer but the first and the last, which hold few weights).")
+    sparsity: float = Field(0.8, gt=0, lt=1, description="Share of the pruned layers' weights set to zero (every "
+                            "convolution and dense layer but the first and the last, which hold few weights); "
+                            "layer_sparsity says how it is spread over them.")
+    layer_sparsity: Literal["uniform", "by_size"] = Field(
+        "uniform", description="uniform: each pruned layer loses `sparsity` of its weights; by_size: bigger layers "
+                               "lose more and small ones less (Erdős–Rényi kernel), `sparsity` in all.")
     clusters: int = Field(16, ge=2, le=256, description="Distinct values per kernel after clustering.")
     epochs: CompressionEpochs = CompressionEpochs()
     learning_rate: Union[Auto, float] = Field(

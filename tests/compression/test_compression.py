@@ -41,7 +41,8 @@ def test_pruning_with_pruning_preserving_qat_gives_a_sparse_int8_file(sample_dir
     from automl.verify import LiteRTModel
 
     config, task, data, hp, model = tiny_trained(
-        sample_dir, tmp_path, {"techniques": ["prune_qat"], "sparsity": 0.6, "epochs": {"prune": 2, "qat": 1}})
+        sample_dir, tmp_path, {"techniques": ["prune_qat"], "sparsity": 0.6, "layer_sparsity": "by_size",
+                                "epochs": {"prune": 2, "qat": 1}})
     export_dir = tmp_path / "export"
     export_dir.mkdir()
     [row] = compressed_exports(model, task, data, config, hp, export_dir, tmp_path / "compression")
@@ -53,6 +54,8 @@ def test_pruning_with_pruning_preserving_qat_gives_a_sparse_int8_file(sample_dir
     assert [s["stage"] for s in row["stages"]] == ["prune", "prune_qat"]
     assert all(s["distillation"] == 0.5 for s in row["stages"]), "trained toward the model's own answers too"
     assert {"stem_conv (Conv2D)", "predictions (Dense)"} <= set(row["stages"][0]["unpruned_layers"])
+    spread = row["stages"][0]["layer_sparsity"]
+    assert spread["b1_conv0"] > spread["b0_conv0"], "by_size: the bigger convolution loses more"
     litert = LiteRTModel(path)
     assert np.dtype(litert.input["dtype"]) == np.int8, "QAT converts to a fully int8 model"
     images, labels = task.eval_arrays(data, "test")
@@ -140,8 +143,9 @@ def test_compression_settings_read_as_users_write_them():
         compression({"techniques": ["prune"], "sparsity": 1.5})
     base = config_from_mapping({"task": "image_classification", "data": {"path": "."},
                                 "export": {"compression": {"epochs": {"prune": 1}}}})
-    changed = _with_overrides(base, ["int8"], "prune_qat", 0.75, None)
+    changed = _with_overrides(base, ["int8"], "prune_qat", 0.75, "by_size", None)
     assert changed.export.quantizations == ["int8"]
     assert changed.export.compression.techniques == ["prune_qat"] and changed.export.compression.sparsity == 0.75
+    assert changed.export.compression.layer_sparsity == "by_size"
     assert changed.export.compression.epochs.prune == 1, "what the run's file said stays"
     assert base.export.compression.techniques == [], "the run's config is not changed"
