@@ -73,8 +73,9 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if self.trial_deadline is not None:
             # A trial that stopped improving hands the rest of its share to the trials after it
             # (KerasTuner keeps its best epoch).
-            callbacks.append(keras.callbacks.EarlyStopping(monitor=self.task.objective, patience=TRIAL_PATIENCE,
-                                                           mode=self.task.objective_direction))
+            earlier = next((c.history for c in callbacks if isinstance(c, KeepEachEpoch)), {})
+            callbacks.append(TrialEarlyStopping(earlier.get(self.task.objective, []), monitor=self.task.objective,
+                                                patience=TRIAL_PATIENCE, mode=self.task.objective_direction))
         def train():
             return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch,
                                  callbacks=callbacks, train_indices=self.train_indices, val_indices=self.val_indices)
@@ -101,6 +102,20 @@ class TaskHyperModel(keras_tuner.HyperModel):
 
 #: Epochs without a better validation objective that end a trial under a time limit.
 TRIAL_PATIENCE = 4
+
+
+class TrialEarlyStopping(keras.callbacks.EarlyStopping):
+    """Early stopping whose patience spans a trial cut off and continued (`KeepEachEpoch`): the
+    epochs before the cut count, as if it had not been cut."""
+
+    def __init__(self, earlier: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.earlier = list(earlier)  # a copy: the kept history grows as this run's epochs end
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        for epoch, value in enumerate(self.earlier):
+            self.on_epoch_end(epoch, {self.monitor: value})
 
 
 class StopBeforeShareEnds(keras.callbacks.Callback):

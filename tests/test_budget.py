@@ -131,6 +131,26 @@ def test_a_trial_trains_as_many_epochs_as_fit_in_its_share():
     assert len(unbounded.history["loss"]) == 2
 
 
+def test_a_continued_trial_counts_the_epochs_before_its_cut_towards_patience():
+    import keras
+
+    from automl.hypermodel import TrialEarlyStopping
+
+    def stopped_after(earlier, value):
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.stop_training = False
+        stopping = TrialEarlyStopping(earlier, monitor="val_accuracy", patience=4, mode="max")
+        stopping.set_model(model)
+        stopping.on_train_begin()
+        stopping.on_epoch_end(len(earlier), {"val_accuracy": value})
+        return model.stop_training
+
+    # Best at the second epoch, three epochs without better before the cut: the fourth after it stops.
+    assert stopped_after([0.5, 0.6, 0.55, 0.55, 0.55], 0.58)
+    assert not stopped_after([0.5, 0.6, 0.55, 0.55, 0.55], 0.61), "a better epoch goes on"
+    assert not stopped_after([], 0.58), "a trial not cut off starts counting at its first epoch"
+
+
 def test_auto_epochs_are_bounded_by_the_time_limit_or_a_cap():
     from automl.finetune import AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, most_epochs
     from automl.search import AUTO_TRIAL_EPOCH_CAP, AUTO_TRIAL_EPOCHS, trial_epochs
