@@ -340,8 +340,11 @@ def _within_run_budget(config, stage: str, recorder, test_pass_seconds: Optional
         total = config.time_limit
         others = sum(v for k, v in recorder.report["timings"].items() if k not in ("total_seconds", stage))
         reserve = reserve_after_finetuning(total, test_pass_seconds)
-        share = max(60.0, total - reserve - others)
-        capped = search_time_limit(config) if stage == "search" else share if limit is None or share < limit else limit
+        if stage == "search":
+            capped = search_time_limit(config)
+        else:  # what the run has left, less what evaluation and export after it need
+            share = max(60.0, total - reserve - others)
+            capped = share if limit is None or share < limit else limit
         if capped != limit:
             limit = capped
             kept = "" if stage == "search" else f"; {format_seconds(reserve)} kept for evaluation and export"

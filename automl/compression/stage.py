@@ -39,7 +39,8 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
     for technique in cfg.techniques:
         folder = work_dir / technique
         folder.mkdir()
-        spec = {"technique": technique, "sparsity": cfg.sparsity, "layer_sparsity": cfg.layer_sparsity, "clusters": cfg.clusters,
+        spec = {"technique": technique, "sparsity": cfg.sparsity, "layer_sparsity": cfg.layer_sparsity,
+                "clusters": cfg.clusters,
                 "epochs": cfg.epochs.model_dump(), "learning_rate": _learning_rate(cfg, hp),
                 "representative_examples": config.export.representative_examples, "seed": config.seed,
                 "allow_flex_ops": config.export.allow_flex_ops, "inference": inference,
