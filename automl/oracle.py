@@ -46,6 +46,8 @@ from automl.progress import say
 ETA = 3
 #: Hyperparameter values that belong to the oracle's bookkeeping, not to a model.
 TUNER_PREFIX = "tuner/"
+#: A running trial's share of the search's time left, in seconds (the oracle's bookkeeping).
+SHARE_KEY = "tuner/share_seconds"
 #: Random draws tried before a family's space counts as exhausted.
 MAX_DRAWS = 20
 
@@ -123,6 +125,14 @@ class CrossFamilyOracle(keras_tuner.Oracle):
 
     @keras_tuner.synchronized
     def create_trial(self, tuner_id):
+        trial = self._create_trial(tuner_id)
+        share = self.trial_share(trial) if trial.status == _Status.RUNNING else None
+        if share is not None:
+            # Worked out here, where the deadline and the trials ended are known: a worker has neither.
+            trial.hyperparameters.values[SHARE_KEY] = round(share, 1)
+        return trial
+
+    def _create_trial(self, tuner_id):
         self.asked[tuner_id] = time.time()
         lost = self._take_expired_trial(tuner_id)
         if lost is not None:
@@ -220,6 +230,15 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         if not self.eta:
             return 0
         return max(0, int(math.floor(math.log(max(self.new_trials, 1), self.eta) + 1e-9)))
+
+    def trial_share(self, trial) -> Optional[float]:
+        """Seconds of the search's time left for `trial` (running): its units' share of the units
+        not yet ended. None without a deadline."""
+        if self.deadline is None:
+            return None
+        units = self.units(rung_of(trial))
+        left = max(units, self.planned_units() - self.units_ended())
+        return max(0.0, self.deadline - time.time()) * units / left
 
     def units(self, rung: int) -> int:
         """Budget units of a trial on `rung` (a promotion continues from the rung below)."""

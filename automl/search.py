@@ -24,7 +24,7 @@ from automl.distributed import role
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import FamiliesHyperModel, TaskHyperModel, forget_progress
-from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values, rung_of
+from automl.oracle import ETA, SHARE_KEY, CrossFamilyOracle, bare_name, family_values, rung_of
 from automl.progress import format_seconds, say
 from automl.training import TENSORBOARD
 
@@ -243,22 +243,12 @@ class SearchTuner(keras_tuner.Tuner):
     #: TensorBoard logs go to <this>/<trial id> (None: no logs).
     tensorboard_root: Optional[Path] = None
 
-    def __init__(self, oracle, *args, **kwargs):
-        super().__init__(oracle, *args, **kwargs)
-        # The oracle itself, also on a worker, where KerasTuner puts a client of the chief's in
-        # self.oracle: the plan and the deadline (the trials it knows are the chief's).
-        self.plan = oracle
-
     def on_trial_begin(self, trial):
         self._trial_start, self._trial_history = time.time(), None
         self._gradients_before = custom_gradient_names()
-        plan, hypermodel = self.plan, self.hypermodel
-        deadline = plan.deadline
-        if deadline is not None:  # this trial's units' share of the time the plan has left
-            units = plan.units(rung_of(trial))
-            left = max(units, plan.planned_units() - plan.units_ended())
-            share = max(0.0, deadline - self._trial_start) * units / left
-            hypermodel.trial_deadline = self._trial_start + share
+        hypermodel = self.hypermodel
+        share = trial.hyperparameters.values.get(SHARE_KEY)  # set by the oracle (the chief's, on a worker)
+        hypermodel.trial_deadline = None if share is None else self._trial_start + share
         hypermodel.trial_id = trial.trial_id
         hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
         hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))

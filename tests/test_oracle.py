@@ -217,3 +217,23 @@ def test_without_leases_a_quiet_trial_stays_with_its_worker(tmp_path):
     trial = oracle.create_trial("worker0")
     time.sleep(0.05)
     assert oracle.create_trial("worker1").trial_id != trial.trial_id
+
+
+def test_each_trial_carries_its_share_of_the_time_left_worked_out_where_the_trials_are_known(tmp_path):
+    # A worker's tuner knows neither the chief's deadline nor which trials ended: the share
+    # travels with the trial it is handed.
+    from automl.oracle import SHARE_KEY
+
+    oracle = CrossFamilyOracle(["good", "poor"], [], new_trials=4, deadline=time.time() + 400, epochs=2,
+                               epochs_grow=True, promote=False, hyperparameters=space(),
+                               objective=keras_tuner.Objective("val_score", "max"), seed=1)
+    oracle._set_project_dir(str(tmp_path), "search")
+    first = oracle.create_trial("worker0")
+    assert 99 <= first.hyperparameters.values[SHARE_KEY] <= 100, "a quarter of 400 s: four trials to come"
+    finish(oracle, first, 0.5)
+    second = oracle.create_trial("worker1")
+    assert 132 <= second.hyperparameters.values[SHARE_KEY] <= 134, "a third of what is left: three to come"
+    third = oracle.create_trial("worker0")
+    assert 132 <= third.hyperparameters.values[SHARE_KEY] <= 134, "the running second trial is not over yet"
+    no_limit = leased_oracle(tmp_path / "no_limit", lease_seconds=None)
+    assert SHARE_KEY not in no_limit.create_trial("worker0").hyperparameters.values
