@@ -6,6 +6,10 @@ fine-tuning, then prints the process's resident memory as each trial ended (the 
 per trial, `resident_mb` in report.json).
 
 Usage: python tests/benchmarks/memory_over_trials.py [--trials 20] [--out /tmp/memory_run] [--set KEY=VALUE]
+
+The environment passes through: TF_ENABLE_ONEDNN_OPTS=0 shows what of the growth is TensorFlow's
+oneDNN kernel cache (keyed by layer shapes) rather than trials kept alive (2026-12-04, quickstart:
+ratio 1.075 with oneDNN, 1.007 without).
 """
 
 from __future__ import annotations
