@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                              "one file each)")
     export.add_argument("--sparsity", type=float, help="pruning: share of weights set to zero (default 0.8)")
     export.add_argument("--layer-sparsity", choices=["uniform", "by_size"],
-                        help="pruning: the same share of each layer, or more of bigger layers (default uniform)")
+                        help="pruning: more of bigger layers, or the same share of each (default by_size)")
     export.add_argument("--clusters", type=int, help="clustering: distinct values per kernel (default 16)")
     export.add_argument("--out", help="the new bundle's folder (default RUN_DIR/export-2, -3, ...)")
     diff = sub.add_parser("diff", help="compare two bundles of one run on its test split (metrics, agreement, "

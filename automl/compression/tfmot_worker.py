@@ -95,7 +95,7 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
         prunable = {layer.name: [tuple(k.shape) for k in _layer_kernels(layer)] for layer in model.layers
                     if layer.name not in ends and prune_registry.PruneRegistry.supports(layer)
                     and _layer_kernels(layer)}
-        targets = layer_sparsities(prunable, spec["sparsity"], spec.get("layer_sparsity", "uniform"))
+        targets = layer_sparsities(prunable, spec["sparsity"], spec.get("layer_sparsity", "by_size"))
 
         def prune(layer):  # batch norm too: tfmot wraps it, with nothing to prune
             schedule = tfmot.sparsity.keras.PolynomialDecay(

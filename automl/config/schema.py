@@ -212,8 +212,9 @@ class CompressionConfig(_Strict):
                             "convolution and dense layer but the first and the last, which hold few weights); "
                             "layer_sparsity says how it is spread over them.")
     layer_sparsity: Literal["uniform", "by_size"] = Field(
-        "uniform", description="uniform: each pruned layer loses `sparsity` of its weights; by_size: bigger layers "
-                               "lose more and small ones less (Erdős–Rényi kernel), `sparsity` in all.")
+        "by_size", description="by_size: bigger layers lose more and small ones less (Erdős–Rényi kernel), "
+                               "`sparsity` in all; uniform: each pruned layer loses `sparsity` of its weights. "
+                               "by_size kept more accuracy and gzipped smaller at the same sparsity.")
     clusters: int = Field(16, ge=2, le=256, description="Distinct values per kernel after clustering.")
     epochs: CompressionEpochs = CompressionEpochs()
     learning_rate: Union[Auto, float] = Field(
