@@ -100,7 +100,7 @@ def test_a_finished_run_is_reexported_compressed_and_diffed(sample_dir, tmp_path
         # Twelve test images: the gate would judge noise. This test is about the mechanics; the
         # quality of compression is measured on Fashion-MNIST (tests/benchmarks/compression_gates.py).
         "export": {"quantizations": ["float32", "int8"], "representative_examples": 32, "int8_accuracy_gate": 1.0,
-                   "compression": {"epochs": {"cluster": 1, "qat": 1}}}})
+                   "compression": {"epochs": {"cluster": 1, "qat": 1}, "accuracy_gate": 1.0}}})
     run = tmp_path / "run"
     report = run_pipeline(config, out_dir=run).report
     assert all(r["compression"] == "none" and r["gzip_bytes"] > 0 for r in report["exports"] if r["format"] == "tflite")
