@@ -243,6 +243,13 @@ class SearchTuner(keras_tuner.Tuner):
     #: TensorBoard logs go to <this>/<trial id> (None: no logs).
     tensorboard_root: Optional[Path] = None
 
+    def __init__(self, oracle, *args, **kwargs):
+        # Read before KerasTuner puts a client of the chief's oracle in self.oracle on a worker.
+        lease = getattr(oracle, "lease_seconds", None)
+        super().__init__(oracle, *args, **kwargs)
+        #: How often a worker reports its running trial between epochs (None: only at epochs).
+        self.heartbeat_seconds = max(0.5, lease / HEARTBEATS_PER_LEASE) if lease and role() == "worker" else None
+
     def on_trial_begin(self, trial):
         self._trial_start, self._trial_history = time.time(), None
         self._gradients_before = custom_gradient_names()
@@ -267,7 +274,8 @@ class SearchTuner(keras_tuner.Tuner):
         if parent is not None:
             self.hypermodel.start_weights = self.load_model(self.oracle.get_trial(parent)).get_weights()
         try:
-            results = super().run_trial(trial, *args, **kwargs)
+            with keep_lease(self.oracle, trial.trial_id, self.heartbeat_seconds):
+                results = super().run_trial(trial, *args, **kwargs)
             self._trial_history = epoch_objectives(results, self.oracle.objective.name)
             return results
         finally:
@@ -336,6 +344,38 @@ def resident_mb() -> Optional[float]:
     except (OSError, ValueError, IndexError):
         return None
     return round(pages * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
+
+
+#: A worker reports its running trial this many times per lease: a first epoch that traces the
+#: training step, or any epoch longer than the lease, must not lose the trial to another worker.
+HEARTBEATS_PER_LEASE = 4
+
+
+@contextlib.contextmanager
+def keep_lease(oracle, trial_id: str, every: Optional[float]):
+    """Reports `trial_id` to `oracle` every `every` seconds from a thread while the block runs
+    (and until the oracle says the trial has ended); nothing when `every` is None."""
+    import threading
+
+    if not every:
+        yield
+        return
+    stop = threading.Event()
+
+    def beat():
+        while not stop.wait(every):
+            try:
+                if oracle.get_trial(trial_id).status != keras_tuner.engine.trial.TrialStatus.RUNNING:
+                    return
+            except Exception:  # noqa: BLE001 - the chief away for a moment: the next beat or epoch tells
+                continue
+
+    thread = threading.Thread(target=beat, name=f"lease-{trial_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 class ReportEachEpoch(keras.callbacks.Callback):

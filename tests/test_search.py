@@ -266,6 +266,39 @@ def test_each_epoch_is_reported_and_a_trial_the_oracle_ended_stops(sample_dir, t
     assert len(history.history["loss"]) == 1
 
 
+def test_a_worker_keeps_its_lease_between_epochs():
+    # A first epoch that traces the step (30 s on a loaded machine) or any long epoch must not
+    # outlast the lease: the trial went to another worker while its own was still training it.
+    import time
+
+    from keras_tuner.engine.trial import TrialStatus
+
+    from automl.search import keep_lease
+
+    class Oracle:
+        def __init__(self):
+            self.asked, self.status = 0, TrialStatus.RUNNING
+
+        def get_trial(self, trial_id):
+            self.asked += 1
+            return type("Trial", (), {"status": self.status})()
+
+    oracle = Oracle()
+    with keep_lease(oracle, "03", every=0.05):
+        time.sleep(0.5)
+    assert oracle.asked >= 5, "reported while the trial trained"
+    asked = oracle.asked
+    time.sleep(0.2)
+    assert oracle.asked <= asked + 1, "and not once the trial is over"
+    ended = Oracle()
+    ended.status = TrialStatus.COMPLETED
+    with keep_lease(ended, "03", every=0.05):
+        time.sleep(0.3)
+    assert ended.asked == 1, "a trial another worker finished is not reported again"
+    with keep_lease(oracle, "03", every=None):  # one process: the epochs report
+        pass
+
+
 def test_a_finished_trial_leaves_no_traced_graph_behind(sample_dir, tmp_path, tiny_registry, monkeypatch):
     # TensorFlow's global gradient table keeps every traced training step (and its model's
     # variables) unless the search lets go of it: memory grew about 25 MB per quickstart trial.
