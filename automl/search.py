@@ -308,9 +308,10 @@ def release_memory(keep_gradients: Optional[set] = None) -> None:
     in `keep_gradients`, go: the trial's step is traced and done with. (glibc's malloc_trim on
     top changed nothing measurable.)
 
-    What still grows, a few MB a trial, is TensorFlow's cache of oneDNN kernels, one per layer
-    shape seen, in a bounded LRU: with TF_ENABLE_ONEDNN_OPTS=0 the quickstart's 20 trials stay
-    within 1% of trial 5's memory (1.075 with it), but epochs take about twice as long."""
+    What still grows is TensorFlow's cache of oneDNN kernels, kept per layer shape seen, which
+    no API clears: over 40 quickstart trials 1.09 times trial 5's memory at trial 20 and 1.58 at
+    trial 40 (after a large MobileNet trial); with TF_ENABLE_ONEDNN_OPTS=0, 0.99 and 1.01, but
+    CPU epochs take about twice as long (README, "Memory over a long search")."""
     import gc
 
     keras.backend.clear_session()
