@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -356,8 +357,6 @@ HEARTBEATS_PER_LEASE = 4
 def keep_lease(oracle, trial_id: str, every: Optional[float]):
     """Reports `trial_id` to `oracle` every `every` seconds from a thread while the block runs
     (and until the oracle says the trial has ended); nothing when `every` is None."""
-    import threading
-
     if not every:
         yield
         return

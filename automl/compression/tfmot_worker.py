@@ -92,10 +92,10 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
         # The first layer reads the pixels with a few weights per filter and the last one decides the
         # classes: both are a sliver of the weights and the most hurt by pruning.
         ends = _end_layers(model)
-        prunable = {layer.name: [tuple(k.shape) for k in _layer_kernels(layer)] for layer in model.layers
-                    if layer.name not in ends and prune_registry.PruneRegistry.supports(layer)
-                    and _layer_kernels(layer)}
-        targets = layer_sparsities(prunable, spec["sparsity"], spec.get("layer_sparsity", "by_size"))
+        prunable = {layer.name: [tuple(k.shape) for k in kernels] for layer in model.layers
+                    if (kernels := _layer_kernels(layer)) and layer.name not in ends
+                    and prune_registry.PruneRegistry.supports(layer)}
+        targets = layer_sparsities(prunable, spec["sparsity"], spec["layer_sparsity"])
 
         def prune(layer):  # batch norm too: tfmot wraps it, with nothing to prune
             schedule = tfmot.sparsity.keras.PolynomialDecay(
@@ -141,7 +141,7 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
 
 def _end_layers(model) -> set[str]:
     """Names of the first and the last layer with a kernel."""
-    kernels = [layer.name for layer in model.layers if any(re.search(r"kernel", w.name) for w in layer.weights)]
+    kernels = [layer.name for layer in model.layers if _layer_kernels(layer)]
     return {kernels[0], kernels[-1]} if kernels else set()
 
 
@@ -242,8 +242,9 @@ def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
     return content
 
 
-#: A convolution's or dense layer's kernel, an LSTM's recurrent one (not QAT's kernel_min/max).
-KERNEL_NAME = re.compile(r"(^|/)(depthwise_|recurrent_)?kernel(:\d+)?$")
+#: A convolution's (depthwise and pointwise too) or dense layer's kernel, an LSTM's recurrent one (not
+#: QAT's kernel_min/max).
+KERNEL_NAME = re.compile(r"(^|/)(depthwise_|pointwise_|recurrent_)?kernel(:\d+)?$")
 
 
 def _kernels(model) -> list[np.ndarray]:
