@@ -106,11 +106,9 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     """
     from automl.pipeline import run_pipeline
 
-    from automl.errors import ConfigError
-    from automl.tasks import get_task_class, task_names
+    from automl.tasks import get_task_class, require_task
 
-    if task not in task_names():
-        raise ConfigError(f"automl.fit: task {task!r} is not implemented. Implemented: {', '.join(task_names())}")
+    require_task(task, "automl.fit: task")
     raw: dict = {"extends": template or task, "task": task}
     in_memory = get_task_class(task).python_data(data)
     arrays, raw["data"] = in_memory if in_memory is not None else (None, {"path": str(data)})

@@ -198,12 +198,10 @@ def _init(args) -> int:
 def _schema(args) -> int:
     from automl.config.schema import pipeline_file_schema
 
-    from automl.errors import ConfigError
-    from automl.tasks import task_names
+    from automl.tasks import require_task
 
-    if args.task is not None and args.task not in task_names():
-        raise ConfigError(f"schema --task: unknown task. Received: {args.task!r}; expected one of "
-                          f"{', '.join(task_names())}")
+    if args.task is not None:
+        require_task(args.task, "schema --task")
     print(json.dumps(pipeline_file_schema(args.task), indent=2))
     return 0
 

@@ -254,7 +254,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
 
 def _check_pinned_exports(config, selection) -> None:
     """Fails before training when pinned hyperparameters rule out a requested export."""
-    from automl.export import check_quantizations
+    from automl.convert import check_quantizations
     from automl.families import get_family
     from automl.search import pinned_hyperparameters
 

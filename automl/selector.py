@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
+from automl.errors import ConfigError
 from automl.families import family_names, get_family
 
 
@@ -81,7 +82,7 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
     for name in names:
         info = get_family(name).info  # raises a clear error for unknown names
         if task not in info.tasks:
-            raise ValueError(
+            raise ConfigError(
                 f"search.families: {name!r} does not serve task {task!r}. "
                 f"Families for it: {', '.join(available)}"
             )
@@ -94,7 +95,7 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
         if family.info.supports_pretrained and search.pretrained is not False:
             use_pretrained, weights_note = weights_check(family)
             if search.pretrained is True and not use_pretrained:
-                raise RuntimeError(f"search.pretrained is true but {weights_note}")
+                raise ConfigError(f"search.pretrained is true but {weights_note}")
         score, reasons, exclusion = task_class.rank_family(name, profile, use_pretrained)
         if weights_note:
             reasons.append(weights_note)
@@ -127,7 +128,8 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
                              "reason": f"ranked below the {keep} family(ies) the time and trial budget allow"})
         candidates = candidates[:keep] + fast
     if not candidates:
-        raise RuntimeError(f"No family fits this data: {excluded}")
+        raise ConfigError("no family fits this data and these settings: "
+                          + "; ".join(f"{e['family']}: {e['reason']}" for e in excluded))
     if not pinned:
         # Fast families go first: whatever the rest of the budget does, they leave a model.
         # How many trials each family gets is the search oracle's call, from their scores.

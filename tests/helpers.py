@@ -39,3 +39,15 @@ class TinyFamily(Family):
 
     def known_good(self, profile):
         return [{"mode": "crash"}, {"mode": "nan"}, {"mode": "ok", "learning_rate": 3e-3}]
+
+
+def flex_ops_in(row: dict) -> list[str]:
+    """The TensorFlow (Flex) ops in an export row's .tflite, read from the file itself; fails when
+    the row's own `flex_ops` column says otherwise."""
+    from pathlib import Path
+
+    from automl.convert import flex_ops, tflite_ops
+
+    in_file = flex_ops(tflite_ops(Path(row["path"]).read_bytes()))
+    assert row["flex_ops"] == in_file, f"{row['path']}: the row says {row['flex_ops']}, the file has {in_file}"
+    return in_file

@@ -66,7 +66,7 @@ INVALID = [
     ("search:\n  max_train_examples: -10\n", ["search.max_train_examples", "at least 1", "-10"]),
     ("output: runs/{nam}\n", ["output", "unknown placeholder {nam}", "Did you mean {name}"]),
     ("  horizon: 24\n", ["data.horizon", "a key of time_series_forecasting data, not image_classification"]),
-    ("task: image_captioning\n", ["task", "'image_captioning' is not implemented"]),
+    ("task: image_captioning\n", ["task: unknown task", "Did you mean 'image_generation'", "'image_captioning'"]),
     ("search:\n  max_trials: 2\nsearch:\n  epochs: 1\n", ["line 6", "duplicate key 'search'"]),
 ]
 
@@ -185,3 +185,19 @@ def test_predict_without_a_bundle(automl, tmp_path):
     assert_one_line(problems, "metadata.json not found")
 
 
+
+
+@pytest.mark.parametrize("args,where", [(["init", "--task", "image_clasification"], "init --task"),
+                                        (["schema", "--task", "image_clasification"], "schema --task")])
+def test_an_unknown_task_name_is_a_config_error_with_a_suggestion(automl, args, where):
+    code, problems = automl(*args)
+    assert code == 2
+    assert_one_line(problems, where, "Did you mean 'image_classification'", "'image_clasification'")
+
+
+def test_fit_names_the_closest_task():
+    import automl as package
+    from automl.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="automl.fit: task: unknown task. Did you mean 'text_classification'"):
+        package.fit(([], []), task="text_clasification")

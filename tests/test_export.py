@@ -2,8 +2,10 @@ import keras
 import numpy as np
 import pytest
 
-from automl.export import ExportError, convert_tflite, tflite_ops
+from automl.convert import convert_tflite, tflite_ops
+from automl.errors import ExportError
 from automl.verify import LiteRTModel, verify_exports
+from automl.tasks.base import Task
 from automl.tasks.image_classification.task import ImageClassification
 
 
@@ -21,6 +23,27 @@ def test_a_model_needing_a_tensorflow_op_fails_naming_it(tmp_path):
         convert_tflite(path, "float32", None, allow_flex=False)
     flex = convert_tflite(path, "float32", None, allow_flex=True)
     assert tflite_ops(flex) == ["FlexMatrixDeterminant"]  # the TensorFlow op rides along as a Flex op
+
+
+class _DeterminantTask(Task):
+    """The least a task gives the export stage: calibration inputs of the model's shape."""
+
+    def representative_inputs(self, data, count, seed, hp=None):
+        return np.random.default_rng(seed).normal(size=(count, 3, 3)).astype(np.float32)
+
+
+def test_the_export_row_counts_the_flex_ops_in_the_converted_file(tmp_path):
+    from automl.config.loader import config_from_mapping
+    from automl.export import export_models
+    from tests.helpers import flex_ops_in
+
+    inputs = keras.Input((3, 3))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: keras.ops.linalg.det(x))(inputs))
+    config = config_from_mapping({"task": "image_classification", "data": {"path": "."},
+                                  "export": {"formats": ["tflite"], "quantizations": ["float32"],
+                                             "allow_flex_ops": True}})
+    rows, _ = export_models(model, _DeterminantTask(), None, config, tmp_path)
+    assert flex_ops_in(rows[0]) == ["FlexMatrixDeterminant"]
 
 
 def test_int8_io_is_quantized_and_litert_dequantizes(tmp_path):

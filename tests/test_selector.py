@@ -1,6 +1,7 @@
 import pytest
 
 from automl.config.loader import config_from_mapping
+from automl.errors import ConfigError
 from automl.selector import select_families
 
 
@@ -46,7 +47,7 @@ def test_unknown_family_suggests():
 
 
 def test_required_pretrained_weights_fail_clearly():
-    with pytest.raises(RuntimeError, match="pretrained is true"):
+    with pytest.raises(ConfigError, match="pretrained is true"):
         select_families("image_classification", profile(224), cfg(pretrained=True, families=["mobilenet_v3"]), no_weights)
 
 

@@ -18,6 +18,7 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from automl.convert import flex_ops, tflite_ops
 from automl.progress import say
 
 #: Lines of a failed worker's output kept for its error.
@@ -58,7 +59,9 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
         shutil.copyfile(folder / "model.tflite", path)
         content = path.read_bytes()
         result = json.loads((folder / "result.json").read_text())
-        rows.append({**row, "bytes": len(content), "gzip_bytes": gzip_size(content),
+        ops = tflite_ops(content)
+        rows.append({**row, "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops,
+                     "flex_ops": flex_ops(ops),
                      "sparsity": result["sparsity"], "clusters": result.get("clusters"),
                      "stages": result["stages"],
                      "inference": task.describe_inference(inference) if inference else "as trained"})

@@ -233,10 +233,10 @@ def _quantize_aware(model, stage: str):
 
 
 def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
-    from automl.export import _representative, _twin_source, convert_tflite
+    from automl.convert import convert_tflite, representative_stream, twin_converter
 
     samples = task.representative_inputs(data, spec["representative_examples"], spec["seed"], hp)
-    content = convert_tflite(_twin_source(model), "int8", _representative(samples), spec["allow_flex_ops"],
+    content = convert_tflite(twin_converter(model), "int8", representative_stream(samples), spec["allow_flex_ops"],
                              float_inputs=not isinstance(samples, dict))
     (folder / "model.tflite").write_bytes(content)
     return content

@@ -208,16 +208,13 @@ def format_validation_error(err: ValidationError, source: str, model: type[BaseM
 
 def config_class(raw: dict, source: str) -> type[PipelineConfig]:
     """The pipeline config class of the file's task: the task decides which `data` keys exist."""
-    from automl.tasks import get_config_class, task_names
+    from automl.tasks import get_config_class, require_task, task_names
 
     task = raw.get("task")
     if task is None:
         raise ConfigError(f"{source}: task: required key is missing (one of {', '.join(task_names())}; "
                           f"or extends: a task's template)")
-    if task not in task_names():
-        hint = _did_you_mean(str(task), task_names())
-        raise ConfigError(f"{source}: task: {task!r} is not implemented.{hint} Implemented: {', '.join(task_names())}")
-    return get_config_class(task)
+    return get_config_class(require_task(task, f"{source}: task"))
 
 
 def build_config(raw: dict, source: str, base_dir: Optional[Path] = None) -> PipelineConfig:

@@ -38,10 +38,9 @@ def _lines(model: type[BaseModel], values: dict, indent: int) -> list[str]:
 
 
 def commented_pipeline(task: str) -> str:
-    from automl.tasks import get_config_class, task_names
+    from automl.tasks import get_config_class, require_task
 
-    if task not in task_names():
-        raise ConfigError(f"init --task: unknown task. Received: {task!r}; expected one of {', '.join(task_names())}")
+    require_task(task, "init --task")
     path = TEMPLATES_DIR / f"{task}.yaml"
     defaults = read_yaml(path) if path.exists() else {}
     defaults.pop("extends", None)

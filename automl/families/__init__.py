@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib
 
+from automl.errors import ConfigError
 from automl.families.base import Family, FamilyInfo
 
 _FAMILIES = {
@@ -32,9 +33,7 @@ def get_family(name: str) -> Family:
     if name not in _FAMILIES:
         close = difflib.get_close_matches(name, list(_FAMILIES), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"Unknown family.{hint} Received: family={name!r}; known: {', '.join(sorted(_FAMILIES))}"
-        )
+        raise ConfigError(f"Unknown family.{hint} Received: family={name!r}; known: {', '.join(sorted(_FAMILIES))}")
     module, cls = _FAMILIES[name].split(":")
     return getattr(importlib.import_module(module), cls)()
 

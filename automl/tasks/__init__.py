@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+
+from automl.errors import ConfigError
 from automl.tasks.base import Task
 
 #: name -> (task class, pipeline config class). A new task is one folder and one line here.
@@ -30,10 +33,18 @@ def task_names() -> list[str]:
     return sorted(_TASKS)
 
 
-def _entry(name: str) -> tuple[str, str]:
+def require_task(name, where: str = "task") -> str:
+    """`name` when it is a registered task; else a ConfigError naming `where` (the key or option),
+    the value, the closest task name and every known one."""
     if name not in _TASKS:
-        raise ValueError(f"Task {name!r} is not available yet. Available: {', '.join(task_names())}")
-    return _TASKS[name]
+        close = difflib.get_close_matches(str(name), task_names(), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"{where}: unknown task.{hint} Received: {name!r}; known: {', '.join(task_names())}")
+    return name
+
+
+def _entry(name: str) -> tuple[str, str]:
+    return _TASKS[require_task(name)]
 
 
 def get_task_class(name: str) -> type[Task]:

@@ -97,10 +97,11 @@ def test_a_finished_run_is_reexported_compressed_and_diffed(sample_dir, tmp_path
         "search": {"max_trials": 1, "epochs": 2, "families": ["small_cnn"],
                    "hyperparameters": {"width": 8, "depth": 2}},
         "finetune": {"epochs": 4},
-        # Twelve test images: the gate would judge noise. This test is about the mechanics; the
-        # quality of compression is measured on Fashion-MNIST (tests/benchmarks/compression_gates.py).
-        "export": {"quantizations": ["float32", "int8"], "representative_examples": 32, "int8_accuracy_gate": 1.0,
-                   "compression": {"epochs": {"cluster": 1, "qat": 1}, "accuracy_gate": 1.0}}})
+        # Twelve test images: a tight gate would judge noise (one run lost 4 of 12 after one clustering
+        # epoch). Half the accuracy still refuses a file the compression broke; its quality is measured on
+        # Fashion-MNIST (tests/benchmarks/compression_gates.py).
+        "export": {"quantizations": ["float32", "int8"], "representative_examples": 32, "int8_accuracy_gate": 0.5,
+                   "compression": {"epochs": {"cluster": 1, "qat": 1}, "accuracy_gate": 0.5}}})
     run = tmp_path / "run"
     report = run_pipeline(config, out_dir=run).report
     assert all(r["compression"] == "none" and r["gzip_bytes"] > 0 for r in report["exports"] if r["format"] == "tflite")

@@ -29,7 +29,7 @@ def _run(content: bytes, inputs: np.ndarray) -> np.ndarray:
 def test_int4_stores_embedding_tables_and_dense_kernels_in_four_bits(tmp_path):
     """Tables per row, dense kernels in blocks of 32 inputs or, when the inputs do not make whole
     blocks, per output channel; the small output layer stays float."""
-    from automl.export import convert_tflite, export_saved_model, tflite_ops
+    from automl.convert import convert_tflite, export_saved_model, tflite_ops
     from automl.int4 import float_weights
 
     model = _embedding_classifier()

@@ -67,7 +67,7 @@ def test_no_flips_in_training_or_a_false_setting_keeps_the_model(pixels):
 
 
 def test_the_averaged_model_runs_on_litert_with_builtin_ops(tmp_path):
-    from automl.export import convert_tflite, export_saved_model, tflite_ops
+    from automl.convert import convert_tflite, export_saved_model, tflite_ops
     from automl.verify import LiteRTModel
 
     rng = np.random.default_rng(1)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 
 
-from automl.export import MASKED_LOGIT, _representative, _twin_source, convert_tflite, export_saved_model
+from automl.convert import MASKED_LOGIT, convert_tflite, export_saved_model, representative_stream, twin_converter
 from automl.verify import LiteRTModel
 
 LENGTH, VOCABULARY = 12, 1000
@@ -44,7 +44,7 @@ def test_twin_calibrates_each_input_on_its_own_data(tmp_path):
     twin = tf_keras.Model(inputs, tf_keras.layers.Dense(2, activation="softmax")(x))
 
     samples = token_batch(64)
-    lite = litert(convert_tflite(_twin_source(twin), "int8", _representative(samples), False, float_inputs=False),
+    lite = litert(convert_tflite(twin_converter(twin), "int8", representative_stream(samples), False, float_inputs=False),
                   tmp_path)
     expected = np.concatenate([twin.predict({k: v[i:i + 1] for k, v in samples.items()}, verbose=0)
                                for i in range(len(samples["token_ids"]))])

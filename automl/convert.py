@@ -1,0 +1,221 @@
+"""Converts Keras models to TFLite: a SavedModel that runs in inference mode, the converter at each
+quantization (builtin ops only unless Flex ops are allowed), and the op names read back from the
+converted file. The export stage and the compression worker both convert through here."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import re
+
+import numpy as np
+
+from automl.errors import ExportError
+
+#: Logit given to padded positions in exported masked softmaxes.
+MASKED_LOGIT = -32.0
+
+
+def _unsupported_ops(message: str) -> list[str]:
+    """Op names a failed TFLite conversion complains about."""
+    ops = set(re.findall(r"'?tf\.(\w+)'?", message))
+    return sorted(ops) or ["(see the converter message)"]
+
+
+def convert_tflite(source, quantization: str, representative, allow_flex: bool,
+                   float_inputs: bool = True, float_ops: tuple = ()) -> bytes:
+    """Converts a model to TFLite bytes at one quantization.
+
+    Args:
+        source: a SavedModel folder, or a zero-argument callable that returns a
+            `tf.lite.TFLiteConverter` (e.g. from a concrete function).
+        quantization: float32, float16, dynamic, int8 or int4 (weight-only, from the float32
+            file: `automl.int4`).
+        representative: for int8, a callable yielding model inputs.
+        allow_flex: let TensorFlow (Flex) ops into the model.
+        float_inputs: the model takes float inputs, which int8 models take as int8.
+        float_ops: for int8, TFLite op types kept in float (the model then takes
+            and returns float).
+    """
+    import tensorflow as tf
+
+    converter = source() if callable(source) else tf.lite.TFLiteConverter.from_saved_model(str(source))
+    ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantization == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantization == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantization == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if float_inputs:
+            converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    elif quantization not in ("float32", "int4"):
+        raise ExportError(f"Unknown quantization. Received: quantization={quantization!r}")
+    if allow_flex:
+        ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
+    converter.target_spec.supported_ops = ops
+    try:
+        if quantization == "int8" and float_ops:
+            return _int8_with_float_ops(converter, float_ops)
+        if quantization == "int4":
+            from automl.int4 import int4_weights
+
+            return int4_weights(converter.convert())
+        return converter.convert()
+    except Exception as err:  # noqa: BLE001 - the converter raises several kinds
+        message = str(err)
+        if "not supported" in message or "Flex" in message or "custom" in message.lower():
+            raise ExportError(
+                f"TFLite {quantization} export needs ops outside the builtin set: "
+                f"{', '.join(_unsupported_ops(message))}. Set export.allow_flex_ops: true to "
+                f"allow TensorFlow ops (larger runtime on the phone).\n{message[:2000]}"
+            ) from None
+        raise ExportError(f"TFLite {quantization} export failed: {message[:2000]}") from None
+
+
+def check_quantizations(family, hp, quantizations) -> None:
+    """Raises ExportError if the family cannot export this configuration at a requested quantization."""
+    blocked = family.unsupported_quantizations(hp)
+    for quantization in quantizations:
+        if quantization in blocked:
+            raise ExportError(f"family {family.info.name} with {dict(hp.values)}: "
+                              f"TFLite {quantization} export: {blocked[quantization]}")
+
+
+def _int8_with_float_ops(converter, float_ops) -> bytes:
+    """Calibrates, then quantizes every op to int8 except the `float_ops` types.
+
+    This is TFLite's selective quantization (what `QuantizationDebugger` does
+    with `denylisted_ops`), without building its instrumented debug model.
+    """
+    import tensorflow as tf
+    from tensorflow.lite.python import convert as tflite_convert
+
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
+    converter.inference_input_type = converter.inference_output_type = tf.float32
+    converter.experimental_mlir_quantizer = True
+    converter._experimental_calibrate_only = True  # noqa: SLF001 - the documented selective-quantization path
+    calibrated = converter.convert()
+    return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops))
+
+
+def tflite_ops(model_bytes: bytes) -> list[str]:
+    """The op names a TFLite model runs, read from its flatbuffer: builtin ops by their
+    `BuiltinOperator` name, custom ops (Flex ops among them: `Flex<TensorFlow op>`) by their code.
+    Read from the file, not from an interpreter, so a model no runtime here can open is counted too."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    used = {op.opcodeIndex for graph in model.subgraphs or [] for op in graph.operators or []}
+    return sorted({_op_name(model.operatorCodes[index]) for index in used})
+
+
+def flex_ops(ops: list[str]) -> list[str]:
+    """The TensorFlow (Flex) ops among a model's op names: what a phone needs the larger runtime for."""
+    return [op for op in ops if op.startswith("Flex")]
+
+
+def _op_name(code) -> str:
+    from ai_edge_litert import schema_py_generated as schema
+
+    # Codes past 127 live in builtinCode only; older files keep small ones in the deprecated field.
+    number = max(code.builtinCode, code.deprecatedBuiltinCode)
+    if number == schema.BuiltinOperator.CUSTOM:
+        return code.customCode.decode() if code.customCode else "CUSTOM"
+    return _builtin_names().get(number, f"BUILTIN_{number}")
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_names() -> dict:
+    """BuiltinOperator number -> name, built once on first use (the schema module is large)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    return {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
+
+
+def export_saved_model(model, path: Path) -> None:
+    """Writes a SavedModel whose `serve` signature runs the model in inference mode.
+
+    `model.export` leaves `training` unset, and nested backbones (keras.applications
+    EfficientNet's stochastic-depth dropout) then keep random ops that TFLite lacks.
+    """
+    import keras
+    import tensorflow as tf
+
+    signature = keras.tree.map_structure(
+        lambda t: tf.TensorSpec(t.shape, t.dtype, name=t.name.split(":")[0]), model.input)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    with _quantizable_softmax_masks():  # tracing happens in both calls
+        archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[signature])
+        archive.write_out(str(path), verbose=False)
+
+
+@contextlib.contextmanager
+def _quantizable_softmax_masks(fill: float = MASKED_LOGIT):
+    """Traces masked softmaxes (attention) with padded logits set to `fill`, not -1e9.
+
+    int8 TFLite gives the logits one range shared with the masked value; with
+    -1e9 every real logit rounds to the same number and attention turns uniform.
+    exp(-32) beside any real logit is still nothing, so float outputs do not move
+    (verify reports their agreement). Keras fills in two places: the Softmax
+    layer and the TensorFlow backend's dot_product_attention.
+    """
+    import importlib
+
+    import tensorflow as tf
+
+    hooks = [("keras.src.layers.activations.softmax", "_large_negative_number", lambda dtype: fill),
+             ("keras.src.backend.tensorflow.nn", "_get_large_negative", lambda dtype: tf.constant(fill, dtype))]
+    patched = []
+    try:
+        for module_name, name, replacement in hooks:
+            module = importlib.import_module(module_name)
+            if hasattr(module, name):  # a Keras without the hook is traced as is
+                patched.append((module, name, getattr(module, name)))
+                setattr(module, name, replacement)
+        yield
+    finally:
+        for module, name, original in patched:
+            setattr(module, name, original)
+
+
+def representative_stream(samples):
+    """Yields one example at a time, as the converter wants: arrays or a dict of them.
+
+    Several inputs go by name: a converted model may order them unlike the
+    Keras model (tf_keras twins sort them), and a positional list would then
+    calibrate one input on another's data.
+    """
+    if isinstance(samples, dict):
+        names = list(samples)
+        count = len(samples[names[0]])
+        return lambda: ({n: samples[n][i:i + 1] for n in names} for i in range(count))
+    return lambda: ([s[None].astype(np.float32)] for s in samples)
+
+
+def is_keras3(model) -> bool:
+    import keras
+
+    return isinstance(model, keras.Model)
+
+
+def twin_converter(twin):
+    """A converter factory for a tf_keras twin with batch size 1."""
+    import tensorflow as tf
+
+    names = [t.name.split(":")[0] for t in twin.inputs]
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=n) for t, n in zip(twin.inputs, names)]
+
+    @tf.function(input_signature=specs)
+    def serve(*inputs):
+        return twin(dict(zip(names, inputs)) if len(names) > 1 else inputs[0])
+
+    def make():
+        return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], twin)
+
+    return make
