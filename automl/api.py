@@ -27,6 +27,7 @@ class Result:
         self._task = artifacts.task
         self._data = artifacts.data
         self._hp = artifacts.hp
+        self._trained, self._inference = artifacts.trained or artifacts.model, artifacts.inference
         # The same preprocessor the bundle carries: raw inputs in, outputs in the data's units.
         self._preprocessor = artifacts.task.preprocessor(artifacts.data, artifacts.hp)
 
@@ -53,37 +54,35 @@ class Result:
         return self._task.generate(self.model, self._data, self._hp, count, seed, labels)
 
     def evaluate(self, inputs=None, targets=None) -> dict:
-        """Task metrics on the held-out test split, or on the inputs given."""
+        """Task metrics on the held-out test split, or on the inputs given (targets as an array, or a
+        dict of arrays by output name for a model with several outputs)."""
+        from automl.assess import score_on_test
+
         if inputs is None:
-            inputs, targets = self._task.eval_arrays(self._data, "test", self._hp)
-            return self._task.evaluate(np.asarray(targets), self.model.predict(inputs, verbose=0), self._data)
-        model_inputs = self._preprocessor.encode(inputs)
-        return self._task.evaluate(np.asarray(targets), self._model_outputs(model_inputs), self._data)
+            return score_on_test(self.model, self._task, self._data, self._hp).metrics
+        targets = targets if isinstance(targets, dict) else np.asarray(targets)
+        return self._task.evaluate(targets, self._model_outputs(self._preprocessor.encode(inputs)), self._data)
 
-    def export(self, out_dir: str | Path, quantization: str | list[str] = "int8", verify: bool = True) -> list[dict]:
-        """Exports (and by default verifies on LiteRT) the model into `out_dir`."""
-        from automl.export import export_models
-        from automl.verify import verify_exports
-
-        quantizations = [quantization] if isinstance(quantization, str) else list(quantization)
-        config = self.config.model_copy(deep=True)
-        config.export.quantizations = quantizations
-        out = Path(out_dir)
+    def export(self, out_dir: str | Path, quantization: Optional[str | list[str]] = None,
+               verify: bool = True) -> list[dict]:
+        """Exports the model into `out_dir`/export (with `export.zip` beside it) as the run's own
+        bundle is made: the same files, each verified on LiteRT unless `verify` is false, and the
+        model card. `quantization` (one name or a list) replaces the run's quantizations."""
+        from automl.assess import make_bundle, score_on_test
         from automl.families import get_family
+        from automl.model_card import zip_bundle
 
-        family = get_family(self.report["best"]["family"])
-        rows, _ = export_models(self.model, self._task, self._data, config, out, self._hp, family)
-        if verify:
-            x_test, y_test = self._task.eval_arrays(self._data, "test", self._hp)
-            reference = self.model.predict(x_test, verbose=0)
-            rejected = verify_exports(rows, self._task, self._data, x_test, y_test, reference,
-                                      self._task.evaluate(y_test, reference, self._data),
-                                      config.export.int8_accuracy_gate)
-            if rejected:
-                from automl.export import remove_from_bundle
-
-                remove_from_bundle(out / "export", rejected)
-        return rows
+        config = self.config.model_copy(deep=True)
+        if quantization is not None:
+            config.export.quantizations = [quantization] if isinstance(quantization, str) else list(quantization)
+        config.export.verify = verify
+        out = Path(out_dir)
+        score = score_on_test(self.model, self._task, self._data, self._hp)
+        bundle = make_bundle(self.model, self._task, self._data, config, score, out / "export", run_dir=out,
+                             hp=self._hp, family=get_family(self.report["best"]["family"]), card=self.report,
+                             trained=self._trained, inference=self._inference)
+        zip_bundle(bundle.folder)
+        return bundle.rows
 
     def __repr__(self) -> str:
         metric = self.report.get("test_metrics", {})

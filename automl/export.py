@@ -141,14 +141,17 @@ def remove_from_bundle(export_dir: Path, rows: list[dict]) -> None:
 
 
 def int8_io(path: Path) -> dict:
-    """Scale and zero point of an int8 model's input and output, for phone code."""
-    from ai_edge_litert.interpreter import Interpreter
+    """Scale and zero point of an int8 model's input and output (every output by name when it has
+    several), for phone code."""
+    from automl.verify import LiteRTModel
 
-    interpreter = Interpreter(model_path=str(path))
-    out = {}
-    for kind, details in (("input", interpreter.get_input_details()[0]),
-                          ("output", interpreter.get_output_details()[0])):
-        scale, zero_point = details["quantization"]
-        out[kind] = {"dtype": np.dtype(details["dtype"]).name, "scale": float(scale),
-                     "zero_point": int(zero_point)}
+    model = LiteRTModel(path)
+
+    def described(detail) -> dict:
+        scale, zero_point = detail["quantization"]
+        return {"dtype": np.dtype(detail["dtype"]).name, "scale": float(scale), "zero_point": int(zero_point)}
+
+    out = {"input": described(model.input), "output": described(model.output)}
+    if len(model.outputs) > 1:
+        out["outputs"] = {name: described(detail) for name, detail in model.outputs.items()}
     return out

@@ -6,6 +6,8 @@ import json
 import zipfile
 from pathlib import Path
 
+from automl.report.html import closeness_text
+
 #: Files in a bundle that the zip leaves out (big, and not what a phone runs).
 NOT_ZIPPED = ("saved_model", "model.keras")
 
@@ -34,18 +36,17 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
     if report.get("inference"):
         lines += [f"- Inference: {json.dumps(report['inference'])}", ""]
     lines += ["## Files", "",
-              f"| file | quantization | compression | bytes | gzip bytes | test {headline} | agreement with Keras "
+              f"| file | quantization | compression | bytes | gzip bytes | test {headline} | against Keras "
               f"| ms per example |",
               "|---|---|---|---|---|---|---|---|"]
     for row in rows:
         if row.get("format") != "tflite" or row.get("rejected"):
             continue
         metric = row.get("test_metrics", {}).get(headline)
-        agreement = row.get("agreement")
         lines.append(f"| {Path(row['path']).name} | {row.get('quantization', '')} | {row.get('compression', 'none')} "
                      f"| {row.get('bytes', '')} | {row.get('gzip_bytes', '')} "
                      f"| {'' if metric is None else f'{metric:.4f}'} "
-                     f"| {'' if agreement is None else f'{agreement:.4f}'} | {row.get('latency_ms', '')} |")
+                     f"| {closeness_text(row.get('vs_keras'))} | {row.get('latency_ms', '')} |")
     if (report.get("inference") or {}).get("used") and any(r.get("compression", "none") != "none" for r in rows):
         lines += ["", "Compressed files run the model as trained, without the inference wrapper above."]
     left_out = [row for row in rows if row.get("rejected")]

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
 import yaml
 
 from automl.errors import PipelineFailed
@@ -34,6 +33,9 @@ class RunArtifacts:
     report: dict
     out_dir: Path
     hp: object = None
+    #: The model as trained, when `model` is what `task.inference_model` made of it, and what it said.
+    trained: object = None
+    inference: Optional[dict] = None
 
 
 def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> RunArtifacts:
@@ -182,61 +184,30 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     if complete is not None:
         recorder.discard()
         say("done", f"already complete for this data and these settings; nothing redone: {out / REPORT}")
-        return RunArtifacts(model, task, view, complete, out, best_hp)
+        return RunArtifacts(model, task, view, complete, out, best_hp, trained, inference)
+    from automl.assess import make_bundle, score_on_test
+    from automl.model_card import zip_bundle
+
     with recorder.stage("evaluate"):
-        x_test, y_test = task.eval_arrays(view, "test", best_hp)
-        keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
-        if not np.all(np.isfinite(keras_outputs)):
-            raise RuntimeError("the fine-tuned model outputs NaN or infinite values on the test split; "
-                               "lower the learning rate or pin another family")
-        report["test_metrics"] = task.evaluate(y_test, keras_outputs, view)
+        score = score_on_test(model, task, view, best_hp)
+        report["test_metrics"] = score.metrics
         report["headline_metric"] = task.headline_metric
-        examples = task.report_examples(view, y_test, keras_outputs)
+        examples = task.report_examples(view, score.targets, score.outputs)
         if examples:
             report["report_examples"] = examples
-        say("evaluate", f"test {task.headline_metric}={report['test_metrics'][task.headline_metric]:.4f} "
-                        f"on {len(y_test)} held-out examples")
-        baselines = task.baselines(view, best_hp)
-        if baselines:
-            report["baselines"] = baselines["test"]
-            report["baseline_validation"] = baselines["validation"]
-            if baselines.get("notes"):
-                report["baseline_notes"] = baselines["notes"]
-            for name, metrics in baselines["test"].items():
-                say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
-            for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):
-                report.setdefault("warnings", []).append(warning)
-                say("evaluate", f"warning: {warning}")
-    from automl.export import export_models
-    from automl.model_card import write_model_card, zip_bundle
-    from automl.verify import verify_exports
-
-    with recorder.stage("export"):
-        rows, export_dir = export_models(model, task, view, config, out, best_hp, best_family,
-                                         export_dir=fresh_partial_export(out), trained=trained,
-                                         inference=inference)
-        report["exports"] = rows
-    failures = []
-    if config.export.verify:
-        with recorder.stage("verify"):
-            rejected = verify_exports(rows, task, view, x_test, y_test, keras_outputs,
-                                      report["test_metrics"], config.export.int8_accuracy_gate)
-            if rejected:
-                from automl.export import remove_from_bundle
-
-                remove_from_bundle(export_dir, rejected)
-                for row in rejected:
-                    warning = f"{Path(row['path']).name} left out of the bundle: {row['rejected']}"
-                    report.setdefault("warnings", []).append(warning)
-                    say("verify", f"warning: {warning}")
-                if config.export.require_all:
-                    failures = [f"{Path(row['path']).name}: {row['rejected']} (export.require_all is true)"
-                                for row in rejected]
-            check = task.check_bundle(export_dir, view, keras_outputs) if "tflite" in config.export.formats else None
-            if check:
-                report["predict_agreement"] = check
-                say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): {check}")
-    write_model_card(export_dir, {**report, "name": config.name}, rows, config.data.path)
+        say("evaluate", f"test {task.headline_metric}={score.metrics[task.headline_metric]:.4f} "
+                        f"on {score.examples} held-out examples")
+        _add_baselines(report, task, view, best_hp)
+    bundle = make_bundle(model, task, view, config, score, fresh_partial_export(out), run_dir=out, hp=best_hp,
+                         family=best_family, card=report, trained=trained, inference=inference,
+                         stage=recorder.stage)
+    report["exports"] = rows = bundle.rows
+    for warning in bundle.warnings():
+        report.setdefault("warnings", []).append(warning)
+    if bundle.predict_check:
+        report["predict_agreement"] = bundle.predict_check
+    failures = [f"{Path(row['path']).name}: {row['rejected']} (export.require_all is true)"
+                for row in bundle.rejected] if config.export.require_all else []
     report["export_dir"] = str(swap_in_export(out, rows))
     report["bundle_zip"] = str(zip_bundle(Path(report["export_dir"])))
     report["status"] = "failed" if failures else "succeeded"
@@ -244,12 +215,29 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     if failures:
         report["error"] = "; ".join(failures)
     _, html_path = recorder.publish(complete=True)
-    _write_html(report, html_path, task, (view, x_test, y_test, keras_outputs))
+    _write_html(report, html_path, task, (view, score.inputs, score.targets, score.outputs))
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
                 f"report: {html_path}")
     if failures:
         raise PipelineFailed("; ".join(failures))
-    return RunArtifacts(model, task, view, report, out, best_hp)
+    return RunArtifacts(model, task, view, report, out, best_hp, trained, inference)
+
+
+def _add_baselines(report: dict, task, data, hp) -> None:
+    """The task's baselines on the test split (and validation, for the leaderboard), with a warning
+    for each that beats the model."""
+    baselines = task.baselines(data, hp)
+    if not baselines:
+        return
+    report["baselines"] = baselines["test"]
+    report["baseline_validation"] = baselines["validation"]
+    if baselines.get("notes"):
+        report["baseline_notes"] = baselines["notes"]
+    for name, metrics in baselines["test"].items():
+        say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
+    for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):
+        report.setdefault("warnings", []).append(warning)
+        say("evaluate", f"warning: {warning}")
 
 
 def _check_pinned_exports(config, selection) -> None:

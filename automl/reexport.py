@@ -18,11 +18,10 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
              out: Optional[str | Path] = None) -> Path:
     """Exports and verifies the run's fine-tuned model into a new folder beside export/ (export-2,
     ...); its `report.json` holds the rows. Returns the folder."""
-    from automl.export import export_models, remove_from_bundle
+    from automl.assess import make_bundle, score_on_test
     from automl.finished_run import load_finished_run, next_export_dir
-    from automl.model_card import write_model_card, zip_bundle
+    from automl.model_card import zip_bundle
     from automl.run_dir import write_json
-    from automl.verify import verify_exports
 
     started = time.time()
     run = load_finished_run(run_dir)
@@ -30,25 +29,17 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     export_dir = Path(out) if out else next_export_dir(run.run_dir)
     say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
     model, inference = run.task.inference_model(run.trained, run.data, run.hp, config)
-    rows, _ = export_models(model, run.task, run.data, config, run.run_dir, run.hp, run.family,
-                            export_dir=export_dir, trained=run.trained, inference=inference)
-    x_test, y_test = run.test_arrays()
-    keras_outputs = model.predict(x_test, batch_size=256, verbose=0)
-    keras_metrics = run.task.evaluate(y_test, keras_outputs, run.data)
-    rejected = verify_exports(rows, run.task, run.data, x_test, y_test, keras_outputs, keras_metrics,
-                              config.export.int8_accuracy_gate)
-    if rejected:
-        remove_from_bundle(export_dir, rejected)
-    write_model_card(export_dir, {**run.report, "test_metrics": keras_metrics, "inference": inference}, rows,
-                     config.data.path)
+    score = score_on_test(model, run.task, run.data, run.hp)
+    bundle = make_bundle(model, run.task, run.data, config, score, export_dir, run_dir=run.run_dir, hp=run.hp,
+                         family=run.family, card=run.report, trained=run.trained, inference=inference)
     write_json(export_dir / "report.json", {
-        "run_dir": str(run.run_dir), "test_metrics": keras_metrics, "headline_metric": run.task.headline_metric,
+        "run_dir": str(run.run_dir), "test_metrics": score.metrics, "headline_metric": run.task.headline_metric,
         "inference": inference,
-        "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in rows],
+        "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in bundle.rows],
         "seconds": round(time.time() - started, 1)})
     zip_bundle(export_dir)
-    say("done", f"{len(rows) - len(rejected)} file(s) in {export_dir}"
-                f"{f', {len(rejected)} left out' if rejected else ''}")
+    kept = len(bundle.rows) - len(bundle.rejected)
+    say("done", f"{kept} file(s) in {export_dir}{f', {len(bundle.rejected)} left out' if bundle.rejected else ''}")
     return export_dir
 
 

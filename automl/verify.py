@@ -38,10 +38,28 @@ class LiteRTModel:
         self.interpreter = Interpreter(model_path=str(self.path), num_threads=self.num_threads,
                                        experimental_op_resolver_type=kind)
         self.inputs = self.interpreter.get_input_details()
-        self.output = self.interpreter.get_output_details()[0]
+        self.outputs = self._named_outputs()
         # Models converted with a fixed batch (fused LSTMs) run one example at a time.
         self.fixed_batch = all(d["shape_signature"][0] == 1 for d in self.inputs)
         self._batch = None
+
+    def _named_outputs(self) -> dict[str, dict]:
+        """Every output tensor by name: the serving signature's names (a Keras model's output names,
+        or output_0, output_1 ... for a list), else the tensor names, in the file's output order."""
+        details = self.interpreter.get_output_details()
+        names = {d["index"]: d["name"] for d in details}
+        signatures = self.interpreter.get_signature_list()
+        if len(signatures) == 1:
+            runner = self.interpreter.get_signature_runner(next(iter(signatures)))
+            named = {d["index"]: name for name, d in runner.get_output_details().items()}
+            if set(named) == set(names):
+                names = named
+        return {names[d["index"]]: d for d in details}
+
+    @property
+    def output(self) -> dict:
+        """The first output tensor's details (a model with one output has only it)."""
+        return next(iter(self.outputs.values()))
 
     @property
     def input(self) -> dict:
@@ -54,7 +72,7 @@ class LiteRTModel:
                     self.interpreter.resize_tensor_input(detail["index"], [batch, *detail["shape"][1:]])
             self.interpreter.allocate_tensors()
             self.inputs = self.interpreter.get_input_details()
-            self.output = self.interpreter.get_output_details()[0]
+            self.outputs = self._named_outputs()
             self._batch = batch
 
     def _input_for(self, detail, x):
@@ -75,14 +93,29 @@ class LiteRTModel:
             return np.clip(np.round(x / scale + zero_point), info.min, info.max).astype(dtype)
         return x.astype(dtype)
 
-    def _dequantize(self, y: np.ndarray) -> np.ndarray:
-        scale, zero_point = self.output["quantization"]
-        if np.issubdtype(self.output["dtype"], np.integer) and scale:
+    @staticmethod
+    def _dequantize(detail, y: np.ndarray) -> np.ndarray:
+        scale, zero_point = detail["quantization"]
+        if np.issubdtype(detail["dtype"], np.integer) and scale:
             return (y.astype(np.float32) - zero_point) * scale
-        return y.astype(np.float32)
+        if np.issubdtype(detail["dtype"], np.floating):
+            return y.astype(np.float32)
+        return y  # integer outputs that carry no scale (class ids, counts) stay integers
 
-    def predict(self, x, batch: int = BATCH) -> np.ndarray:
-        """Outputs for `x` (an array, or a dict of arrays by input name)."""
+    def predict(self, x, batch: int = BATCH):
+        """Outputs for `x` (an array, or a dict of arrays by input name), shaped as the Keras model's:
+        one array for one output; for several, a list when the signature names them output_0,
+        output_1 ... (a Keras model with a list of outputs), else a dict by name."""
+        named = self.predict_named(x, batch)
+        if len(named) == 1:
+            return next(iter(named.values()))
+        positional = [f"output_{i}" for i in range(len(named))]
+        if sorted(named) == sorted(positional):
+            return [named[name] for name in positional]
+        return named
+
+    def predict_named(self, x, batch: int = BATCH) -> dict[str, np.ndarray]:
+        """Every output for `x`, by name (`outputs`), float where the file quantized it."""
         count = _count(x)
         batch = 1 if self.fixed_batch else batch
         outputs = []
@@ -105,9 +138,10 @@ class LiteRTModel:
                 self.delegate_note = f"XNNPACK could not prepare the model ({str(err)[:120]}); ran on builtin kernels"
                 self._open(delegates=False)
                 self._batch = None
-                return self.predict(x, batch)
-            outputs.append(self._dequantize(self.interpreter.get_tensor(self.output["index"])))
-        return np.concatenate(outputs)
+                return self.predict_named(x, batch)
+            outputs.append({name: self._dequantize(detail, self.interpreter.get_tensor(detail["index"]))
+                            for name, detail in self.outputs.items()})
+        return {name: np.concatenate([chunk[name] for chunk in outputs]) for name in self.outputs}
 
     def latency_ms(self, x: np.ndarray, examples: int = LATENCY_EXAMPLES) -> float:
         """Mean milliseconds per single example (batch 1), after one warm-up run."""
@@ -128,6 +162,23 @@ def _head(x, count: int):
     return {k: v[:count] for k, v in x.items()} if isinstance(x, dict) else x[:count]
 
 
+def take(x, index):
+    """The examples `index` selects from an array, or from each array of a dict, list or tuple of them
+    (a model's several outputs, or targets for each)."""
+    if isinstance(x, dict):
+        return {k: take(v, index) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(take(v, index) for v in x)
+    return np.asarray(x)[index]
+
+
+def count_examples(x) -> int:
+    """Examples in an array, or in the first array of a dict, list or tuple of them."""
+    while isinstance(x, (dict, list, tuple)):
+        x = next(iter(x.values())) if isinstance(x, dict) else x[0]
+    return len(x)
+
+
 #: One-sided z of the gate: a file is left out only when its loss exceeds the gate by more
 #: than 1.64 standard errors of the paired difference (95% sure it is really over the gate).
 GATE_Z = 1.64
@@ -142,12 +193,13 @@ def paired_noise(task, data, targets, reference, outputs, draws: int = BOOTSTRAP
     """
     headline = task.headline_metric
     rng = np.random.default_rng(seed)
-    count = len(targets)
+    count = count_examples(targets)
     differences = []
     for _ in range(draws):
         idx = rng.integers(0, count, count)
-        differences.append(task.evaluate(targets[idx], reference[idx], data)[headline]
-                           - task.evaluate(targets[idx], outputs[idx], data)[headline])
+        targets_drawn = take(targets, idx)
+        differences.append(task.evaluate(targets_drawn, take(reference, idx), data)[headline]
+                           - task.evaluate(targets_drawn, take(outputs, idx), data)[headline])
     return float(np.std(differences))
 
 
@@ -166,7 +218,8 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
             row["test_metrics"] = keras_metrics
         if row["format"] != "tflite" or row.get("rejected"):  # a compression that failed made no file
             continue
-        say("verify", f"{Path(row['path']).name} on LiteRT over {len(test_targets)} test examples")
+        examples = count_examples(test_targets)
+        say("verify", f"{Path(row['path']).name} on LiteRT over {examples} test examples")
         model = LiteRTModel(Path(row["path"]))
         try:
             outputs = model.predict(test_inputs)
@@ -178,8 +231,9 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
             row["runtime_note"] = model.delegate_note
         metrics = task.evaluate(test_targets, outputs, data)
         row["test_metrics"] = metrics
+        # How close to Keras is the task's answer (agreement, max error, IoU ...), shown as it says.
         comparison = task.compare(keras_outputs, outputs, data)
-        row.update(comparison)
+        row["vs_keras"] = comparison
         row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
         drop = task.headline_drop(keras_metrics[headline], metrics[headline])
@@ -200,9 +254,9 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
             row["rejected"] = (f"{name} {headline} {metrics[headline]:.4f} is {drop:.4f} worse than "
                                f"the Keras model's {keras_metrics[headline]:.4f}: more than {own['key']}="
                                f"{own['value']} plus {GATE_Z} x {noise:.4f} sampling noise (paired bootstrap over "
-                               f"{len(test_targets)} test examples)")
+                               f"{examples} test examples)")
             say("verify", f"  left out of the bundle: {row['rejected']}")
         else:
             say("verify", f"  {drop:.4f} worse than Keras, within the gate {own['value']} plus sampling noise "
-                          f"({GATE_Z} x {noise:.4f} over {len(test_targets)} examples)")
+                          f"({GATE_Z} x {noise:.4f} over {examples} examples)")
     return [row for row in rows if row.get("rejected")]

@@ -18,4 +18,4 @@ def test_fit_on_arrays_returns_a_usable_result(sample_dir, tmp_path):
     rows = result.export(tmp_path / "bundle", quantization="int8")
     int8 = next(r for r in rows if r.get("quantization") == "int8")
     assert (tmp_path / "bundle" / "export" / "model_int8.tflite").exists()
-    assert int8["agreement"] > 0.8
+    assert int8["vs_keras"]["agreement"] > 0.8

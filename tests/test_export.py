@@ -81,7 +81,7 @@ def test_the_gate_leaves_out_a_file_that_lost_accuracy_beyond_the_noise(tmp_path
     rows = [{"path": model_file, "format": "tflite", "quantization": "int8", "bytes": 1}]
     rejected = verify_exports(rows, task, None, np.zeros((200, 2), np.float32), y, keras_out,
                               task.evaluate(y, keras_out, None), gate=0.02)
-    assert rows[0]["test_metrics"]["accuracy"] == 0.5 and rows[0]["agreement"] == 0.5
+    assert rows[0]["test_metrics"]["accuracy"] == 0.5 and rows[0]["vs_keras"]["agreement"] == 0.5
     assert rejected == rows and "int8_accuracy_gate=0.02 plus 1.64 x" in rows[0]["rejected"]
     assert 0.02 < rows[0]["gate"]["noise"] < 0.05  # sqrt(100) / 200 = 0.035
 

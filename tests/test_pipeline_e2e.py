@@ -60,7 +60,7 @@ def test_every_tflite_was_verified_on_litert(quickstart_run):
     keras_accuracy = report["test_metrics"]["accuracy"]
     for row in tflite.values():
         assert row["bytes"] == (REPO / row["path"]).stat().st_size  # REPO / an absolute path is that path
-        assert row["latency_ms"] > 0 and row["agreement"] >= 0.9
+        assert row["latency_ms"] > 0 and row["vs_keras"]["agreement"] >= 0.9
         assert flex_ops_in(row) == []
     assert tflite["float32"]["test_metrics"]["accuracy"] == pytest.approx(keras_accuracy, abs=0.01)
     assert tflite["int8"]["bytes"] <= 0.35 * tflite["float32"]["bytes"]

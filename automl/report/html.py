@@ -56,9 +56,7 @@ def _exports(report: dict) -> str:
         metrics = e.get("test_metrics", {})
         name = report.get("headline_metric") if report.get("headline_metric") in metrics else None
         headline = f"{name} {metrics[name]:.4f}" if name else None
-        closeness = (f"agreement {e['agreement']:.4f}" if "agreement" in e else
-                     f"max relative error {e['max_rel_error']:.2e}" if "max_rel_error" in e else
-                     f"max abs error {e['max_abs_error']:.2e}" if "max_abs_error" in e else None)
+        closeness = closeness_text(e.get("vs_keras")) or None
         size = f"{e['bytes'] / 1024:.1f} KiB" if "bytes" in e else None  # a compression that failed made no file
         gzipped = f"{e['gzip_bytes'] / 1024:.1f} KiB" if "gzip_bytes" in e else None
         rows.append([Path(e["path"]).name, e.get("quantization", e["format"]), e.get("compression", "none"), size,
@@ -69,6 +67,17 @@ def _exports(report: dict) -> str:
     return "<h2>Exports (verified on LiteRT over the test split)</h2>" + table(
         ["file", "quantization", "compression", "size", "gzipped", "test metric", "vs Keras", "ms / example",
          "Flex ops", "left out"], rows)
+
+
+def closeness_text(comparison) -> str:
+    """What the task said of a file against the Keras model (`Task.compare`), as one phrase."""
+    return ", ".join(f"{name.replace('_', ' ')} {_number(value)}" for name, value in (comparison or {}).items())
+
+
+def _number(value) -> str:
+    if isinstance(value, float) and value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+        return f"{value:.2e}"
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _selector(report: dict) -> str:

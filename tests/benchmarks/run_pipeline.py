@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from automl.report.html import closeness_text
+
 
 def _per_class(metrics: dict) -> str:
     """Segmentation's per-class IoU (foreground IoU is the second entry of two classes)."""
@@ -37,9 +39,7 @@ def summarize(report: dict) -> str:
             continue
         sizes[kind] = e["bytes"]
         metrics = ", ".join(f"{k}={v:.4f}" for k, v in e.get("test_metrics", {}).items() if isinstance(v, float))
-        closeness = (f"agreement={e['agreement']:.4f}" if "agreement" in e
-                     else f"max_abs_error={e['max_abs_error']:.2e}" if "max_abs_error" in e
-                     else f"max_rel_error={e.get('max_rel_error', float('nan')):.2e}")
+        closeness = closeness_text(e.get("vs_keras"))
         left_out = f"  LEFT OUT: {e['rejected']}" if e.get("rejected") else ""
         gzipped = f" (gzip {e['gzip_bytes'] / 1024:.1f})" if "gzip_bytes" in e else ""
         lines.append(f"tflite {kind:<8} {e['bytes'] / 1024:8.1f} KiB{gzipped}  {metrics}  "

@@ -42,9 +42,9 @@ def test_report_has_metrics_baselines_and_verified_exports(result):
     assert all(keys <= set(m) for m in report["baselines"].values())
     assert report["test_metrics"]["mase"] < report["baselines"]["seasonal_naive"]["mase"]
     for row in report["exports"]:
-        assert keys <= set(row["test_metrics"]) and "max_rel_error" in row
+        assert keys <= set(row["test_metrics"]) and "max_rel_error" in row["vs_keras"]
     float32 = next(r for r in report["exports"] if r["quantization"] == "float32")
-    assert float32["max_rel_error"] < 1e-3 and flex_ops_in(float32) == []
+    assert float32["vs_keras"]["max_rel_error"] < 1e-3 and flex_ops_in(float32) == []
     html = (result.out_dir / "report.html").read_text()
     assert "baseline/seasonal_naive_drift" in html and "Error by horizon step" in html
 
