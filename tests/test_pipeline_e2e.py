@@ -79,7 +79,7 @@ def test_bundle_files(quickstart_run):
     assert json.loads((export / "preprocessor.json").read_text())["config"] == {"shape": [28, 28, 1]}
     check = report["predict_agreement"]
     assert check["model"] == "model_int8.tflite" and check["examples"] == 150
-    assert check["agreement_with_keras"] >= 0.9
+    assert check["vs_keras"]["agreement"] >= 0.9
     # The model card gives each verified file's figures; the zip is the bundle without its big copies.
     card = (export / "README.md").read_text()
     int8 = next(r for r in report["exports"] if r.get("quantization") == "int8")

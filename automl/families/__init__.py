@@ -24,6 +24,14 @@ _FAMILIES = {
 }
 
 
+def register_family(name: str, family) -> None:
+    """Adds a family from outside automl: a `Family` subclass or a "module:Class" reference; the
+    tasks it serves are its `info.tasks`."""
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"register_family: expected a family name. Received: name={name!r}")
+    _FAMILIES[name] = family
+
+
 def family_names(task: str | None = None) -> list[str]:
     names = sorted(_FAMILIES)
     return [n for n in names if task is None or task in get_family(n).info.tasks]
@@ -34,8 +42,11 @@ def get_family(name: str) -> Family:
         close = difflib.get_close_matches(name, list(_FAMILIES), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"Unknown family.{hint} Received: family={name!r}; known: {', '.join(sorted(_FAMILIES))}")
-    module, cls = _FAMILIES[name].split(":")
-    return getattr(importlib.import_module(module), cls)()
+    family = _FAMILIES[name]
+    if isinstance(family, str):
+        module, cls = family.split(":")
+        family = getattr(importlib.import_module(module), cls)
+    return family()
 
 
-__all__ = ["Family", "FamilyInfo", "family_names", "get_family"]
+__all__ = ["Family", "FamilyInfo", "family_names", "get_family", "register_family"]

@@ -22,9 +22,21 @@ _TASKS = {
 }
 
 
-def _load(reference: str):
+def register_task(name: str, task, config) -> None:
+    """Adds a task from outside automl: its `Task` subclass and its `PipelineConfig` subclass (whose
+    `task` is `Literal[name]`), each a class or a "module:Class" reference. Families serve it by
+    naming it in their `FamilyInfo.tasks` (`automl.families.register_family`)."""
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"register_task: expected a task name. Received: name={name!r}")
+    _TASKS[name] = (task, config)
+
+
+def _load(reference):
+    """A class, or the class a "module:Class" reference names."""
     import importlib
 
+    if not isinstance(reference, str):
+        return reference
     module, name = reference.split(":")
     return getattr(importlib.import_module(module), name)
 

@@ -315,12 +315,12 @@ class Task:
             return None
         from automl.predict import open_bundle
         from automl.preprocessing import load_preprocessor
-        from automl.verify import LiteRTModel
+        from automl.verify import LiteRTModel, count_examples
 
         _, _, model_path = open_bundle(export_dir)
         outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
-        return {"model": model_path.name, "examples": len(outputs),
-                "agreement_with_keras": self.agreement(keras_outputs, outputs)}
+        return {"model": model_path.name, "examples": count_examples(outputs),
+                "vs_keras": self.compare(keras_outputs, outputs, data)}
 
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
