@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import re
+from pathlib import Path
 
 import numpy as np
 

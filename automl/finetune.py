@@ -72,26 +72,27 @@ COOLDOWN_ABOVE_RATE = 0.3
 COOLDOWN_MIN_LOSS_RATIO = 0.1
 
 
-def most_epochs(cfg) -> int:
+def most_epochs(cfg, time_limit: Optional[float]) -> int:
     """The fine-tuning's epoch count: pinned, or (auto) a cap that patience or the time limit ends."""
     if cfg.epochs != "auto":
         return int(cfg.epochs)
-    return AUTO_EPOCH_CAP if cfg.time_limit else AUTO_EPOCHS_WITHOUT_LIMIT
+    return AUTO_EPOCH_CAP if time_limit is not None else AUTO_EPOCHS_WITHOUT_LIMIT
 
 
 def finetune(config, task, data, best: dict, warm_weights: Optional[Path], runtime, folder: Path,
-             fingerprint: str) -> FinetuneResult:
-    """Trains the best configuration to convergence within finetune.time_limit (what is left of
-    it for this invocation).
+             fingerprint: str, time_limit: Optional[float] = None) -> FinetuneResult:
+    """Trains the best configuration to convergence within `time_limit` seconds (what the run's
+    `budget.RunBudget` gives this invocation; default `finetune.time_limit`).
 
     Args:
         warm_weights: the best trial's weights, or None to start from the family's initial weights.
         folder: where the epoch checkpoints live (`<run>/finetune`).
         fingerprint: what the fine-tuning depends on; saved state with another one is discarded.
     """
+    limit = config.finetune.time_limit if time_limit is None else time_limit
     # Variables of the model and of every optimizer must live under one strategy.
     with runtime.strategy.scope():
-        return _Finetuning(config, task, data, best, warm_weights, folder, fingerprint).run()
+        return _Finetuning(config, task, data, best, warm_weights, folder, fingerprint, limit).run()
 
 
 #: A second family is fine-tuned only with at least this many seconds left, and at least
@@ -100,12 +101,13 @@ SECOND_MIN_SECONDS, SECOND_MIN_EPOCH_SHARE = 30.0, 0.5
 
 
 def finetune_second(config, task, data, search, first: FinetuneResult, runtime, folder: Path,
-                    fingerprint: str) -> Optional[FinetuneResult]:
+                    fingerprint: str, time_limit: Optional[float] = None) -> Optional[FinetuneResult]:
     """Spends the fine-tuning time the best trial's family left on the search's second choice
     (`search.second_choice`: a higher-ranked family cut short while still improving), so a slow
     starter is judged on full training, not on its first steps. Returns its result, or None when
     there is no second choice or too little time for it."""
-    second, limit = search.second, config.finetune.time_limit
+    second = search.second
+    limit = config.finetune.time_limit if time_limit is None else time_limit
     if second is None or limit is None:
         return None
     left = limit - first.seconds
@@ -115,15 +117,14 @@ def finetune_second(config, task, data, search, first: FinetuneResult, runtime, 
         return None
     say("finetune", f"{left:.0f}s left: fine-tuning the second choice {second['trial_id']} (one epoch on all "
                     f"training examples takes about {second.get('epoch_seconds', 0):.0f}s)")
-    config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"time_limit": left})})
-    return finetune(config, task, data, second, search.second_weights, runtime, folder, fingerprint)
+    return finetune(config, task, data, second, search.second_weights, runtime, folder, fingerprint, left)
 
 
 def preferred(task, val_examples: int, first: tuple[dict, FinetuneResult],
               second: tuple[dict, FinetuneResult]) -> tuple[tuple[dict, FinetuneResult], str]:
     """Which fine-tuned model to keep: the better on validation, or within the noise of
     validation the one with fewer parameters; and a line saying why."""
-    from automl.search import parsimonious_best
+    from automl.trial_choice import parsimonious_best
 
     rows = [{"trial_id": chosen["trial_id"], "objective": tuned.validation, "params": tuned.model.count_params(),
              "seconds": tuned.seconds, "_pair": (chosen, tuned)} for chosen, tuned in (first, second)]
@@ -137,10 +138,12 @@ def preferred(task, val_examples: int, first: tuple[dict, FinetuneResult],
 
 
 class _Finetuning:
-    def __init__(self, config, task, data, best, warm_weights, folder: Path, fingerprint: str):
+    def __init__(self, config, task, data, best, warm_weights, folder: Path, fingerprint: str,
+                 time_limit: Optional[float]):
         self.cfg, self.task, self.best = config.finetune, task, best
         self.folder, self.started = folder, time.time()
-        self.deadline = self.started + self.cfg.time_limit if self.cfg.time_limit else None
+        self.time_limit = time_limit
+        self.deadline = self.started + time_limit if time_limit is not None else None
         self.family = get_family(best["family"])
         self.hp = best["_hp"]
         self.hypermodel = TaskHyperModel(self.family, task, data, pretrained=best["pretrained"],
@@ -186,7 +189,7 @@ class _Finetuning:
         start, score = self._choose_start(warm_weights)
         save_weights(self.model, self.folder / START)  # where a retraining on train + validation starts
         rate = self.hp.get("learning_rate")
-        epochs = most_epochs(self.cfg)
+        epochs = most_epochs(self.cfg, self.time_limit)
         phases = []
         if self.backbone is not None and warm_weights is None:
             head = AUTO_HEAD_EPOCHS if self.cfg.epochs == "auto" else max(1, self.cfg.epochs // 4)

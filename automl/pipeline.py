@@ -95,20 +95,19 @@ def _load_data(config, task, arrays, out: Path):
     profile = task.profile(data)
     say("data", task.describe_profile(profile))
     data_print = data_fingerprint(config.data.path, arrays)
-    # A task's own work before the search is part of what the search results depend on.
-    prepared_print = fingerprint(data_print, config.seed, config.model_dump(mode="json").get("quality"))
+    # A task's own work before the search is part of what the search results depend on, and so are the
+    # sections the task's config adds to the shared ones (a GAN's feature network settings, say).
+    prepared_print = fingerprint(data_print, config.seed, _task_sections(config))
     prepared = task.before_search(data, config, out / "before_search", prepared_print)
     return data, profile, prepared_print if prepared else data_print, prepared
 
 
-def search_time_limit(config) -> Optional[float]:
-    """The search's own time limit, within its share of the run's `time_limit`."""
-    limit = config.search.time_limit
-    if config.time_limit:
-        share = max(60.0, SEARCH_SHARE * config.time_limit)
-        if limit is None or share < limit:
-            limit = share
-    return limit
+def _task_sections(config) -> dict:
+    """The config sections a task adds beside every pipeline's (`PipelineConfig`'s fields)."""
+    from automl.config.schema import PipelineConfig
+
+    own = set(type(config).model_fields) - set(PipelineConfig.model_fields)
+    return config.model_dump(mode="json", include=own)
 
 
 def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtifacts:
@@ -133,6 +132,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
             say("select", f"not {e['family']}: {e['reason']}")
         _check_pinned_exports(config, selection)
 
+    from automl.budget import RunBudget
     from automl.finetune import finetune
     from automl.runtime import choose_runtime
     from automl.search import run_search, search_settings
@@ -140,12 +140,14 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     runtime = choose_runtime(config)
     report["runtime"] = runtime.to_report()
     say("runtime", f"{runtime.name}, precision {runtime.mixed_precision}")
+    budget = RunBudget(config, recorder, started=recorder.started)
+    _refuse_a_limit_too_short(config, task, data, selection, runtime, budget)
     search_print = search_fingerprint(config, data_print)
     with recorder.stage("search", search_print):
         prepare_search_dir(out, search_print)
         settings = search_settings(config, selection)
-        result = run_search(_within_run_budget(config, "search", recorder), task, data, selection, runtime, out,
-                            settings)
+        result = run_search(config, task, data, selection, runtime, out, settings,
+                            time_limit=budget.stage_limit("search"))
         report["search"] = result.to_report()
         report["best"] = {k: v for k, v in result.best.items() if not k.startswith("_")}
     # Its time limit is a budget: more time continues the saved epochs instead of starting over.
@@ -153,12 +155,13 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
                                  report["best"])
     with recorder.stage("finetune", finetune_print):
         if config.finetune.enabled:
-            config = _within_run_budget(config, "finetune", recorder,
-                                        _test_pass_seconds(config, task, data, result.best, runtime))
+            budget.keep_reserve(_measured_reserve(config, task, data, result.best, runtime))
+            limit = budget.stage_limit("finetune")
             tuned = finetune(config, task, data, result.best, result.best_weights, runtime, out / "finetune",
-                             finetune_print)
+                             finetune_print, time_limit=limit)
             report["finetune"] = tuned.to_report()
-            tuned = _with_second_choice(config, task, data, result, tuned, runtime, out, finetune_print, report)
+            tuned = _with_second_choice(config, task, data, result, tuned, runtime, out, finetune_print, report,
+                                        limit)
             model = tuned.model
         else:
             model = _best_trial_model(config, task, data, result, runtime)
@@ -252,32 +255,6 @@ def _check_pinned_exports(config, selection) -> None:
             check_quantizations(get_family(candidate.family), hp, config.export.quantizations)
 
 
-#: Shares of the run-wide `time_limit`: the most the search may take, and what
-#: fine-tuning leaves for evaluation, export and verification when that work was not timed (a
-#: share, at most RESERVE_MOST seconds).
-SEARCH_SHARE = 0.35
-RESERVE_SHARE = 0.20
-RESERVE_MOST = 180.0
-#: A timed reserve: the conversions (SavedModel, four .tflite files) take about EXPORT_SECONDS
-#: and the rest about TEST_PASSES Keras passes over the test split (the Keras evaluation, LiteRT
-#: on each .tflite file, the bundle check). Measured: Fashion-MNIST's small CNN took 45 s after
-#: fine-tuning (10,000 images, 2.7 s a pass), MiniLM on Rotten Tomatoes 4.5 minutes (2,562
-#: texts, 50 s a pass), where a fixed 3 minutes overran one and left 2 unused in the other.
-EXPORT_SECONDS = 60.0
-TEST_PASSES = 5
-RESERVE_LEAST = 60.0
-RESERVE_MOST_SHARE = 0.5
-
-
-def reserve_after_finetuning(total: float, test_pass_seconds: Optional[float] = None) -> float:
-    """Seconds of a run's `time_limit` kept for evaluation, export and verification: from one
-    timed Keras pass over the test split when there is one, else a fixed share."""
-    if test_pass_seconds is None:
-        return min(RESERVE_SHARE * total, RESERVE_MOST)
-    estimate = max(RESERVE_LEAST, EXPORT_SECONDS + TEST_PASSES * test_pass_seconds)
-    return min(RESERVE_MOST_SHARE * total, estimate)
-
-
 def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float = 600.0) -> None:
     """A worker of a search spread over processes (`automl run --worker`): the data and families the
     chief has, then the trials it hands out until its search ends. The chief fine-tunes, exports
@@ -310,98 +287,29 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
     if json.loads(stamp.read_text()).get("fingerprint") != wanted:
         raise ConfigError(f"the chief's search in {out} is over other data or search settings than this worker's: "
                           f"run both from the same pipeline file and data")
-    config = config.model_copy(update={"search": config.search.model_copy(
-        update={"time_limit": search_time_limit(config)})})
+    from automl.budget import RunBudget
+
+    # A worker searches no longer than the chief's search may (the chief hands out each trial's share).
+    limit = RunBudget(config).stage_limit("search")
     say("search", f"worker {os.environ.get('KERASTUNER_TUNER_ID')}: training the trials of the chief at "
                   f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}")
-    run_search(config, task, data, selection, runtime, out)
+    run_search(config, task, data, selection, runtime, out, time_limit=limit)
     say("done", "the chief's search has ended; the chief fine-tunes, exports and reports")
 
 
-def _within_run_budget(config, stage: str, recorder, test_pass_seconds: Optional[float] = None):
-    """A copy of `config` whose `stage` time limit is what is left for this invocation: the
-    stage's own limit, within its share of the run's `time_limit`, less what earlier
-    invocations of this run already spent in it."""
-    section = getattr(config, stage)
-    limit = section.time_limit
-    if config.time_limit:
-        total = config.time_limit
-        others = sum(v for k, v in recorder.report["timings"].items() if k not in ("total_seconds", stage))
-        reserve = reserve_after_finetuning(total, test_pass_seconds)
-        if stage == "search":
-            capped = search_time_limit(config)
-        else:  # what the run has left, less what evaluation and export after it need
-            share = max(60.0, total - reserve - others)
-            capped = share if limit is None or share < limit else limit
-        if capped != limit:
-            limit = capped
-            kept = "" if stage == "search" else f"; {format_seconds(reserve)} kept for evaluation and export"
-            say(stage, f"time limit {format_seconds(limit)} of the run's {format_seconds(total)} "
-                       f"({format_seconds(others)} spent{kept})")
-    if limit is not None:
-        recorder.report.setdefault("time_limits", {})[stage] = round(limit, 1)
-        if config.time_limit:
-            recorder.report["time_limits"]["run"] = round(config.time_limit, 1)
-            if stage == "finetune":
-                recorder.report["time_limits"]["after_finetuning"] = round(reserve, 1)
-    spent = recorder.spent(stage)
-    if limit is not None and spent:
-        left = max(limit - spent, 1e-3)
-        say(stage, f"{format_seconds(spent)} of its {format_seconds(limit)} spent in earlier invocations; "
-                   f"{format_seconds(left)} left")
-        limit = left
-    if limit == section.time_limit:
-        return config
-    return config.model_copy(update={stage: section.model_copy(update={"time_limit": limit})})
-
-
-def _test_pass_seconds(config, task, data, best: dict, runtime) -> Optional[float]:
-    """Seconds one Keras pass over the test split takes with the best configuration's model,
-    timed on up to TIMED_EXAMPLES test inputs after a warm-up batch (None: not timed: no run-wide
-    time limit, or a task whose evaluation is not one pass, e.g. a GAN's sampling)."""
-    if not config.time_limit or not task.timed_reserve:
-        return None
-    import keras
-
-    from automl.families import get_family
-    from automl.hypermodel import TaskHyperModel
-
-    with runtime.strategy.scope():
-        hypermodel = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
-                                    seed=config.seed)
-        model = hypermodel.build(best["_hp"])
-    inputs, _ = task.eval_arrays(hypermodel.data, "test", best["_hp"])
-    total = len(keras.tree.flatten(inputs)[0])
-    if not total:
-        return None
-    timed = min(total, TIMED_EXAMPLES)
-    sample = keras.tree.map_structure(lambda a: a[:timed], inputs)
-    model.predict(sample, batch_size=TIMED_EXAMPLES, verbose=0)  # the first call traces the graph
-    seconds = []
-    for _ in range(TIMINGS):
-        started = time.time()
-        model.predict(sample, batch_size=TIMED_EXAMPLES, verbose=0)
-        seconds.append(time.time() - started)
-    return min(seconds) / timed * total
-
-
-#: Test inputs `_test_pass_seconds` times, as one batch (a few seconds for a BERT, a fraction for
-#: a small CNN), and how often: the fastest counts. One timing of 512 Fashion-MNIST images once
-#: said 26 s a pass where the pass took 4 (a shared CPU's pause), and kept 2 minutes too many.
-TIMED_EXAMPLES = 256
-TIMINGS = 3
-
-
-def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, finetune_print: str, report: dict):
-    """Fine-tunes the search's second choice with the time the best left (`finetune_second`)
-    and keeps whichever validates better; when that is the second, it becomes `result.best`."""
+def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, finetune_print: str, report: dict,
+                        time_limit: Optional[float]):
+    """Fine-tunes the search's second choice with the time the best left of `time_limit`
+    (`finetune_second`) and keeps whichever validates better; when that is the second, it
+    becomes `result.best`."""
     from automl.finetune import finetune_second, preferred
-    from automl.search import public_fields
+    from automl.search_result import public_fields
 
     if result.second is None:
         return tuned
     second_print = fingerprint(finetune_print, public_fields(result.second))
-    second = finetune_second(config, task, data, result, tuned, runtime, out / "finetune_second", second_print)
+    second = finetune_second(config, task, data, result, tuned, runtime, out / "finetune_second", second_print,
+                             time_limit)
     if second is None:
         return tuned
     val_examples = task.part_size(data, "val")
@@ -415,6 +323,62 @@ def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, f
         report["best"] = public_fields(result.second)
     report["finetune"] = {**kept.to_report(), "compared": compared, "kept": chosen["trial_id"], "why": why}
     return kept
+
+
+def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) -> None:
+    """Refuses, before any training, a run-wide `time_limit` too short for one epoch of the cheapest
+    selected family in the search and one in fine-tuning, with evaluation, export and verification
+    after them; the error names the shortest limit that works. Timed only for limits up to
+    CHECKED_LIMIT (it costs a few seconds: one model built, run and converted)."""
+    import math
+
+    from automl.budget import ModelTiming, shortest_limit
+    from automl.errors import ConfigError
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+    from automl.search import pinned_hyperparameters, trial_sample
+
+    if config.time_limit is None or config.time_limit > CHECKED_LIMIT or not task.timed_reserve:
+        return
+    cheapest = selection.candidates[0]  # fast families come first
+    family = get_family(cheapest.family)
+    hp = pinned_hyperparameters(config.search.hyperparameters)
+    with runtime.strategy.scope():
+        hypermodel = TaskHyperModel(family, task, data, pretrained=cheapest.pretrained, seed=config.seed)
+        model = hypermodel.build(hp)
+    timing = ModelTiming(model, task, hypermodel.data, hp)
+    train = task.part_size(data, "train")
+    sample = trial_sample(config.search, family, task, data, config.seed)
+    needed = shortest_limit(budget.elapsed(), timing, train if sample is None else len(sample), train, config.export)
+    if config.time_limit < needed:
+        shortest = 10 * math.ceil(needed / 10)
+        raise ConfigError(
+            f"time_limit: {format_seconds(config.time_limit)} is too short for this data: one epoch of "
+            f"{cheapest.family} in the search and one in fine-tuning, then evaluation, export and verification, "
+            f"need about {format_seconds(needed)} ({format_seconds(budget.elapsed())} already spent loading and "
+            f"selecting). Received: time_limit={config.time_limit:g}; set time_limit: {shortest}s or more")
+
+
+#: Run-wide time limits up to this many seconds are checked before training (`_refuse_a_limit_too_short`).
+CHECKED_LIMIT = 600.0
+
+
+def _measured_reserve(config, task, data, best: dict, runtime) -> Optional[float]:
+    """Seconds evaluation, export and verification will take, from the best configuration's model
+    timed (one Keras pass over the test split, one conversion); None where it is not timed (no
+    run-wide limit, or a task whose evaluation is not one pass, e.g. a GAN's sampling)."""
+    if not config.time_limit or not task.timed_reserve:
+        return None
+    from automl.budget import ModelTiming, measured_reserve
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    with runtime.strategy.scope():
+        hypermodel = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
+                                    seed=config.seed)
+        model = hypermodel.build(best["_hp"])
+    timing = ModelTiming(model, task, hypermodel.data, best["_hp"], convert="tflite" in config.export.formats)
+    return measured_reserve(timing.conversion_seconds, timing.test_pass_seconds, config.export)
 
 
 def _best_trial_model(config, task, data, result, runtime):

@@ -4,11 +4,10 @@ import numpy as np
 
 from automl.config.loader import config_from_mapping
 from automl.families import get_family
-from automl.pipeline import (EXPORT_SECONDS, RESERVE_LEAST, RESERVE_MOST, RESERVE_MOST_SHARE, RESERVE_SHARE,
-                             SEARCH_SHARE, TEST_PASSES, _test_pass_seconds, _within_run_budget,
-                             reserve_after_finetuning)
+from automl.budget import (RESERVE_MOST, RESERVE_MOST_SHARE, RESERVE_SHARE, SEARCH_SHARE, ModelTiming, RunBudget,
+                           measured_reserve)
 from automl.run_dir import Recorder
-from automl.search import SEARCH_SAMPLE, _trial_sample
+from automl.search import SEARCH_SAMPLE, trial_sample
 from automl.tasks import get_task
 from tests.helpers import sample_arrays
 
@@ -17,69 +16,100 @@ def config(**raw):
     return config_from_mapping({"task": "image_classification", "data": {"path": "."}, **raw})
 
 
-def recorder(tmp_path, elapsed=0.0, **spent):
-    """A run `elapsed` seconds into its stages, whose earlier invocations spent `spent` per stage."""
-    rec = Recorder(tmp_path, {"timings": {"search": elapsed}})
+def recorder(tmp_path, **spent):
+    """A run whose earlier invocations spent `spent` per stage."""
+    rec = Recorder(tmp_path, {"timings": {}})
     rec.book = {stage: {"seconds": seconds} for stage, seconds in spent.items()}
     return rec
+
+
+def budget(cfg, tmp_path, elapsed=0.0, reserve=None, **spent):
+    """A run's budget `elapsed` seconds into this invocation, whose earlier invocations spent `spent`."""
+    import time
+
+    rec = recorder(tmp_path, **spent)
+    run = RunBudget(cfg, rec, started=time.time() - elapsed)
+    run.keep_reserve(reserve)
+    return run
 
 
 def test_run_time_limit_bounds_search_and_leaves_a_reserve_after_finetuning(tmp_path):
     cfg = config(time_limit="40m")
     assert cfg.time_limit == 2400
-    assert _within_run_budget(cfg, "search", recorder(tmp_path)).search.time_limit == SEARCH_SHARE * 2400
-    finetune = _within_run_budget(cfg, "finetune", recorder(tmp_path, 900)).finetune.time_limit
-    assert finetune == 2400 - RESERVE_MOST - 900, "a long run keeps minutes, not a fifth, for export"
-    short = _within_run_budget(config(time_limit="3m"), "finetune", recorder(tmp_path, 60)).finetune.time_limit
-    assert short == (1 - RESERVE_SHARE) * 180 - 60
-    assert cfg.search.time_limit is None, "the user's config is not changed"
+    assert budget(cfg, tmp_path).stage_limit("search") == SEARCH_SHARE * 2400
+    finetune = budget(cfg, tmp_path, elapsed=900).stage_limit("finetune")
+    assert abs(finetune - (2400 - RESERVE_MOST - 900)) < 1, "a long run keeps minutes, not a fifth, for export"
+    short = budget(config(time_limit="3m"), tmp_path, elapsed=60).stage_limit("finetune")
+    assert abs(short - ((1 - RESERVE_SHARE) * 180 - 60)) < 1
+    assert cfg.search.time_limit is None and cfg.finetune.time_limit is None, "the user's config is not changed"
 
 
-def test_a_timed_test_pass_sizes_the_reserve_after_finetuning(tmp_path):
-    # Fashion-MNIST's small CNN (2.7 s a pass) keeps about a minute, not 3; MiniLM (50 s a pass) more.
-    assert reserve_after_finetuning(1800, 2.7) == EXPORT_SECONDS + TEST_PASSES * 2.7
-    assert reserve_after_finetuning(1800, 50.0) == EXPORT_SECONDS + TEST_PASSES * 50.0 > RESERVE_MOST
-    assert reserve_after_finetuning(1800, 0.0) == RESERVE_LEAST
-    assert reserve_after_finetuning(300, 50.0) == RESERVE_MOST_SHARE * 300, "fine-tuning keeps half a short run"
-    cfg = config(time_limit="30m")
-    rec = recorder(tmp_path, 320)
-    timed = _within_run_budget(cfg, "finetune", rec, test_pass_seconds=2.7).finetune.time_limit
-    assert timed == 1800 - 320 - reserve_after_finetuning(1800, 2.7)
-    assert rec.report["time_limits"]["after_finetuning"] == round(reserve_after_finetuning(1800, 2.7), 1)
-    assert _within_run_budget(cfg, "finetune", rec).finetune.time_limit == 1800 - 320 - RESERVE_MOST
+def test_a_short_run_gets_shares_not_minute_floors(tmp_path):
+    # A 40-second run: the search its share, fine-tuning what is left but the measured reserve.
+    cfg = config(time_limit="40s")
+    assert budget(cfg, tmp_path).stage_limit("search") == SEARCH_SHARE * 40
+    assert abs(budget(cfg, tmp_path, elapsed=20, reserve=8.0).stage_limit("finetune") - 12) < 0.5
+    assert budget(cfg, tmp_path, elapsed=45, reserve=8.0).stage_limit("finetune") == 0.0, "an overrun leaves nothing"
 
 
-def test_the_test_pass_is_timed_with_the_best_configuration(sample_dir, tmp_path, tiny_registry):
-    from automl.runtime import choose_runtime
+def test_a_measured_reserve_follows_the_files_and_test_passes(tmp_path):
+    export = config(time_limit="30m").export  # float32, float16, dynamic, int8: int8 calibrates first
+    small = measured_reserve(1.0, 0.5, export)
+    assert small < 30, "a small CNN keeps seconds, not a minute"
+    assert measured_reserve(1.0, 50.0, export) > small + 5 * 50, "a slow test pass (MiniLM) keeps more"
+    compressed = config(time_limit="30m", export={"compression": "prune_qat"}).export
+    assert measured_reserve(1.0, 0.5, compressed) > small + 30, "a tfmot worker is a process of its own"
+    short = budget(config(time_limit="5m"), tmp_path, reserve=1000)
+    assert short.reserve == RESERVE_MOST_SHARE * 300, "fine-tuning keeps half a short run"
+
+
+def test_the_model_timing_measures_passes_and_a_conversion(sample_dir, tmp_path, tiny_registry):
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
     from automl.search import pinned_hyperparameters
 
     cfg = config_from_mapping({"task": "image_classification", "data": {"path": str(tmp_path)}, "time_limit": "5m"})
     task = get_task(cfg.task)
     data = task.load_data(cfg, arrays=sample_arrays(sample_dir))
-    best = {"family": "tiny", "_hp": pinned_hyperparameters({"mode": "ok", "batch_size": 16}), "pretrained": False}
-    seconds = _test_pass_seconds(cfg, task, data, best, choose_runtime(cfg))
-    assert 0 < seconds < 30
-    untimed = cfg.model_copy(update={"time_limit": None})
-    assert _test_pass_seconds(untimed, task, data, best, choose_runtime(cfg)) is None
+    hp = pinned_hyperparameters({"mode": "ok", "batch_size": 16})
+    hypermodel = TaskHyperModel(get_family("tiny"), task, data)
+    timing = ModelTiming(hypermodel.build(hp), task, hypermodel.data, hp)
+    assert 0 < timing.test_pass_seconds < 30 and 0 < timing.conversion_seconds < 60
+    assert timing.epoch_seconds(1000) > timing.epoch_seconds(10) > 0
 
 
-def test_a_smaller_stage_limit_wins_and_no_limit_changes_nothing(tmp_path):
+def test_a_smaller_stage_limit_wins_and_no_limit_is_none(tmp_path):
     cfg = config(time_limit="40m", search={"time_limit": "5m"})
-    assert _within_run_budget(cfg, "search", recorder(tmp_path)).search.time_limit == 300
-    plain = config()
-    assert _within_run_budget(plain, "finetune", recorder(tmp_path, 5000)) is plain
-
-
-def test_an_overrun_still_leaves_fine_tuning_a_minute(tmp_path):
-    cfg = config(time_limit="10m")
-    assert _within_run_budget(cfg, "finetune", recorder(tmp_path, 900)).finetune.time_limit == 60
+    assert budget(cfg, tmp_path).stage_limit("search") == 300
+    assert budget(config(), tmp_path, elapsed=5000).stage_limit("finetune") is None
 
 
 def test_time_spent_in_earlier_invocations_comes_off_the_stage_limit(tmp_path):
     cfg = config(search={"time_limit": "5m"}, finetune={"time_limit": "10m"})
-    assert _within_run_budget(cfg, "search", recorder(tmp_path, search=120)).search.time_limit == 180
-    assert _within_run_budget(cfg, "finetune", recorder(tmp_path, finetune=600)).finetune.time_limit < 1
-    assert _within_run_budget(cfg, "finetune", recorder(tmp_path)) is cfg
+    assert budget(cfg, tmp_path, search=120).stage_limit("search") == 180
+    assert budget(cfg, tmp_path, finetune=600).stage_limit("finetune") == 0.0
+    run = config(time_limit="10m")
+    assert abs(budget(run, tmp_path, search=100, finetune=200).left() - 300) < 1, "earlier work counts in the run"
+
+
+def test_a_time_limit_too_short_for_one_epoch_is_refused_before_training(sample_dir, tmp_path):
+    import shutil
+
+    import pytest
+
+    from automl.errors import ConfigError
+    from automl.pipeline import run_pipeline
+
+    folder = tmp_path / "images"
+    for name in ("Bag", "Sneaker", "Trouser"):
+        (folder / name).mkdir(parents=True)
+        for path in sorted((sample_dir / name).glob("*.png"))[:20]:
+            shutil.copy(path, folder / name / path.name)
+    cfg = config_from_mapping({"task": "image_classification", "data": {"path": str(folder)}, "time_limit": "3s",
+                               "search": {"families": ["small_cnn"]}})
+    with pytest.raises(ConfigError, match=r"time_limit: 0m03s is too short .* Received: time_limit=3; set time_limit: \d+s or more"):
+        run_pipeline(cfg, out_dir=tmp_path / "run")
+    assert not (tmp_path / "run" / "search").exists(), "nothing trained"
 
 
 def test_stage_seconds_add_up_over_invocations_of_the_same_work(tmp_path):
@@ -99,16 +129,16 @@ def test_stage_seconds_add_up_over_invocations_of_the_same_work(tmp_path):
     assert other.report["timings"]["search"] < 1
 
 
-def test_trial_samples_shrink_for_slow_families():
+def testtrial_samples_shrink_for_slow_families():
     labels = np.repeat([0, 1], 15_000)
     part = type("Part", (), {"labels": labels, "__len__": lambda self: len(labels)})()
     data = type("Data", (), {"train": part, "part": lambda self, name: part})()
     task = get_task("text_classification")
     search = config().search
-    assert len(_trial_sample(search, get_family("bert"), task, data, 0)) == get_family("bert").info.search_examples
-    assert len(_trial_sample(search, get_family("bilstm"), task, data, 0)) == SEARCH_SAMPLE
+    assert len(trial_sample(search, get_family("bert"), task, data, 0)) == get_family("bert").info.search_examples
+    assert len(trial_sample(search, get_family("bilstm"), task, data, 0)) == SEARCH_SAMPLE
     pinned = config(search={"max_train_examples": 40_000}).search
-    assert _trial_sample(pinned, get_family("bert"), task, data, 0) is None
+    assert trial_sample(pinned, get_family("bert"), task, data, 0) is None
 
 
 def test_a_trial_trains_as_many_epochs_as_fit_in_its_share():
@@ -155,16 +185,16 @@ def test_auto_epochs_are_bounded_by_the_time_limit_or_a_cap():
     from automl.finetune import AUTO_EPOCH_CAP, AUTO_EPOCHS_WITHOUT_LIMIT, most_epochs
     from automl.search import AUTO_TRIAL_EPOCH_CAP, AUTO_TRIAL_EPOCHS, trial_epochs
 
-    assert most_epochs(config(finetune={"time_limit": "5m"}).finetune) == AUTO_EPOCH_CAP
-    assert most_epochs(config().finetune) == AUTO_EPOCHS_WITHOUT_LIMIT
-    assert most_epochs(config(finetune={"epochs": 7}).finetune) == 7
-    assert trial_epochs(config(search={"time_limit": "5m"}).search) == AUTO_TRIAL_EPOCH_CAP
-    assert trial_epochs(config().search) == AUTO_TRIAL_EPOCHS
-    assert trial_epochs(config(search={"epochs": 4, "time_limit": "5m"}).search) == 4
+    assert most_epochs(config().finetune, 300.0) == AUTO_EPOCH_CAP
+    assert most_epochs(config().finetune, None) == AUTO_EPOCHS_WITHOUT_LIMIT
+    assert most_epochs(config(finetune={"epochs": 7}).finetune, 300.0) == 7
+    assert trial_epochs(config().search, 300.0) == AUTO_TRIAL_EPOCH_CAP
+    assert trial_epochs(config().search, None) == AUTO_TRIAL_EPOCHS
+    assert trial_epochs(config(search={"epochs": 4}).search, 300.0) == 4
 
 
 def test_the_objective_against_time_keeps_the_best_so_far():
-    from automl.search import objective_by_time
+    from automl.trial_choice import objective_by_time
 
     trials = [{"seconds": 10, "objective": 0.5}, {"seconds": 5, "objective": None},
               {"seconds": 20, "objective": 0.4}, {"seconds": 5, "objective": 0.7}]

@@ -98,7 +98,7 @@ def test_each_trial_keeps_its_objective_after_every_epoch(sample_dir, tmp_path, 
 
 
 def test_a_smaller_model_that_ties_within_the_validation_noise_wins():
-    from automl.search import parsimonious_best
+    from automl.trial_choice import parsimonious_best
 
     done = [{"trial_id": "a/0", "objective": 0.950, "params": 300_000, "seconds": 20},
             {"trial_id": "b/0", "objective": 0.945, "params": 20_000, "seconds": 5},
@@ -128,7 +128,7 @@ def fm11_trials():
 
 
 def test_trials_are_compared_at_equal_training_time():
-    from automl.search import compare_at_matched_time, parsimonious_best
+    from automl.trial_choice import compare_at_matched_time, parsimonious_best
 
     done = fm11_trials()
     assert parsimonious_best(done, "max", 5000)[0]["trial_id"] == "0007"  # by epochs no faster trial had time for
@@ -146,7 +146,7 @@ def test_trials_are_compared_at_equal_training_time():
 
 
 def test_within_the_noise_a_known_good_configuration_is_kept():
-    from automl.search import parsimonious_best
+    from automl.trial_choice import parsimonious_best
 
     done = [_trial_row("a", 1, [0.8780], 20, known_good=True), _trial_row("b", 1, [0.8812], 20)]
     best, note = parsimonious_best(done, "max", 5000)  # one standard error: 0.0046
@@ -155,7 +155,7 @@ def test_within_the_noise_a_known_good_configuration_is_kept():
 
 
 def test_a_trial_cut_short_does_not_cut_the_others():
-    from automl.search import compare_at_matched_time
+    from automl.trial_choice import compare_at_matched_time
 
     done = [_trial_row("a", 0, [0.5], 10), _trial_row("b", 0, [0.5, 0.6, 0.7], 30),
             _trial_row("c", 0, [0.5, 0.6, 0.65], 30)]
@@ -184,7 +184,7 @@ def _row(family, trial_id, scores, seconds=10.0):
 
 
 def test_a_higher_ranked_family_cut_short_while_improving_is_the_second_choice():
-    from automl.search import second_choice
+    from automl.trial_choice import second_choice
 
     best = _row("bag", "0", [0.70, 0.76, 0.75])
     slow = _row("bert", "1", [0.71], seconds=66.0)      # one epoch: no sign it had converged
@@ -244,7 +244,7 @@ def test_each_epoch_is_reported_and_a_trial_the_oracle_ended_stops(sample_dir, t
     import keras
     from keras_tuner.engine.trial import TrialStatus
 
-    from automl.search import ReportEachEpoch
+    from automl.lease import ReportEachEpoch
 
     class Oracle:
         def __init__(self):
@@ -273,7 +273,7 @@ def test_a_worker_keeps_its_lease_between_epochs():
 
     from keras_tuner.engine.trial import TrialStatus
 
-    from automl.search import keep_lease
+    from automl.lease import keep_lease
 
     class Oracle:
         def __init__(self):
@@ -306,17 +306,17 @@ def test_a_finished_trial_leaves_no_traced_graph_behind(sample_dir, tmp_path, ti
 
     from tensorflow.python.framework.func_graph import FuncGraph
 
-    from automl import search
+    from automl.tuner import SearchTuner
 
     graphs_after_each_trial = []
-    on_trial_end = search.SearchTuner.on_trial_end
+    on_trial_end = SearchTuner.on_trial_end
 
     def counting(self, trial):
         on_trial_end(self, trial)
         gc.collect()
         graphs_after_each_trial.append(sum(isinstance(o, FuncGraph) for o in gc.get_objects()))
 
-    monkeypatch.setattr(search.SearchTuner, "on_trial_end", counting)
+    monkeypatch.setattr(SearchTuner, "on_trial_end", counting)
     config, task, data = setup(sample_dir, tmp_path, max_trials=4)
     run_search(config, task, data, selection(), choose_runtime(config), tmp_path / "run")
     assert len(graphs_after_each_trial) == 4

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from automl.config.loader import ConfigError, TEMPLATES_DIR, read_yaml
+from automl.config.loader import TEMPLATES_DIR, read_yaml
 
 
 def _value(value: Any) -> str:

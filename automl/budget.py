@@ -1,0 +1,181 @@
+"""The run's time, in one place: the run's `time_limit` and each stage's own limit as the user wrote
+them, what earlier invocations of the same work spent, each stage's share, and the reserve kept for
+evaluation, export and verification (measured on the best configuration). Stages ask it how long
+they may take; the config stays what the user wrote.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from automl.progress import format_seconds, say
+
+#: The most of the run's `time_limit` the search may take; fine-tuning gets what is left, less the
+#: reserve after it.
+SEARCH_SHARE = 0.35
+#: The reserve when it cannot be measured (a task whose evaluation is not one pass over the test
+#: split, say a GAN's sampling): a share of the run, at most RESERVE_MOST seconds.
+RESERVE_SHARE = 0.20
+RESERVE_MOST = 180.0
+#: A measured reserve: every .tflite file converted (`conversion_seconds` each; int8 calibrates on
+#: representative examples first, about INT8_CONVERSIONS conversions' time) and TEST_PASSES passes
+#: over the test split (the Keras evaluation, LiteRT on each file, the bundle check), times SAFETY
+#: (a shared CPU's pauses), plus RESERVE_FIXED seconds for the report, model card and zip.
+TEST_PASSES = 2
+INT8_CONVERSIONS = 3
+SAFETY = 1.5
+RESERVE_FIXED = 3.0
+#: Each compression technique runs tfmot in its own process (a TensorFlow start, the twin, its
+#: epochs): about this many seconds before its own training, which its epochs add to.
+COMPRESSION_SECONDS = 60.0
+#: A reserve is at most this share of the run: fine-tuning keeps the rest.
+RESERVE_MOST_SHARE = 0.5
+
+
+def measured_reserve(conversion_seconds: float, test_pass_seconds: float, export) -> float:
+    """Seconds evaluation, export and verification take after fine-tuning, from one timed
+    conversion and one timed Keras pass over the test split of the best configuration's model."""
+    files = sum(INT8_CONVERSIONS if q == "int8" else 1 for q in export.quantizations) \
+        if "tflite" in export.formats else 0
+    passes = 1 + (TEST_PASSES + len(export.quantizations) if export.verify else 0)
+    seconds = SAFETY * (conversion_seconds * (1 + files) + passes * test_pass_seconds) + RESERVE_FIXED
+    for technique in export.compression.techniques:
+        seconds += COMPRESSION_SECONDS
+    return seconds
+
+
+class RunBudget:
+    """Who may spend how much of a run's time.
+
+    Args:
+        config: the user's `PipelineConfig` (`time_limit`, `search.time_limit`,
+            `finetune.time_limit`), never changed.
+        recorder: the run's `Recorder`: what each stage spent in earlier invocations of the same
+            work (`stages.json`), and where the limits are reported; None for a search worker,
+            which only needs its limit.
+    """
+
+    def __init__(self, config, recorder=None, started: Optional[float] = None):
+        self.total = config.time_limit
+        self.own = {"search": config.search.time_limit, "finetune": config.finetune.time_limit}
+        self.recorder = recorder
+        self.started = time.time() if started is None else started
+        #: What earlier invocations spent, counted as part of the run (their stages' seconds).
+        self.earlier = sum(self._spent(stage) for stage in self.own)
+        #: Seconds kept for evaluation, export and verification (set by `keep_reserve`).
+        self.reserve: Optional[float] = None
+        self.limits: dict = {}
+
+    def elapsed(self) -> float:
+        """The run's seconds so far: this invocation's wall time and earlier invocations' work."""
+        return time.time() - self.started + self.earlier
+
+    def left(self) -> Optional[float]:
+        """Seconds of the run's `time_limit` left (None: no run-wide limit)."""
+        return None if self.total is None else self.total - self.elapsed()
+
+    def keep_reserve(self, seconds: Optional[float]) -> None:
+        """Sets the reserve after fine-tuning: measured seconds, or None for a share of the run."""
+        if self.total is None:
+            return
+        self.reserve = min(RESERVE_SHARE * self.total, RESERVE_MOST) if seconds is None else seconds
+        self.reserve = min(self.reserve, RESERVE_MOST_SHARE * self.total)
+
+    def stage_limit(self, stage: str) -> Optional[float]:
+        """Seconds `stage` ("search" or "finetune") may take in this invocation: its own limit less
+        what earlier invocations spent in it, within its share of the run (the search at most
+        SEARCH_SHARE of it; fine-tuning what the run has left but the reserve). None: no limit."""
+        spent = self._spent(stage)
+        own = self.own[stage]
+        limits = [] if own is None else [own - spent]
+        if self.total is not None:
+            if stage == "search":
+                limits.append(SEARCH_SHARE * self.total - spent)
+            else:
+                limits.append(self.left() - (self.reserve or 0.0))
+        if not limits:
+            return None
+        limit = max(0.0, min(limits))
+        self._record(stage, limit, spent)
+        return limit
+
+    def _spent(self, stage: str) -> float:
+        return self.recorder.spent(stage) if self.recorder is not None else 0.0
+
+    def _record(self, stage: str, limit: float, spent: float) -> None:
+        if self.recorder is None:
+            return
+        limits = self.recorder.report.setdefault("time_limits", {})
+        limits[stage] = round(limit + spent, 1)
+        if self.total is not None:
+            limits["run"] = round(self.total, 1)
+            if self.reserve is not None:
+                limits["after_finetuning"] = round(self.reserve, 1)
+        kept = f"; {format_seconds(self.reserve)} kept for evaluation and export" if stage == "finetune" and \
+            self.reserve else ""
+        earlier = f" ({format_seconds(spent)} spent in earlier invocations)" if spent else ""
+        whole = f" of the run's {format_seconds(self.total)}" if self.total is not None else ""
+        say(stage, f"time limit {format_seconds(limit)}{whole}{earlier}{kept}")
+
+
+#: Training an example costs about this many forward passes (the backward pass and the update),
+#: and tracing the training step about this many times tracing prediction.
+TRAIN_PASSES = 3.0
+TRAIN_TRACE = 2.0
+#: Examples a timing runs on (as one batch), and how often: the fastest counts. One timing of 512
+#: Fashion-MNIST images once said 26 s a pass where the pass took 4 (a shared CPU's pause).
+TIMED_EXAMPLES = 256
+TIMINGS = 3
+
+
+class ModelTiming:
+    """One model's costs, timed: tracing its prediction, one example's forward pass after that, and
+    converting it (an inference SavedModel and a float32 .tflite)."""
+
+    def __init__(self, model, task, data, hp, convert: bool = True):
+        import keras
+
+        inputs, _ = task.eval_arrays(data, "test", hp)
+        total = len(keras.tree.flatten(inputs)[0])
+        count = max(1, min(total, TIMED_EXAMPLES))
+        sample = keras.tree.map_structure(lambda a: a[:count], inputs)
+        started = time.time()
+        model.predict(sample, batch_size=count, verbose=0)  # the first call traces the graph
+        self.trace_seconds = time.time() - started
+        seconds = []
+        for _ in range(TIMINGS):
+            started = time.time()
+            model.predict(sample, batch_size=count, verbose=0)
+            seconds.append(time.time() - started)
+        self.example_seconds = min(seconds) / count
+        self.test_pass_seconds = self.example_seconds * total
+        self.conversion_seconds = _conversion_seconds(model) if convert else 0.0
+
+    def epoch_seconds(self, examples: int) -> float:
+        """One training epoch over `examples`, its step traced first."""
+        return TRAIN_TRACE * self.trace_seconds + TRAIN_PASSES * self.example_seconds * examples
+
+
+def _conversion_seconds(model) -> float:
+    """Seconds to write `model` as an inference SavedModel and convert it to a float32 .tflite."""
+    import tempfile
+    from pathlib import Path
+
+    from automl.convert import convert_tflite, export_saved_model
+
+    started = time.time()
+    with tempfile.TemporaryDirectory() as folder:
+        export_saved_model(model, Path(folder) / "saved_model")
+        convert_tflite(Path(folder) / "saved_model", "float32", None, allow_flex=True)
+    return time.time() - started
+
+
+def shortest_limit(elapsed: float, timing: ModelTiming, search_examples: int, train_examples: int,
+                   export) -> float:
+    """The shortest `time_limit` in which a run can train the cheapest family for one search epoch
+    and one fine-tuning epoch and still evaluate, export and verify it, `elapsed` seconds in."""
+    search = timing.epoch_seconds(search_examples)
+    finetune = timing.epoch_seconds(train_examples)
+    reserve = measured_reserve(timing.conversion_seconds, timing.test_pass_seconds, export)
+    return max(search / SEARCH_SHARE, elapsed + search + finetune + reserve)

@@ -1,0 +1,124 @@
+"""The KerasTuner tuner of the search: runs the oracle's trials, each within its share of the
+time, and keeps each trial's seconds, parameters, epoch objectives and memory beside KerasTuner's
+files (which keep only a trial's best epoch)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+import keras_tuner
+import numpy as np
+
+from automl.distributed import role
+from automl.hypermodel import forget_progress
+from automl.lease import HEARTBEATS_PER_LEASE, ReportEachEpoch, keep_lease
+from automl.oracle import SHARE_KEY, family_values, rung_of
+from automl.progress import say
+from automl.trial_choice import epoch_objectives
+from automl.trial_memory import custom_gradient_names, release_memory, resident_mb
+
+FAILED = ("FAILED", "INVALID")
+#: Per tuner project: each trial's wall-clock seconds and parameter count.
+TRIAL_STATS = "trial_stats.json"
+
+
+class SearchTuner(keras_tuner.Tuner):
+    """Runs the oracle's trials: each gets its units' share of the time left, a promoted
+    trial starts from the checkpoint of the trial it continues, and each trial's seconds
+    and parameter count are kept beside KerasTuner's files."""
+
+    #: TensorBoard logs go to <this>/<trial id> (None: no logs).
+    tensorboard_root: Optional[Path] = None
+
+    def __init__(self, oracle, *args, **kwargs):
+        # Read before KerasTuner puts a client of the chief's oracle in self.oracle on a worker.
+        lease = getattr(oracle, "lease_seconds", None)
+        super().__init__(oracle, *args, **kwargs)
+        #: How often a worker reports its running trial between epochs (None: only at epochs).
+        self.heartbeat_seconds = max(0.5, lease / HEARTBEATS_PER_LEASE) if lease and role() == "worker" else None
+
+    def on_trial_begin(self, trial):
+        self._trial_start, self._trial_history = time.time(), None
+        self._gradients_before = custom_gradient_names()
+        hypermodel = self.hypermodel
+        share = trial.hyperparameters.values.get(SHARE_KEY)  # set by the oracle (the chief's, on a worker)
+        hypermodel.trial_deadline = None if share is None else self._trial_start + share
+        hypermodel.trial_id = trial.trial_id
+        hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
+        hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))
+        values = trial.hyperparameters.values
+        shown = family_values(values)
+        parent = values.get("tuner/trial_id")
+        how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
+        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {rung_of(trial)}"
+                      f"{how}): {shown}")
+        super().on_trial_begin(trial)
+
+    def run_trial(self, trial, *args, **kwargs):
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), ReportEachEpoch(self.oracle, trial.trial_id)]
+        parent = trial.hyperparameters.values.get("tuner/trial_id")
+        self.hypermodel.start_weights = None
+        if parent is not None:
+            self.hypermodel.start_weights = self.load_model(self.oracle.get_trial(parent)).get_weights()
+        try:
+            with keep_lease(self.oracle, trial.trial_id, self.heartbeat_seconds):
+                results = super().run_trial(trial, *args, **kwargs)
+            self._trial_history = epoch_objectives(results, self.oracle.objective.name)
+            return results
+        finally:
+            self.hypermodel.start_weights = None
+
+    def on_trial_end(self, trial):
+        if trial.status in FAILED and trial.message:
+            say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
+        # One file per tuner: workers sharing the run directory must not write over each other.
+        stats_file = Path(self.project_dir) / (TRIAL_STATS if self.tuner_id == "tuner0"
+                                               else f"trial_stats_{self.tuner_id}.json")
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        family = self.hypermodel.of(trial.hyperparameters)
+        release_memory(keep_gradients=self._gradients_before)
+        forget_progress(self.get_trial_dir(trial.trial_id))
+        stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
+                                 "history": self._trial_history, "resident_mb": resident_mb()}
+        stats_file.write_text(json.dumps(stats))
+        family.last_params = None
+        super().on_trial_end(trial)
+
+
+def trial_rows(tuner) -> list[dict]:
+    stats = {}
+    for stats_file in sorted(Path(tuner.project_dir).glob("trial_stats*.json")):
+        stats.update(json.loads(stats_file.read_text()))
+    oracle = tuner.oracle
+    rows = []
+    for trial_id, trial in sorted(oracle.trials.items()):
+        status, values = trial.status, trial.hyperparameters.values
+        family = values.get("family")
+        parent = values.get("tuner/trial_id")
+        rows.append({
+            "trial_id": f"{family}/{trial_id}",
+            "family": family,
+            "rung": oracle.rung(trial_id),
+            "continues": f"{family}/{parent}" if parent else None,
+            "status": "failed" if status in FAILED else status.lower(),
+            "objective": None if trial.score is None or not np.isfinite(trial.score) else float(trial.score),
+            "seconds": stats.get(trial_id, {}).get("seconds"),
+            "params": stats.get(trial_id, {}).get("params"),
+            "history": stats.get(trial_id, {}).get("history"),
+            # The process's resident memory as the trial ended: flat across trials when each
+            # trial's models and graphs are released.
+            "resident_mb": stats.get(trial_id, {}).get("resident_mb"),
+            "hyperparameters": family_values(values),
+            "worker": oracle.ran_by.get(trial_id) if role() == "chief" else None,
+            "error": (trial.message or "").strip().splitlines()[-1] if status in FAILED and trial.message else None,
+            "_message": trial.message,
+            "_trial": trial,
+        })
+    return rows
+
+
+def finished_trials(oracle) -> int:
+    return sum(1 for t in oracle.trials.values() if t.status != keras_tuner.engine.trial.TrialStatus.RUNNING)
