@@ -49,10 +49,6 @@ class Result:
         """The Keras model on model-ready inputs (arrays, or a dict of arrays by input name)."""
         return self.model.predict(inputs, verbose=0)
 
-    def generate(self, count: int, seed: int = 0, labels=None) -> np.ndarray:
-        """`count` new uint8 images from a generator (class ids `labels` for a class-conditional one)."""
-        return self._task.generate(self.model, self._data, self._hp, count, seed, labels)
-
     def evaluate(self, inputs=None, targets=None) -> dict:
         """Task metrics on the held-out test split, or on the inputs given (targets as an array, or a
         dict of arrays by output name for a model with several outputs)."""
@@ -101,7 +97,8 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
             `output="runs/x"`, `seed=1`, `data={"horizon": 24}` (merged with the data given).
 
     Returns:
-        A `Result` with `.model`, `.predict()`, `.evaluate()`, `.export()`, `.report`.
+        A `Result` with `.model`, `.predict()`, `.evaluate()`, `.export()`, `.report` (a task may
+        return a subclass with its own methods: a generator's `Result` also has `.generate()`).
     """
     from automl.pipeline import run_pipeline
 
@@ -113,4 +110,4 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     arrays, raw["data"] = in_memory if in_memory is not None else (None, {"path": str(data)})
     raw = deep_merge(raw, overrides)
     config = config_from_mapping(raw, source="automl.fit")
-    return Result(run_pipeline(config, arrays=arrays), config)
+    return get_task_class(task).result(run_pipeline(config, arrays=arrays), config)

@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
     schema.add_argument("--task", help="only this task's keys (default: every task's, told apart by `task`)")
     predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
-                                              "(labels, masks or forecasts, as the run's task gives)", parents=[common])
+                                              "(labels, masks or forecasts, as the run's task gives)", parents=[common],
+                             epilog="The run's task may take options of its own (image generation: --samples N "
+                                    "--seed S --out grid.png); an unknown one is an error that lists them.")
     predict.add_argument("run_dir")
     predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "
@@ -68,9 +70,6 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print JSON lines")
     predict.add_argument("--out-dir", help="where a task that writes files (masks) puts them "
                                            "(default RUN_DIR/predictions)")
-    predict.add_argument("--samples", type=int, help="image generation: how many samples (default 64)")
-    predict.add_argument("--seed", type=int, default=0, help="image generation: seed of the latent vectors")
-    predict.add_argument("--out", help="image generation: the grid PNG (default OUT_DIR/samples.png)")
     export = sub.add_parser("export", help="write a new verified bundle from a finished run (beside its export/), "
                                             "without searching or training again; compression fine-tunes "
                                             "the trained model further", parents=[common])
@@ -97,9 +96,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
-    # `predict`'s inputs may come after its options (a generator's class names, texts after --json).
-    if getattr(args, "command", None) == "predict" and not any(e.startswith("-") for e in extra):
-        args.inputs += extra
+    # `predict` hands what it does not know to the run's task (its own options, inputs after them).
+    if getattr(args, "command", None) == "predict":
+        args.extra = extra
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version:
@@ -215,14 +214,14 @@ def _predict(args) -> int:
 
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
     task = get_task_class(metadata["task"])
-    out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
-    if not args.inputs and task.predict_needs_inputs:
-        from automl.errors import DataError
-
-        raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
-                        f"inputs (texts, image paths or history CSVs, as its metadata.json says)")
-    options = {"out_dir": out_dir, "samples": args.samples, "seed": args.seed, "out": args.out}
-    rows = task.bundle_rows(export_dir, metadata, model_path, list(args.inputs), options)
+    own = argparse.ArgumentParser(prog=f"automl predict {args.run_dir}",
+                                  description=f"Options of the {metadata['task']} bundle in {export_dir}.")
+    own.add_argument("more_inputs", nargs="*", help=argparse.SUPPRESS)
+    task.predict_arguments(own)
+    options = vars(own.parse_args(args.extra))
+    inputs = [*args.inputs, *options.pop("more_inputs")]
+    options["out_dir"] = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
+    rows = task.bundle_rows(export_dir, metadata, model_path, inputs, options)
     return _print_rows(rows, args.json, task.show_row)
 
 

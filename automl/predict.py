@@ -34,9 +34,13 @@ def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tupl
 
 
 def rows_for_each(inputs, produce) -> list[dict]:
-    """Rows from `produce(input)` for each input, or one {"input", "error"} row for an input that fails."""
+    """Rows from `produce(input)` for each input, or one {"input", "error"} row for an input that fails;
+    no inputs at all is an error."""
     from automl.errors import AutomlError
 
+    if not inputs:
+        raise DataError("predict: no inputs given; this bundle reads inputs (texts, image paths or history CSVs, "
+                        "as its metadata.json says)")
     rows = []
     for item in inputs:
         try:

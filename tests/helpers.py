@@ -19,6 +19,17 @@ def sample_arrays(sample_dir, per_class=30, classes=("Bag", "Sneaker", "Trouser"
     return np.stack(images), np.array(labels)
 
 
+def sample_folder(sample_dir, folder, per_class, classes=("Bag", "Sneaker", "Trouser")):
+    """A folder of class folders holding `per_class` real images each, copied from the shipped sample."""
+    import shutil
+
+    for name in classes:
+        (folder / name).mkdir(parents=True)
+        for path in sorted((sample_dir / name).glob("*.png"))[:per_class]:
+            shutil.copy(path, folder / name / path.name)
+    return folder
+
+
 class TinyFamily(Family):
     """A one-layer model whose `mode` can make a trial fail or diverge."""
 

@@ -1,11 +1,11 @@
 """One bundle whichever door made it: the run, `automl export RUN` and `Result.export`."""
 
 import re
-import shutil
 import zipfile
 
 import automl
 from automl.reexport import reexport
+from tests.helpers import sample_folder
 
 
 def _card(folder):
@@ -24,11 +24,7 @@ def _zipped(folder):
 
 
 def test_the_run_automl_export_and_result_export_make_the_same_bundle(sample_dir, tmp_path):
-    folder = tmp_path / "images"
-    for name in ("Bag", "Sneaker", "Trouser"):
-        (folder / name).mkdir(parents=True)
-        for path in sorted((sample_dir / name).glob("*.png"))[:30]:
-            shutil.copy(path, folder / name / path.name)
+    folder = sample_folder(sample_dir, tmp_path / "images", 30)
     result = automl.fit(str(folder), task="image_classification", output=str(tmp_path / "run"), seed=3,
                         search={"max_trials": 1, "epochs": 1, "families": ["small_cnn"],
                                 "hyperparameters": {"width": 8, "depth": 2}},

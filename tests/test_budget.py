@@ -9,7 +9,7 @@ from automl.budget import (RESERVE_MOST, RESERVE_MOST_SHARE, RESERVE_SHARE, SEAR
 from automl.run_dir import Recorder
 from automl.search import SEARCH_SAMPLE, trial_sample
 from automl.tasks import get_task
-from tests.helpers import sample_arrays
+from tests.helpers import sample_arrays, sample_folder
 
 
 def config(**raw):
@@ -93,18 +93,13 @@ def test_time_spent_in_earlier_invocations_comes_off_the_stage_limit(tmp_path):
 
 
 def test_a_time_limit_too_short_for_one_epoch_is_refused_before_training(sample_dir, tmp_path):
-    import shutil
 
     import pytest
 
     from automl.errors import ConfigError
     from automl.pipeline import run_pipeline
 
-    folder = tmp_path / "images"
-    for name in ("Bag", "Sneaker", "Trouser"):
-        (folder / name).mkdir(parents=True)
-        for path in sorted((sample_dir / name).glob("*.png"))[:20]:
-            shutil.copy(path, folder / name / path.name)
+    folder = sample_folder(sample_dir, tmp_path / "images", 20)
     cfg = config_from_mapping({"task": "image_classification", "data": {"path": str(folder)}, "time_limit": "3s",
                                "search": {"families": ["small_cnn"]}})
     with pytest.raises(ConfigError, match=r"time_limit: 0m03s is too short .* Received: time_limit=3; set time_limit: \d+s or more"):

@@ -3,7 +3,6 @@ search, fine-tuning, export to float32 and int8, LiteRT verification of both out
 and `automl predict`, through the public registries and nothing that names it under automl/."""
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -13,6 +12,7 @@ import automl.tasks as tasks
 from automl.cli import main
 from tests.class_and_box import NAME, BoxCNN, ClassAndBox, ClassAndBoxConfig
 from tests.conftest import REPO
+from tests.helpers import sample_folder
 
 
 @pytest.fixture
@@ -30,11 +30,7 @@ def test_nothing_under_automl_names_the_task():
 
 
 def test_a_two_output_task_runs_search_to_predict(registered, sample_dir, tmp_path, capsys):
-    folder = tmp_path / "images"
-    for name in ("Bag", "Sneaker", "Trouser"):
-        (folder / name).mkdir(parents=True)
-        for path in sorted((sample_dir / name).glob("*.png"))[:40]:
-            shutil.copy(path, folder / name / path.name)
+    folder = sample_folder(sample_dir, tmp_path / "images", 40)
     pipeline = tmp_path / "boxes.yaml"
     pipeline.write_text(f"""extends: image_classification
 task: {NAME}

@@ -50,6 +50,14 @@ class Task:
         return 1.0, [], None
 
     @classmethod
+    def result(cls, artifacts, config):
+        """What `automl.fit` returns for a finished run: an `automl.api.Result` (a task with more to
+        offer returns a subclass: a generator's can `generate`)."""
+        from automl.api import Result
+
+        return Result(artifacts, config)
+
+    @classmethod
     def python_data(cls, data) -> Optional[tuple[Any, dict]]:
         """For `automl.fit`: (in-memory data for `load_data`, the config's data section), or None
         when `data` is a path. Default: an `(inputs, targets)` pair of arrays."""
@@ -182,10 +190,6 @@ class Task:
         """The tf_keras twin `model` wrapped as `inference_model` wrapped the Keras 3 one, so that a
         compressed file runs the model as the bundle's other files do."""
         return model
-
-    def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
-        """New examples from a generative model (`Result.generate`)."""
-        raise NotImplementedError(f"{self.name} models do not generate examples; they predict")
 
     def describe_inference(self, inference: dict) -> str:
         """One line on what `inference_model` chose."""
@@ -326,15 +330,21 @@ class Task:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
         return []
 
-    #: `automl predict` needs inputs to run on (a generator samples without any).
-    predict_needs_inputs: bool = True
+    @classmethod
+    def predict_arguments(cls, parser) -> None:
+        """Adds the task's own `automl predict` options to an argparse parser; their values reach
+        `bundle_rows` in `options` (a generator's --samples, say)."""
 
     @classmethod
     def bundle_rows(cls, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
         """`automl predict`: one row per input from the bundle alone (LiteRT, no TensorFlow);
         a row with an "error" key for an input that cannot be used."""
+        from automl.errors import DataError
         from automl.predict import Predictor
 
+        if not inputs:
+            raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
+                            f"inputs (texts, image paths or history CSVs, as its metadata.json says)")
         return Predictor(export_dir, model_path.name.removeprefix("model_").removesuffix(".tflite")).predict(inputs)
 
     @classmethod

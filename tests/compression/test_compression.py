@@ -2,14 +2,13 @@
 without training it again, and two bundles compared."""
 
 import json
-import shutil
 import zipfile
 
 import numpy as np
 import pytest
 
 from automl.config.loader import config_from_mapping
-from tests.helpers import sample_arrays
+from tests.helpers import sample_arrays, sample_folder
 
 
 def tiny_trained(sample_dir, tmp_path, compression: dict):
@@ -87,11 +86,7 @@ def test_a_finished_run_is_reexported_compressed_and_diffed(sample_dir, tmp_path
     from automl.pipeline import run_pipeline
     from automl.reexport import diff_bundles, reexport
 
-    folder = tmp_path / "images"
-    for name in ("Bag", "Sneaker", "Trouser"):
-        (folder / name).mkdir(parents=True)
-        for path in sorted((sample_dir / name).glob("*.png"))[:40]:
-            shutil.copy(path, folder / name / path.name)
+    folder = sample_folder(sample_dir, tmp_path / "images", 40)
     config = config_from_mapping({
         "task": "image_classification", "data": {"path": str(folder)}, "seed": 2,
         "search": {"max_trials": 1, "epochs": 2, "families": ["small_cnn"],

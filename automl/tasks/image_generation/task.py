@@ -228,6 +228,12 @@ class ImageGeneration(Task):
             inference["untrained_frechet_distance"] = round(data.untrained, 4)
         return generator, inference
 
+    @classmethod
+    def result(cls, artifacts, config):
+        from automl.tasks.image_generation.result import GeneratorResult
+
+        return GeneratorResult(artifacts, config)
+
     def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
         """uint8 images from the generator: seeded latent vectors, and `labels` (or uniform class ids)."""
         conditional = bool(hp.values.get("conditional", False))
@@ -358,7 +364,11 @@ class ImageGeneration(Task):
         return nearest_pairs(unit_to_pixels(generated), unit_to_pixels(train[nearest]),
                              np.sqrt(distances[np.arange(len(generated)), nearest]))
 
-    predict_needs_inputs = False
+    @classmethod
+    def predict_arguments(cls, parser) -> None:
+        parser.add_argument("--samples", type=int, default=64, help="how many samples (default 64)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+        parser.add_argument("--out", help="the grid PNG (default OUT_DIR/samples.png)")
 
     @classmethod
     def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
