@@ -7,6 +7,7 @@ they may take; the config stays what the user wrote.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Optional
 
 from automl.progress import format_seconds, say
@@ -18,31 +19,38 @@ SEARCH_SHARE = 0.35
 #: split, say a GAN's sampling): a share of the run, at most RESERVE_MOST seconds.
 RESERVE_SHARE = 0.20
 RESERVE_MOST = 180.0
-#: A measured reserve: every .tflite file converted (`conversion_seconds` each; int8 calibrates on
-#: representative examples first, about INT8_CONVERSIONS conversions' time) and TEST_PASSES passes
-#: over the test split (the Keras evaluation, LiteRT on each file, the bundle check), times SAFETY
-#: (a shared CPU's pauses), plus RESERVE_FIXED seconds for the report, model card and zip.
-TEST_PASSES = 2
-INT8_CONVERSIONS = 3
-SAFETY = 1.5
+#: A measured reserve. `conversion_seconds` times the first SavedModel and float32 conversion
+#: (both trace the model); each further file takes about CONVERSION_SHARE of that (small CNN: 1.44 s
+#: measured, 0.56 of it the SavedModel, 0.75 each further conversion); an int8 file counts twice
+#: and first runs its representative examples about CALIBRATION_PASSES times. Verification runs
+#: TEST_PASSES passes over the test split besides one per .tflite (the Keras evaluation, the bundle
+#: check, an inference wrapper's choice on validation). All of it times SAFETY (a shared CPU's
+#: pauses), plus RESERVE_FIXED seconds for the report, model card and zip.
+CONVERSION_SHARE = 0.5
+CALIBRATION_PASSES = 2
+TEST_PASSES = 3
+SAFETY = 1.25
 RESERVE_FIXED = 3.0
 #: Each compression technique runs tfmot in its own process (a TensorFlow start, the twin, its
 #: epochs): about this many seconds before its own training, which its epochs add to.
 COMPRESSION_SECONDS = 60.0
 #: A reserve is at most this share of the run: fine-tuning keeps the rest.
 RESERVE_MOST_SHARE = 0.5
+#: More than this share of `time_limit` left at the end is said in the report, with why.
+UNUSED_SHARE = 0.10
 
 
-def measured_reserve(conversion_seconds: float, test_pass_seconds: float, export) -> float:
-    """Seconds evaluation, export and verification take after fine-tuning, from one timed
-    conversion and one timed Keras pass over the test split of the best configuration's model."""
-    files = sum(INT8_CONVERSIONS if q == "int8" else 1 for q in export.quantizations) \
-        if "tflite" in export.formats else 0
-    passes = 1 + (TEST_PASSES + len(export.quantizations) if export.verify else 0)
-    seconds = SAFETY * (conversion_seconds * (1 + files) + passes * test_pass_seconds) + RESERVE_FIXED
-    for technique in export.compression.techniques:
-        seconds += COMPRESSION_SECONDS
-    return seconds
+def measured_reserve(timing: "ModelTiming", export) -> float:
+    """Seconds evaluation, export and verification take after fine-tuning, from the best
+    configuration's model timed (`ModelTiming`) and what `export` asks for."""
+    tflite = list(export.quantizations) if "tflite" in export.formats else []
+    weight = sum(2 if q == "int8" else 1 for q in tflite)
+    converting = timing.conversion_seconds * (1 - CONVERSION_SHARE + CONVERSION_SHARE * weight) if tflite else 0.0
+    if "int8" in tflite:
+        converting += CALIBRATION_PASSES * export.representative_examples * timing.example_seconds
+    passes = 1 + (TEST_PASSES + len(tflite) if export.verify else 0)
+    seconds = SAFETY * (converting + passes * timing.test_pass_seconds) + RESERVE_FIXED
+    return seconds + COMPRESSION_SECONDS * len(export.compression.techniques)
 
 
 class RunBudget:
@@ -100,6 +108,27 @@ class RunBudget:
         self._record(stage, limit, spent)
         return limit
 
+    def unused_note(self, report: dict) -> Optional[str]:
+        """When more than UNUSED_SHARE of the run's `time_limit` is left at its end, why: what ended
+        the search and the fine-tuning before their limits (None when the time was spent)."""
+        if self.total is None:
+            return None
+        unused = self.total - self.elapsed()
+        if unused <= UNUSED_SHARE * self.total:
+            return None
+        why = []
+        search, tuned = report.get("search", {}), report.get("finetune", {})
+        if search and not search.get("stopped_by_time_limit"):
+            why.append(f"the search ended with its plan done ({len(search.get('trials', []))} trial(s); "
+                       f"search.max_trials and search.epochs set it)")
+        if tuned.get("skipped"):
+            why.append("fine-tuning is disabled (finetune.enabled: false)")
+        elif tuned and not tuned.get("stopped_by_time_limit"):
+            why.append(f"fine-tuning ended after {tuned.get('epochs_run')} epoch(s): its finetune.epochs, or "
+                       f"validation stopped improving (finetune.patience)")
+        return (f"{format_seconds(unused)} of the run's {format_seconds(self.total)} left unused: "
+                + ("; ".join(why) or "evaluation and export took less than the reserve kept for them"))
+
     def _spent(self, stage: str) -> float:
         return self.recorder.spent(stage) if self.recorder is not None else 0.0
 
@@ -129,11 +158,20 @@ TIMED_EXAMPLES = 256
 TIMINGS = 3
 
 
+@dataclass
 class ModelTiming:
-    """One model's costs, timed: tracing its prediction, one example's forward pass after that, and
-    converting it (an inference SavedModel and a float32 .tflite)."""
+    """One model's costs: tracing its prediction, one example's forward pass after that, the test
+    split's size, and converting it (an inference SavedModel and a float32 .tflite)."""
 
-    def __init__(self, model, task, data, hp, convert: bool = True):
+    trace_seconds: float
+    example_seconds: float
+    test_examples: int
+    conversion_seconds: float = 0.0
+
+    @classmethod
+    def measure(cls, model, task, data, hp, convert: bool = True) -> "ModelTiming":
+        """Times `model` on up to TIMED_EXAMPLES test inputs as one batch (the fastest of TIMINGS
+        runs after a first, tracing one) and, with `convert`, one conversion."""
         import keras
 
         inputs, _ = task.eval_arrays(data, "test", hp)
@@ -142,15 +180,17 @@ class ModelTiming:
         sample = keras.tree.map_structure(lambda a: a[:count], inputs)
         started = time.time()
         model.predict(sample, batch_size=count, verbose=0)  # the first call traces the graph
-        self.trace_seconds = time.time() - started
+        trace = time.time() - started
         seconds = []
         for _ in range(TIMINGS):
             started = time.time()
             model.predict(sample, batch_size=count, verbose=0)
             seconds.append(time.time() - started)
-        self.example_seconds = min(seconds) / count
-        self.test_pass_seconds = self.example_seconds * total
-        self.conversion_seconds = _conversion_seconds(model) if convert else 0.0
+        return cls(trace, min(seconds) / count, total, _conversion_seconds(model) if convert else 0.0)
+
+    @property
+    def test_pass_seconds(self) -> float:
+        return self.example_seconds * self.test_examples
 
     def epoch_seconds(self, examples: int) -> float:
         """One training epoch over `examples`, its step traced first."""
@@ -177,5 +217,5 @@ def shortest_limit(elapsed: float, timing: ModelTiming, search_examples: int, tr
     and one fine-tuning epoch and still evaluate, export and verify it, `elapsed` seconds in."""
     search = timing.epoch_seconds(search_examples)
     finetune = timing.epoch_seconds(train_examples)
-    reserve = measured_reserve(timing.conversion_seconds, timing.test_pass_seconds, export)
+    reserve = measured_reserve(timing, export)
     return max(search / SEARCH_SHARE, elapsed + search + finetune + reserve)

@@ -69,6 +69,10 @@ def family_values(values: dict) -> dict:
     return {bare_name(k): v for k, v in model_values(values).items() if k != "family"}
 
 
+#: A family with no ended trial yet is taken to need this many times the shortest trial so far.
+UNTRIED_COST = 2.0
+
+
 class CrossFamilyOracle(keras_tuner.Oracle):
     """Known-good first, then successive halving across families (see the module doc).
 
@@ -92,6 +96,10 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         self.lease_seconds = lease_seconds
         #: trial id -> when its worker last reported; trial id -> the tuner (worker) that ran it.
         self.reported: dict[str, float] = {}
+        #: When each running trial was handed out, and the fewest seconds a trial of each family
+        #: ended in (this process's trials).
+        self.handed_out: dict[str, float] = {}
+        self.family_seconds: dict[str, float] = {}
         self.ran_by: dict[str, str] = {}
         #: tuner id -> when it last asked for a trial.
         self.asked: dict[str, float] = {}
@@ -110,17 +118,28 @@ class CrossFamilyOracle(keras_tuner.Oracle):
     # --- KerasTuner's Oracle interface -------------------------------------------------
 
     def populate_space(self, trial_id):
-        if self.deadline is not None and time.time() >= self.deadline:
+        if self.deadline is not None and time.time() + self.shortest_trial() >= self.deadline:
+            # No trial starts that cannot end in time: the time left goes to fine-tuning.
             return {"status": _Status.STOPPED, "values": None}
         promotion = self.next_promotion()
         if promotion is not None:
             parent, rung = promotion
-            return {"status": _Status.RUNNING, "values": self._continuation(parent, rung)}
+            return self._if_it_fits(self._continuation(parent, rung))
         if self.new_started() >= self.new_trials:
             return {"status": _Status.STOPPED, "values": None}
         values = self._next_queued() or self._draw(trial_id)
         if values is None:  # every family's space is exhausted
             return {"status": _Status.STOPPED, "values": None}
+        return self._if_it_fits(values)
+
+    def _if_it_fits(self, values: dict) -> dict:
+        """A running trial of `values`, or the search's end when the time left is less than the
+        family's shortest trial so far (UNTRIED_COST times the shortest of any family for a family
+        not yet tried: a bigger model, traced afresh)."""
+        if self.deadline is not None and self.family_seconds:
+            least = self.family_seconds.get(values.get("family"), UNTRIED_COST * self.shortest_trial())
+            if time.time() + least >= self.deadline:
+                return {"status": _Status.STOPPED, "values": None}
         return {"status": _Status.RUNNING, "values": values}
 
     @keras_tuner.synchronized
@@ -146,7 +165,7 @@ class CrossFamilyOracle(keras_tuner.Oracle):
             self.ongoing_trials.pop(tuner_id, None)
             trial = super().create_trial(tuner_id)
         if trial.status == _Status.RUNNING:
-            self.reported[trial.trial_id] = time.time()
+            self.reported[trial.trial_id] = self.handed_out[trial.trial_id] = time.time()
             self.ran_by[trial.trial_id] = tuner_id
         elif trial.status == _Status.STOPPED and self.lease_seconds is not None:
             # The chief stops once every worker it knows has heard the search is over: a worker that
@@ -183,6 +202,10 @@ class CrossFamilyOracle(keras_tuner.Oracle):
                     self.ongoing_trials.pop(tuner_id)
             return
         super().end_trial(trial)
+        if trial.trial_id in self.handed_out:
+            seconds = time.time() - self.handed_out.pop(trial.trial_id)
+            family = self.trials[trial.trial_id].hyperparameters.values.get("family")
+            self.family_seconds[family] = min(seconds, self.family_seconds.get(family, seconds))
         if self.announce:
             ended = self.trials[trial.trial_id]
             score = f" {self.objective.name}={ended.score:.4f}" if _finite(ended.score) else ""
@@ -239,6 +262,11 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         units = self.units(rung_of(trial))
         left = max(units, self.planned_units() - self.units_ended())
         return max(0.0, self.deadline - time.time()) * units / left
+
+    def shortest_trial(self) -> float:
+        """Seconds the shortest trial ended in so far here (its one epoch, traced): a trial that
+        cannot have that much before the deadline is not started. 0 before any ended."""
+        return min(self.family_seconds.values(), default=0.0)
 
     def units(self, rung: int) -> int:
         """Budget units of a trial on `rung` (a promotion continues from the rung below)."""

@@ -215,6 +215,10 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     report["bundle_zip"] = str(zip_bundle(Path(report["export_dir"])))
     report["status"] = "failed" if failures else "succeeded"
     report.pop("stage", None)
+    unused = budget.unused_note(report)
+    if unused:
+        report["time_notes"] = [unused]
+        say("done", unused)
     if failures:
         report["error"] = "; ".join(failures)
     _, html_path = recorder.publish(complete=True)
@@ -346,7 +350,7 @@ def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) ->
     with runtime.strategy.scope():
         hypermodel = TaskHyperModel(family, task, data, pretrained=cheapest.pretrained, seed=config.seed)
         model = hypermodel.build(hp)
-    timing = ModelTiming(model, task, hypermodel.data, hp)
+    timing = ModelTiming.measure(model, task, hypermodel.data, hp)
     train = task.part_size(data, "train")
     sample = trial_sample(config.search, family, task, data, config.seed)
     needed = shortest_limit(budget.elapsed(), timing, train if sample is None else len(sample), train, config.export)
@@ -377,8 +381,11 @@ def _measured_reserve(config, task, data, best: dict, runtime) -> Optional[float
         hypermodel = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
                                     seed=config.seed)
         model = hypermodel.build(best["_hp"])
-    timing = ModelTiming(model, task, hypermodel.data, best["_hp"], convert="tflite" in config.export.formats)
-    return measured_reserve(timing.conversion_seconds, timing.test_pass_seconds, config.export)
+    timing = ModelTiming.measure(model, task, hypermodel.data, best["_hp"], convert="tflite" in config.export.formats)
+    reserve = measured_reserve(timing, config.export)
+    say("finetune", f"{format_seconds(reserve)} kept for evaluation, export and verification (a test pass takes "
+                    f"{timing.test_pass_seconds:.1f}s, a conversion {timing.conversion_seconds:.1f}s)")
+    return reserve
 
 
 def _best_trial_model(config, task, data, result, runtime):

@@ -208,7 +208,7 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
     rows = trial_rows(tuner)
     notes.extend(oracle.lease_events)
     # The time limit stopped the search only if it cut the plan short.
-    stopped = deadline is not None and time.time() >= deadline and not oracle.plan_done()
+    stopped = deadline is not None and time.time() + oracle.shortest_trial() >= deadline and not oracle.plan_done()
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
     if not done:
         failed = [r for r in rows if r["status"] == "failed"]

@@ -1,5 +1,7 @@
 """How a run-wide time_limit is shared between the stages, and trial samples per family."""
 
+import re
+
 import numpy as np
 
 from automl.config.loader import config_from_mapping
@@ -54,11 +56,13 @@ def test_a_short_run_gets_shares_not_minute_floors(tmp_path):
 
 def test_a_measured_reserve_follows_the_files_and_test_passes(tmp_path):
     export = config(time_limit="30m").export  # float32, float16, dynamic, int8: int8 calibrates first
-    small = measured_reserve(1.0, 0.5, export)
-    assert small < 30, "a small CNN keeps seconds, not a minute"
-    assert measured_reserve(1.0, 50.0, export) > small + 5 * 50, "a slow test pass (MiniLM) keeps more"
+    small_cnn = ModelTiming(0.2, 0.0004, 150, conversion_seconds=1.44)  # the quickstart's, measured
+    small = measured_reserve(small_cnn, export)
+    assert 5 < small < 15, "a small CNN keeps seconds, not a minute (its export took 4.3 s)"
+    slow = ModelTiming(1.0, 0.02, 2562, conversion_seconds=20.0)  # MiniLM: a 50-second test pass
+    assert measured_reserve(slow, export) > small + 7 * slow.test_pass_seconds, "every pass is counted"
     compressed = config(time_limit="30m", export={"compression": "prune_qat"}).export
-    assert measured_reserve(1.0, 0.5, compressed) > small + 30, "a tfmot worker is a process of its own"
+    assert measured_reserve(small_cnn, compressed) > small + 30, "a tfmot worker is a process of its own"
     short = budget(config(time_limit="5m"), tmp_path, reserve=1000)
     assert short.reserve == RESERVE_MOST_SHARE * 300, "fine-tuning keeps half a short run"
 
@@ -73,7 +77,7 @@ def test_the_model_timing_measures_passes_and_a_conversion(sample_dir, tmp_path,
     data = task.load_data(cfg, arrays=sample_arrays(sample_dir))
     hp = pinned_hyperparameters({"mode": "ok", "batch_size": 16})
     hypermodel = TaskHyperModel(get_family("tiny"), task, data)
-    timing = ModelTiming(hypermodel.build(hp), task, hypermodel.data, hp)
+    timing = ModelTiming.measure(hypermodel.build(hp), task, hypermodel.data, hp)
     assert 0 < timing.test_pass_seconds < 30 and 0 < timing.conversion_seconds < 60
     assert timing.epoch_seconds(1000) > timing.epoch_seconds(10) > 0
 
@@ -195,3 +199,13 @@ def test_the_objective_against_time_keeps_the_best_so_far():
               {"seconds": 20, "objective": 0.4}, {"seconds": 5, "objective": 0.7}]
     assert objective_by_time(trials, "max") == [[10, 0.5], [15, 0.5], [35, 0.5], [40, 0.7]]
     assert objective_by_time(trials, "min")[-1] == [40, 0.4]
+
+
+def test_time_left_unused_is_said_with_why(tmp_path):
+    report = {"search": {"trials": [{}, {}, {}], "stopped_by_time_limit": False},
+              "finetune": {"epochs_run": 25, "stopped_by_time_limit": False}}
+    note = budget(config(time_limit="2m"), tmp_path, elapsed=85).unused_note(report)
+    assert re.match(r"0m3[45]s of the run's 2m00s left unused", note)
+    assert "3 trial(s); search.max_trials" in note and "after 25 epoch(s): its finetune.epochs" in note
+    assert budget(config(time_limit="2m"), tmp_path, elapsed=115).unused_note(report) is None, "spent: nothing said"
+    assert budget(config(), tmp_path, elapsed=5).unused_note(report) is None

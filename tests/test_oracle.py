@@ -237,3 +237,18 @@ def test_each_trial_carries_its_share_of_the_time_left_worked_out_where_the_tria
     assert 132 <= third.hyperparameters.values[SHARE_KEY] <= 134, "the running second trial is not over yet"
     no_limit = leased_oracle(tmp_path / "no_limit", lease_seconds=None)
     assert SHARE_KEY not in no_limit.create_trial("worker0").hyperparameters.values
+
+
+def test_no_trial_starts_that_cannot_end_before_the_deadline():
+    def next_poor_trial(family_seconds):
+        """The status of the next trial, a known-good "poor" one, with 10 s of the search left."""
+        oracle = make_oracle(known_good=[{"family": "poor"}], deadline=time.time() + 10)
+        oracle.family_seconds = family_seconds
+        return oracle.populate_space("t0")["status"]
+
+    assert next_poor_trial({}) == TrialStatus.RUNNING, "nothing timed yet: a trial starts"
+    assert next_poor_trial({"good": 4.0}) == TrialStatus.RUNNING, "untried: twice the shortest, 8 s, fits"
+    assert next_poor_trial({"good": 6.0}) == TrialStatus.STOPPED, "untried: 12 s does not"
+    assert next_poor_trial({"good": 1.0, "poor": 9.0}) == TrialStatus.RUNNING, "its own 9 s fits"
+    assert next_poor_trial({"good": 1.0, "poor": 11.0}) == TrialStatus.STOPPED
+    assert next_poor_trial({"good": 10.5}) == TrialStatus.STOPPED, "not even the shortest trial fits"

@@ -147,7 +147,8 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
     rows = [["used", *timings.values()]]
     if limits:
         rows.append(["time limit", *(limits.get("run" if k == "total_seconds" else k) for k in timings)])
-    parts.append("<h2>Budget (seconds)</h2>" + table(["", *timings], rows))
+    parts.append("<h2>Budget (seconds)</h2>" + table(["", *timings], rows)
+                 + "".join(f"<p>{escape(note)}</p>" for note in report.get("time_notes", [])))
     if report.get("runtime"):
         parts.append(f"<p>Runtime: {html.escape(json.dumps(report['runtime']))}</p>")
     style = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
