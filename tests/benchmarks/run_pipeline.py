@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from automl.report.html import closeness_text
@@ -48,13 +49,17 @@ def summarize(report: dict) -> str:
     if "int8" in sizes and "float32" in sizes:
         lines.append(f"int8 / float32 size: {sizes['int8'] / sizes['float32']:.3f}")
     lines.append("timings (s): " + json.dumps(report["timings"]))
+    lines.append("time limits (s): " + json.dumps(report.get("time_limits", {})))
+    lines += [f"time note: {note}" for note in report.get("time_notes", [])]
     return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:
     pipeline, run_dir, *rest = argv
     if "--report-only" not in rest:
+        started = time.time()
         code = subprocess.call([sys.executable, "-m", "automl", "run", pipeline, "--out", run_dir, *rest])
+        print(f"wall: {time.time() - started:.1f} s (automl run, from start to exit)")
         if code not in (0, 1):
             return code
     print(summarize(json.loads((Path(run_dir) / "report.json").read_text())))
