@@ -139,8 +139,9 @@ def preferred(task, val_examples: int, first: tuple[dict, FinetuneResult],
 
 class _Finetuning:
     def __init__(self, config, task, data, best, warm_weights, folder: Path, fingerprint: str,
-                 time_limit: Optional[float]):
+                 time_limit: Optional[float] = None):
         self.cfg, self.task, self.best = config.finetune, task, best
+        self.trainer = task.trainer
         self.folder, self.started = folder, time.time()
         self.time_limit = time_limit
         self.deadline = self.started + time_limit if time_limit is not None else None
@@ -218,9 +219,9 @@ class _Finetuning:
         if self.backbone is not None:
             self.model.load_weights(warm_weights)
             return "best trial", None
-        built = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        built = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
         self.model.load_weights(warm_weights)
-        trial = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        trial = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
         sign = 1 if self.task.objective_direction == "min" else -1
         if built is None or trial is None or sign * (built - trial) >= 0:
             return "best trial", trial
@@ -234,7 +235,7 @@ class _Finetuning:
         from automl.run_dir import write_json
 
         if optimizer:
-            self.task.save_training_state(self.model, self.folder)
+            self.trainer.save_training_state(self.model, self.folder)
         elif weights:
             save_weights(self.model, self.folder / "last.weights.h5")
             (self.folder / "last.optimizer.npz").unlink(missing_ok=True)
@@ -274,13 +275,13 @@ class _Finetuning:
         state = self.state
         if self.backbone is not None:
             self.backbone.trainable = not phase["frozen"]
-        self.task.compile_model(self.model, self.hp, phase["learning_rate"])
-        if state["epochs_done"] > state["phase_start"] and not self.task.restore_training_state(
+        self.trainer.compile_model(self.model, self.hp, phase["learning_rate"])
+        if state["epochs_done"] > state["phase_start"] and not self.trainer.restore_training_state(
                 self.model, self.folder):
             say("finetune", "the saved optimizer state does not fit this model; its moments start afresh")
         end = state["phase_start"] + phase["epochs"]
         keep_best = phase["name"] != "head"
-        scheduled = keep_best and self.task.schedules_learning_rate
+        scheduled = keep_best and self.trainer.schedules_learning_rate
         if state["epochs_done"] == state["phase_start"]:
             say("finetune", f"{phase['name']}: up to {phase['epochs']} epoch(s), lr={phase['learning_rate']:g}"
                             f"{' cosine' if scheduled else '' if keep_best else ', backbone frozen'}")
@@ -291,7 +292,7 @@ class _Finetuning:
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
         if state["epochs_done"] < end and not self.stopped():
             try:
-                self.task.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
+                self.trainer.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
                               initial_epoch=state["epochs_done"], callbacks=callbacks)
             except TrainingDiverged as err:
                 if not (keep_best and (self.folder / BEST).exists()):
@@ -334,12 +335,12 @@ class _Finetuning:
         say("finetune", f"training + validation ({sum(parts)} examples): {epochs} epoch(s) from the same start, "
                         f"the count early stopping chose")
         self.model.load_weights(self.folder / START)
-        self.task.compile_model(self.model, self.hp, phase["learning_rate"])
+        self.trainer.compile_model(self.model, self.hp, phase["learning_rate"])
         schedule = ([BudgetedCosine(phase["learning_rate"], 0, epochs, None)]
-                    if self.task.schedules_learning_rate else [])
+                    if self.trainer.schedules_learning_rate else [])
         callbacks = [*schedule, keras.callbacks.TerminateOnNaN(),
                      epoch_callback("finetune", "train+val", epochs, None, self.task.shown_metrics())]
-        self.task.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
+        self.trainer.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
         return {"epochs": epochs, "examples": sum(parts)}
 
     def _out_of_time(self) -> bool:
@@ -347,7 +348,7 @@ class _Finetuning:
 
     def _result(self, resumed_from) -> FinetuneResult:
         state = self.state
-        validation = self.task.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        validation = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
                               not state["done"], state["stages"], resumed_from, state.get("train_and_val"),
                               validation)

@@ -1,6 +1,6 @@
 """One family under one task, as a KerasTuner HyperModel.
 
-The task builds and trains the model (`Task.build_model`, `Task.fit`); this
+The task's trainer builds and trains the model (`Task.trainer`: `build_model`, `fit`); this
 class only adds what the search needs around that: the seed, the trial's
 slice of the data, progress lines and the deadline.
 """
@@ -59,7 +59,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if self.seed is not None:
             keras.utils.set_random_seed(self.seed)
         self.family.input_space(hp, self.data)
-        return self.task.build_model(hp, self.family, self.data, pretrained=self.pretrained)
+        return self.task.trainer.build_model(hp, self.family, self.data, pretrained=self.pretrained)
 
     def fit(self, hp, model, *args, epochs=1, callbacks=None, initial_epoch=0, **kwargs):
         self.last_params = int(model.count_params())
@@ -77,7 +77,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
             callbacks.append(TrialEarlyStopping(earlier.get(self.task.objective, []), monitor=self.task.objective,
                                                 patience=TRIAL_PATIENCE, mode=self.task.objective_direction))
         def train():
-            return self.task.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch,
+            return self.task.trainer.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch,
                                  callbacks=callbacks, train_indices=self.train_indices, val_indices=self.val_indices)
 
         import tensorflow as tf
@@ -252,7 +252,7 @@ class KeepEachEpoch(keras.callbacks.Callback):
             return initial_epoch
         kept = json.loads(path.read_text())
         try:
-            self.task.restore_training_state(model, self.folder)
+            self.task.trainer.restore_training_state(model, self.folder)
         except (OSError, ValueError) as err:  # weights of another shape: start the trial again
             say("search", f"cannot continue from {self.folder} ({err}); the trial starts again")
             self.history = {}
@@ -269,7 +269,7 @@ class KeepEachEpoch(keras.callbacks.Callback):
         for name, value in (logs or {}).items():
             self.history.setdefault(name, []).append(float(value))
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.task.save_training_state(self.model, self.folder)
+        self.task.trainer.save_training_state(self.model, self.folder)
         best = getattr(self.best_checkpoint, "best_value", None)
         write_json(self.folder / PROGRESS, {"epochs_done": epoch + 1, "history": self.history,
                                             "best": best if best is not None and math.isfinite(best) else None})

@@ -1,8 +1,8 @@
 """The default training engine's pieces: optimizers and the per-epoch training state.
 
-A task trains through `Task.build_model`, `Task.fit` and
-`Task.save_training_state`/`restore_training_state` (supervised by default);
-these helpers are what the default uses and what a task's own engine may reuse.
+A task trains through its `Task.trainer` (`automl.trainer.Trainer`: `build_model`, `fit`,
+`save_training_state`/`restore_training_state`; supervised by default); these helpers are what
+the default uses and what a task's own engine may reuse.
 """
 
 from __future__ import annotations

@@ -161,14 +161,14 @@ def test_use_validation_trains_again_on_both_parts_for_the_chosen_epochs(setup, 
     config, task, data, best, folder = setup
     config = config.model_copy(update={"finetune": config.finetune.model_copy(update={"use_validation": True})})
     seen = []
-    original = type(task).fit_on_train_and_val
+    original = type(task.trainer).fit_on_train_and_val
 
     def recorded(self, model, hp, data_, *, epochs, callbacks=()):
         history = original(self, model, hp, data_, epochs=epochs, callbacks=callbacks)
         seen.append((epochs, len(history.history["loss"])))
         return history
 
-    monkeypatch.setattr(type(task), "fit_on_train_and_val", recorded)
+    monkeypatch.setattr(type(task.trainer), "fit_on_train_and_val", recorded)
     result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-v")
     best_epoch = 1 + max(range(4), key=lambda i: (result.history["val_accuracy"][i], -result.history["val_loss"][i]))
     sizes = len(data.part("train")) + len(data.part("val"))
@@ -199,7 +199,7 @@ def test_finetuning_starts_as_built_when_that_beats_the_trial_and_never_ends_wor
     hp = pinned_hyperparameters({"lookback": 104, "filters": 16})
     hypermodel = TaskHyperModel(get_family("tcn"), task, data, seed=config.seed)
     model = hypermodel.build(hp)
-    rule_mae = task.validation_scores(model, hp, data)["val_mae"]
+    rule_mae = task.trainer.validation_scores(model, hp, data)["val_mae"]
     rng = np.random.default_rng(0)
     model.set_weights([w + rng.normal(0, 0.05, w.shape).astype(w.dtype) for w in model.get_weights()])
     warm = tmp_path / "trial.weights.h5"
@@ -208,7 +208,7 @@ def test_finetuning_starts_as_built_when_that_beats_the_trial_and_never_ends_wor
     result = finetune(config, task, data, best, warm, choose_runtime(config), tmp_path / "finetune", "print-s")
     state = json.loads((tmp_path / "finetune" / "state.json").read_text())
     assert state["start"] == "as built"
-    assert task.validation_scores(result.model, hp, data)["val_mae"] <= rule_mae + 1e-6
+    assert task.trainer.validation_scores(result.model, hp, data)["val_mae"] <= rule_mae + 1e-6
 
 
 def test_the_time_the_best_leaves_goes_to_the_second_choice(setup):

@@ -61,13 +61,13 @@ def main() -> None:
         run = _Finetuning(config, task, data, best, None, Path(folder) / "finetune", "benchmark")
         timer = EpochTimes()
         initial = run.model.get_weights()
-        original_fit = task.fit
+        original_fit = run.trainer.fit
 
         def timed_fit(model, hp_, data_, **kwargs):
             kwargs["callbacks"] = [*kwargs.get("callbacks", ()), timer]
             return original_fit(model, hp_, data_, **kwargs)
 
-        task.fit = timed_fit
+        run.trainer.fit = timed_fit
         run.run()
         ours = timer.steady_seconds()
 

@@ -29,8 +29,8 @@ def tiny_trained(sample_dir, tmp_path, compression: dict):
                                  "head_dropout": 0.0, "label_smoothing": 0.0})
     hypermodel = TaskHyperModel(SmallCNN(), task, data, seed=1)
     model = hypermodel.build(hp)
-    task.compile_model(model, hp, 3e-3)
-    task.fit(model, hp, hypermodel.data, epochs=4)
+    task.trainer.compile_model(model, hp, 3e-3)
+    task.trainer.fit(model, hp, hypermodel.data, epochs=4)
     keras.utils.set_random_seed(1)
     return config, task, hypermodel.data, hp, model
 

@@ -120,71 +120,16 @@ class ImageGeneration(Task):
                 "floor_frechet_distance": round(data.floor, 4),
                 "floor": f"Frechet distance between two halves of the real test part ({half} images each)"}
 
-    # -- the training engine: two networks, two optimizers, a train_step of its own -----------
-
-    def build_model(self, hp, family, data, pretrained=False):
-        from automl.tasks.image_generation.gan import GAN
-
-        values = family.space(hp, conditional_possible=data.num_classes > 1)
-        classes = max(data.num_classes, 1)
-        gan = GAN(family.build_generator(values, data.image_shape, classes),
-                  family.build_discriminator(values, data.image_shape, classes),
-                  latent_dim=values["latent_dim"], conditional=values["conditional"], num_classes=classes,
-                  label_smoothing=values["label_smoothing"], discriminator_steps=values["discriminator_steps"],
-                  name=family.info.name)
-        self.compile_model(gan, hp)
-        return gan
-
-    def compile_model(self, model, hp, learning_rate: Optional[float] = None) -> None:
-        """Adam for each network; a `learning_rate` given (fine-tuning) is the generator's, and the
-        discriminator's keeps its searched ratio to it."""
-        import keras
-
-        generator_rate, discriminator_rate = hp.get("learning_rate"), hp.get("discriminator_learning_rate")
-        if learning_rate is not None:
-            discriminator_rate *= learning_rate / generator_rate
-            generator_rate = learning_rate
-        beta_1 = hp.get("beta_1")
-        model.compile(keras.optimizers.Adam(generator_rate, beta_1=beta_1),
-                      keras.optimizers.Adam(discriminator_rate, beta_1=beta_1))
-
-    #: The learning rates stay as searched: a falling rate schedule is for one supervised loss.
-    schedules_learning_rate = False
-    #: Keras 3 fails on a custom train_step under MirroredStrategy (keras#20164), and this one
-    #: applies gradients without the loss scaling float16 needs: one device, float32.
-    data_parallel = mixed_precision = False
+    #: Its evaluation samples and scores images rather than one pass over a test split: the reserve
+    #: after fine-tuning is a share of the run, not timed.
     timed_reserve = False
 
-    def fit(self, model, hp, data, *, epochs: int, initial_epoch: int = 0, callbacks=(), train_indices=None,
-            val_indices=None):
-        from automl.tasks.image_generation.callbacks import Breakdown, SampleQuality
-        from automl.training import TrainingDiverged
+    @property
+    def trainer(self):
+        """Two networks, two optimizers, a train_step of their own (`trainer.GanTrainer`)."""
+        from automl.tasks.image_generation.trainer import GanTrainer
 
-        train = self.train_dataset(hp, data, "train", hp.get("batch_size"), indices=train_indices)
-        guard = Breakdown()
-        scoring = [SampleQuality(data.quality)] if data.quality else []
-        try:
-            history = model.fit(train, epochs=epochs, initial_epoch=initial_epoch,
-                                callbacks=[*scoring, guard, *callbacks], verbose=0)
-        finally:
-            if scoring and data.samples_path is not None:
-                keep_epoch_samples(data.samples_path, scoring[0].samples, continues=initial_epoch > 0)
-        if guard.failure:
-            raise TrainingDiverged(f"training diverged at {guard.failure}")
-        return history
-
-    def fit_on_train_and_val(self, model, hp, data, *, epochs: int, callbacks=()):
-        import tensorflow as tf
-
-        batch_size = hp.get("batch_size")
-        both = self.train_dataset(hp, data, "train", batch_size).unbatch().concatenate(
-            self.train_dataset(hp, data, "val", batch_size).unbatch())
-        both = both.shuffle(20_000, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
-        return model.fit(both.prefetch(tf.data.AUTOTUNE), epochs=epochs, callbacks=list(callbacks), verbose=0)
-
-    def validation_scores(self, model, hp, data) -> dict:
-        quality = data.quality
-        return quality.validation_scores(model) if quality else {}
+        return GanTrainer(self)
 
     def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
         """(images in [-1, 1], class ids) batches; the last, smaller batch is dropped (a batch of a
@@ -199,12 +144,6 @@ class ImageGeneration(Task):
         if shuffle:
             ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
         return ds.batch(min(batch_size, len(split)), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
-
-    def save_training_state(self, model, folder) -> None:
-        model.save_state(Path(folder), "last")
-
-    def restore_training_state(self, model, folder) -> bool:
-        return model.restore_state(Path(folder), "last")
 
     # -- what is evaluated, exported and verified: the generator -----------------------------
 
@@ -383,16 +322,3 @@ class ImageGeneration(Task):
     def show_row(cls, row):
         classes = f"\t{row['classes']}" if "classes" in row else ""
         return f"{row['grid']}\t{row['samples']} samples from {row['model']} (seed {row['seed']}){classes}"
-
-
-def keep_epoch_samples(path: Path, samples: dict, continues: bool) -> None:
-    """Writes each epoch's first samples to `path` (`epoch_<n>`); a fit that continues an earlier
-    one (a resumed fine-tuning) adds to what that one wrote, another starts the file afresh."""
-    saved = {}
-    if continues and path.exists():
-        with np.load(path) as earlier:
-            saved = {name: earlier[name] for name in earlier.files}
-    saved.update({f"epoch_{epoch:04d}": images for epoch, images in samples.items()})
-    if saved:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **saved)
