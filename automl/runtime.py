@@ -54,22 +54,22 @@ def choose_runtime(config) -> Runtime:
     import tensorflow as tf
 
     from automl.errors import ConfigError
-    from automl.tasks import get_task_class
+    from automl.tasks import get_task
 
     refuse_multi_worker()
 
-    task = get_task_class(config.task)
+    trainer = get_task(config.task).trainer
     wanted = config.runtime.strategy
-    if wanted == "mirrored" and not task.trainer.data_parallel:
+    if wanted == "mirrored" and not trainer.data_parallel:
         raise ConfigError(f"runtime.strategy: mirrored: {config.task} trains with its own train_step, which "
                           f"Keras 3 cannot run under MirroredStrategy (keras#20164); use gpu or auto")
-    if config.runtime.mixed_precision is True and not task.trainer.mixed_precision:
+    if config.runtime.mixed_precision is True and not trainer.mixed_precision:
         raise ConfigError(f"runtime.mixed_precision: true: {config.task}'s own train_step applies gradients "
                           f"without loss scaling, which float16 needs; use auto or false")
     gpus = tf.config.list_logical_devices("GPU")
     if wanted == "tpu" or (wanted == "auto" and _tpu_visible()):
         strategy, name = _tpu_strategy(), "TPUStrategy"
-    elif wanted == "mirrored" or (wanted == "auto" and len(gpus) > 1 and task.trainer.data_parallel):
+    elif wanted == "mirrored" or (wanted == "auto" and len(gpus) > 1 and trainer.data_parallel):
         strategy, name = tf.distribute.MirroredStrategy(), "MirroredStrategy"
     elif wanted == "gpu" or (wanted == "auto" and gpus):
         if not gpus:
@@ -88,7 +88,7 @@ def choose_runtime(config) -> Runtime:
     policy = "float32"
     mixed = config.runtime.mixed_precision
     # Mixed precision pays off on GPUs with tensor cores and on TPUs, not on CPUs.
-    if mixed is True or (mixed == "auto" and name != "default (CPU)" and task.trainer.mixed_precision):
+    if mixed is True or (mixed == "auto" and name != "default (CPU)" and trainer.mixed_precision):
         policy = "mixed_bfloat16" if name == "TPUStrategy" else "mixed_float16"
     keras.mixed_precision.set_global_policy(policy)
     devices = [d.name for d in tf.config.list_logical_devices() if d.device_type != "CPU"] or ["CPU"]
