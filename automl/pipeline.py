@@ -242,7 +242,7 @@ def _add_baselines(report: dict, task, data, hp) -> None:
         report["baseline_notes"] = baselines["notes"]
     for name, metrics in baselines["test"].items():
         say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
-    for warning in task.baseline_warnings(report["test_metrics"], baselines["test"]):
+    for warning in task.scorer.baseline_warnings(report["test_metrics"], baselines["test"]):
         report.setdefault("warnings", []).append(warning)
         say("evaluate", f"warning: {warning}")
 

@@ -101,7 +101,7 @@ def diff_bundles(first: str | Path, second: str | Path) -> list[dict]:
                      "latency_ms": round(model.latency_ms(x_test), 3)})
     for row in rows:
         outputs = row.pop("outputs")
-        compared = run.task.compare(reference, outputs, run.data)
+        compared = run.task.scorer.compare(reference, outputs, run.data)
         row.update({f"vs_{Path(reference_file['path']).stem}_{k}": v for k, v in compared.items()})
     return rows
 

@@ -232,11 +232,11 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
         metrics = task.evaluate(test_targets, outputs, data)
         row["test_metrics"] = metrics
         # How close to Keras is the task's answer (agreement, max error, IoU ...), shown as it says.
-        comparison = task.compare(keras_outputs, outputs, data)
+        comparison = task.scorer.compare(keras_outputs, outputs, data)
         row["vs_keras"] = comparison
         row["latency_ms"] = round(model.latency_ms(test_inputs), 3)
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
-        drop = task.headline_drop(keras_metrics[headline], metrics[headline])
+        drop = task.scorer.headline_drop(keras_metrics[headline], metrics[headline])
         row["drop_vs_keras"] = round(float(drop), 4)
         shown = ", ".join(f"{k}={v:.4g}" for k, v in comparison.items())
         say("verify", f"  {headline}={metrics[headline]:.4f} (Keras {keras_metrics[headline]:.4f}), "
@@ -245,7 +245,7 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
         own = row.get("accuracy_gate") or {"value": gate, "key": "export.int8_accuracy_gate"}
         if row.get("quantization") in (None, "float32") or drop <= own["value"]:
             continue
-        noise = task.headline_noise(data, test_targets, keras_outputs, outputs)
+        noise = task.scorer.headline_noise(data, test_targets, keras_outputs, outputs)
         limit = own["value"] + GATE_Z * noise
         row["gate"] = {"drop": round(float(drop), 4), "gate": own["value"], "noise": round(noise, 4),
                        "limit": round(limit, 4)}

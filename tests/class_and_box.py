@@ -13,6 +13,7 @@ from pydantic import Field
 
 from automl.config.schema import PipelineConfig
 from automl.families.small_cnn import SmallCNN
+from automl.scorer import Scorer, argmax_agreement
 from automl.tasks.classification import classification_metrics
 from automl.tasks.image_classification.config import ImageClassificationData, ImageClassificationExport
 from automl.tasks.image_classification.task import ImageClassification
@@ -97,9 +98,9 @@ class ClassAndBox(ImageClassification):
         metrics = classification_metrics(targets["label"], outputs["label"], len(data.class_names))
         return {**metrics, "box_iou": float(box_iou(targets["box"], outputs["box"]).mean())}
 
-    def compare(self, reference, outputs, data) -> dict:
-        return {"agreement": float(np.mean(reference["label"].argmax(-1) == outputs["label"].argmax(-1))),
-                "box_max_abs_error": float(np.abs(reference["box"] - outputs["box"]).max())}
+    @property
+    def scorer(self):
+        return ClassAndBoxScorer(self)
 
     def inference_model(self, model, data, hp, config):
         return model, None
@@ -132,6 +133,14 @@ class ClassAndBox(ImageClassification):
     @classmethod
     def show_row(cls, row: dict) -> str:
         return f"{row['label']}\t{row['confidence']:.3f}\t{row['box']}\t{row['input']}"
+
+
+class ClassAndBoxScorer(Scorer):
+    """Both outputs against the Keras model's: the class's agreement, the box's largest error."""
+
+    def compare(self, reference, outputs, data) -> dict:
+        return {"agreement": argmax_agreement(reference["label"], outputs["label"]),
+                "box_max_abs_error": float(np.abs(reference["box"] - outputs["box"]).max())}
 
 
 class ClassAndBoxConfig(PipelineConfig):

@@ -148,40 +148,19 @@ class Task:
         fresh task object scores the same way."""
         raise NotImplementedError
 
-    def agreement(self, reference: np.ndarray, outputs: np.ndarray) -> float:
-        """Share of predictions (examples, or pixels) whose most probable class is the Keras model's."""
-        return float(np.mean(reference.argmax(-1) == outputs.argmax(-1)))
+    @property
+    def scorer(self):
+        """How a converted model is judged against the Keras model (`automl.scorer.Scorer`: closeness,
+        the headline metric's drop and its noise, baselines that beat the model)."""
+        from automl.scorer import Scorer
+
+        return Scorer(self)
 
     def baselines(self, data, hp) -> Optional[dict]:
         """Rules or simple models scored like the model: {"test": {name: metrics},
         "validation": {name: objective value}, optionally "notes": {name: what it is}};
         None when the task has none."""
         return None
-
-    def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
-        """One warning when a baseline beats the model on the headline metric."""
-        key, sign = self.headline_metric, 1 if self.headline_higher_is_better else -1
-        better = sorted((sign * -m[key], name) for name, m in baselines.items() if sign * (m[key] - test_metrics[key]) > 0)
-        if not better:
-            return []
-        named = ", ".join(f"{name} ({baselines[name][key]:.4f})" for _, name in better)
-        return [f"the model's test {key} {test_metrics[key]:.4f} is worse than {named}: give the search more "
-                f"trials or time, or use that baseline"]
-
-    def headline_drop(self, keras_value: float, value: float) -> float:
-        """How much worse a converted model's headline metric is than the Keras model's, in the
-        units of `export.int8_accuracy_gate` (a share: accuracy points, IoU...)."""
-        return (keras_value - value) * (1 if self.headline_higher_is_better else -1)
-
-    def headline_noise(self, data, targets, reference, outputs) -> float:
-        """Standard error of `headline_drop` from sampling the test examples (`verify.paired_noise`)."""
-        from automl.verify import paired_noise
-
-        return paired_noise(self, data, targets, reference, outputs)
-
-    def compare(self, reference: np.ndarray, outputs: np.ndarray, data) -> dict:
-        """How close a converted model's outputs are to the Keras model's (report keys)."""
-        return {"agreement": self.agreement(reference, outputs)}
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         """(title, base64 PNG) pairs the HTML report shows for this task."""
@@ -233,7 +212,7 @@ class Task:
         _, _, model_path = open_bundle(export_dir)
         outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
         return {"model": model_path.name, "examples": count_examples(outputs),
-                "vs_keras": self.compare(keras_outputs, outputs, data)}
+                "vs_keras": self.scorer.compare(keras_outputs, outputs, data)}
 
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""

@@ -4,25 +4,26 @@ import numpy as np
 
 from automl.tasks.time_series_forecasting.task import Forecasting
 from automl.tasks.image_segmentation.task import ImageSegmentation
+from automl.scorer import argmax_agreement
 
 
 def test_a_baseline_that_beats_the_model_is_named_in_a_warning_in_either_direction():
     # Higher is better (mean IoU): only the rule above the model is named.
-    warnings = ImageSegmentation().baseline_warnings(
+    warnings = ImageSegmentation().scorer.baseline_warnings(
         {"mean_iou": 0.70}, {"otsu_threshold": {"mean_iou": 0.74}, "majority_class": {"mean_iou": 0.42}})
     assert len(warnings) == 1 and "otsu_threshold (0.7400)" in warnings[0] and "majority" not in warnings[0]
     # Lower is better (MASE): the best rule comes first.
-    warnings = Forecasting().baseline_warnings(
+    warnings = Forecasting().scorer.baseline_warnings(
         {"mase": 1.0}, {"naive": {"mase": 2.0}, "seasonal_naive": {"mase": 0.9}, "seasonal_naive_drift": {"mase": 0.5}})
     assert warnings[0].index("seasonal_naive_drift (0.5000)") < warnings[0].index("seasonal_naive (0.9000)")
     assert "naive (2.0000)" not in warnings[0]
-    assert Forecasting().baseline_warnings({"mase": 0.4}, {"naive": {"mase": 2.0}}) == []
+    assert Forecasting().scorer.baseline_warnings({"mase": 0.4}, {"naive": {"mase": 2.0}}) == []
 
 
 def test_agreement_compares_the_most_probable_class():
     reference = np.eye(3)[[0, 1, 2, 2]]
     outputs = np.eye(3)[[0, 1, 1, 2]] * 0.9
-    assert ImageSegmentation().agreement(reference, outputs) == 0.75
+    assert argmax_agreement(reference, outputs) == 0.75
 
 
 def test_declared_metric_names_are_what_keras_logs():

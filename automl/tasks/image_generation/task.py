@@ -226,31 +226,12 @@ class ImageGeneration(Task):
                 metrics["class_agreement"] = float(np.mean(predicted == data.requested))
         return metrics
 
-    def headline_drop(self, keras_value: float, value: float) -> float:
-        """The Frechet distance's relative increase: a distance has no fixed scale."""
-        return (value - keras_value) / max(keras_value, 1e-12)
+    @property
+    def scorer(self):
+        """Outputs judged by their pixels, the gate by the Frechet distance's relative increase."""
+        from automl.tasks.image_generation.scorer import GanScorer
 
-    def headline_noise(self, data, targets, reference, outputs, draws: int = 50, seed: int = 0) -> float:
-        """Standard error of the relative increase over resampled latent vectors (the same draw for
-        both generators), with the features computed once."""
-        from automl.tasks.image_generation.quality import frechet_distance
-
-        network = data.quality.network
-        keras_features, converted = network.features(reference), network.features(outputs)
-        rng = np.random.default_rng(seed)
-        increases = []
-        for _ in range(draws):
-            idx = rng.integers(0, len(keras_features), len(keras_features))
-            base = frechet_distance(data.test_features, keras_features[idx])
-            increases.append(self.headline_drop(base, frechet_distance(data.test_features, converted[idx])))
-        return float(np.std(increases))
-
-    def compare(self, reference, outputs, data) -> dict:
-        return {"max_abs_error": float(np.max(np.abs(np.asarray(reference) - np.asarray(outputs))))}
-
-    def agreement(self, reference, outputs) -> float:
-        """Share of pixels within one grey level (1/127.5) of the Keras generator's."""
-        return float(np.mean(np.abs(np.asarray(reference) - np.asarray(outputs)) <= 1 / 127.5))
+        return GanScorer(self)
 
     def metadata(self, data, hp=None) -> dict:
         conditional = bool(hp.values.get("conditional", False)) if hp is not None else False

@@ -18,6 +18,7 @@ from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.errors import DataError
+from automl.scorer import Scorer
 from automl.tasks.base import Task
 
 
@@ -236,12 +237,9 @@ class Forecasting(Task):
     def evaluate(self, targets, outputs, data: SeriesData) -> dict:
         return forecast_metrics(self.to_raw(targets, data), self.to_raw(outputs, data), data.mase_scale, data.targets)
 
-    def compare(self, reference, outputs, data: SeriesData) -> dict:
-        """How far a converted model's forecasts are from the Keras model's, in the data's units."""
-        reference, outputs = self.to_raw(reference, data), self.to_raw(outputs, data)
-        difference = np.abs(outputs - reference)
-        relative = difference / np.maximum(np.abs(reference), 1e-6)
-        return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
+    @property
+    def scorer(self):
+        return ForecastScorer(self)
 
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
@@ -338,3 +336,14 @@ def _calendar_formula(name: str) -> str:
     phase = {"hour_of_day": "hour + minute/60", "day_of_week": "weekday (Monday = 0)",
              "day_of_year": "days since 1 January", "month_of_year": "month - 1"}[feature]
     return f"{function}(2 * pi * ({phase}) / {CALENDAR_PERIODS[feature]})"
+
+
+class ForecastScorer(Scorer):
+    """Forecasts judged by their errors in the data's units."""
+
+    def compare(self, reference, outputs, data: SeriesData) -> dict:
+        """How far a converted model's forecasts are from the Keras model's, in the data's units."""
+        reference, outputs = self.task.to_raw(reference, data), self.task.to_raw(outputs, data)
+        difference = np.abs(outputs - reference)
+        relative = difference / np.maximum(np.abs(reference), 1e-6)
+        return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
