@@ -94,7 +94,7 @@ def make_bundle(model, task, data, config, score: TestScore, folder: Path, *, ru
                 for warning in bundle.warnings():
                     say("verify", f"warning: {warning}")
             if "tflite" in config.export.formats:
-                bundle.predict_check = task.check_bundle(folder, data, score.outputs)
+                bundle.predict_check = task.bundle_reader.check(folder, data, score.outputs)
                 if bundle.predict_check:
                     say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): "
                                   f"{bundle.predict_check}")

@@ -210,19 +210,19 @@ def _predict(args) -> int:
     from pathlib import Path
 
     from automl.predict import open_bundle
-    from automl.tasks import get_task_class
+    from automl.tasks import get_task
 
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
-    task = get_task_class(metadata["task"])
+    reader = get_task(metadata["task"]).bundle_reader
     own = argparse.ArgumentParser(prog=f"automl predict {args.run_dir}",
                                   description=f"Options of the {metadata['task']} bundle in {export_dir}.")
     own.add_argument("more_inputs", nargs="*", help=argparse.SUPPRESS)
-    task.predict_arguments(own)
+    reader.arguments(own)
     options = vars(own.parse_args(args.extra))
     inputs = [*args.inputs, *options.pop("more_inputs")]
     options["out_dir"] = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
-    rows = task.bundle_rows(export_dir, metadata, model_path, inputs, options)
-    return _print_rows(rows, args.json, task.show_row)
+    rows = reader.rows(export_dir, metadata, model_path, inputs, options)
+    return _print_rows(rows, args.json, reader.show)
 
 
 def _print_rows(rows: list[dict], as_json: bool, show) -> int:

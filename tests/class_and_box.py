@@ -16,7 +16,7 @@ from automl.families.small_cnn import SmallCNN
 from automl.scorer import Scorer, argmax_agreement
 from automl.tasks.classification import classification_metrics
 from automl.tasks.image_classification.config import ImageClassificationData, ImageClassificationExport
-from automl.tasks.image_classification.task import ImageClassification
+from automl.tasks.image_classification.task import ImageClassification, ImageReader
 
 NAME = "class_and_box"
 #: A pixel brighter than this belongs to the item (Fashion-MNIST backgrounds are 0).
@@ -113,8 +113,15 @@ class ClassAndBox(ImageClassification):
                 "output": {"label": "class probabilities (softmax)",
                            "box": "top, left, bottom, right of the item, as shares of the image's sides"}}
 
-    @classmethod
-    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options) -> list[dict]:
+    @property
+    def bundle_reader(self):
+        return ClassAndBoxReader(self)
+
+
+class ClassAndBoxReader(ImageReader):
+    """`automl predict`: the label, its confidence and the box of each image."""
+
+    def rows(self, export_dir, metadata, model_path, inputs, options) -> list[dict]:
         from automl.predict import rows_for_each
         from automl.preprocessing import load_preprocessor
         from automl.verify import LiteRTModel
@@ -130,8 +137,7 @@ class ClassAndBox(ImageClassification):
 
         return rows_for_each(inputs, produce)
 
-    @classmethod
-    def show_row(cls, row: dict) -> str:
+    def show(self, row: dict) -> str:
         return f"{row['label']}\t{row['confidence']:.3f}\t{row['box']}\t{row['input']}"
 
 

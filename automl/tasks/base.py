@@ -177,12 +177,13 @@ class Task:
 
         return Preprocessor()
 
-    def raw_test_inputs(self, data):
-        """The test part as users would pass it to `automl predict` (texts, pixel arrays), for
-        `check_bundle`; None when the bundle is checked another way."""
-        return None
+    @property
+    def bundle_reader(self):
+        """The bundle as apps and `automl predict` read it (`automl.bundle_reader.BundleReader`:
+        its own options, rows, a row as a line, and the bundle checked on the raw test inputs)."""
+        from automl.bundle_reader import BundleReader
 
-    # -- what generic stages ask of a task (defaults suit most tasks) ---------
+        return BundleReader(self)
 
     def describe_profile(self, profile: dict) -> str:
         """The data line of the terminal: sizes and how the split was made (tasks add their facts)."""
@@ -199,43 +200,6 @@ class Task:
         """Test examples worth listing in report.json (misclassified texts, say); None for none."""
         return None
 
-    def check_bundle(self, export_dir, data, keras_outputs) -> Optional[dict]:
-        """The bundle alone, as `automl predict` runs it (its saved preprocessor and smallest
-        .tflite on LiteRT), over the raw test inputs, compared with the Keras model."""
-        raw = self.raw_test_inputs(data)
-        if raw is None:
-            return None
-        from automl.predict import open_bundle
-        from automl.preprocessing import load_preprocessor
-        from automl.verify import LiteRTModel, count_examples
-
-        _, _, model_path = open_bundle(export_dir)
-        outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
-        return {"model": model_path.name, "examples": count_examples(outputs),
-                "vs_keras": self.scorer.compare(keras_outputs, outputs, data)}
-
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
         return []
-
-    @classmethod
-    def predict_arguments(cls, parser) -> None:
-        """Adds the task's own `automl predict` options to an argparse parser; their values reach
-        `bundle_rows` in `options` (a generator's --samples, say)."""
-
-    @classmethod
-    def bundle_rows(cls, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
-        """`automl predict`: one row per input from the bundle alone (LiteRT, no TensorFlow);
-        a row with an "error" key for an input that cannot be used."""
-        from automl.errors import DataError
-        from automl.predict import Predictor
-
-        if not inputs:
-            raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
-                            f"inputs (texts, image paths or history CSVs, as its metadata.json says)")
-        return Predictor(export_dir, model_path.name.removeprefix("model_").removesuffix(".tflite")).predict(inputs)
-
-    @classmethod
-    def show_row(cls, row: dict) -> str:
-        """One `automl predict` row as a terminal line."""
-        return "\t".join(str(v) for v in row.values())

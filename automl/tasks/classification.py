@@ -55,9 +55,12 @@ class ClassificationTask(Task):
     def evaluate(self, targets, outputs, data) -> dict:
         return classification_metrics(targets, outputs, outputs.shape[-1])
 
+    @property
+    def bundle_reader(self):
+        """A label and its confidence per input."""
+        from automl.bundle_reader import LabelReader
+
+        return LabelReader(self)
+
     def describe_profile(self, profile: dict) -> str:
         return f"{super().describe_profile(profile)}, {profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}"
-
-    @classmethod
-    def show_row(cls, row: dict) -> str:
-        return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"

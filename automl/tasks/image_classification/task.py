@@ -6,6 +6,7 @@ import numpy as np
 
 from automl.tasks.image_classification.data import load_image_data
 from automl.data.split import stratified_sample
+from automl.bundle_reader import LabelReader
 from automl.tasks.classification import ClassificationTask
 
 
@@ -105,11 +106,9 @@ class ImageClassification(ClassificationTask):
 
         return ImagePreprocessor(data.image_shape)
 
-    def raw_test_inputs(self, data):
-        """The test image files when the data came from a folder (so the check reads, converts and
-        resizes them as `automl predict` does), else the pixel arrays."""
-        test = data.part("test")
-        return list(test.paths) if test.paths is not None else self.eval_arrays(data, "test")[0]
+    @property
+    def bundle_reader(self):
+        return ImageReader(self)
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
@@ -141,6 +140,16 @@ class ImageClassification(ClassificationTask):
             },
             "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
         }
+
+
+class ImageReader(LabelReader):
+    """An image classifier's bundle: checked on the test images as users pass them."""
+
+    def raw_test_inputs(self, data):
+        """The test image files when the data came from a folder (so the check reads, converts and
+        resizes them as `automl predict` does), else the pixel arrays."""
+        test = data.part("test")
+        return list(test.paths) if test.paths is not None else self.task.eval_arrays(data, "test")[0]
 
 
 #: Label smoothing choices, searched. Side by side (tests/benchmarks/training_arms.py, 24 epochs,

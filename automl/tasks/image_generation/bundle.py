@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
+from automl.bundle_reader import BundleReader
 from automl.errors import DataError
 from automl.tasks.image_generation.sampling import latent_inputs, tile, unit_to_pixels
 
@@ -45,3 +46,21 @@ def sample_grid(model_path: Path, metadata: dict, count: int, seed: int, class_n
         ids = x["class_id"][:, 0]
         row["classes"] = {labels[i]: int(n) for i, n in enumerate(np.bincount(ids, minlength=len(labels))) if n}
     return row
+
+
+class SampleReader(BundleReader):
+    """`automl predict` on a generator's bundle: one grid of samples, for the class names given."""
+
+    def arguments(self, parser) -> None:
+        parser.add_argument("--samples", type=int, default=64, help="how many samples (default 64)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
+        parser.add_argument("--out", help="the grid PNG (default OUT_DIR/samples.png)")
+
+    def rows(self, export_dir, metadata, model_path, inputs, options):
+        out = options.get("out") or options["out_dir"] / "samples.png"
+        return [sample_grid(model_path, metadata, options.get("samples") or 64, options.get("seed") or 0,
+                            list(inputs), Path(out))]
+
+    def show(self, row):
+        classes = f"\t{row['classes']}" if "classes" in row else ""
+        return f"{row['grid']}\t{row['samples']} samples from {row['model']} (seed {row['seed']}){classes}"

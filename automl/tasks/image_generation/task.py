@@ -227,6 +227,13 @@ class ImageGeneration(Task):
         return metrics
 
     @property
+    def bundle_reader(self):
+        """`automl predict RUN --samples N --out grid.png [CLASS ...]`: one grid of samples."""
+        from automl.tasks.image_generation.bundle import SampleReader
+
+        return SampleReader(self)
+
+    @property
     def scorer(self):
         """Outputs judged by their pixels, the gate by the Frechet distance's relative increase."""
         from automl.tasks.image_generation.scorer import GanScorer
@@ -283,23 +290,3 @@ class ImageGeneration(Task):
         nearest = distances.argmin(axis=1)
         return nearest_pairs(unit_to_pixels(generated), unit_to_pixels(train[nearest]),
                              np.sqrt(distances[np.arange(len(generated)), nearest]))
-
-    @classmethod
-    def predict_arguments(cls, parser) -> None:
-        parser.add_argument("--samples", type=int, default=64, help="how many samples (default 64)")
-        parser.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
-        parser.add_argument("--out", help="the grid PNG (default OUT_DIR/samples.png)")
-
-    @classmethod
-    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
-        """`automl predict RUN --samples N --out grid.png [CLASS ...]`: one grid of samples."""
-        from automl.tasks.image_generation.bundle import sample_grid
-
-        out = options.get("out") or options["out_dir"] / "samples.png"
-        return [sample_grid(model_path, metadata, options.get("samples") or 64, options.get("seed") or 0,
-                            list(inputs), Path(out))]
-
-    @classmethod
-    def show_row(cls, row):
-        classes = f"\t{row['classes']}" if "classes" in row else ""
-        return f"{row['grid']}\t{row['samples']} samples from {row['model']} (seed {row['seed']}){classes}"

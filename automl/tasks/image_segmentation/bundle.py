@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automl.bundle_reader import BundleReader
 from automl.tasks.image_segmentation.data import read_image
 
 
@@ -56,3 +57,18 @@ def mask_names(paths) -> list[str]:
         used.add(unique)
         out.append(f"{unique}_mask.png")
     return out
+
+
+class MaskReader(BundleReader):
+    """`automl predict` on a segmenter's bundle: a class-index mask PNG per image."""
+
+    def rows(self, export_dir, metadata, model_path, inputs, options):
+        """Writes a class-index mask PNG per image (stitched from the model's tiles) into options["out_dir"]."""
+        from automl.predict import rows_for_each
+
+        segmenter = BundleSegmenter(export_dir, metadata, model_path)
+        names = dict(zip(inputs, mask_names(inputs)))
+        return rows_for_each(inputs, lambda path: [segmenter.segment_file(path, options["out_dir"] / names[path])])
+
+    def show(self, row):
+        return f"{row['mask']}\t{row['class_share']}\t{row['input']}"

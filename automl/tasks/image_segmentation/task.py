@@ -186,6 +186,12 @@ class ImageSegmentation(Task):
         return (f"{super().describe_profile(profile)} tiles of {profile['tile_size']} px from {profile['images']} "
                 f"image(s), {profile['num_classes']} classes")
 
+    @property
+    def bundle_reader(self):
+        from automl.tasks.image_segmentation.bundle import MaskReader
+
+        return MaskReader(self)
+
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
         """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
         from automl.report.html import table
@@ -199,21 +205,6 @@ class ImageSegmentation(Task):
                  *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
         headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
         return [("Per-class IoU (test split)", table(headers, rows))]
-
-    @classmethod
-    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
-        """Writes a class-index mask PNG per image (stitched from the model's tiles) into options["out_dir"]."""
-        from automl.tasks.image_segmentation.bundle import BundleSegmenter, mask_names
-        from automl.predict import rows_for_each
-
-        segmenter = BundleSegmenter(export_dir, metadata, model_path)
-        names = dict(zip(inputs, mask_names(inputs)))
-        return rows_for_each(inputs, lambda path: [segmenter.segment_file(path, options["out_dir"] / names[path])])
-
-    @classmethod
-    def show_row(cls, row):
-        return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
-
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:
     """Tiles whose masks mix classes the most (single-class tiles show little)."""

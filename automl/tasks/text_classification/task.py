@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from automl.bundle_reader import LabelReader
 from automl.data.split import stratified_sample
 from automl.tasks.text_classification.data import TextData, load_text_data
 from automl.tasks.classification import ClassificationTask
@@ -159,8 +160,9 @@ class TextClassification(ClassificationTask):
 
         return TextPreprocessor(self.final_tokenizer(data, hp))
 
-    def raw_test_inputs(self, data):
-        return data.part("test").texts
+    @property
+    def bundle_reader(self):
+        return TextReader(self)
 
     def metadata(self, data, hp=None) -> dict:
         tok = self.final_tokenizer(data, hp)
@@ -200,3 +202,10 @@ class TextClassification(ClassificationTask):
         if skipped:
             sections.append(("Skipped rows", f"<p>{escape(json.dumps(skipped))}</p>"))
         return sections
+
+
+class TextReader(LabelReader):
+    """A text classifier's bundle: checked on the test texts as users pass them."""
+
+    def raw_test_inputs(self, data):
+        return data.part("test").texts

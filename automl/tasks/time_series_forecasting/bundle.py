@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from automl.bundle_reader import BundleReader
 from automl.errors import DataError
 from automl.tasks.time_series_forecasting.data import calendar_columns, numbers, read_csv_columns
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, parse_times
@@ -73,3 +74,12 @@ def _filled(values: np.ndarray, source: str, name: str) -> np.ndarray:
         raise DataError(f"{source}: column {name!r} has no values in the last {len(values)} rows")
     index = np.arange(len(values))
     return np.where(known, values, np.interp(index, index[known], values[known]))
+
+
+class ForecastReader(BundleReader):
+    """`automl predict` on a forecaster's bundle: the steps after each history CSV given."""
+
+    def rows(self, export_dir, metadata, model_path, inputs, options):
+        from automl.predict import rows_for_each
+
+        return rows_for_each(inputs, BundleForecaster(export_dir, metadata, model_path).forecast_csv)

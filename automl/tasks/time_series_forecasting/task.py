@@ -68,14 +68,6 @@ class Forecasting(Task):
         notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
         return ", ".join([text, *notes])
 
-    @classmethod
-    def bundle_rows(cls, export_dir, metadata, model_path, inputs, options):
-        """Forecasts the steps after each history CSV given."""
-        from automl.predict import rows_for_each
-        from automl.tasks.time_series_forecasting.bundle import BundleForecaster
-
-        return rows_for_each(inputs, BundleForecaster(export_dir, metadata, model_path).forecast_csv)
-
     def lookbacks(self, data) -> list[int]:
         return lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
 
@@ -240,6 +232,13 @@ class Forecasting(Task):
     @property
     def scorer(self):
         return ForecastScorer(self)
+
+    @property
+    def bundle_reader(self):
+        """`automl predict` forecasts the steps after each history CSV given."""
+        from automl.tasks.time_series_forecasting.bundle import ForecastReader
+
+        return ForecastReader(self)
 
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""

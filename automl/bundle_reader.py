@@ -1,0 +1,66 @@
+"""The exported bundle as apps and `automl predict` read it: LiteRT, the saved preprocessor and
+numpy, no TensorFlow. `BundleReader` labels inputs with class names; a task whose bundle gives
+something else (masks, forecasts, a sample grid) hands over a subclass from `Task.bundle_reader`,
+with its own `automl predict` options when it has any.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class BundleReader:
+    """Reads one task's bundles.
+
+    Args:
+        task: the `Task` whose bundles these are.
+    """
+
+    def __init__(self, task):
+        self.task = task
+
+    def arguments(self, parser) -> None:
+        """Adds the task's own `automl predict` options to an argparse parser; their values reach
+        `rows` in `options` (a generator's --samples, say)."""
+
+    def rows(self, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
+        """`automl predict`: one row per input from the bundle alone; a row with an "error" key for
+        an input that cannot be used."""
+        from automl.errors import DataError
+        from automl.predict import Predictor
+
+        if not inputs:
+            raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
+                            f"inputs (texts, image paths or history CSVs, as its metadata.json says)")
+        return Predictor(export_dir, model_path.name.removeprefix("model_").removesuffix(".tflite")).predict(inputs)
+
+    def show(self, row: dict) -> str:
+        """One `automl predict` row as a terminal line."""
+        return "\t".join(str(v) for v in row.values())
+
+    def raw_test_inputs(self, data):
+        """The test part as users would pass it to `automl predict` (texts, pixel arrays, image
+        files), for `check`; None when the bundle is not checked this way."""
+        return None
+
+    def check(self, export_dir, data, keras_outputs) -> Optional[dict]:
+        """The bundle alone, as `automl predict` runs it (its saved preprocessor and smallest .tflite
+        on LiteRT), over the raw test inputs, compared with the Keras model by the task's scorer."""
+        raw = self.raw_test_inputs(data)
+        if raw is None:
+            return None
+        from automl.predict import open_bundle
+        from automl.preprocessing import load_preprocessor
+        from automl.verify import LiteRTModel, count_examples
+
+        _, _, model_path = open_bundle(export_dir)
+        outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
+        return {"model": model_path.name, "examples": count_examples(outputs),
+                "vs_keras": self.task.scorer.compare(keras_outputs, outputs, data)}
+
+
+class LabelReader(BundleReader):
+    """A classifier's bundle: a label and its confidence per input."""
+
+    def show(self, row: dict) -> str:
+        return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"
