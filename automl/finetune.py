@@ -289,7 +289,7 @@ class _Finetuning:
                                      planned=state["planned"], cooldown=state.get("cooldown")) if scheduled else None
         callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
                      EpochCheckpoint(self, keep_best), *self.tensorboard,
-                     epoch_callback("finetune", phase["name"], end, self.deadline, self.task.shown_metrics())]
+                     epoch_callback("finetune", phase["name"], end, self.deadline, self.task.report_view.shown_metrics())]
         if state["epochs_done"] < end and not self.stopped():
             try:
                 self.trainer.fit(self.model, self.hp, self.hypermodel.data, epochs=end,
@@ -339,7 +339,7 @@ class _Finetuning:
         schedule = ([BudgetedCosine(phase["learning_rate"], 0, epochs, None)]
                     if self.trainer.schedules_learning_rate else [])
         callbacks = [*schedule, keras.callbacks.TerminateOnNaN(),
-                     epoch_callback("finetune", "train+val", epochs, None, self.task.shown_metrics())]
+                     epoch_callback("finetune", "train+val", epochs, None, self.task.report_view.shown_metrics())]
         self.trainer.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
         return {"epochs": epochs, "examples": sum(parts)}
 

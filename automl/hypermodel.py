@@ -68,7 +68,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
             raise keras_tuner.errors.FailedTrialError(
                 f"its float32 model is {megabytes:.2f} MB, over constraints.max_model_mb={self.max_model_mb}")
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
-                     epoch_callback("search", self.label, epochs, self.deadline, self.task.shown_metrics()),
+                     epoch_callback("search", self.label, epochs, self.deadline, self.task.report_view.shown_metrics()),
                      StopBeforeShareEnds(self.trial_deadline)]
         if self.trial_deadline is not None:
             # A trial that stopped improving hands the rest of its share to the trials after it

@@ -93,7 +93,7 @@ def _load_data(config, task, arrays, out: Path):
     the same for a chief and its workers."""
     data = task.load_data(config, arrays=arrays)
     profile = task.profile(data)
-    say("data", task.describe_profile(profile))
+    say("data", task.report_view.describe_profile(profile))
     data_print = data_fingerprint(config.data.path, arrays)
     # A task's own work before the search is part of what the search results depend on, and so are the
     # sections the task's config adds to the shared ones (a GAN's feature network settings, say).
@@ -177,7 +177,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     model, inference = task.inference_model(model, view, best_hp, config)
     if inference:
         report["inference"] = inference
-        say("evaluate", f"inference model: {task.describe_inference(inference)}")
+        say("evaluate", f"inference model: {task.report_view.describe_inference(inference)}")
     report["fingerprint"] = fingerprint(finetune_print, config.export.model_dump(mode="json"),
                                         config.finetune.enabled)
     # A rerun that trained nothing new, into a complete run of the same work, has nothing to redo.
@@ -195,7 +195,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         score = score_on_test(model, task, view, best_hp)
         report["test_metrics"] = score.metrics
         report["headline_metric"] = task.headline_metric
-        examples = task.report_examples(view, score.targets, score.outputs)
+        examples = task.report_view.report_examples(view, score.targets, score.outputs)
         if examples:
             report["report_examples"] = examples
         say("evaluate", f"test {task.headline_metric}={score.metrics[task.headline_metric]:.4f} "

@@ -16,7 +16,7 @@ from automl.families.small_cnn import SmallCNN
 from automl.scorer import Scorer, argmax_agreement
 from automl.tasks.classification import classification_metrics
 from automl.tasks.image_classification.config import ImageClassificationData, ImageClassificationExport
-from automl.tasks.image_classification.task import ImageClassification, ImageReader
+from automl.tasks.image_classification.task import ImageClassification, ImageClassificationView, ImageReader
 
 NAME = "class_and_box"
 #: A pixel brighter than this belongs to the item (Fashion-MNIST backgrounds are 0).
@@ -52,6 +52,10 @@ class ClassAndBox(ImageClassification):
     name = NAME
     objective = "val_label_accuracy"
     metric_names = ("label_accuracy",)
+
+    @property
+    def report_view(self):
+        return ClassAndBoxView(self)
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -105,9 +109,6 @@ class ClassAndBox(ImageClassification):
     def inference_model(self, model, data, hp, config):
         return model, None
 
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        return []
-
     def metadata(self, data, hp=None) -> dict:
         return {**super().metadata(data, hp),
                 "output": {"label": "class probabilities (softmax)",
@@ -159,3 +160,9 @@ class BoxCNN(SmallCNN):
     """automl's small CNN, serving this task too."""
 
     info = dataclasses.replace(SmallCNN.info, name="box_cnn", tasks=(NAME,))
+
+class ClassAndBoxView(ImageClassificationView):
+    """What the terminal and the report show of ClassAndBox runs."""
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        return []

@@ -64,7 +64,7 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
                      "flex_ops": flex_ops(ops),
                      "sparsity": result["sparsity"], "clusters": result.get("clusters"),
                      "stages": result["stages"],
-                     "inference": task.describe_inference(inference) if inference else "as trained"})
+                     "inference": task.report_view.describe_inference(inference) if inference else "as trained"})
     return rows
 
 

@@ -111,7 +111,7 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
         rows = [["model", *(report["test_metrics"][k] for k in keys)]]
         rows += [[name, *(m.get(k) for k in keys)] for name, m in report["baselines"].items()]
         parts.append("<h2>Against baselines (test split)</h2>" + table(["model or rule", *keys], rows))
-    for title, section in task.report_sections(report) if task is not None else []:
+    for title, section in task.report_view.report_sections(report) if task is not None else []:
         parts.append(f"<h2>{html.escape(title)}</h2>" + section)
     parts.append(_exports(report))
     if report.get("dataset"):
@@ -129,13 +129,13 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
                      f"<p>Kept {escape(report['finetune']['kept'])}: {escape(report['finetune']['why'])}</p>"
                      + table(["trial", "validation", "epochs", "seconds", "parameters"], rows))
     if report.get("inference") and task is not None:
-        parts.append(f"<h2>Inference model</h2><p>{escape(task.describe_inference(report['inference']))}</p>")
+        parts.append(f"<h2>Inference model</h2><p>{escape(task.report_view.describe_inference(report['inference']))}</p>")
     history = report.get("finetune", {}).get("history")
     if history:
         parts.append("<h2>Fine-tuning learning curves</h2>" + _img(figures.learning_curves(history), "learning curves"))
     if task is not None and examples is not None:
         data, x_test, y_test, outputs = examples
-        for title, png in task.report_figures(report, data, x_test, y_test, outputs):
+        for title, png in task.report_view.report_figures(report, data, x_test, y_test, outputs):
             parts.append(f"<h2>{html.escape(title)}</h2>" + _img(png, title))
     search = report.get("search", {})
     curve = figures.objective_by_time(search.get("objective_by_time", []),

@@ -121,10 +121,6 @@ class Task:
         compressed file runs the model as the bundle's other files do."""
         return model
 
-    def describe_inference(self, inference: dict) -> str:
-        """One line on what `inference_model` chose."""
-        return ", ".join(f"{key} {value}" for key, value in inference.items())
-
     def loss(self, hp) -> Any:
         raise NotImplementedError
 
@@ -162,10 +158,6 @@ class Task:
         None when the task has none."""
         return None
 
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        """(title, base64 PNG) pairs the HTML report shows for this task."""
-        return []
-
     def metadata(self, data, hp=None) -> dict:
         """Task facts for `metadata.json` beside the exported models."""
         return {}
@@ -178,28 +170,17 @@ class Task:
         return Preprocessor()
 
     @property
+    def report_view(self):
+        """What the terminal and the report show of this task (`automl.report_view.ReportView`: the
+        data line, the epoch metrics, the inference line, report sections, figures, examples)."""
+        from automl.report_view import ReportView
+
+        return ReportView(self)
+
+    @property
     def bundle_reader(self):
         """The bundle as apps and `automl predict` read it (`automl.bundle_reader.BundleReader`:
         its own options, rows, a row as a line, and the bundle checked on the raw test inputs)."""
         from automl.bundle_reader import BundleReader
 
         return BundleReader(self)
-
-    def describe_profile(self, profile: dict) -> str:
-        """The data line of the terminal: sizes and how the split was made (tasks add their facts)."""
-        split = ", ".join(f"{k} {v}" for k, v in profile.get("split_sizes", {}).items())
-        method = f": {profile['split_method']}" if profile.get("split_method") else ""
-        return f"{profile.get('examples')} examples ({split}{method})"
-
-    def shown_metrics(self) -> tuple[str, ...]:
-        """Epoch metrics the progress lines show: the loss and the task's metrics, train and validation."""
-        names = ("loss", *self.metric_names)
-        return (*names, *(f"val_{n}" for n in names))
-
-    def report_examples(self, data, targets, outputs) -> Optional[list[dict]]:
-        """Test examples worth listing in report.json (misclassified texts, say); None for none."""
-        return None
-
-    def report_sections(self, report: dict) -> list[tuple[str, str]]:
-        """(title, HTML) sections of the report built from report.json alone (tables, lists)."""
-        return []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from automl.tasks.base import Task
+from automl.report_view import ReportView
 
 
 def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: int) -> dict:
@@ -36,6 +37,10 @@ class ClassificationTask(Task):
     objective_direction = "max"
     headline_metric = "accuracy"
 
+    @property
+    def report_view(self):
+        return ClassificationView(self)
+
     def label_profile(self, data) -> dict:
         """Class names, training counts per class and the imbalance ratio."""
         counts = np.bincount(data.train.labels, minlength=len(data.class_names))
@@ -61,6 +66,9 @@ class ClassificationTask(Task):
         from automl.bundle_reader import LabelReader
 
         return LabelReader(self)
+
+class ClassificationView(ReportView):
+    """What the terminal and the report show of ClassificationTask runs."""
 
     def describe_profile(self, profile: dict) -> str:
         return f"{super().describe_profile(profile)}, {profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}"

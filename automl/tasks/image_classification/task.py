@@ -8,10 +8,15 @@ from automl.tasks.image_classification.data import load_image_data
 from automl.data.split import stratified_sample
 from automl.bundle_reader import LabelReader
 from automl.tasks.classification import ClassificationTask
+from automl.tasks.classification import ClassificationView
 
 
 class ImageClassification(ClassificationTask):
     name = "image_classification"
+
+    @property
+    def report_view(self):
+        return ImageClassificationView(self)
 
     def load_data(self, config, arrays=None):
         return load_image_data(config.data, config.seed, arrays=arrays)
@@ -21,10 +26,6 @@ class ImageClassification(ClassificationTask):
         from automl.tasks.image_classification.selection import rank_family
 
         return rank_family(name, profile, pretrained)
-
-    def describe_profile(self, profile: dict) -> str:
-        height, width = profile["image_size"]
-        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}"
 
     def profile(self, data) -> dict:
         return {**data.facts(), **self.label_profile(data), "flip_keeps_class": flip_keeps_class(data.part("train"))}
@@ -90,10 +91,6 @@ class ImageClassification(ClassificationTask):
 
         return tf_keras_mirror_average(model) if inference and inference.get("used") else model
 
-    def describe_inference(self, inference: dict) -> str:
-        used = "averaged over each image and its mirror image" if inference["used"] else "as trained"
-        return f"{used} ({inference['why']})"
-
     def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.train.labels, count, seed)
         return data.train.take(picked).to_numpy(data.image_shape)[0]
@@ -109,23 +106,6 @@ class ImageClassification(ClassificationTask):
     @property
     def bundle_reader(self):
         return ImageReader(self)
-
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.report import figures
-
-        names = data.class_names
-        predicted = outputs.argmax(-1)
-        shown = np.arange(min(16, len(targets)))
-        wrong = np.flatnonzero(predicted != targets)[:16]
-        titles = lambda idx: [f"{names[predicted[i]]}\n(true {names[targets[i]]})" for i in idx]
-        out = [("Confusion matrix (test split)",
-                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names)),
-               ("Sample test predictions", figures.image_grid(
-                   inputs[shown], titles(shown), list(predicted[shown] != targets[shown])))]
-        if len(wrong):
-            out.append(("Misclassified test examples",
-                        figures.image_grid(inputs[wrong], titles(wrong), [True] * len(wrong))))
-        return out
 
     def metadata(self, data, hp=None) -> dict:
         return {
@@ -222,3 +202,31 @@ def flip_keeps_class(train, limit: int = 5000) -> float | None:
 
     nearest = (unit(mirrored) @ unit(means).T).argmax(axis=1)
     return round(float(np.mean(nearest == np.arange(len(classes)))), 3)
+
+class ImageClassificationView(ClassificationView):
+    """What the terminal and the report show of ImageClassification runs."""
+
+    def describe_profile(self, profile: dict) -> str:
+        height, width = profile["image_size"]
+        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}"
+
+    def describe_inference(self, inference: dict) -> str:
+        used = "averaged over each image and its mirror image" if inference["used"] else "as trained"
+        return f"{used} ({inference['why']})"
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.report import figures
+
+        names = data.class_names
+        predicted = outputs.argmax(-1)
+        shown = np.arange(min(16, len(targets)))
+        wrong = np.flatnonzero(predicted != targets)[:16]
+        titles = lambda idx: [f"{names[predicted[i]]}\n(true {names[targets[i]]})" for i in idx]
+        out = [("Confusion matrix (test split)",
+                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names)),
+               ("Sample test predictions", figures.image_grid(
+                   inputs[shown], titles(shown), list(predicted[shown] != targets[shown])))]
+        if len(wrong):
+            out.append(("Misclassified test examples",
+                        figures.image_grid(inputs[wrong], titles(wrong), [True] * len(wrong))))
+        return out

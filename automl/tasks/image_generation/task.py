@@ -18,6 +18,7 @@ import numpy as np
 from automl.tasks.base import Task
 from automl.tasks.image_generation.data import class_shares, load_generation_data
 from automl.tasks.image_generation.sampling import latent_inputs, pixels_to_unit, unit_to_pixels
+from automl.report_view import ReportView
 
 #: Seeds of the fixed latent vectors: validation (every epoch of every trial) and test.
 VALIDATION_SEED, TEST_SEED = 1, 2
@@ -38,6 +39,10 @@ class ImageGeneration(Task):
     headline_metric = "frechet_distance"
     headline_higher_is_better = False
 
+    @property
+    def report_view(self):
+        return GenerationView(self)
+
     @classmethod
     def rank_family(cls, name, profile, pretrained):
         reasons = ["the image generation family"]
@@ -54,9 +59,6 @@ class ImageGeneration(Task):
         import keras
 
         return [keras.metrics.Mean(name=name) for name in self.metric_names]
-
-    def shown_metrics(self) -> tuple[str, ...]:
-        return (*self.metric_names, "val_frechet_distance")
 
     @classmethod
     def python_data(cls, data):
@@ -78,11 +80,6 @@ class ImageGeneration(Task):
             profile["class_names"] = data.class_names
             profile["class_counts"] = np.bincount(data.train.labels, minlength=data.num_classes).tolist()
         return profile
-
-    def describe_profile(self, profile: dict) -> str:
-        height, width = profile["image_size"]
-        labels = f"{profile['num_classes']} classes" if profile["labelled"] else "no labels"
-        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}, {labels}"
 
     def unit_images(self, data, part: str, limit: Optional[int] = None):
         """A part's images in [-1, 1] and its labels, as arrays. The whole test part is decoded once
@@ -181,12 +178,6 @@ class ImageGeneration(Task):
         inputs = latent_inputs(count, hp.get("latent_dim"), data.num_classes if conditional else 0, seed, labels)
         return unit_to_pixels(model.predict(inputs, batch_size=256, verbose=0))
 
-    def describe_inference(self, inference: dict) -> str:
-        kind = "class-conditional generator" if inference["conditional"] else "generator"
-        untrained = inference.get("untrained_frechet_distance")
-        return (f"the {kind} alone ({inference['params']:,} parameters, latent {inference['latent_dim']})"
-                + (f"; untrained it scores a Frechet distance of {untrained}" if untrained is not None else ""))
-
     def _test_inputs(self, data, hp):
         conditional = bool(hp.values.get("conditional", False))
         return latent_inputs(len(data.test), hp.get("latent_dim"), data.num_classes if conditional else 0,
@@ -255,6 +246,23 @@ class ImageGeneration(Task):
                        "color": "grayscale" if data.image_shape[-1] == 1 else "RGB"},
         }
 
+class GenerationView(ReportView):
+    """What the terminal and the report show of ImageGeneration runs."""
+
+    def shown_metrics(self) -> tuple[str, ...]:
+        return (*self.task.metric_names, "val_frechet_distance")
+
+    def describe_profile(self, profile: dict) -> str:
+        height, width = profile["image_size"]
+        labels = f"{profile['num_classes']} classes" if profile["labelled"] else "no labels"
+        return f"{super().describe_profile(profile)}, {height}x{width}x{profile['channels']}, {labels}"
+
+    def describe_inference(self, inference: dict) -> str:
+        kind = "class-conditional generator" if inference["conditional"] else "generator"
+        untrained = inference.get("untrained_frechet_distance")
+        return (f"the {kind} alone ({inference['params']:,} parameters, latent {inference['latent_dim']})"
+                + (f"; untrained it scores a Frechet distance of {untrained}" if untrained is not None else ""))
+
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
         from automl.tasks.image_generation import figures as gan_figures
@@ -285,7 +293,7 @@ class ImageGeneration(Task):
         from automl.tasks.image_generation.quality import squared_distances
 
         network = data.quality.network
-        train, _ = self.unit_images(data, "train", limit=most)
+        train, _ = self.task.unit_images(data, "train", limit=most)
         distances = squared_distances(network.features(generated), network.features(train))
         nearest = distances.argmin(axis=1)
         return nearest_pairs(unit_to_pixels(generated), unit_to_pixels(train[nearest]),

@@ -13,6 +13,7 @@ import numpy as np
 from automl.tasks.image_segmentation.data import SegmentationData, load_segmentation_data
 from automl.tasks.image_segmentation.metrics import segmentation_metrics
 from automl.tasks.base import Task
+from automl.report_view import ReportView
 
 AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
 
@@ -24,6 +25,10 @@ class ImageSegmentation(Task):
     objective_direction = "max"
     headline_metric = "mean_iou"
     #: An int8 model that loses mean IoU is left out of the bundle; the run goes on.
+
+    @property
+    def report_view(self):
+        return SegmentationView(self)
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -139,26 +144,6 @@ class ImageSegmentation(Task):
         return {"test": scored["test"],
                 "validation": {name: m["mean_iou"] for name, m in scored["val"].items()}}
 
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.tasks.image_segmentation import figures
-
-        shown = _most_varied(targets, 8)
-        predicted = outputs.argmax(-1)
-        out = [("Test tiles: image, true mask, predicted mask",
-                figures.mask_overlays(inputs[shown], targets[shown], predicted[shown],
-                                      data.class_names, data.intensity_range))]
-        first = data.test.boxes[0].image
-        if len(data.test) == len(predicted) and data.images[first].shape[0] > data.tile:
-            canvas = np.full(data.images[first].shape[:2], -1)
-            for box, mask in zip(data.test.boxes, predicted):
-                if box.image == first:
-                    box.crop(canvas)[...] = mask
-            regions = {part: [b for b in boxes if b.image == first] for part, boxes in data.regions.items()}
-            out.append((f"Split regions of {data.names[first]}, and the test predictions in place",
-                        figures.regions_overlay(data.images[first], canvas, regions, data.class_names,
-                                                 data.intensity_range)))
-        return out
-
     def metadata(self, data, hp=None) -> dict:
         low, high = data.intensity_range
         return {
@@ -182,29 +167,11 @@ class ImageSegmentation(Task):
 
         return TilePreprocessor(data.tile, data.overlap, data.image_shape[-1])
 
-    def describe_profile(self, profile: dict) -> str:
-        return (f"{super().describe_profile(profile)} tiles of {profile['tile_size']} px from {profile['images']} "
-                f"image(s), {profile['num_classes']} classes")
-
     @property
     def bundle_reader(self):
         from automl.tasks.image_segmentation.bundle import MaskReader
 
         return MaskReader(self)
-
-    def report_sections(self, report: dict) -> list[tuple[str, str]]:
-        """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
-        from automl.report.html import table
-
-        metrics = report.get("test_metrics", {})
-        if "per_class_iou" not in metrics:
-            return []
-        names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
-        exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
-        rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
-                 *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
-        headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
-        return [("Per-class IoU (test split)", table(headers, rows))]
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:
     """Tiles whose masks mix classes the most (single-class tiles show little)."""
@@ -237,3 +204,44 @@ def joint_augmenter(kind: str, intensity_range):
         return image, mask[..., 0]
 
     return augment
+
+class SegmentationView(ReportView):
+    """What the terminal and the report show of ImageSegmentation runs."""
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.tasks.image_segmentation import figures
+
+        shown = _most_varied(targets, 8)
+        predicted = outputs.argmax(-1)
+        out = [("Test tiles: image, true mask, predicted mask",
+                figures.mask_overlays(inputs[shown], targets[shown], predicted[shown],
+                                      data.class_names, data.intensity_range))]
+        first = data.test.boxes[0].image
+        if len(data.test) == len(predicted) and data.images[first].shape[0] > data.tile:
+            canvas = np.full(data.images[first].shape[:2], -1)
+            for box, mask in zip(data.test.boxes, predicted):
+                if box.image == first:
+                    box.crop(canvas)[...] = mask
+            regions = {part: [b for b in boxes if b.image == first] for part, boxes in data.regions.items()}
+            out.append((f"Split regions of {data.names[first]}, and the test predictions in place",
+                        figures.regions_overlay(data.images[first], canvas, regions, data.class_names,
+                                                 data.intensity_range)))
+        return out
+
+    def describe_profile(self, profile: dict) -> str:
+        return (f"{super().describe_profile(profile)} tiles of {profile['tile_size']} px from {profile['images']} "
+                f"image(s), {profile['num_classes']} classes")
+
+    def report_sections(self, report: dict) -> list[tuple[str, str]]:
+        """Per-class IoU (and Dice) of the Keras model and of each verified TFLite model."""
+        from automl.report.html import table
+
+        metrics = report.get("test_metrics", {})
+        if "per_class_iou" not in metrics:
+            return []
+        names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
+        exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
+        rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
+                 *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
+        headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
+        return [("Per-class IoU (test split)", table(headers, rows))]

@@ -18,6 +18,7 @@ from automl.data.split import stratified_sample
 from automl.tasks.text_classification.data import TextData, load_text_data
 from automl.tasks.classification import ClassificationTask
 from automl.tasks.text_classification.tokenizers import encode_batch
+from automl.tasks.classification import ClassificationView
 
 INPUT_NAMES = ("token_ids", "padding_mask")
 
@@ -64,6 +65,10 @@ def _hp(hp, name):
 
 class TextClassification(ClassificationTask):
     name = "text_classification"
+
+    @property
+    def report_view(self):
+        return TextClassificationView(self)
 
     def load_data(self, config, arrays=None):
         return load_text_data(config.data, config.seed, arrays=arrays)
@@ -175,6 +180,15 @@ class TextClassification(ClassificationTask):
             "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
         }
 
+class TextReader(LabelReader):
+    """A text classifier's bundle: checked on the test texts as users pass them."""
+
+    def raw_test_inputs(self, data):
+        return data.part("test").texts
+
+class TextClassificationView(ClassificationView):
+    """What the terminal and the report show of TextClassification runs."""
+
     def report_figures(self, report, data, inputs, targets, outputs) -> list:
         from automl.report import figures
 
@@ -202,10 +216,3 @@ class TextClassification(ClassificationTask):
         if skipped:
             sections.append(("Skipped rows", f"<p>{escape(json.dumps(skipped))}</p>"))
         return sections
-
-
-class TextReader(LabelReader):
-    """A text classifier's bundle: checked on the test texts as users pass them."""
-
-    def raw_test_inputs(self, data):
-        return data.part("test").texts

@@ -20,6 +20,7 @@ from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, 
 from automl.errors import DataError
 from automl.scorer import Scorer
 from automl.tasks.base import Task
+from automl.report_view import ReportView
 
 
 class Forecasting(Task):
@@ -33,6 +34,10 @@ class Forecasting(Task):
     #: training range would clip in int8. Slicing off the last value, centring and
     #: adding the level back stay float; everything between is int8.
     int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
+
+    @property
+    def report_view(self):
+        return ForecastingView(self)
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -59,14 +64,6 @@ class Forecasting(Task):
         if isinstance(data, dict) or hasattr(data, "columns"):
             return data, {"path": ".", "format": "csv"}
         return super().python_data(data)
-
-    def describe_profile(self, profile: dict) -> str:
-        seasons = " and ".join(str(s) for s in profile["seasons"])
-        text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
-                f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
-                f"horizon {profile['horizon']}, windows {profile['windows']}")
-        notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
-        return ", ".join([text, *notes])
 
     def lookbacks(self, data) -> list[int]:
         return lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
@@ -254,21 +251,6 @@ class Forecasting(Task):
 
     # -- report and bundle ----------------------------------------------------
 
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.tasks.time_series_forecasting import figures
-
-        lookback = inputs.shape[1]
-        test_origins = origins(data, "test", lookback)
-        start, end = data.part_range("test")
-        return [
-            ("Forecasts against the actuals (test part)",
-             figures.forecast_plot(data.times[start:end], data.values[start:end, :data.num_targets],
-                                   data.times, test_origins, self.to_raw(outputs, data), data.targets)),
-            ("Error by horizon step (test part, MAE)",
-             figures.error_by_step({"model": report["test_metrics"]["per_step"]["mae"],
-                                    **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()}})),
-        ]
-
     def metadata(self, data, hp=None) -> dict:
         lookback = self._lookback(hp, data)
         k = data.num_targets
@@ -346,3 +328,29 @@ class ForecastScorer(Scorer):
         difference = np.abs(outputs - reference)
         relative = difference / np.maximum(np.abs(reference), 1e-6)
         return {"max_rel_error": float(relative.max()), "max_abs_error": float(difference.max())}
+
+class ForecastingView(ReportView):
+    """What the terminal and the report show of Forecasting runs."""
+
+    def describe_profile(self, profile: dict) -> str:
+        seasons = " and ".join(str(s) for s in profile["seasons"])
+        text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
+                f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
+                f"horizon {profile['horizon']}, windows {profile['windows']}")
+        notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
+        return ", ".join([text, *notes])
+
+    def report_figures(self, report, data, inputs, targets, outputs) -> list:
+        from automl.tasks.time_series_forecasting import figures
+
+        lookback = inputs.shape[1]
+        test_origins = origins(data, "test", lookback)
+        start, end = data.part_range("test")
+        return [
+            ("Forecasts against the actuals (test part)",
+             figures.forecast_plot(data.times[start:end], data.values[start:end, :data.num_targets],
+                                   data.times, test_origins, self.task.to_raw(outputs, data), data.targets)),
+            ("Error by horizon step (test part, MAE)",
+             figures.error_by_step({"model": report["test_metrics"]["per_step"]["mae"],
+                                    **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()}})),
+        ]

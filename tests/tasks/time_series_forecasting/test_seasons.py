@@ -56,7 +56,7 @@ def test_a_calendar_cycle_the_training_part_sees_once_is_left_out_with_a_note():
     assert data.calendar == ["hour_of_day_sin", "hour_of_day_cos"]
     assert data.values.shape[1] == 1 + 2
     assert "day_of_year (the training part spans 0.8 of its 365.25-day cycles)" in data.calendar_note
-    assert "day_of_year" in Forecasting().describe_profile(Forecasting().profile(data))
+    assert "day_of_year" in Forecasting().report_view.describe_profile(Forecasting().profile(data))
     kept = load_series_data(DataConfig(path=str(SEATTLE_TEMPS), calendar_features=["hour_of_day"]))
     assert kept.calendar_note is None and kept.calendar == data.calendar
 
