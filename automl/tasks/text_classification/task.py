@@ -66,10 +66,6 @@ def _hp(hp, name):
 class TextClassification(ClassificationTask):
     name = "text_classification"
 
-    @property
-    def report_view(self):
-        return TextClassificationView(self)
-
     def load_data(self, config, arrays=None):
         return load_text_data(config.data, config.seed, arrays=arrays)
 
@@ -168,6 +164,10 @@ class TextClassification(ClassificationTask):
     @property
     def bundle_reader(self):
         return TextReader(self)
+
+    @property
+    def report_view(self):
+        return TextClassificationView(self)
 
     def metadata(self, data, hp=None) -> dict:
         tok = self.final_tokenizer(data, hp)
