@@ -18,7 +18,8 @@ import numpy as np
 
 from automl.data.files import natural_key, read_npz
 from automl.tasks.image_classification.folder import scan_folder
-from automl.data.split import SplitParts, stratified_sample, stratified_split
+from automl.data.split import SplitParts, stratified_split
+from automl.data.images import as_nhwc, limit_train, target_shape
 from automl.errors import DataError
 
 @dataclass
@@ -92,24 +93,6 @@ class ImageData(SplitParts):
                 "sizes_seen": {f"{h}x{w}": n for (h, w), n in self.image_sizes.most_common(5)},
                 "skipped_files": self.skipped_files}
 
-
-
-def _as_nhwc(images: np.ndarray, where: str) -> np.ndarray:
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[..., None]
-    if images.ndim != 4 or images.shape[-1] not in (1, 3, 4):
-        raise DataError(
-            f"{where}: expected images shaped (N, H, W) or (N, H, W, C) with C in 1, 3, 4. "
-            f"Received: shape={images.shape}"
-        )
-    if images.shape[-1] == 4:
-        images = images[..., :3]
-    if images.dtype != np.uint8:
-        if images.size and float(np.nanmax(images)) <= 1.0:
-            images = images * 255.0
-        images = np.clip(images, 0, 255).astype(np.uint8)
-    return images
 
 
 def _label_vector(labels, where: str) -> tuple[np.ndarray, list[str]]:
@@ -219,13 +202,13 @@ def load_image_data(data_config, seed: int, arrays=None) -> ImageData:
         parts = load_idx_folder(path) if source == "idx" else load_npz(path)
 
     x_all, y_all = parts["train"]
-    x_all = _as_nhwc(x_all, f"{source} train images")
+    x_all = as_nhwc(x_all, f"{source} train images")
     y_all, names = _label_vector(y_all, f"{source} train labels")
     if len(x_all) != len(y_all):
         raise DataError(f"{source}: {len(x_all)} images but {len(y_all)} labels")
     whole = ImageSplit(labels=y_all, arrays=x_all)
     if "test" in parts:
-        x_test = _as_nhwc(parts["test"][0], f"{source} test images")
+        x_test = as_nhwc(parts["test"][0], f"{source} test images")
         y_test = np.asarray(parts["test"][1]).astype(str)
         unknown = sorted(set(y_test.tolist()) - set(names))
         if unknown:
@@ -239,7 +222,7 @@ def load_image_data(data_config, seed: int, arrays=None) -> ImageData:
         idx = stratified_split(y_all, split_cfg.val, split_cfg.test, seed)
         train, val, test = whole.take(idx.train), whole.take(idx.val), whole.take(idx.test)
         method = "stratified, seeded"
-    shape = _target_shape(data_config.image_size, Counter({x_all.shape[1:3]: len(x_all)}), x_all.shape[-1])
+    shape = target_shape(data_config.image_size, Counter({x_all.shape[1:3]: len(x_all)}), x_all.shape[-1])
     if shape[:2] != x_all.shape[1:3]:
         raise DataError(
             f"data.image_size={list(shape[:2])} differs from the arrays' size "
@@ -249,7 +232,7 @@ def load_image_data(data_config, seed: int, arrays=None) -> ImageData:
     names = _named_classes(data_config, names)
     data = ImageData(names, shape, source, method, train, val, test,
                      Counter({x_all.shape[1:3]: len(x_all)}), skipped)
-    return _limit_train(data, data_config.max_examples, seed)
+    return limit_train(data, data_config.max_examples, seed)
 
 
 def _load_folder(path: Path, data_config, seed: int) -> ImageData:
@@ -263,10 +246,10 @@ def _load_folder(path: Path, data_config, seed: int) -> ImageData:
         parts, method = _shipped_split(np.array(scan.parts), scan.labels, cfg, seed)
     train, val, test = (whole.take(i) for i in parts)
     check_parts({"train": train, "val": val, "test": test}, scan.class_names, str(path))
-    shape = _target_shape(data_config.image_size, scan.sizes, scan.channels)
+    shape = target_shape(data_config.image_size, scan.sizes, scan.channels)
     data = ImageData(_named_classes(data_config, scan.class_names), shape, "folder", method,
                      train, val, test, scan.sizes, scan.bad)
-    return _limit_train(data, data_config.max_examples, seed)
+    return limit_train(data, data_config.max_examples, seed)
 
 
 def _shipped_split(part_of: np.ndarray, labels: np.ndarray, cfg, seed: int):
@@ -309,17 +292,3 @@ def _named_classes(data_config, names: list[str]) -> list[str]:
             f"data.class_names has {len(given)} names but the data has {len(names)} classes"
         )
     return list(given)
-
-
-def _target_shape(image_size, sizes: Counter, channels: int) -> tuple[int, int, int]:
-    if image_size == "auto":
-        (height, width), _ = sizes.most_common(1)[0]
-    else:
-        height, width = image_size
-    return int(height), int(width), int(channels)
-
-
-def _limit_train(data: ImageData, max_examples: Optional[int], seed: int) -> ImageData:
-    if max_examples and max_examples < len(data.train):
-        data.train = data.train.take(stratified_sample(data.train.labels, max_examples, seed))
-    return data

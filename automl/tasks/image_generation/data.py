@@ -19,8 +19,8 @@ import numpy as np
 from automl.data.files import is_hidden, read_npz
 from automl.data.split import stratified_split
 from automl.errors import DataError
-from automl.tasks.image_classification.data import (ImageData, ImageSplit, _as_nhwc, _limit_train,
-                                                     _target_shape, detect_format, load_image_data)
+from automl.data.images import as_nhwc, limit_train, target_shape
+from automl.tasks.image_classification.data import ImageData, ImageSplit, detect_format, load_image_data
 from automl.tasks.image_classification.folder import SCANNED_SUFFIXES, check_image
 
 #: The one "class" of images without labels.
@@ -120,12 +120,12 @@ def _split_unlabelled(data_config, seed: int, source: str, parts: dict) -> Image
         whole, sizes, channels, skipped = _checked_files(parts["train"], data_config.on_bad_file)
         test = None
     else:
-        images = _as_nhwc(parts["train"], f"{source} images")
+        images = as_nhwc(parts["train"], f"{source} images")
         whole = ImageSplit(labels=np.zeros(len(images), dtype=np.int64), arrays=images)
         sizes, channels = Counter({images.shape[1:3]: len(images)}), images.shape[-1]
         test = None
         if "test" in parts:
-            test_images = _as_nhwc(parts["test"], f"{source} test images")
+            test_images = as_nhwc(parts["test"], f"{source} test images")
             test = ImageSplit(labels=np.zeros(len(test_images), dtype=np.int64), arrays=test_images)
     cfg = data_config.split
     idx = stratified_split(whole.labels, cfg.val, 0.0 if test is not None else cfg.test, seed)
@@ -137,12 +137,12 @@ def _split_unlabelled(data_config, seed: int, source: str, parts: dict) -> Image
         if len(part) == 0:
             raise DataError(f"{where}: {len(whole)} images leave the {name} part empty; give at least 3 images, "
                             f"or raise data.split.val / data.split.test")
-    shape = _target_shape(data_config.image_size, sizes, channels)
+    shape = target_shape(data_config.image_size, sizes, channels)
     if whole.arrays is not None and shape[:2] != whole.arrays.shape[1:3]:
         raise DataError(f"data.image_size={list(shape[:2])} differs from the arrays' size "
                         f"{list(whole.arrays.shape[1:3])}; resize arrays before passing them")
     data = ImageData([UNLABELLED], shape, source, method, train, val, test, sizes, skipped)
-    return _limit_train(data, data_config.max_examples, seed)
+    return limit_train(data, data_config.max_examples, seed)
 
 
 def _checked_files(files: list[Path], on_bad_file: str):
