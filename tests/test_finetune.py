@@ -24,8 +24,8 @@ def setup(sample_dir, tmp_path, tiny_registry):
 def fits(monkeypatch, task):
     """Records the first epoch of every fit the task runs."""
     calls = []
-    original = type(task).fit
-    monkeypatch.setattr(type(task), "fit", lambda self, *a, **k: calls.append(k["initial_epoch"])
+    original = type(task.trainer).fit
+    monkeypatch.setattr(type(task.trainer), "fit", lambda self, *a, **k: calls.append(k["initial_epoch"])
                         or original(self, *a, **k))
     return calls
 

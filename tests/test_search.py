@@ -210,7 +210,7 @@ def _out_of_memory_above(monkeypatch, task, largest: int) -> list:
     batch sizes tried."""
     import tensorflow as tf
 
-    original, tried = type(task).fit, []
+    original, tried = type(task.trainer).fit, []
 
     def fit(self, model, hp, data, **kwargs):
         tried.append(hp.get("batch_size"))
@@ -218,7 +218,7 @@ def _out_of_memory_above(monkeypatch, task, largest: int) -> list:
             raise tf.errors.ResourceExhaustedError(None, None, f"OOM when allocating tensor with shape[{tried[-1]},14,14,4]")
         return original(self, model, hp, data, **kwargs)
 
-    monkeypatch.setattr(type(task), "fit", fit)
+    monkeypatch.setattr(type(task.trainer), "fit", fit)
     return tried
 
 
