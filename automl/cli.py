@@ -61,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
                                               "(labels, masks or forecasts, as the run's task gives)", parents=[common],
                              epilog="The run's task may take options of its own (image generation: --samples N "
-                                    "--seed S --out grid.png); an unknown one is an error that lists them.")
+                                    "--seed S --out grid.png); an unknown one is an error that lists them.",
+                             # A task's --out must not be read as an abbreviation of --out-dir.
+                             allow_abbrev=False)
     predict.add_argument("run_dir")
     predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "

@@ -201,3 +201,11 @@ def test_fit_names_the_closest_task():
 
     with pytest.raises(ConfigError, match="automl.fit: task: unknown task. Did you mean 'text_classification'"):
         package.fit(([], []), task="text_clasification")
+
+
+def test_a_task_s_own_predict_option_is_not_read_as_an_abbreviation():
+    # A generator's --out (its grid's file) once became --out-dir, and the grid a folder.
+    from automl.cli import _parser
+
+    args, extra = _parser().parse_known_args(["predict", "runs/gan", "--samples", "16", "--out", "grid.png"])
+    assert args.out_dir is None and extra == ["--samples", "16", "--out", "grid.png"]
