@@ -12,6 +12,24 @@ from typing import Any, Optional
 import numpy as np
 
 
+class handed_over:  # noqa: N801 - used like `property`
+    """A Task attribute that hands over an object built for the task (its trainer, scorer, bundle
+    reader, report view): `scorer = handed_over("module:Class")` makes `task.scorer` be
+    `Class(task)`. The class is imported on first use, so `automl predict` (no TensorFlow) and
+    `automl --help` import only what they ask for."""
+
+    def __init__(self, reference: str):
+        self.reference = reference
+
+    def __get__(self, task, owner=None):
+        if task is None:
+            return self
+        import importlib
+
+        module, name = self.reference.split(":")
+        return getattr(importlib.import_module(module), name)(task)
+
+
 class Task:
     """Base class; subclasses are registered by name in `automl.tasks`."""
 
@@ -102,14 +120,8 @@ class Task:
     def register_search_space(self, hp) -> None:
         """Declares the task's own training choices (augmentation and the like)."""
 
-    @property
-    def trainer(self):
-        """How this task's models are built, compiled, trained and checkpointed (`automl.trainer`):
-        supervised training on `train_dataset` by default; a task that trains otherwise (a GAN's two
-        networks and its own train_step) returns its own `Trainer` subclass."""
-        from automl.trainer import Trainer
-
-        return Trainer(self)
+    #: How this task's models are built, compiled, trained and checkpointed (`automl.trainer`): supervised training on `train_dataset` by default; a task that trains otherwise (a GAN's two networks and its own train_step) returns its own `Trainer` subclass.
+    trainer = handed_over("automl.trainer:Trainer")
 
     def inference_model(self, model, data, hp, config):
         """The model that is evaluated, exported and verified (a GAN would name its generator), and
@@ -144,13 +156,8 @@ class Task:
         fresh task object scores the same way."""
         raise NotImplementedError
 
-    @property
-    def scorer(self):
-        """How a converted model is judged against the Keras model (`automl.scorer.Scorer`: closeness,
-        the headline metric's drop and its noise, baselines that beat the model)."""
-        from automl.scorer import Scorer
-
-        return Scorer(self)
+    #: How a converted model is judged against the Keras model (`automl.scorer.Scorer`: closeness, the headline metric's drop and its noise, baselines that beat the model).
+    scorer = handed_over("automl.scorer:Scorer")
 
     def baselines(self, data, hp) -> Optional[dict]:
         """Rules or simple models scored like the model: {"test": {name: metrics},
@@ -169,18 +176,8 @@ class Task:
 
         return Preprocessor()
 
-    @property
-    def report_view(self):
-        """What the terminal and the report show of this task (`automl.report_view.ReportView`: the
-        data line, the epoch metrics, the inference line, report sections, figures, examples)."""
-        from automl.report_view import ReportView
+    #: What the terminal and the report show of this task (`automl.report_view.ReportView`: the data line, the epoch metrics, the inference line, report sections, figures, examples).
+    report_view = handed_over("automl.report_view:ReportView")
 
-        return ReportView(self)
-
-    @property
-    def bundle_reader(self):
-        """The bundle as apps and `automl predict` read it (`automl.bundle_reader.BundleReader`:
-        its own options, rows, a row as a line, and the bundle checked on the raw test inputs)."""
-        from automl.bundle_reader import BundleReader
-
-        return BundleReader(self)
+    #: The bundle as apps and `automl predict` read it (`automl.bundle_reader.BundleReader`: its own options, rows, a row as a line, and the bundle checked on the raw test inputs).
+    bundle_reader = handed_over("automl.bundle_reader:BundleReader")

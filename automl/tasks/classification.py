@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from automl.tasks.base import Task
+from automl.tasks.base import Task, handed_over
 from automl.report_view import ReportView
 
 
@@ -37,9 +37,7 @@ class ClassificationTask(Task):
     objective_direction = "max"
     headline_metric = "accuracy"
 
-    @property
-    def report_view(self):
-        return ClassificationView(self)
+    report_view = handed_over("automl.tasks.classification:ClassificationView")
 
     def label_profile(self, data) -> dict:
         """Class names, training counts per class and the imbalance ratio."""
@@ -60,12 +58,8 @@ class ClassificationTask(Task):
     def evaluate(self, targets, outputs, data) -> dict:
         return classification_metrics(targets, outputs, outputs.shape[-1])
 
-    @property
-    def bundle_reader(self):
-        """A label and its confidence per input."""
-        from automl.bundle_reader import LabelReader
-
-        return LabelReader(self)
+    #: A label and its confidence per input.
+    bundle_reader = handed_over("automl.bundle_reader:LabelReader")
 
 class ClassificationView(ReportView):
     """What the terminal and the report show of ClassificationTask runs."""

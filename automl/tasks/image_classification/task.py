@@ -9,14 +9,13 @@ from automl.data.split import stratified_sample
 from automl.bundle_reader import LabelReader
 from automl.tasks.classification import ClassificationTask
 from automl.tasks.classification import ClassificationView
+from automl.tasks.base import handed_over
 
 
 class ImageClassification(ClassificationTask):
     name = "image_classification"
 
-    @property
-    def report_view(self):
-        return ImageClassificationView(self)
+    report_view = handed_over("automl.tasks.image_classification.task:ImageClassificationView")
 
     def load_data(self, config, arrays=None):
         return load_image_data(config.data, config.seed, arrays=arrays)
@@ -103,9 +102,7 @@ class ImageClassification(ClassificationTask):
 
         return ImagePreprocessor(data.image_shape)
 
-    @property
-    def bundle_reader(self):
-        return ImageReader(self)
+    bundle_reader = handed_over("automl.tasks.image_classification.task:ImageReader")
 
     def metadata(self, data, hp=None) -> dict:
         return {

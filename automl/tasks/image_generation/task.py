@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from automl.tasks.base import Task
+from automl.tasks.base import Task, handed_over
 from automl.tasks.image_generation.data import class_shares, load_generation_data
 from automl.tasks.image_generation.sampling import latent_inputs, pixels_to_unit, unit_to_pixels
 from automl.report_view import ReportView
@@ -39,9 +39,7 @@ class ImageGeneration(Task):
     headline_metric = "frechet_distance"
     headline_higher_is_better = False
 
-    @property
-    def report_view(self):
-        return GenerationView(self)
+    report_view = handed_over("automl.tasks.image_generation.task:GenerationView")
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -121,12 +119,8 @@ class ImageGeneration(Task):
     #: after fine-tuning is a share of the run, not timed.
     timed_reserve = False
 
-    @property
-    def trainer(self):
-        """Two networks, two optimizers, a train_step of their own (`trainer.GanTrainer`)."""
-        from automl.tasks.image_generation.trainer import GanTrainer
-
-        return GanTrainer(self)
+    #: Two networks, two optimizers, a train_step of their own (`trainer.GanTrainer`).
+    trainer = handed_over("automl.tasks.image_generation.trainer:GanTrainer")
 
     def train_dataset(self, hp, data, part, batch_size, indices=None, shuffle=True):
         """(images in [-1, 1], class ids) batches; the last, smaller batch is dropped (a batch of a
@@ -217,19 +211,11 @@ class ImageGeneration(Task):
                 metrics["class_agreement"] = float(np.mean(predicted == data.requested))
         return metrics
 
-    @property
-    def bundle_reader(self):
-        """`automl predict RUN --samples N --out grid.png [CLASS ...]`: one grid of samples."""
-        from automl.tasks.image_generation.bundle import SampleReader
+    #: `automl predict RUN --samples N --out grid.png [CLASS ...]`: one grid of samples.
+    bundle_reader = handed_over("automl.tasks.image_generation.bundle:SampleReader")
 
-        return SampleReader(self)
-
-    @property
-    def scorer(self):
-        """Outputs judged by their pixels, the gate by the Frechet distance's relative increase."""
-        from automl.tasks.image_generation.scorer import GanScorer
-
-        return GanScorer(self)
+    #: Outputs judged by their pixels, the gate by the Frechet distance's relative increase.
+    scorer = handed_over("automl.tasks.image_generation.scorer:GanScorer")
 
     def metadata(self, data, hp=None) -> dict:
         conditional = bool(hp.values.get("conditional", False)) if hp is not None else False

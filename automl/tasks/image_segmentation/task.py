@@ -12,7 +12,7 @@ import numpy as np
 
 from automl.tasks.image_segmentation.data import SegmentationData, load_segmentation_data
 from automl.tasks.image_segmentation.metrics import segmentation_metrics
-from automl.tasks.base import Task
+from automl.tasks.base import Task, handed_over
 from automl.report_view import ReportView
 
 AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
@@ -26,9 +26,7 @@ class ImageSegmentation(Task):
     headline_metric = "mean_iou"
     #: An int8 model that loses mean IoU is left out of the bundle; the run goes on.
 
-    @property
-    def report_view(self):
-        return SegmentationView(self)
+    report_view = handed_over("automl.tasks.image_segmentation.task:SegmentationView")
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -167,11 +165,7 @@ class ImageSegmentation(Task):
 
         return TilePreprocessor(data.tile, data.overlap, data.image_shape[-1])
 
-    @property
-    def bundle_reader(self):
-        from automl.tasks.image_segmentation.bundle import MaskReader
-
-        return MaskReader(self)
+    bundle_reader = handed_over("automl.tasks.image_segmentation.bundle:MaskReader")
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:
     """Tiles whose masks mix classes the most (single-class tiles show little)."""

@@ -19,6 +19,7 @@ from automl.tasks.text_classification.data import TextData, load_text_data
 from automl.tasks.classification import ClassificationTask
 from automl.tasks.text_classification.tokenizers import encode_batch
 from automl.tasks.classification import ClassificationView
+from automl.tasks.base import handed_over
 
 INPUT_NAMES = ("token_ids", "padding_mask")
 
@@ -161,13 +162,9 @@ class TextClassification(ClassificationTask):
 
         return TextPreprocessor(self.final_tokenizer(data, hp))
 
-    @property
-    def bundle_reader(self):
-        return TextReader(self)
+    bundle_reader = handed_over("automl.tasks.text_classification.task:TextReader")
 
-    @property
-    def report_view(self):
-        return TextClassificationView(self)
+    report_view = handed_over("automl.tasks.text_classification.task:TextClassificationView")
 
     def metadata(self, data, hp=None) -> dict:
         tok = self.final_tokenizer(data, hp)

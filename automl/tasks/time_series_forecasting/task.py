@@ -19,7 +19,7 @@ from automl.tasks.time_series_forecasting.metrics import forecast_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.errors import DataError
 from automl.scorer import Scorer
-from automl.tasks.base import Task
+from automl.tasks.base import Task, handed_over
 from automl.report_view import ReportView
 
 
@@ -35,9 +35,7 @@ class Forecasting(Task):
     #: adding the level back stay float; everything between is int8.
     int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
 
-    @property
-    def report_view(self):
-        return ForecastingView(self)
+    report_view = handed_over("automl.tasks.time_series_forecasting.task:ForecastingView")
 
     @classmethod
     def rank_family(cls, name, profile, pretrained):
@@ -226,16 +224,10 @@ class Forecasting(Task):
     def evaluate(self, targets, outputs, data: SeriesData) -> dict:
         return forecast_metrics(self.to_raw(targets, data), self.to_raw(outputs, data), data.mase_scale, data.targets)
 
-    @property
-    def scorer(self):
-        return ForecastScorer(self)
+    scorer = handed_over("automl.tasks.time_series_forecasting.task:ForecastScorer")
 
-    @property
-    def bundle_reader(self):
-        """`automl predict` forecasts the steps after each history CSV given."""
-        from automl.tasks.time_series_forecasting.bundle import ForecastReader
-
-        return ForecastReader(self)
+    #: `automl predict` forecasts the steps after each history CSV given.
+    bundle_reader = handed_over("automl.tasks.time_series_forecasting.bundle:ForecastReader")
 
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
