@@ -99,6 +99,6 @@ def make_bundle(model, task, data, config, score: TestScore, folder: Path, *, ru
                     say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): "
                                   f"{bundle.predict_check}")
     write_model_card(folder, {**card, "name": config.name, "task": config.task,
-                              "headline_metric": task.headline_metric, "test_metrics": score.metrics,
+                              "headline_metric": task.goal.headline, "test_metrics": score.metrics,
                               "inference": inference}, rows, config.data.path)
     return bundle

@@ -130,9 +130,9 @@ def preferred(task, val_examples: int, first: tuple[dict, FinetuneResult],
              "seconds": tuned.seconds, "_pair": (chosen, tuned)} for chosen, tuned in (first, second)]
     if any(row["objective"] is None for row in rows):
         return first, "no validation score to compare: the search's best is kept"
-    row, note = parsimonious_best(rows, task.objective_direction, val_examples)
+    row, note = parsimonious_best(rows, task.goal.direction, val_examples)
     other = rows[1] if row is rows[0] else rows[0]
-    why = note or (f"{row['trial_id']} {task.objective}={row['objective']:.4f} beats {other['trial_id']} "
+    why = note or (f"{row['trial_id']} {task.goal.objective}={row['objective']:.4f} beats {other['trial_id']} "
                    f"({other['objective']:.4f}) on validation")
     return row["_pair"], why
 
@@ -219,13 +219,13 @@ class _Finetuning:
         if self.backbone is not None:
             self.model.load_weights(warm_weights)
             return "best trial", None
-        built = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        built = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.goal.objective)
         self.model.load_weights(warm_weights)
-        trial = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
-        sign = 1 if self.task.objective_direction == "min" else -1
+        trial = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.goal.objective)
+        sign = self.task.goal.sign()
         if built is None or trial is None or sign * (built - trial) >= 0:
             return "best trial", trial
-        say("finetune", f"starting from the model as built ({self.task.objective}={built:.4f}), which beats the "
+        say("finetune", f"starting from the model as built ({self.task.goal.objective}={built:.4f}), which beats the "
                         f"best trial's weights ({trial:.4f}) on validation")
         self.model = self.hypermodel.build(self.hp)
         return "as built", built
@@ -348,7 +348,7 @@ class _Finetuning:
 
     def _result(self, resumed_from) -> FinetuneResult:
         state = self.state
-        validation = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.objective)
+        validation = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.goal.objective)
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
                               not state["done"], state["stages"], resumed_from, state.get("train_and_val"),
                               validation)
@@ -369,9 +369,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
             return  # diverged: keep the last good checkpoint; the fit reports the failure
         for key, value in logs.items():
             state["history"].setdefault(key, []).append(float(value))
-        value = logs.get(run.task.objective)
+        value = logs.get(run.task.goal.objective)
         if value is not None and math.isfinite(value):
-            sign = 1 if run.task.objective_direction == "min" else -1
+            sign = run.task.goal.sign()
             # A tie on the objective (a small validation split saturates at 1.0) is broken by the
             # validation loss, so training goes on while the model still grows more certain.
             loss = logs.get("val_loss")

@@ -74,8 +74,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
             # A trial that stopped improving hands the rest of its share to the trials after it
             # (KerasTuner keeps its best epoch).
             earlier = next((c.history for c in callbacks if isinstance(c, KeepEachEpoch)), {})
-            callbacks.append(TrialEarlyStopping(earlier.get(self.task.objective, []), monitor=self.task.objective,
-                                                patience=TRIAL_PATIENCE, mode=self.task.objective_direction))
+            callbacks.append(TrialEarlyStopping(earlier.get(self.task.goal.objective, []), monitor=self.task.goal.objective,
+                                                patience=TRIAL_PATIENCE, mode=self.task.goal.direction))
         def train():
             return self.task.trainer.fit(model, hp, self.data, epochs=epochs, initial_epoch=initial_epoch,
                                  callbacks=callbacks, train_indices=self.train_indices, val_indices=self.val_indices)

@@ -88,8 +88,8 @@ _QUIET_WARNINGS = (
 
 
 def _load_data(config, task, arrays, out: Path):
-    """The data, its profile, the fingerprint the search depends on, and what the task prepared
-    before the search (a GAN's feature network, kept in before_search/; None when nothing):
+    """The data, its profile, the fingerprint the search depends on, and what the task's scorer
+    prepared before the search (a GAN's feature network, kept in before_search/; None when nothing):
     the same for a chief and its workers."""
     data = task.load_data(config, arrays=arrays)
     profile = task.profile(data)
@@ -98,7 +98,7 @@ def _load_data(config, task, arrays, out: Path):
     # A task's own work before the search is part of what the search results depend on, and so are the
     # sections the task's config adds to the shared ones (a GAN's feature network settings, say).
     prepared_print = fingerprint(data_print, config.seed, _task_sections(config))
-    prepared = task.before_search(data, config, out / "before_search", prepared_print)
+    prepared = task.scorer.before_search(data, config, out / "before_search", prepared_print)
     return data, profile, prepared_print if prepared else data_print, prepared
 
 
@@ -194,11 +194,11 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     with recorder.stage("evaluate"):
         score = score_on_test(model, task, view, best_hp)
         report["test_metrics"] = score.metrics
-        report["headline_metric"] = task.headline_metric
+        report["headline_metric"] = task.goal.headline
         examples = task.report_view.report_examples(view, score.targets, score.outputs)
         if examples:
             report["report_examples"] = examples
-        say("evaluate", f"test {task.headline_metric}={score.metrics[task.headline_metric]:.4f} "
+        say("evaluate", f"test {task.goal.headline}={score.metrics[task.goal.headline]:.4f} "
                         f"on {score.examples} held-out examples")
         _add_baselines(report, task, view, best_hp)
     bundle = make_bundle(model, task, view, config, score, fresh_partial_export(out), run_dir=out, hp=best_hp,
@@ -241,7 +241,7 @@ def _add_baselines(report: dict, task, data, hp) -> None:
     if baselines.get("notes"):
         report["baseline_notes"] = baselines["notes"]
     for name, metrics in baselines["test"].items():
-        say("evaluate", f"baseline {name}: test {task.headline_metric}={metrics[task.headline_metric]:.4f}")
+        say("evaluate", f"baseline {name}: test {task.goal.headline}={metrics[task.goal.headline]:.4f}")
     for warning in task.scorer.baseline_warnings(report["test_metrics"], baselines["test"]):
         report.setdefault("warnings", []).append(warning)
         say("evaluate", f"warning: {warning}")
@@ -342,7 +342,7 @@ def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) ->
     from automl.hypermodel import TaskHyperModel
     from automl.search import pinned_hyperparameters, trial_sample
 
-    if config.time_limit is None or config.time_limit > CHECKED_LIMIT or not task.timed_reserve:
+    if config.time_limit is None or config.time_limit > CHECKED_LIMIT or not task.scorer.evaluation_is_one_pass:
         return
     cheapest = selection.candidates[0]  # fast families come first
     family = get_family(cheapest.family)
@@ -371,7 +371,7 @@ def _measured_reserve(config, task, data, best: dict, runtime) -> Optional[float
     """Seconds evaluation, export and verification will take, from the best configuration's model
     timed (one Keras pass over the test split, one conversion); None where it is not timed (no
     run-wide limit, or a task whose evaluation is not one pass, e.g. a GAN's sampling)."""
-    if not config.time_limit or not task.timed_reserve:
+    if not config.time_limit or not task.scorer.evaluation_is_one_pass:
         return None
     from automl.budget import ModelTiming, measured_reserve
     from automl.families import get_family

@@ -33,7 +33,7 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     bundle = make_bundle(model, run.task, run.data, config, score, export_dir, run_dir=run.run_dir, hp=run.hp,
                          family=run.family, card=run.report, trained=run.trained, inference=inference)
     write_json(export_dir / "report.json", {
-        "run_dir": str(run.run_dir), "test_metrics": score.metrics, "headline_metric": run.task.headline_metric,
+        "run_dir": str(run.run_dir), "test_metrics": score.metrics, "headline_metric": run.task.goal.headline,
         "inference": inference,
         "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in bundle.rows],
         "seconds": round(time.time() - started, 1)})

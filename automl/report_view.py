@@ -35,7 +35,7 @@ class ReportView:
 
     def shown_metrics(self) -> tuple[str, ...]:
         """Epoch metrics the progress lines show: the loss and the task's metrics, train and validation."""
-        names = ("loss", *self.task.metric_names)
+        names = ("loss", *self.task.goal.metric_names)
         return (*names, *(f"val_{n}" for n in names))
 
     def report_examples(self, data, targets, outputs) -> Optional[list[dict]]:

@@ -10,6 +10,8 @@ data's units; a generator: the Frechet distance's relative increase).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 
@@ -25,8 +27,17 @@ class Scorer:
         task: the `Task` whose `evaluate` and headline metric the gate reads.
     """
 
+    #: Evaluation is one Keras pass over the test split, so timing one pass measures the reserve
+    #: kept after fine-tuning (`pipeline._measured_reserve`).
+    evaluation_is_one_pass = True
+
     def __init__(self, task):
         self.task = task
+
+    def before_search(self, data, config, folder, fingerprint: str) -> Optional[dict]:
+        """What scoring needs prepared once per run before the search (a GAN's feature network),
+        kept in `folder` under `fingerprint`; what the report says of it, or None."""
+        return None
 
     def compare(self, reference, outputs, data) -> dict:
         """How close a converted model's outputs are to the Keras model's (report keys: the row's
@@ -36,7 +47,7 @@ class Scorer:
     def headline_drop(self, keras_value: float, value: float) -> float:
         """How much worse a converted model's headline metric is than the Keras model's, in the
         units of `export.int8_accuracy_gate` (a share: accuracy points, IoU...)."""
-        return (keras_value - value) * (1 if self.task.headline_higher_is_better else -1)
+        return (keras_value - value) * (1 if self.task.goal.higher_is_better else -1)
 
     def headline_noise(self, data, targets, reference, outputs) -> float:
         """Standard error of `headline_drop` from sampling the test examples (`verify.paired_noise`)."""
@@ -46,7 +57,7 @@ class Scorer:
 
     def baseline_warnings(self, test_metrics: dict, baselines: dict) -> list[str]:
         """One warning when a baseline beats the model on the headline metric."""
-        key, sign = self.task.headline_metric, 1 if self.task.headline_higher_is_better else -1
+        key, sign = self.task.goal.headline, 1 if self.task.goal.higher_is_better else -1
         better = sorted((sign * -m[key], name) for name, m in baselines.items()
                         if sign * (m[key] - test_metrics[key]) > 0)
         if not better:

@@ -138,8 +138,8 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
     search = config.search
     start = time.time()
     deadline = start + time_limit if time_limit is not None else None
-    objective_name = task.objective if search.objective == "auto" else search.objective
-    direction = task.objective_direction if search.objective == "auto" else _direction(objective_name)
+    objective_name = task.goal.objective if search.objective == "auto" else search.objective
+    direction = task.goal.direction if search.objective == "auto" else _direction(objective_name)
     objective = keras_tuner.Objective(objective_name, direction)
 
     val_idx = None

@@ -191,7 +191,7 @@ def paired_noise(task, data, targets, reference, outputs, draws: int = BOOTSTRAP
     Both models are scored on the same resampled examples, so what they agree on cancels:
     a 150-image split with 3 disagreements gives about 0.011 for accuracy.
     """
-    headline = task.headline_metric
+    headline = task.goal.headline
     rng = np.random.default_rng(seed)
     count = count_examples(targets)
     differences = []
@@ -212,7 +212,7 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
     plus the test split's sampling noise (`GATE_Z` paired standard errors). Returns the
     rejected rows.
     """
-    headline = task.headline_metric
+    headline = task.goal.headline
     for row in rows:
         if row["format"] in ("keras", "saved_model"):  # the Keras model itself, saved
             row["test_metrics"] = keras_metrics

@@ -18,6 +18,7 @@ from automl.tasks.classification import classification_metrics
 from automl.tasks.image_classification.config import ImageClassificationData, ImageClassificationExport
 from automl.tasks.image_classification.task import ImageClassification, ImageClassificationView, ImageReader
 from automl.tasks.base import handed_over
+from automl.tasks.goal import Goal
 
 NAME = "class_and_box"
 #: A pixel brighter than this belongs to the item (Fashion-MNIST backgrounds are 0).
@@ -51,8 +52,7 @@ def _mean_box_logits(data) -> list[float]:
 
 class ClassAndBox(ImageClassification):
     name = NAME
-    objective = "val_label_accuracy"
-    metric_names = ("label_accuracy",)
+    goal = Goal("val_label_accuracy", "max", metric_names=("label_accuracy",), headline="accuracy")
 
     report_view = handed_over("tests.class_and_box:ClassAndBoxView")
 

@@ -259,7 +259,7 @@ def check_choices(config: PipelineConfig, source: str) -> None:
             raise ConfigError(f"{source}: search.families pins {len(search.families)} families but "
                               f"search.max_trials is {search.max_trials}: each family needs at least one trial")
     if search.objective != "auto":
-        known = get_task_class(config.task).search_objectives()
+        known = get_task_class(config.task).goal.search_objectives()
         if search.objective not in known:
             hint = _did_you_mean(search.objective, known)
             raise ConfigError(f"{source}: search.objective: {config.task} does not report "

@@ -11,6 +11,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from automl.tasks.goal import Goal
+
 
 class handed_over:  # noqa: N801 - used like `property`
     """A Task attribute that hands over an object built for the task (its trainer, scorer, bundle
@@ -34,26 +36,10 @@ class Task:
     """Base class; subclasses are registered by name in `automl.tasks`."""
 
     name: str = ""
-    #: Keras metric the search optimizes, and its direction.
-    objective: str = "val_loss"
-    objective_direction: str = "min"
-    #: Names under which `metrics()` report in Keras logs (a test checks they agree).
-    metric_names: tuple[str, ...] = ()
-    #: The test metric users read first (a key of `evaluate`'s result).
-    headline_metric: str = "loss"
-    headline_higher_is_better: bool = True
+    #: The objective the search optimizes, the metrics Keras logs, the headline test metric.
+    goal: Goal = Goal()
     #: TFLite op types an int8 model of this task keeps in float (beside the family's).
     int8_float_ops: tuple[str, ...] = ()
-    #: What fine-tuning leaves for evaluation, export and verification follows from one timed Keras
-    #: pass over the test split (`pipeline.reserve_after_finetuning`); a task whose evaluation is
-    #: not such a pass (a GAN samples and scores images) keeps a fixed share.
-    timed_reserve: bool = True
-
-    @classmethod
-    def search_objectives(cls) -> list[str]:
-        """What `search.objective` may name: the loss and each metric, on validation or training data."""
-        names = ("loss", *cls.metric_names)
-        return [f"val_{n}" for n in names] + list(names)
 
     @classmethod
     def rank_family(cls, name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
@@ -82,11 +68,6 @@ class Task:
     def profile(self, data) -> dict:
         raise NotImplementedError
 
-    def before_search(self, data, config, folder, fingerprint: str) -> Optional[dict]:
-        """Work done once per run before the search, kept in `folder` under `fingerprint` (a GAN's
-        feature network); what the report says of it, or None."""
-        return None
-
     def prepare(self, data, family, pretrained=None):
         """The data as one family sees it (text: encoded by its tokenizer); images as they are."""
         return data
@@ -106,15 +87,9 @@ class Task:
         raise NotImplementedError
 
     def model_outputs(self, hp, inputs, backbone, data):
-        """The model's outputs: `backbone(inputs)` under the task's head.
-
-        A task that transforms inputs before the backbone (forecasting centres
-        each window) overrides this; `backbone` maps a tensor to features.
-        """
-        return self.build_head(hp, backbone(inputs), data)
-
-    def build_head(self, hp, features, data):
-        """Maps backbone features to the task's outputs (float32, even under mixed precision)."""
+        """The model's outputs: the task's head (float32, even under mixed precision) on
+        `backbone(inputs)`; `backbone` maps a tensor to features. A task that transforms inputs
+        first (forecasting centres each window, segmentation scales intensities) does so here."""
         raise NotImplementedError
 
     def register_search_space(self, hp) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from automl.tasks.base import Task, handed_over
+from automl.tasks.goal import Goal
 from automl.report_view import ReportView
 
 
@@ -32,12 +33,13 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: i
 class ClassificationTask(Task):
     """Base of the image and text classification tasks."""
 
-    objective = "val_accuracy"
-    metric_names = ("accuracy",)
-    objective_direction = "max"
-    headline_metric = "accuracy"
+    goal = Goal("val_accuracy", "max", metric_names=("accuracy",), headline="accuracy")
 
     report_view = handed_over("automl.tasks.classification:ClassificationView")
+
+    def model_outputs(self, hp, inputs, backbone, data):
+        """The subclass's softmax head (`build_head`) on the backbone's features."""
+        return self.build_head(hp, backbone(inputs), data)
 
     def label_profile(self, data) -> dict:
         """Class names, training counts per class and the imbalance ratio."""

@@ -33,5 +33,5 @@ def test_declared_metric_names_are_what_keras_logs():
     for name in task_names():
         task = get_task(name)
         logged = [m if isinstance(m, str) else m.name for m in task.metrics()]
-        assert tuple(logged) == task.metric_names, name
-        assert task.objective in task.search_objectives()
+        assert tuple(logged) == task.goal.metric_names, name
+        assert task.goal.objective in task.goal.search_objectives()

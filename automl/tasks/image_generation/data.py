@@ -33,7 +33,7 @@ IMAGE_ONLY_KEYS = ("x_train", "images", "x")
 class GenerationData(ImageData):
     """Image data for a generator: `labelled` says whether `labels` mean classes.
 
-    The task fills in what scoring needs, once per run (`ImageGeneration.before_search`,
+    The task fills in what scoring needs, once per run (`GanScorer.before_search`,
     `inference_model`, `eval_arrays`): it is state of the data, the same for every scorer.
     """
 

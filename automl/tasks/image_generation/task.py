@@ -10,34 +10,29 @@ image in [-1, 1].
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from automl.tasks.base import Task, handed_over
+from automl.tasks.goal import Goal
 from automl.tasks.image_generation.data import class_shares, load_generation_data
 from automl.tasks.image_generation.sampling import latent_inputs, pixels_to_unit, unit_to_pixels
 from automl.report_view import ReportView
 
 #: Seeds of the fixed latent vectors: validation (every epoch of every trial) and test.
 VALIDATION_SEED, TEST_SEED = 1, 2
-#: Memory the feature network's training images may take as float32 (28x28 grey: 637,000 images;
-#: 128x128 RGB: 10,000).
-FEATURE_TRAINING_BYTES = 2e9
 #: Samples precision/recall/density/coverage compare (their k-NN balls cost count^2 distances).
 PRDC_SAMPLES = 5000
 
 
 class ImageGeneration(Task):
     name = "image_generation"
-    objective = "val_frechet_distance"
-    objective_direction = "min"
-    #: What the GAN logs each epoch: both losses, and the discriminator's mean belief that real and
-    #: fake images are real (near 1 and 0: it has won, and the generator learns nothing).
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake")
-    headline_metric = "frechet_distance"
-    headline_higher_is_better = False
+    #: The GAN logs both losses and the discriminator's mean belief that real and fake images are
+    #: real (near 1 and 0: it has won, and the generator learns nothing); only the sample quality
+    #: can be searched.
+    goal = Goal("val_frechet_distance", "min", metric_names=("d_loss", "g_loss", "d_real", "d_fake"),
+                headline="frechet_distance", higher_is_better=False, searchable=("val_frechet_distance",))
 
     report_view = handed_over("automl.tasks.image_generation.task:GenerationView")
 
@@ -48,15 +43,11 @@ class ImageGeneration(Task):
             reasons.append(f"{profile['num_classes']} labelled classes: the class-conditional variant is searched too")
         return 1.0, reasons, None
 
-    @classmethod
-    def search_objectives(cls) -> list[str]:
-        return ["val_frechet_distance"]
-
     def metrics(self) -> list:
         """What the GAN logs each epoch (`test_gan` checks its history has exactly these)."""
         import keras
 
-        return [keras.metrics.Mean(name=name) for name in self.metric_names]
+        return [keras.metrics.Mean(name=name) for name in self.goal.metric_names]
 
     @classmethod
     def python_data(cls, data):
@@ -90,34 +81,6 @@ class ImageGeneration(Task):
         if whole_test:
             data.unit_test = arrays
         return arrays
-
-    def before_search(self, data, config, folder: Path, fingerprint: str) -> dict:
-        """Trains (or reads back) the feature network every trial is scored with, and computes
-        the real images' features it compares samples with."""
-        from automl.tasks.image_generation.callbacks import QualityReference
-        from automl.tasks.image_generation.features import feature_network
-        from automl.tasks.image_generation.quality import frechet_distance
-
-        # Large images: the feature network trains on as many as fit in FEATURE_TRAINING_BYTES.
-        most = max(1000, int(FEATURE_TRAINING_BYTES // (4 * np.prod(data.image_shape))))
-        network = feature_network(data, lambda part: self.unit_images(data, part, limit=most),
-                                  epochs=config.quality.feature_epochs, seed=config.seed, folder=folder,
-                                  fingerprint=fingerprint)
-        count = min(config.quality.samples, len(data.val))
-        data.samples_path = Path(folder).parent / "epoch_samples.npz"
-        data.quality = QualityReference(network, network.features(self.unit_images(data, "val", count)[0]),
-                                        VALIDATION_SEED)
-        test_features = network.features(self.unit_images(data, "test")[0])
-        half = len(test_features) // 2
-        data.test_features = test_features
-        data.floor = frechet_distance(test_features[:half], test_features[half:2 * half])
-        return {"feature_network": network.info, "objective_samples": count,
-                "floor_frechet_distance": round(data.floor, 4),
-                "floor": f"Frechet distance between two halves of the real test part ({half} images each)"}
-
-    #: Its evaluation samples and scores images rather than one pass over a test split: the reserve
-    #: after fine-tuning is a share of the run, not timed.
-    timed_reserve = False
 
     #: Two networks, two optimizers, a train_step of their own (`trainer.GanTrainer`).
     trainer = handed_over("automl.tasks.image_generation.trainer:GanTrainer")
@@ -236,7 +199,7 @@ class GenerationView(ReportView):
     """What the terminal and the report show of ImageGeneration runs."""
 
     def shown_metrics(self) -> tuple[str, ...]:
-        return (*self.task.metric_names, "val_frechet_distance")
+        return (*self.task.goal.metric_names, "val_frechet_distance")
 
     def describe_profile(self, profile: dict) -> str:
         height, width = profile["image_size"]

@@ -13,6 +13,7 @@ import numpy as np
 from automl.tasks.image_segmentation.data import SegmentationData, load_segmentation_data
 from automl.tasks.image_segmentation.metrics import segmentation_metrics
 from automl.tasks.base import Task, handed_over
+from automl.tasks.goal import Goal
 from automl.report_view import ReportView
 
 AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
@@ -20,10 +21,7 @@ AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
 
 class ImageSegmentation(Task):
     name = "image_segmentation"
-    objective = "val_mean_iou"
-    metric_names = ("mean_iou",)
-    objective_direction = "max"
-    headline_metric = "mean_iou"
+    goal = Goal("val_mean_iou", "max", metric_names=("mean_iou",), headline="mean_iou")
     #: An int8 model that loses mean IoU is left out of the bundle; the run goes on.
 
     report_view = handed_over("automl.tasks.image_segmentation.task:SegmentationView")

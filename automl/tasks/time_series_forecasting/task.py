@@ -20,16 +20,13 @@ from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, 
 from automl.errors import DataError
 from automl.scorer import Scorer
 from automl.tasks.base import Task, handed_over
+from automl.tasks.goal import Goal
 from automl.report_view import ReportView
 
 
 class Forecasting(Task):
     name = "time_series_forecasting"
-    objective = "val_mae"
-    metric_names = ("mae", "rmse")
-    objective_direction = "min"
-    headline_metric = "mase"
-    headline_higher_is_better = False
+    goal = Goal("val_mae", "min", metric_names=("mae", "rmse"), headline="mase", higher_is_better=False)
     #: The window goes in and the forecast comes out in float: test levels beyond the
     #: training range would clip in int8. Slicing off the last value, centring and
     #: adding the level back stay float; everything between is int8.
