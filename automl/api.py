@@ -85,6 +85,29 @@ class Result:
         return f"Result(task={self.report.get('task')!r}, test_metrics={ {k: v for k, v in metric.items() if isinstance(v, float)} }, out_dir='{self.out_dir}')"
 
 
+class PythonApi:
+    """What `automl.fit` takes in memory and returns for one task (`Task.python_api`).
+
+    Args:
+        task: the `Task` being fitted.
+    """
+
+    def __init__(self, task):
+        self.task = task
+
+    def in_memory(self, data) -> Optional[tuple[Any, dict]]:
+        """(in-memory data for `load_data`, the config's data section), or None when `data` is a
+        path. Default: an `(inputs, targets)` pair of arrays."""
+        if isinstance(data, (tuple, list)) and len(data) == 2:
+            return (np.asarray(data[0]), np.asarray(data[1])), {"path": "."}
+        return None
+
+    def result(self, artifacts, config) -> Result:
+        """What `automl.fit` returns for a finished run (a task with more to offer returns a subclass
+        of `Result`: a generator's can `generate`)."""
+        return Result(artifacts, config)
+
+
 def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides) -> Result:
     """Runs the whole pipeline on `data` and returns a `Result`.
 
@@ -102,12 +125,13 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     """
     from automl.pipeline import run_pipeline
 
-    from automl.tasks import get_task_class, require_task
+    from automl.tasks import get_task, require_task
 
     require_task(task, "automl.fit: task")
     raw: dict = {"extends": template or task, "task": task}
-    in_memory = get_task_class(task).python_data(data)
+    python_api = get_task(task).python_api
+    in_memory = python_api.in_memory(data)
     arrays, raw["data"] = in_memory if in_memory is not None else (None, {"path": str(data)})
     raw = deep_merge(raw, overrides)
     config = config_from_mapping(raw, source="automl.fit")
-    return get_task_class(task).result(run_pipeline(config, arrays=arrays), config)
+    return python_api.result(run_pipeline(config, arrays=arrays), config)

@@ -73,7 +73,7 @@ def make_bundle(model, task, data, config, score: TestScore, folder: Path, *, ru
     Args:
         card: what the model card says of the run (its report: name, task, dataset, best).
         trained: the model as trained, which `export.compression` fine-tunes further.
-        inference: what `task.inference_model` chose, for the card and the compressed files.
+        inference: what `task.inference.choose` chose, for the card and the compressed files.
         stage: a context manager per stage ("export", "verify"), the pipeline's timings.
     """
     from automl.export import export_models, remove_from_bundle

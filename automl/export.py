@@ -37,9 +37,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                   export_dir: Path | None = None, trained=None,
                   inference: dict | None = None) -> tuple[list[dict], Path]:
     """Writes every requested format into `export_dir` (default out_dir/export); one row per file.
-    `trained` (the model as trained, before `task.inference_model`) is what `export.compression`
+    `trained` (the model as trained, before `task.inference.choose`) is what `export.compression`
     fine-tunes further; without it no compressed file is made. `inference` (what
-    `task.inference_model` chose) is how the compressed files run it too."""
+    `task.inference.choose` chose) is how the compressed files run it too."""
     cfg = config.export
     export_dir = export_dir or out_dir / "export"
     if export_dir.exists():
@@ -78,7 +78,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
             family_ops = family.int8_float_ops if family is not None else ()
-            float_ops = (*family_ops, *task.int8_float_ops) if quantization == "int8" else ()
+            float_ops = (*family_ops, *task.inference.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
                                      float_ops)
             path = export_dir / f"model_{quantization}.tflite"

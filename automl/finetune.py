@@ -326,7 +326,7 @@ class _Finetuning:
         epochs = state.get("best_epoch", state["epochs_done"])
         if epochs == 0:
             return {"skipped": "no epoch beat the starting weights on validation"}
-        parts = self.task.part_size(self.hypermodel.data, "train"), self.task.part_size(self.hypermodel.data, "val")
+        parts = self.task.examples.count(self.hypermodel.data, "train"), self.task.examples.count(self.hypermodel.data, "val")
         trained_now = max(1, state["epochs_done"] - (state.get("resumed_at") or 0))
         per_epoch = (time.time() - self.started) / trained_now * (sum(parts) / max(parts[0], 1))
         if self.deadline is not None and time.time() + epochs * per_epoch > self.deadline:

@@ -44,7 +44,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.family, self.task = family, task
         self.pretrained = pretrained
         # The data as this family sees it (for text: encoded by its tokenizer).
-        self.data = task.prepare(data, family, pretrained)
+        self.data = task.examples.for_family(data, family, pretrained)
         self.train_indices, self.val_indices = train_indices, val_indices
         self.deadline = deadline
         #: When the running trial's share of the search budget ends (set as each trial starts).

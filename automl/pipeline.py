@@ -170,11 +170,11 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
 
     best_family = get_family(result.best["family"])
     best_hp = result.best["_hp"]
-    view = task.prepare(data, best_family, result.best["pretrained"])
+    view = task.examples.for_family(data, best_family, result.best["pretrained"])
     # What is evaluated, exported and verified (a GAN would hand over its generator); compression
     # fine-tunes the model as trained.
     trained = model
-    model, inference = task.inference_model(model, view, best_hp, config)
+    model, inference = task.inference.choose(model, view, best_hp, config)
     if inference:
         report["inference"] = inference
         say("evaluate", f"inference model: {task.report_view.describe_inference(inference)}")
@@ -316,7 +316,7 @@ def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, f
                              time_limit)
     if second is None:
         return tuned
-    val_examples = task.part_size(data, "val")
+    val_examples = task.examples.count(data, "val")
     (chosen, kept), why = preferred(task, val_examples, (result.best, tuned), (result.second, second))
     say("finetune", f"kept {chosen['trial_id']}: {why}")
     compared = [{"trial_id": c["trial_id"], "validation": t.validation, "epochs_run": t.epochs_run,
@@ -351,7 +351,7 @@ def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) ->
         hypermodel = TaskHyperModel(family, task, data, pretrained=cheapest.pretrained, seed=config.seed)
         model = hypermodel.build(hp)
     timing = ModelTiming.measure(model, task, hypermodel.data, hp)
-    train = task.part_size(data, "train")
+    train = task.examples.count(data, "train")
     sample = trial_sample(config.search, family, task, data, config.seed)
     needed = shortest_limit(budget.elapsed(), timing, train if sample is None else len(sample), train, config.export)
     if config.time_limit < needed:

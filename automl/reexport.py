@@ -28,7 +28,7 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
     config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
     export_dir = Path(out) if out else next_export_dir(run.run_dir)
     say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
-    model, inference = run.task.inference_model(run.trained, run.data, run.hp, config)
+    model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config)
     score = score_on_test(model, run.task, run.data, run.hp)
     bundle = make_bundle(model, run.task, run.data, config, score, export_dir, run_dir=run.run_dir, hp=run.hp,
                          family=run.family, card=run.report, trained=run.trained, inference=inference)

@@ -91,8 +91,8 @@ def trial_sample(search, family, task, data, seed: int):
         limit = min(SEARCH_SAMPLE, family.info.search_examples or SEARCH_SAMPLE)
     else:
         limit = search.max_train_examples
-    if limit and limit < task.part_size(data, "train"):
-        return task.sample(data, "train", limit, seed)
+    if limit and limit < task.examples.count(data, "train"):
+        return task.examples.sample(data, "train", limit, seed)
     return None
 
 
@@ -143,11 +143,11 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
     objective = keras_tuner.Objective(objective_name, direction)
 
     val_idx = None
-    if task.part_size(data, "val") > VAL_SAMPLE:
-        val_idx = task.sample(data, "val", VAL_SAMPLE, config.seed)
+    if task.examples.count(data, "val") > VAL_SAMPLE:
+        val_idx = task.examples.sample(data, "val", VAL_SAMPLE, config.seed)
     train_indices = {c.family: trial_sample(search, get_family(c.family), task, data, config.seed)
                      for c in selection.candidates}
-    train_size = task.part_size(data, "train")
+    train_size = task.examples.count(data, "train")
     sizes = sorted({train_size if idx is None else len(idx) for idx in train_indices.values()})
 
     notes: list[str] = []
@@ -225,7 +225,7 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         notes.append(f"trials were compared on their best {objective_name} within {format_seconds(cap)} of "
                      f"training, as long as a second trial of the last rung trained: fine-tuning gets time, "
                      f"not epochs, and the last trial's extra time is not evidence")
-    val_examples = min(task.part_size(data, "val"), VAL_SAMPLE)
+    val_examples = min(task.examples.count(data, "val"), VAL_SAMPLE)
     best_row, note = parsimonious_best(done, direction, val_examples)
     if note:
         notes.append(note)

@@ -28,7 +28,7 @@ ERROR_LINES = 12
 def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_dir: Path,
                        inference: dict | None = None) -> list[dict]:
     """One row per technique in `export.compression`, its int8 .tflite in `export_dir`. The files run
-    the model as `inference` says the bundle's other files do (`task.tf_keras_inference`)."""
+    the model as `inference` says the bundle's other files do (`task.inference.tf_keras`)."""
     cfg = config.export.compression
     rows = []
     shutil.rmtree(work_dir, ignore_errors=True)

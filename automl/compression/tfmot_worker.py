@@ -61,14 +61,14 @@ def main(folder: Path) -> None:
     result = {"technique": spec["technique"], "twin_max_difference": difference, "stages": []}
     # The teacher is a second twin (the stages wrap the first one's own layers and train them), run as
     # the bundle runs the model: its outputs on each augmented batch are part of the targets.
-    teacher = task.tf_keras_inference(tf_keras_twin(trained), spec.get("inference")) if spec.get("distillation") else None
+    teacher = task.inference.tf_keras(tf_keras_twin(trained), spec.get("inference")) if spec.get("distillation") else None
     model = twin
     for stage in STAGES[spec["technique"]]:
         started = time.time()
         model, notes = _train_stage(stage, model, spec, task, data, hp, teacher)
         result["stages"].append({"stage": stage, "seconds": round(time.time() - started, 1), **notes})
     result["sparsity"] = weight_sparsity(model)
-    content = _convert(task.tf_keras_inference(model, spec.get("inference")), spec, task, data, hp, folder)
+    content = _convert(task.inference.tf_keras(model, spec.get("inference")), spec, task, data, hp, folder)
     # Counted in the int8 file: QAT's float kernels drift between cluster values; their int8 codes do not.
     result["clusters"] = int8_values_per_channel(content) if "cluster" in spec["technique"] else None
     (folder / "result.json").write_text(json.dumps(result, indent=2))

@@ -38,29 +38,14 @@ class Task:
     name: str = ""
     #: The objective the search optimizes, the metrics Keras logs, the headline test metric.
     goal: Goal = Goal()
-    #: TFLite op types an int8 model of this task keeps in float (beside the family's).
-    int8_float_ops: tuple[str, ...] = ()
 
     @classmethod
     def rank_family(cls, name: str, profile: dict, pretrained) -> tuple[float, list[str], Optional[str]]:
         """The selector's rule for one family: (score, reasons, exclusion reason or None)."""
         return 1.0, [], None
 
-    @classmethod
-    def result(cls, artifacts, config):
-        """What `automl.fit` returns for a finished run: an `automl.api.Result` (a task with more to
-        offer returns a subclass: a generator's can `generate`)."""
-        from automl.api import Result
-
-        return Result(artifacts, config)
-
-    @classmethod
-    def python_data(cls, data) -> Optional[tuple[Any, dict]]:
-        """For `automl.fit`: (in-memory data for `load_data`, the config's data section), or None
-        when `data` is a path. Default: an `(inputs, targets)` pair of arrays."""
-        if isinstance(data, (tuple, list)) and len(data) == 2:
-            return (np.asarray(data[0]), np.asarray(data[1])), {"path": "."}
-        return None
+    #: What `automl.fit` takes in memory and returns (`automl.api.PythonApi`: `in_memory`, `result`): arrays in, a `Result` out by default; a forecaster takes a DataFrame, a generator's result can `generate`.
+    python_api = handed_over("automl.api:PythonApi")
 
     def load_data(self, config, arrays=None):
         raise NotImplementedError
@@ -68,19 +53,8 @@ class Task:
     def profile(self, data) -> dict:
         raise NotImplementedError
 
-    def prepare(self, data, family, pretrained=None):
-        """The data as one family sees it (text: encoded by its tokenizer); images as they are."""
-        return data
-
-    def part_size(self, data, part: str) -> int:
-        """Examples in a part of the split (forecasting: windows)."""
-        return len(data.part(part))
-
-    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
-        """Indices of a seeded, stratified sample of a part, for search trials."""
-        from automl.data.split import stratified_sample
-
-        return stratified_sample(data.part(part).labels, count, seed)
+    #: How the stages count and sample its examples and how each family sees them (`automl.data.examples.Examples`: `count`, `sample`, `for_family`): labelled examples by default; forecasting's are windows, text is encoded by each family's tokenizer.
+    examples = handed_over("automl.data.examples:Examples")
 
     def model_inputs(self, hp, data):
         """The Keras input tensor(s) of the model."""
@@ -98,15 +72,8 @@ class Task:
     #: How this task's models are built, compiled, trained and checkpointed (`automl.trainer`): supervised training on `train_dataset` by default; a task that trains otherwise (a GAN's two networks and its own train_step) returns its own `Trainer` subclass.
     trainer = handed_over("automl.trainer:Trainer")
 
-    def inference_model(self, model, data, hp, config):
-        """The model that is evaluated, exported and verified (a GAN would name its generator), and
-        what the report's `inference` says of it (None: the trained model as it is)."""
-        return model, None
-
-    def tf_keras_inference(self, model, inference: Optional[dict]):
-        """The tf_keras twin `model` wrapped as `inference_model` wrapped the Keras 3 one, so that a
-        compressed file runs the model as the bundle's other files do."""
-        return model
+    #: What of the trained model is evaluated, exported and verified (`automl.inference.Inference`: `choose`, `tf_keras`, `int8_float_ops`): the model as trained by default; a GAN's generator, a classifier's mirror average.
+    inference = handed_over("automl.inference:Inference")
 
     def loss(self, hp) -> Any:
         raise NotImplementedError

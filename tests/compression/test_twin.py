@@ -69,8 +69,8 @@ def test_a_compressed_file_runs_the_mirror_average_the_bundle_runs(sample_dir):
     images = images.astype("float32")[..., None]
     model = small_cnn_classifier()
     task = get_task("image_classification")
-    wrapped = task.tf_keras_inference(tf_keras_twin(model), {"used": True})
-    assert task.tf_keras_inference(tf_keras_twin(model), {"used": False}).name == model.name
+    wrapped = task.inference.tf_keras(tf_keras_twin(model), {"used": True})
+    assert task.inference.tf_keras(tf_keras_twin(model), {"used": False}).name == model.name
     averaged = with_mirror_average(model).predict(images, verbose=0)
     assert np.abs(wrapped.predict(images, verbose=0) - averaged).max() < 1e-5
     assert np.abs(model.predict(images, verbose=0) - averaged).max() > 1e-4  # the mirror changed something

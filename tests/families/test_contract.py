@@ -115,7 +115,7 @@ def test_family_trains_exports_and_runs_on_litert(family_name, task_name, tmp_pa
     assert any(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
 
     view = hypermodel.data
-    model, _ = task.inference_model(model, view, hp, config)  # what the pipeline exports (a GAN's generator)
+    model, _ = task.inference.choose(model, view, hp, config)  # what the pipeline exports (a GAN's generator)
     rows, _ = export_models(model, task, view, config, tmp_path / "run", hp, family)
     x, y = task.eval_arrays(view, "test", hp)
     keras_out = model.predict(x, verbose=0)

@@ -35,3 +35,12 @@ def test_declared_metric_names_are_what_keras_logs():
         logged = [m if isinstance(m, str) else m.name for m in task.metrics()]
         assert tuple(logged) == task.goal.metric_names, name
         assert task.goal.objective in task.goal.search_objectives()
+
+
+def test_the_task_contract_stays_small():
+    """What varies by task comes as an object the task hands over, not as one more name on Task
+    (docs/ARCHITECTURE.md lists the 24)."""
+    from automl.tasks.base import Task
+
+    public = [name for name in vars(Task) if not name.startswith("_")]
+    assert len(public) <= 24, public

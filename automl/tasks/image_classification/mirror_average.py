@@ -16,6 +16,8 @@ import math
 import keras
 import numpy as np
 
+from automl.inference import Inference
+
 
 @keras.saving.register_keras_serializable(package="automl")
 class MirrorImages(keras.layers.Layer):
@@ -81,3 +83,16 @@ def choose_mirror_average(model, val_images: np.ndarray, val_labels: np.ndarray,
                              f"{choice['validation_accuracy_averaged']:.4f})"
                              + ("" if better else ": within the noise, not worth a second pass"))
     return (with_mirror_average(model) if choice["used"] else model), choice
+
+
+class MirrorAverage(Inference):
+    """The trained model, or its outputs averaged over each image and its mirror image when that
+    scores better on validation (`export.mirror_average`)."""
+
+    def choose(self, model, data, hp, config):
+        images, labels = self.task.eval_arrays(data, "val")
+        return choose_mirror_average(model, images, labels, config.export.mirror_average,
+                                     trained_with_flips="flip" in hp.get("augmentation"))
+
+    def tf_keras(self, model, inference):
+        return tf_keras_mirror_average(model) if inference and inference.get("used") else model

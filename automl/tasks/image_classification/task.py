@@ -76,19 +76,8 @@ class ImageClassification(ClassificationTask):
                     num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
-    def inference_model(self, model, data, hp, config):
-        """The trained model, or (`export.mirror_average`) its outputs averaged over each image and its
-        mirror image when that scores better on validation."""
-        from automl.tasks.image_classification.mirror_average import choose_mirror_average
-
-        images, labels = self.eval_arrays(data, "val")
-        return choose_mirror_average(model, images, labels, config.export.mirror_average,
-                                     trained_with_flips="flip" in hp.get("augmentation"))
-
-    def tf_keras_inference(self, model, inference):
-        from automl.tasks.image_classification.mirror_average import tf_keras_mirror_average
-
-        return tf_keras_mirror_average(model) if inference and inference.get("used") else model
+    #: The model apps run may average each image and its mirror image (`export.mirror_average`).
+    inference = handed_over("automl.tasks.image_classification.mirror_average:MirrorAverage")
 
     def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.train.labels, count, seed)

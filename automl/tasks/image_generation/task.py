@@ -14,6 +14,7 @@ from typing import Optional
 
 import numpy as np
 
+from automl.inference import Inference
 from automl.tasks.base import Task, handed_over
 from automl.tasks.goal import Goal
 from automl.tasks.image_generation.data import class_shares, load_generation_data
@@ -49,14 +50,8 @@ class ImageGeneration(Task):
 
         return [keras.metrics.Mean(name=name) for name in self.goal.metric_names]
 
-    @classmethod
-    def python_data(cls, data):
-        """`(images, labels)`, or images alone."""
-        if isinstance(data, (tuple, list)) and len(data) == 2:
-            return (np.asarray(data[0]), np.asarray(data[1])), {"path": "."}
-        if isinstance(data, np.ndarray):
-            return data, {"path": "."}
-        return None
+    #: `automl.fit` takes images alone too, and its result can `generate`.
+    python_api = handed_over("automl.tasks.image_generation.result:GeneratorApi")
 
     # -- data --------------------------------------------------------------------------------
 
@@ -99,33 +94,8 @@ class ImageGeneration(Task):
             ds = ds.shuffle(min(len(split), 10_000), reshuffle_each_iteration=True)
         return ds.batch(min(batch_size, len(split)), drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
-    # -- what is evaluated, exported and verified: the generator -----------------------------
-
-    def inference_model(self, model, data, hp, config):
-        """The generator alone, and the untrained generator's distance for scale."""
-        import keras
-
-        from automl.tasks.image_generation.quality import frechet_distance
-
-        generator = model.generator
-        test_inputs = self._test_inputs(data, hp)
-        # The class ids the test samples ask for: `evaluate` scores the classifier's agreement with them.
-        data.requested = test_inputs["class_id"][:, 0] if isinstance(test_inputs, dict) else None
-        inference = {"model": "generator", "params": int(generator.count_params()),
-                     "latent_dim": hp.get("latent_dim"), "conditional": bool(model.conditional)}
-        if data.quality is not None:  # the feature network of `before_search`
-            keras.utils.set_random_seed(config.seed)
-            untrained = keras.models.clone_model(generator)  # the same architecture, freshly initialized
-            samples = untrained.predict(test_inputs, batch_size=256, verbose=0)
-            data.untrained = frechet_distance(data.test_features, data.quality.network.features(samples))
-            inference["untrained_frechet_distance"] = round(data.untrained, 4)
-        return generator, inference
-
-    @classmethod
-    def result(cls, artifacts, config):
-        from automl.tasks.image_generation.result import GeneratorResult
-
-        return GeneratorResult(artifacts, config)
+    #: What is evaluated, exported and verified: the generator.
+    inference = handed_over("automl.tasks.image_generation.task:GeneratorAlone")
 
     def generate(self, model, data, hp, count: int, seed: int, labels=None) -> np.ndarray:
         """uint8 images from the generator: seeded latent vectors, and `labels` (or uniform class ids)."""
@@ -135,7 +105,8 @@ class ImageGeneration(Task):
         inputs = latent_inputs(count, hp.get("latent_dim"), data.num_classes if conditional else 0, seed, labels)
         return unit_to_pixels(model.predict(inputs, batch_size=256, verbose=0))
 
-    def _test_inputs(self, data, hp):
+    def test_inputs(self, data, hp):
+        """Seeded latent vectors (and class ids) for as many samples as the test part has images."""
         conditional = bool(hp.values.get("conditional", False))
         return latent_inputs(len(data.test), hp.get("latent_dim"), data.num_classes if conditional else 0,
                              TEST_SEED)
@@ -145,7 +116,7 @@ class ImageGeneration(Task):
         one per real image of the part, and those real images in [-1, 1]."""
         if part != "test":
             raise ValueError("image generation evaluates on the test part only")
-        return self._test_inputs(data, hp), self.unit_images(data, "test")[0]
+        return self.test_inputs(data, hp), self.unit_images(data, "test")[0]
 
     def representative_inputs(self, data, count, seed, hp=None):
         conditional = bool(hp.values.get("conditional", False))
@@ -247,3 +218,27 @@ class GenerationView(ReportView):
         nearest = distances.argmin(axis=1)
         return nearest_pairs(unit_to_pixels(generated), unit_to_pixels(train[nearest]),
                              np.sqrt(distances[np.arange(len(generated)), nearest]))
+
+
+class GeneratorAlone(Inference):
+    """A GAN's model apps run: its generator."""
+
+    def choose(self, model, data, hp, config):
+        """The generator alone, and the untrained generator's distance for scale."""
+        import keras
+
+        from automl.tasks.image_generation.quality import frechet_distance
+
+        generator = model.generator
+        test_inputs = self.task.test_inputs(data, hp)
+        # The class ids the test samples ask for: `evaluate` scores the classifier's agreement with them.
+        data.requested = test_inputs["class_id"][:, 0] if isinstance(test_inputs, dict) else None
+        inference = {"model": "generator", "params": int(generator.count_params()),
+                     "latent_dim": hp.get("latent_dim"), "conditional": bool(model.conditional)}
+        if data.quality is not None:  # the feature network of `before_search`
+            keras.utils.set_random_seed(config.seed)
+            untrained = keras.models.clone_model(generator)  # the same architecture, freshly initialized
+            samples = untrained.predict(test_inputs, batch_size=256, verbose=0)
+            data.untrained = frechet_distance(data.test_features, data.quality.network.features(samples))
+            inference["untrained_frechet_distance"] = round(data.untrained, 4)
+        return generator, inference

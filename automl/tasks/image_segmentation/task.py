@@ -62,9 +62,8 @@ class ImageSegmentation(Task):
             "intensity_range": [round(v, 3) for v in data.intensity_range],
         }
 
-    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
-        size = len(data.part(part))
-        return np.sort(np.random.default_rng(seed).choice(size, min(count, size), replace=False))
+    #: Masks give no class to stratify search samples by.
+    examples = handed_over("automl.data.examples:UnlabelledExamples")
 
     # -- model --------------------------------------------------------------
 
@@ -117,7 +116,7 @@ class ImageSegmentation(Task):
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def representative_inputs(self, data, count, seed, hp=None):
-        return data.train.images[self.sample(data, "train", count, seed)].astype(np.float32)
+        return data.train.images[self.examples.sample(data, "train", count, seed)].astype(np.float32)
 
     def eval_arrays(self, data, part, hp=None):
         tiles = data.part(part)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from automl.bundle_reader import LabelReader
+from automl.data.examples import Examples
 from automl.data.split import stratified_sample
 from automl.tasks.text_classification.data import TextData, load_text_data
 from automl.tasks.classification import ClassificationTask
@@ -43,6 +44,20 @@ class EncodedText:
         if name not in self.arrays:
             self.arrays[name] = encode_batch(self.tokenizer, self.data.part(name).texts)
         return self.arrays[name]
+
+
+class TokenizedExamples(Examples):
+    """Labelled texts; a family sees them encoded by its tokenizer (made once per family and
+    pretrained weights, and kept with the data)."""
+
+    def for_family(self, data, family, pretrained=None):
+        if isinstance(data, EncodedText):
+            data = data.data
+        key = (family.info.name, str(pretrained))
+        if key not in data.encoded_views:
+            tokenizer = family.tokenizer(data, self.task.profile(data), pretrained)
+            data.encoded_views[key] = EncodedText(data, tokenizer)
+        return data.encoded_views[key]
 
 
 def fit_to_hp(ids: np.ndarray, mask: np.ndarray, hp) -> dict:
@@ -94,14 +109,8 @@ class TextClassification(ClassificationTask):
             "skipped_examples": data.skipped_examples,
         }
 
-    def prepare(self, data, family, pretrained=None):
-        if isinstance(data, EncodedText):
-            data = data.data
-        key = (family.info.name, str(pretrained))
-        if key not in data.encoded_views:
-            tokenizer = family.tokenizer(data, self.profile(data), pretrained)
-            data.encoded_views[key] = EncodedText(data, tokenizer)
-        return data.encoded_views[key]
+    #: Each family sees the texts through its own tokenizer.
+    examples = handed_over("automl.tasks.text_classification.task:TokenizedExamples")
 
     def model_inputs(self, hp, data):
         import keras

@@ -17,7 +17,10 @@ from automl.tasks.time_series_forecasting.baselines import longest_history, rule
 from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
+from automl.api import PythonApi
+from automl.data.examples import Examples
 from automl.errors import DataError
+from automl.inference import Inference
 from automl.scorer import Scorer
 from automl.tasks.base import Task, handed_over
 from automl.tasks.goal import Goal
@@ -27,10 +30,7 @@ from automl.report_view import ReportView
 class Forecasting(Task):
     name = "time_series_forecasting"
     goal = Goal("val_mae", "min", metric_names=("mae", "rmse"), headline="mase", higher_is_better=False)
-    #: The window goes in and the forecast comes out in float: test levels beyond the
-    #: training range would clip in int8. Slicing off the last value, centring and
-    #: adding the level back stay float; everything between is int8.
-    int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
+    inference = handed_over("automl.tasks.time_series_forecasting.task:ForecastInference")
 
     report_view = handed_over("automl.tasks.time_series_forecasting.task:ForecastingView")
 
@@ -53,12 +53,8 @@ class Forecasting(Task):
                                 f"interpolate, a shorter data.horizon, or a longer series")
         return data
 
-    @classmethod
-    def python_data(cls, data):
-        """A DataFrame or a dict of columns."""
-        if isinstance(data, dict) or hasattr(data, "columns"):
-            return data, {"path": ".", "format": "csv"}
-        return super().python_data(data)
+    #: `automl.fit` takes a DataFrame or a dict of columns.
+    python_api = handed_over("automl.tasks.time_series_forecasting.task:SeriesApi")
 
     def lookbacks(self, data) -> list[int]:
         return lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
@@ -102,12 +98,8 @@ class Forecasting(Task):
             "missing_note": describe_missing(data.missing),
         }
 
-    def part_size(self, data, part: str) -> int:
-        return len(origins(data, part, self.default_lookback(data)))
-
-    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
-        """Evenly spaced window origins (times, not positions: lookbacks differ per trial)."""
-        return evenly_spaced(origins(data, part, max(self.lookbacks(data))), count)
+    #: Its examples are windows of the series.
+    examples = handed_over("automl.tasks.time_series_forecasting.task:Windows")
 
     # -- model --------------------------------------------------------------
 
@@ -306,6 +298,34 @@ def _calendar_formula(name: str) -> str:
     phase = {"hour_of_day": "hour + minute/60", "day_of_week": "weekday (Monday = 0)",
              "day_of_year": "days since 1 January", "month_of_year": "month - 1"}[feature]
     return f"{function}(2 * pi * ({phase}) / {CALENDAR_PERIODS[feature]})"
+
+
+class SeriesApi(PythonApi):
+    """`automl.fit` for forecasting: a DataFrame or a dict of columns (read as a CSV would be)."""
+
+    def in_memory(self, data):
+        if isinstance(data, dict) or hasattr(data, "columns"):
+            return data, {"path": ".", "format": "csv"}
+        return super().in_memory(data)
+
+
+class ForecastInference(Inference):
+    """The forecaster as trained; its window goes in and the forecast comes out in float: test
+    levels beyond the training range would clip in int8. Slicing off the last value, centring and
+    adding the level back stay float; everything between is int8."""
+
+    int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
+
+
+class Windows(Examples):
+    """A forecaster's examples: the windows of a part, at the default lookback."""
+
+    def count(self, data, part: str) -> int:
+        return len(origins(data, part, self.task.default_lookback(data)))
+
+    def sample(self, data, part: str, count: int, seed: int) -> np.ndarray:
+        """Evenly spaced window origins (times, not positions: lookbacks differ per trial)."""
+        return evenly_spaced(origins(data, part, max(self.task.lookbacks(data))), count)
 
 
 class ForecastScorer(Scorer):

@@ -39,7 +39,7 @@ def test_co2_baselines_match_the_reference_figures(co2):
     assert set(baselines["naive"]) >= {"mae", "rmse", "smape", "mase", "per_step"}
     # Scaled targets turn back into the file's values, and a perfect forecast scores zero.
     _, y = task.eval_arrays(data, "test")
-    first = task.sample(data, "test", 1, 0)  # the first test origin
+    first = task.examples.sample(data, "test", 1, 0)  # the first test origin
     np.testing.assert_allclose(task.to_raw(y, data)[0, :, 0], data.values[first[0]:first[0] + 52, 0], rtol=1e-6)
     assert task.evaluate(y, y, data)["mae"] == pytest.approx(0.0, abs=1e-4)
     # One standard deviation of error is reported as that many ppm, not as 1.

@@ -1,0 +1,32 @@
+"""What of a trained model is evaluated, exported and verified (`Task.inference`).
+
+By default the trained model as it is. A task hands over a subclass when the model apps run is
+something else: the generator alone of a GAN, a classifier averaged over each image and its
+mirror image, or an int8 file that keeps some ops in float.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+
+class Inference:
+    """Args:
+        task: the `Task` whose model this is.
+    """
+
+    #: TFLite op types an int8 model of this task keeps in float (beside the family's).
+    int8_float_ops: tuple[str, ...] = ()
+
+    def __init__(self, task):
+        self.task = task
+
+    def choose(self, model, data, hp, config):
+        """The model that is evaluated, exported and verified, and what the report's `inference`
+        says of it (None: the trained model as it is)."""
+        return model, None
+
+    def tf_keras(self, model, inference: Optional[dict]):
+        """The tf_keras twin `model` wrapped as `choose` wrapped the Keras 3 one, so that a
+        compressed file runs the model as the bundle's other files do."""
+        return model
