@@ -63,21 +63,27 @@ class Result:
                verify: bool = True) -> list[dict]:
         """Exports the model into `out_dir`/export (with `export.zip` beside it) as the run's own
         bundle is made: the same files, each verified on LiteRT unless `verify` is false, and the
-        model card. `quantization` (one name or a list) replaces the run's quantizations."""
+        model card. `quantization` (one name or a list) replaces the run's quantizations. An
+        `export` folder there is replaced only when it holds an automl bundle and nothing else."""
         from automl.assess import make_bundle, score_on_test
         from automl.families import get_family
         from automl.model_card import zip_bundle
+        from automl.publish import Publication, only_a_bundle
 
         config = self.config.model_copy(deep=True)
         if quantization is not None:
             config.export.quantizations = [quantization] if isinstance(quantization, str) else list(quantization)
         config.export.verify = verify
-        out = Path(out_dir)
-        score = score_on_test(self.model, self._task, self._data, self._hp)
-        bundle = make_bundle(self.model, self._task, self._data, config, score, out / "export", run_dir=out,
-                             hp=self._hp, family=get_family(self.report["best"]["family"]), card=self.report,
-                             trained=self._trained, inference=self._inference)
-        zip_bundle(bundle.folder)
+        with Publication(Path(out_dir) / "export", only_a_bundle, "Result.export: out_dir") as publication:
+            score = score_on_test(self.model, self._task, self._data, self._hp)
+            bundle = make_bundle(self.model, self._task, self._data, config, score, publication.folder,
+                                 run_dir=publication.folder, hp=self._hp,
+                                 family=get_family(self.report["best"]["family"]), card=self.report,
+                                 trained=self._trained, inference=self._inference)
+            zip_bundle(publication.folder, publication.staged_zip, "export")
+            publication.publish()
+        for row in bundle.rows:
+            row["path"] = str(publication.final_path(row["path"]))
         return bundle.rows
 
     def __repr__(self) -> str:

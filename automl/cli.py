@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import traceback
@@ -86,12 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--layer-sparsity", choices=["uniform", "by_size"],
                         help="pruning: more of bigger layers, or the same share of each (default by_size)")
     export.add_argument("--clusters", type=int, help="clustering: distinct values per kernel (default 16)")
-    export.add_argument("--out", help="the new bundle's folder (default RUN_DIR/export-2, -3, ...)")
+    export.add_argument("--out", help="the new bundle's folder: new or empty, or an earlier export of this run, which is replaced (default RUN_DIR/export-2, -3, ...)")
     diff = sub.add_parser("diff", help="compare two bundles of one run on its test split (metrics, agreement, "
                                         "size, gzip size, latency)", parents=[common])
     diff.add_argument("first", help="an export folder, e.g. RUN_DIR/export")
     diff.add_argument("second", help="another export folder of the same run, e.g. RUN_DIR/export-2")
     diff.add_argument("--json", action="store_true", help="print JSON lines")
+    diff.add_argument("--other-run", action="store_true",
+                      help="compare bundles of two different runs anyway, on the first run's test split")
     return parser
 
 
@@ -129,9 +132,11 @@ def _guarded(args, debug: bool) -> int:
     catch_interrupts()
     try:
         return _COMMANDS[args.command](args)
-    except KeyboardInterrupt:
-        print("\ninterrupted (Ctrl-C)", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        from automl.progress import Terminated, interruption_name
+
+        print(f"\ninterrupted ({interruption_name(err)})", file=sys.stderr)
+        return 143 if isinstance(err, Terminated) else 130
     except AutomlError as err:
         if debug:
             traceback.print_exc()
@@ -142,6 +147,10 @@ def _guarded(args, debug: bool) -> int:
     except Exception as err:  # noqa: BLE001 - a bug or an unforeseen input: one line, details under --debug
         if debug:
             traceback.print_exc()
+        if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+            print(f"error: {err.filename or 'the run directory'}: no space left on its disk; free some space, "
+                  f"or give the run another folder (--out)", file=sys.stderr)
+            return 1
         first = str(err).strip().splitlines()[0] if str(err).strip() else ""
         print(f"error: {type(err).__name__}: {first} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
@@ -252,7 +261,7 @@ def _export(args) -> int:
 def _diff(args) -> int:
     from automl.reexport import diff_bundles
 
-    rows = diff_bundles(args.first, args.second)
+    rows = diff_bundles(args.first, args.second, other_run=args.other_run)
     if args.json:
         for row in rows:
             print(json.dumps(row))

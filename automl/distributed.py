@@ -35,10 +35,42 @@ def _host_port(value: str, flag: str) -> tuple[str, str]:
 def serve_as_chief(listen: str | None) -> None:
     """Makes this process the search's chief, listening on `listen` (HOST:PORT)."""
     host, port = _host_port(listen or DEFAULT_LISTEN, "--listen")
+    _refuse_a_port_in_use(host, int(port))
     os.environ.update(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP=host, KERASTUNER_ORACLE_PORT=port)
     scope = "this machine only" if host in ("127.0.0.1", "localhost", "::1") else "every host that can reach it"
     say("search", f"chief: the oracle listens on {host}:{port} ({scope}); the port is unauthenticated: "
                   f"whoever reaches it can read and steer the search")
+
+
+def _refuse_a_port_in_use(host: str, port: int) -> None:
+    """gRPC binds with SO_REUSEPORT, so a second chief on a port in use would share it and the two
+    runs' workers would mix: a plain bind finds the port taken first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise ConfigError(f"--listen {host}:{port}: cannot listen there ({err.strerror}): another chief or "
+                              f"program holds the port; choose another, e.g. --listen {host}:{port + 1}") from None
+
+
+def reach_chief(seconds: float = 60.0) -> None:
+    """Waits until the chief's port takes a connection; fails after `seconds`, naming the address
+    (KerasTuner itself would wait an hour in silence)."""
+    import time
+
+    host, port = os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])
+    deadline, problem = time.time() + seconds, "no answer"
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), timeout=5).close()
+            return
+        except OSError as err:
+            problem = err.strerror or str(err)
+            time.sleep(1)
+    raise ConfigError(f"--chief-address {host}:{port}: no chief answers there after {seconds:.0f} s ({problem}); "
+                      f"start it with automl run FILE --chief --listen {host}:{port}, or fix the address")
 
 
 def work_for_chief(address: str | None, worker_id: str | None) -> str:

@@ -32,3 +32,11 @@ class ExportError(AutomlError, RuntimeError):
 
 class PipelineFailed(AutomlError, RuntimeError):
     """The run finished its stages but failed a check (the report says which)."""
+
+
+class RunDirectoryBusy(AutomlError, RuntimeError):
+    """Another automl command holds the run directory's lock."""
+
+
+class DiskFull(AutomlError, OSError):
+    """Not enough room on the run directory's disk for what comes next."""

@@ -42,9 +42,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
     `task.inference.choose` chose) is how the compressed files run it too."""
     cfg = config.export
     export_dir = export_dir or out_dir / "export"
-    if export_dir.exists():
-        shutil.rmtree(export_dir)
-    export_dir.mkdir(parents=True)
+    if export_dir.exists() and any(export_dir.iterdir()):  # callers pass a folder of their own, new
+        raise FileExistsError(f"{export_dir} is not empty: a bundle is written only into a new folder")
+    export_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     if "keras" in cfg.formats:
         path = export_dir / "model.keras"
@@ -99,7 +99,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             shutil.rmtree(saved_model)
         shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
         if cfg.compression.techniques and trained is not None:
-            rows += compressed_exports(trained, task, data, config, hp, export_dir, out_dir / "compression",
+            rows += compressed_exports(trained, task, data, config, hp, export_dir, export_dir / ".compression",
                                        inference)
     task.preprocessor(data, hp).save(export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)

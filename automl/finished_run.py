@@ -38,10 +38,14 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     from automl.config.loader import config_from_mapping
     from automl.families import get_family
     from automl.hypermodel import TaskHyperModel
+    from automl.pipeline import load_run_data
     from automl.search import family_hyperparameters
     from automl.tasks import get_task
 
+    from automl.run_dir import finish_publication
+
     root = Path(run_dir)
+    finish_publication(root)  # a run killed while publishing: its result, whole
     report_path, config_path = root / REPORT_FILE, root / "pipeline.yaml"
     for path in (report_path, config_path):
         if not path.exists():
@@ -57,11 +61,24 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     best = report["best"]
     family = get_family(best["family"])
     hp = family_hyperparameters(best["hyperparameters"])
-    hypermodel = TaskHyperModel(family, task, task.load_data(config), pretrained=best["pretrained"],
-                                seed=config.seed)
+    # As the run loaded it, with what its scorer prepared (a GAN's feature network, read back).
+    data, _, data_print, _ = load_run_data(config, task, None, root)
+    _check_same_data(root, config, data_print)
+    hypermodel = TaskHyperModel(family, task, data, pretrained=best["pretrained"], seed=config.seed)
     trained = hypermodel.build(hp)
     trained.load_weights(_finetuned_weights(root, report))
     return FinishedRun(root, config, report, task, hypermodel.data, family, hp, trained)
+
+
+def _check_same_data(root: Path, config, data_print: str) -> None:
+    """Refuses data other than the run's: its test split would be another, and so every figure."""
+    from automl.run_dir import search_fingerprint
+
+    stamp = root / "search" / "fingerprint.json"
+    if stamp.exists() and json.loads(stamp.read_text()).get("fingerprint") != search_fingerprint(config, data_print):
+        raise DataError(f"{config.data.path}: the data changed since the run in {root} (file names, sizes or "
+                        f"modification times differ), so its test split would be another; restore the run's "
+                        f"data, or run again on this data")
 
 
 def _finetuned_weights(root: Path, report: dict) -> Path:

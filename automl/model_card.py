@@ -88,14 +88,15 @@ def _smallest(rows: list[dict]) -> str:
     return Path(min(kept, key=lambda row: row["bytes"])["path"]).name if kept else "model_int8.tflite"
 
 
-def zip_bundle(export_dir: Path) -> Path:
-    """`<export_dir>.zip` beside the folder: its files but the SavedModel and .keras copies."""
-    target = export_dir.with_name(export_dir.name + ".zip")
+def zip_bundle(export_dir: Path, target: Path | None = None, name: str | None = None) -> Path:
+    """`<export_dir>.zip` beside the folder (or `target`): its files but the SavedModel and .keras
+    copies, under `name` (default the folder's: a staged folder is zipped under its final name)."""
+    target = target or export_dir.with_name(export_dir.name + ".zip")
     partial = target.with_name(target.name + ".partial")
     with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(export_dir.rglob("*")):
             relative = path.relative_to(export_dir)
             if path.is_file() and relative.parts[0] not in NOT_ZIPPED:
-                archive.write(path, Path(export_dir.name) / relative)
+                archive.write(path, Path(name or export_dir.name) / relative)
     partial.replace(target)
     return target

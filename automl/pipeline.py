@@ -20,9 +20,11 @@ from typing import Optional
 import yaml
 
 from automl.errors import PipelineFailed
-from automl.progress import format_seconds, say
-from automl.run_dir import (REPORT, Recorder, data_fingerprint, fingerprint, fresh_partial_export,
-                            prepare_search_dir, search_fingerprint, swap_in_export)
+from automl.progress import format_seconds, interruption_name, say
+from automl.run_lock import run_directory_lock
+from automl.run_dir import (EXPORT, HTML, PARTIAL_EXPORT, PARTIAL_HTML, PARTIAL_ZIP, REPORT, ZIP, Recorder,
+                            as_published, data_fingerprint, fingerprint, fresh_partial_export, prepare_search_dir,
+                            search_fingerprint)
 
 
 @dataclass
@@ -47,11 +49,16 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
         out_dir: run directory; defaults to `config.output_dir()`.
     """
     from automl.runtime import refuse_multi_worker
-    from automl.tasks import get_task
 
     refuse_multi_worker()  # before any work, not after the data and the selection
     out = Path(out_dir or config.output_dir())
-    out.mkdir(parents=True, exist_ok=True)
+    with run_directory_lock(out, "run"):
+        return _run_locked(config, arrays, out)
+
+
+def _run_locked(config, arrays, out: Path) -> RunArtifacts:
+    from automl.tasks import get_task
+
     (out / "pipeline.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     task = get_task(config.task)
     recorder = Recorder(out, {"status": "running", "task": config.task, "name": config.run_name(),
@@ -64,15 +71,19 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
         report = recorder.report
         if isinstance(err, KeyboardInterrupt):
             report["status"] = "interrupted"
-            report["error"] = f"interrupted (Ctrl-C) during the {report.get('stage', 'first')} stage"
+            report["error"] = f"interrupted ({interruption_name(err)}) during the {report.get('stage', 'first')} stage"
         else:
             report["status"] = "failed"
             report["error"] = f"{type(err).__name__}: {err}"
             report["traceback"] = traceback.format_exc()
             if getattr(err, "detail", None):
                 report["error_detail"] = err.detail
-        report_path, html_path = recorder.publish(complete=False)
-        _write_html(report, html_path, task, None)
+        try:
+            report_path, html_path = recorder.publish_incomplete()
+            _write_html(report, html_path, task, None)
+        except OSError as unwritten:  # a full disk: the error that stopped the run is the one to show
+            say("done", f"{report['status']}; this run's report could not be written: {unwritten}")
+            raise err from None
         kept = "" if report_path.name == REPORT else f"; the last complete run's report and bundle stay in {out}"
         say("done", f"{report['status']}; this run's report: {report_path}{kept}")
         raise
@@ -87,7 +98,7 @@ _QUIET_WARNINGS = (
 )
 
 
-def _load_data(config, task, arrays, out: Path):
+def load_run_data(config, task, arrays, out: Path):
     """The data, its profile, the fingerprint the search depends on, and what the task's scorer
     prepared before the search (a GAN's feature network, kept in before_search/; None when nothing):
     the same for a chief and its workers."""
@@ -120,7 +131,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
 
     report = recorder.report
     with recorder.stage("data"):
-        data, report["dataset"], data_print, prepared = _load_data(config, task, arrays, out)
+        data, report["dataset"], data_print, prepared = load_run_data(config, task, arrays, out)
         if prepared:
             report["before_search"] = prepared
     with recorder.stage("select"):
@@ -211,22 +222,23 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         report["predict_agreement"] = bundle.predict_check
     failures = [f"{Path(row['path']).name}: {row['rejected']} (export.require_all is true)"
                 for row in bundle.rejected] if config.export.require_all else []
-    report["export_dir"] = str(swap_in_export(out, rows))
-    report["bundle_zip"] = str(zip_bundle(Path(report["export_dir"])))
-    report["status"] = "failed" if failures else "succeeded"
+    if failures:
+        # A result that fails its own gates never replaces a complete one (its bundle stays in
+        # export.partial/).
+        raise PipelineFailed("; ".join(failures))
+    zip_bundle(out / PARTIAL_EXPORT, out / PARTIAL_ZIP, EXPORT)
+    as_published(out, rows)
+    report["export_dir"], report["bundle_zip"] = str(out / EXPORT), str(out / ZIP)
+    report["status"] = "succeeded"
     report.pop("stage", None)
     unused = budget.unused_note(report)
     if unused:
         report["time_notes"] = [unused]
         say("done", unused)
-    if failures:
-        report["error"] = "; ".join(failures)
-    _, html_path = recorder.publish(complete=True)
-    _write_html(report, html_path, task, (view, score.inputs, score.targets, score.outputs))
+    _write_html(report, out / PARTIAL_HTML, task, (view, score.inputs, score.targets, score.outputs))
+    recorder.publish_complete()
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
-                f"report: {html_path}")
-    if failures:
-        raise PipelineFailed("; ".join(failures))
+                f"report: {out / HTML}")
     return RunArtifacts(model, task, view, report, out, best_hp, trained, inference)
 
 
@@ -266,18 +278,28 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
 
     Waits up to `wait_seconds` for the chief to reach its search, and refuses to train for a chief
     whose data or search settings differ from its own."""
+    from automl.runtime import refuse_multi_worker
+
+    refuse_multi_worker()
+    out = Path(out_dir or config.output_dir())
+    worker_id = os.environ.get("KERASTUNER_TUNER_ID", "")
+    # One process per worker id: the chief's oracle keeps one trial per id, so two would share it.
+    with run_directory_lock(out / "workers" / worker_id, f"run --worker (worker id {worker_id})",
+                            busy=f"--worker-id {worker_id!r} is taken by another worker of this search"):
+        _work(config, out, wait_seconds)
+
+
+def _work(config, out: Path, wait_seconds: float) -> None:
     import json
 
     from automl.errors import ConfigError
-    from automl.runtime import choose_runtime, refuse_multi_worker
+    from automl.runtime import choose_runtime
     from automl.search import run_search
     from automl.selector import select_families
     from automl.tasks import get_task
 
-    refuse_multi_worker()
-    out = Path(out_dir or config.output_dir())
     task = get_task(config.task)
-    data, profile, data_print, _ = _load_data(config, task, None, out)
+    data, profile, data_print, _ = load_run_data(config, task, None, out)
     selection = select_families(config.task, profile, config)
     runtime = choose_runtime(config)
     wanted = search_fingerprint(config, data_print)
@@ -291,6 +313,9 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
     if json.loads(stamp.read_text()).get("fingerprint") != wanted:
         raise ConfigError(f"the chief's search in {out} is over other data or search settings than this worker's: "
                           f"run both from the same pipeline file and data")
+    from automl.distributed import reach_chief
+
+    reach_chief()  # the search's folder is there: its chief listens, or is gone
     from automl.budget import RunBudget
 
     # A worker searches no longer than the chief's search may (the chief hands out each trial's share).

@@ -20,6 +20,7 @@ PREFERENCE = ("int4", "int8", "dynamic", "float16", "float32")  # smallest first
 def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tuple[Path, dict, Path]:
     """(export folder, metadata, .tflite path) of a run; the smallest model unless one is named."""
     root = Path(run_dir)
+    _finish_a_killed_publication(root)
     export_dir = root / "export" if (root / "export").is_dir() else root
     meta_path = export_dir / "metadata.json"
     if not meta_path.exists():
@@ -31,6 +32,21 @@ def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tupl
     if path is None:
         raise DataError(f"no model_{'/'.join(choices)}.tflite in {export_dir}")
     return export_dir, metadata, path
+
+
+def _finish_a_killed_publication(root: Path) -> None:
+    """A run killed while publishing left a journal: finish it, unless a command holds the run
+    directory (a run that is publishing finishes it itself)."""
+    from automl.errors import RunDirectoryBusy
+    from automl.run_dir import JOURNAL, finish_publication
+    from automl.run_lock import run_directory_lock
+
+    if (root / JOURNAL).exists():
+        try:
+            with run_directory_lock(root, "predict", create=False):
+                finish_publication(root)
+        except RunDirectoryBusy:
+            pass
 
 
 def rows_for_each(inputs, produce) -> list[dict]:

@@ -64,7 +64,10 @@ def load_preprocessor(folder: str | Path) -> Preprocessor:
     module, name = record["class"].split(":")
     if not module.startswith("automl."):
         raise DataError(f"{path}: class {record['class']!r} is not one of automl's preprocessors")
-    cls = getattr(importlib.import_module(module), name)
+    cls = getattr(importlib.import_module(module), name, None)
+    # Only a preprocessor's own `from_config` runs: the file may have been written by anyone.
+    if not (isinstance(cls, type) and issubclass(cls, Preprocessor)):
+        raise DataError(f"{path}: class {record['class']!r} is not one of automl's preprocessors")
     return cls.from_config(record["config"], Path(folder))
 
 

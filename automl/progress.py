@@ -8,10 +8,16 @@ import time
 from typing import Optional
 
 _INTERRUPTED = threading.Event()
+_SIGNAL = [None]  # the signal that stopped the run
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what `docker stop`, Kubernetes and systemd send), handled as Ctrl-C is."""
 
 
 def catch_interrupts() -> None:
-    """Ctrl-C raises KeyboardInterrupt, and again at every training batch until the run stops.
+    """Ctrl-C raises KeyboardInterrupt and SIGTERM `Terminated`, and again at every training batch
+    until the run stops.
 
     A library that swallows the first one (a bare `except:` while a model is traced) cannot
     lose it: the next batch raises it again.
@@ -20,14 +26,23 @@ def catch_interrupts() -> None:
 
     def interrupted(signum, frame):
         _INTERRUPTED.set()
-        raise KeyboardInterrupt
+        _SIGNAL[0] = signum
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
 
 
 def check_interrupted() -> None:
     if _INTERRUPTED.is_set():
-        raise KeyboardInterrupt
+        import signal
+
+        raise Terminated if _SIGNAL[0] == signal.SIGTERM else KeyboardInterrupt
+
+
+def interruption_name(err: BaseException) -> str:
+    """How a run was stopped, for its report and last line."""
+    return "SIGTERM" if isinstance(err, Terminated) else "Ctrl-C"
 
 
 def format_seconds(seconds: Optional[float]) -> str:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Optional
@@ -18,26 +19,41 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
              out: Optional[str | Path] = None) -> Path:
     """Exports and verifies the run's fine-tuned model into a new folder beside export/ (export-2,
     ...); its `report.json` holds the rows. Returns the folder."""
+    from automl.run_lock import run_directory_lock
+
+    with run_directory_lock(Path(run_dir), "export", create=False):
+        return _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clusters, out)
+
+
+def _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clusters, out) -> Path:
     from automl.assess import make_bundle, score_on_test
     from automl.finished_run import load_finished_run, next_export_dir
     from automl.model_card import zip_bundle
+    from automl.publish import Publication, only_a_bundle
     from automl.run_dir import write_json
 
     started = time.time()
     run = load_finished_run(run_dir)
+    for staged in Path(run_dir).glob(".export-*.partial-*"):  # an export killed before (we hold the lock)
+        shutil.rmtree(staged, ignore_errors=True)
     config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
     export_dir = Path(out) if out else next_export_dir(run.run_dir)
-    say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
-    model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config)
-    score = score_on_test(model, run.task, run.data, run.hp)
-    bundle = make_bundle(model, run.task, run.data, config, score, export_dir, run_dir=run.run_dir, hp=run.hp,
-                         family=run.family, card=run.report, trained=run.trained, inference=inference)
-    write_json(export_dir / "report.json", {
-        "run_dir": str(run.run_dir), "test_metrics": score.metrics, "headline_metric": run.task.goal.headline,
-        "inference": inference,
-        "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in bundle.rows],
-        "seconds": round(time.time() - started, 1)})
-    zip_bundle(export_dir)
+    with Publication(export_dir, lambda folder: only_a_bundle(folder, run.run_dir), "--out") as publication:
+        export_dir = publication.target
+        say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
+        model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config)
+        score = score_on_test(model, run.task, run.data, run.hp)
+        bundle = make_bundle(model, run.task, run.data, config, score, publication.folder, run_dir=run.run_dir,
+                             hp=run.hp, family=run.family, card=run.report, trained=run.trained, inference=inference)
+        for row in bundle.rows:
+            row["path"] = str(publication.final_path(row["path"]))
+        write_json(publication.folder / "report.json", {
+            "run_dir": str(Path(run.run_dir).absolute()), "test_metrics": score.metrics,
+            "headline_metric": run.task.goal.headline, "inference": inference,
+            "export": config.export.model_dump(mode="json"), "exports": [_public(r) for r in bundle.rows],
+            "seconds": round(time.time() - started, 1)})
+        zip_bundle(publication.folder, publication.staged_zip, export_dir.name)
+        publication.publish()
     kept = len(bundle.rows) - len(bundle.rejected)
     say("done", f"{kept} file(s) in {export_dir}{f', {len(bundle.rejected)} left out' if bundle.rejected else ''}")
     return export_dir
@@ -67,9 +83,19 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("ops",)}
 
 
-def diff_bundles(first: str | Path, second: str | Path) -> list[dict]:
+def run_of_bundle(bundle: Path) -> Path:
+    """The run directory a bundle came from: its report.json's `run_dir` (an `automl export`), else
+    the folder it sits in (a run's own export/)."""
+    report = bundle / "report.json"
+    if report.exists():
+        return Path(json.loads(report.read_text(encoding="utf-8")).get("run_dir", bundle.parent)).absolute()
+    return bundle.parent.absolute()
+
+
+def diff_bundles(first: str | Path, second: str | Path, other_run: bool = False) -> list[dict]:
     """Every .tflite of two bundles of the same run on its test split: metric, agreement with the
-    first bundle's float32 file (or its first file), bytes, gzip bytes, latency."""
+    first bundle's float32 file (or its first file), bytes, gzip bytes, latency. Bundles of two
+    runs are refused unless `other_run` (they may differ in data, labels and test split)."""
     from automl.compression.stage import gzip_size
     from automl.errors import DataError
     from automl.finished_run import load_finished_run
@@ -79,7 +105,11 @@ def diff_bundles(first: str | Path, second: str | Path) -> list[dict]:
     for bundle in bundles:
         if not (bundle / "metadata.json").exists():
             raise DataError(f"{bundle}/metadata.json not found: expected an export folder of an automl run")
-    run = load_finished_run(bundles[0].parent)
+    runs = [run_of_bundle(bundle) for bundle in bundles]
+    if runs[0] != runs[1] and not other_run:
+        raise DataError(f"{bundles[1]} comes from the run in {runs[1]}, {bundles[0]} from {runs[0]}: bundles of "
+                        f"two runs may differ in data, labels and test split; compare them anyway with --other-run")
+    run = load_finished_run(runs[0])
     x_test, y_test = run.test_arrays()
     files = [(bundle, entry) for bundle in bundles for entry in _bundle_files(bundle)]
     if not files:

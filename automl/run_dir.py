@@ -1,11 +1,17 @@
 """The run directory: a new result replaces the last complete one only once it is complete.
 
 While a run works, its report grows in `report.partial.json`; the bundle is
-written to `export.partial/`. A finished run swaps them in as `report.json`
-and `export/`. A run that fails or is interrupted leaves the previous
-complete report and bundle in place (its own record stays in the partial
-files), so a rerun killed during export never leaves a half-written bundle
-beside a report that says "succeeded".
+written to `export.partial/`, its zip to `export.partial.zip`, the HTML report
+to `report.partial.html`. A run that completes publishes the four together:
+a journal (`publishing.json`) is written, each piece is renamed into place
+(`export/`, `export.zip`, `report.html`, and `report.json` last), and the
+journal is removed. A kill during publication leaves the journal, and the
+next command on the directory (a run, `automl export`, `automl predict`)
+finishes the renames first: every piece was complete before the journal was
+written, so the result is always the old one or the new one, never a mix.
+A run that fails (or fails its own gates, `export.require_all`) or is
+interrupted leaves the previous complete result in place; its own record
+stays in the partial files.
 
 The search is reused by a rerun only when what it depends on (task, data,
 search settings, seed) is unchanged: a fingerprint is kept beside it.
@@ -25,6 +31,10 @@ from automl.progress import say
 REPORT, PARTIAL_REPORT = "report.json", "report.partial.json"
 HTML, PARTIAL_HTML = "report.html", "report.partial.html"
 EXPORT, PARTIAL_EXPORT = "export", "export.partial"
+ZIP, PARTIAL_ZIP = "export.zip", "export.partial.zip"
+JOURNAL = "publishing.json"
+#: What a complete run publishes, (staged, final); the report last: it is what readers trust.
+PUBLISHED = ((PARTIAL_EXPORT, EXPORT), (PARTIAL_ZIP, ZIP), (PARTIAL_HTML, HTML), (PARTIAL_REPORT, REPORT))
 SEARCH = "search"
 STAGES = "stages.json"
 
@@ -55,6 +65,7 @@ class Recorder:
     """
 
     def __init__(self, out_dir: Path, report: dict):
+        finish_publication(out_dir)  # a killed run's publication, before anything reads the directory
         self.out_dir, self.report = out_dir, report
         self.started = time.time()
         self.book_path = out_dir / STAGES
@@ -65,15 +76,21 @@ class Recorder:
             v for k, v in self.report["timings"].items() if k != "total_seconds"), 1)
         write_json(self.out_dir / PARTIAL_REPORT, self.report)
 
-    def publish(self, complete: bool) -> tuple[Path, Path]:
-        """Makes this run's report the run directory's report when it is complete, or when
-        there is no earlier one; returns where its JSON and HTML reports go."""
+    def publish_incomplete(self) -> tuple[Path, Path]:
+        """A run that failed or was interrupted: its report becomes the directory's only when there
+        is no earlier one; returns where its JSON and HTML reports are."""
         self.write()
-        if complete or not (self.out_dir / REPORT).exists():
+        if not (self.out_dir / REPORT).exists():
             (self.out_dir / PARTIAL_REPORT).replace(self.out_dir / REPORT)
             (self.out_dir / PARTIAL_HTML).unlink(missing_ok=True)
             return self.out_dir / REPORT, self.out_dir / HTML
         return self.out_dir / PARTIAL_REPORT, self.out_dir / PARTIAL_HTML
+
+    def publish_complete(self) -> None:
+        """Publishes the staged report, HTML, bundle and zip together (see the module's docstring)."""
+        self.write()
+        write_json(self.out_dir / JOURNAL, {"pieces": PUBLISHED})
+        finish_publication(self.out_dir)
 
     def complete_report(self, fingerprint: str) -> dict | None:
         """The run directory's report when it is a complete run of the same work, else None."""
@@ -99,6 +116,9 @@ class Recorder:
         """Times a stage; with a fingerprint, its seconds add up over invocations that share it."""
         if fingerprint is not None and self.book.get(name, {}).get("fingerprint") != fingerprint:
             self.book[name] = {"fingerprint": fingerprint, "seconds": 0.0}
+        from automl.disk import ensure_room
+
+        ensure_room(self.out_dir, 0, f"the {name} stage")
         start = time.time()
         self.report["stage"] = name
         self.write()
@@ -114,23 +134,41 @@ class Recorder:
             self.write()
 
 
-def swap_in_export(out_dir: Path, rows: list[dict]) -> Path:
-    """Replaces `export/` with the finished `export.partial/` and points the rows at it."""
-    partial, final = out_dir / PARTIAL_EXPORT, out_dir / EXPORT
-    old = out_dir / "export.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        final.replace(old)
-    partial.replace(final)
-    shutil.rmtree(old, ignore_errors=True)
+def finish_publication(out_dir: Path) -> None:
+    """Finishes the renames of a publication a kill interrupted (nothing when there is none): each
+    staged piece still there replaces its final one, then what it replaced is removed. Safe to
+    repeat at any point."""
+    if not (out_dir / JOURNAL).exists():
+        return
+    for staged, final in PUBLISHED:
+        source, target, old = out_dir / staged, out_dir / final, out_dir / f"{final}.old"
+        if source.exists():
+            if target.exists():
+                _remove(old)
+                target.replace(old)
+            source.replace(target)
+    for _, final in PUBLISHED:
+        _remove(out_dir / f"{final}.old")
+    (out_dir / JOURNAL).unlink()
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def as_published(out_dir: Path, rows: list[dict]) -> None:
+    """Points export rows written into `export.partial/` at where publication puts them."""
     for row in rows:
-        row["path"] = str(final / Path(row["path"]).relative_to(partial))
-    return final
+        row["path"] = str(out_dir / EXPORT / Path(row["path"]).relative_to(out_dir / PARTIAL_EXPORT))
 
 
 def fresh_partial_export(out_dir: Path) -> Path:
     path = out_dir / PARTIAL_EXPORT
     shutil.rmtree(path, ignore_errors=True)
+    (out_dir / PARTIAL_ZIP).unlink(missing_ok=True)
     return path
 
 

@@ -48,7 +48,11 @@ def check_finite(history: dict) -> None:
 
 
 def save_weights(model, path: Path) -> None:
-    """Writes beside, then renames: a kill never leaves half a checkpoint."""
+    """Writes beside, then renames: a kill never leaves half a checkpoint (and a full disk stops the
+    run before h5py meets it)."""
+    from automl.disk import ensure_room, weight_bytes
+
+    ensure_room(path.parent, 2 * weight_bytes(model), f"the checkpoint {path.name}")
     tmp = path.with_name(path.name.removesuffix(".weights.h5") + ".tmp.weights.h5")
     model.save_weights(tmp)
     tmp.replace(path)

@@ -41,6 +41,11 @@ class SearchTuner(keras_tuner.Tuner):
         self.heartbeat_seconds = max(0.5, lease / HEARTBEATS_PER_LEASE) if lease and role() == "worker" else None
 
     def on_trial_begin(self, trial):
+        from automl.disk import ensure_room
+
+        # Outside KerasTuner's per-trial error handling: a full disk ends the search, not one trial.
+        largest = max((p.stat().st_size for p in Path(self.project_dir).rglob("*.h5")), default=0)
+        ensure_room(Path(self.project_dir), 3 * largest, "a search trial's checkpoints")
         self._trial_start, self._trial_history = time.time(), None
         self._gradients_before = custom_gradient_names()
         hypermodel = self.hypermodel

@@ -68,6 +68,10 @@ INVALID = [
     ("  horizon: 24\n", ["data.horizon", "a key of time_series_forecasting data, not image_classification"]),
     ("task: image_captioning\n", ["task: unknown task", "Did you mean 'image_generation'", "'image_captioning'"]),
     ("search:\n  max_trials: 2\nsearch:\n  epochs: 1\n", ["line 6", "duplicate key 'search'"]),
+    ("export:\n  compression: [prune, prune]\n", ["export.compression.techniques", "prune listed more than once"]),
+    ("export:\n  quantizations: [int8, float32, int8]\n", ["export.quantizations", "int8 listed more than once"]),
+    ("export:\n  compression: {techniques: [qat], learning_rate: -0.001}\n",
+     ["export.compression.learning_rate", "positive number", "Received: -0.001"]),
 ]
 
 
@@ -79,6 +83,14 @@ def test_values_that_can_only_be_wrong_fail_validate(automl, tmp_path, images, e
     assert_one_line(problems, str(path), *needles)
     code, problems = automl("run", path, "--out", tmp_path / "run")
     assert code == 2 and not (tmp_path / "run").exists()
+
+
+def test_compressing_a_generator_is_refused_before_training(automl, tmp_path, images):
+    path = write(tmp_path / "gan.yaml", f"extends: image_generation\ndata:\n  path: {images}\n"
+                                         f"export:\n  compression: prune_qat\n")
+    code, problems = automl("validate", path)
+    assert code == 2
+    assert_one_line(problems, str(path), "export", "image generation cannot be compressed", "['prune_qat']")
 
 
 def test_unknown_encoding(automl, tmp_path):
@@ -165,6 +177,16 @@ def test_all_empty_series_with_missing_drop(automl, tmp_path):
     code, problems = automl("run", path, "--out", tmp_path / "run")
     assert code == 1
     assert_one_line(problems, str(data), "column 'value' has no values")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_an_infinite_value_in_a_series_is_refused_at_the_data_stage(automl, tmp_path):
+    rows = [f"2020-01-{day:02d},{'inf' if day == 17 else day % 7}" for day in range(1, 31)]
+    data = write(tmp_path / "s.csv", "date,value\n" + "\n".join(rows) + "\n")
+    path = write(tmp_path / "p.yaml", f"extends: time_series_forecasting\ndata:\n  path: {data}\n")
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(data), "column 'value', row 17", "'inf' is infinite")
     assert_nothing_trained(tmp_path / "run")
 
 

@@ -172,7 +172,9 @@ def test_predict_reports_each_bad_input_and_goes_on(quickstart_run, tmp_path, sa
     assert errors[2].startswith(f"error: {corrupt}: cannot read the image")
 
 
-def test_ctrl_c_stops_with_one_line_and_an_interrupted_report(tmp_path):
+@pytest.mark.parametrize("signal_name, exit_code, said", [("SIGINT", 130, "Ctrl-C"), ("SIGTERM", 143, "SIGTERM")])
+def test_ctrl_c_or_sigterm_stops_with_one_line_and_an_interrupted_report(tmp_path, signal_name, exit_code, said):
+    """SIGTERM is what `docker stop`, Kubernetes and systemd send: handled as Ctrl-C is."""
     import signal
     import time
 
@@ -183,14 +185,14 @@ def test_ctrl_c_stops_with_one_line_and_an_interrupted_report(tmp_path):
     while time.time() < deadline and not (out / "search").exists():
         time.sleep(0.5)
     time.sleep(3)  # inside the first trial
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, signal_name))
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130
+    assert process.returncode == exit_code
     assert "Traceback" not in stderr
     assert [line for line in stderr.splitlines() if line.strip() and not line.startswith("[")] == [
-        "interrupted (Ctrl-C)"]
+        f"interrupted ({said})"]
     report = json.loads((out / "report.json").read_text())
-    assert report["status"] == "interrupted" and "search" in report["error"]
+    assert report["status"] == "interrupted" and "search" in report["error"] and said in report["error"]
 
 
 def test_reruns_keep_the_complete_run_until_theirs_is_complete(quickstart_run, tmp_path, small_folder):

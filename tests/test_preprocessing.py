@@ -80,3 +80,17 @@ def test_only_automl_preprocessors_load(tmp_path):
         load_preprocessor(tmp_path)
     with pytest.raises(DataError, match="preprocessor.json not found"):
         load_preprocessor(tmp_path / "elsewhere")
+
+
+@pytest.mark.parametrize("named", ["os:system", "automl.run_dir:Recorder", "automl.preprocessing:FILE"])
+def test_a_bundle_cannot_make_automl_run_anything_but_a_preprocessor(tmp_path, named):
+    """preprocessor.json is a file anyone with the folder may have written: only a Preprocessor
+    subclass's from_config runs."""
+    import json
+
+    from automl.errors import DataError
+    from automl.preprocessing import load_preprocessor
+
+    (tmp_path / "preprocessor.json").write_text(json.dumps({"class": named, "config": {"out_dir": "/"}}))
+    with pytest.raises(DataError, match="is not one of automl's preprocessors"):
+        load_preprocessor(tmp_path)

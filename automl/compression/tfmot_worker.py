@@ -1,9 +1,10 @@
 """Pruning, weight clustering and quantization-aware training with tfmot, in a process of its own.
 
 Importing tfmot sets TF_USE_LEGACY_KERAS=1 for the whole process, so the pipeline never
-imports it: `compressed_exports` (compression/stage.py) writes the trained Keras 3 model and the
-task's data into the run's compression/ folder, a spec into compression/<technique>/, and runs
-`python -m automl.compression.tfmot_worker compression/<technique>`.
+imports it: `compressed_exports` (compression/stage.py) writes the trained Keras 3 model into a
+`.compression/` folder of the bundle being made, a spec into `.compression/<technique>/`, and runs
+`python -m automl.compression.tfmot_worker .compression/<technique> MODEL_SHA256` with the config,
+the task's data and the hyperparameters on its stdin (never read from a file).
 Here the model crosses to its tf_keras twin (weights copied, outputs checked on validation
 inputs), is fine-tuned under tfmot stage by stage (e.g. prune, then pruning-preserving QAT),
 stripped of tfmot's wrappers and converted to an int8 .tflite file. `result.json` says what
@@ -41,11 +42,18 @@ STAGES = {
 PRUNE_RAMP = 0.7
 
 
-def main(folder: Path) -> None:
+def main(folder: Path, digest: str) -> None:
+    """`digest`: the sha256 of the trained model file, from the parent (a file changed since is
+    refused); the config, data and hyperparameters come on stdin, from the parent alone."""
+    import hashlib
+
+    config, data, hp = pickle.loads(sys.stdin.buffer.read())
     spec = json.loads((folder / "spec.json").read_text())
-    shared = folder.parent  # the trained model and the data, written once for every technique
-    with open(shared / "state.pkl", "rb") as handle:
-        config, data, hp = pickle.load(handle)
+    shared = folder.parent  # the trained model, written once for every technique
+    if hashlib.sha256((shared / "trained.keras").read_bytes()).hexdigest() != digest:
+        from automl.errors import ExportError
+
+        raise ExportError(f"{shared / 'trained.keras'} changed after the export stage wrote it; not loaded")
     import keras  # Keras 3, before tfmot switches tf.keras to tf_keras
 
     from automl.compression.twin import check_twin, tf_keras_twin
@@ -265,20 +273,24 @@ def weight_sparsity(model) -> float:
 
 def int8_values_per_channel(content: bytes) -> int:
     """The most distinct int8 codes in any output channel of the file's convolution and dense
-    weights (each channel has its own scale, so a clustered kernel has at most that many)."""
-    from ai_edge_litert.interpreter import Interpreter
+    weights (each channel has its own scale, so a clustered kernel has at most that many). Read
+    from the flatbuffer: an interpreter is not needed (and aborts on some clustered files)."""
+    from ai_edge_litert import schema_py_generated as schema
 
-    interpreter = Interpreter(model_content=content)
-    interpreter.allocate_tensors()
+    model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
     most = 0
-    for detail in interpreter.get_tensor_details():
-        if detail["dtype"] != np.int8 or len(detail["shape"]) not in (2, 4) or not detail["quantization_parameters"]["scales"].size > 1:
-            continue  # per-channel int8 weights only (activations have one scale)
-        try:
-            weights = interpreter.get_tensor(detail["index"])
-        except ValueError:
-            continue
-        most = max(most, max(len(np.unique(channel)) for channel in weights.reshape(weights.shape[0], -1)))
+    for graph in model.subgraphs or []:
+        for tensor in graph.tensors or []:
+            quantization = tensor.quantization
+            buffer = model.buffers[tensor.buffer] if tensor.buffer < len(model.buffers) else None
+            if (tensor.type != schema.TensorType.INT8 or tensor.shape is None or len(tensor.shape) not in (2, 4)
+                    or quantization is None or quantization.scale is None or len(quantization.scale) < 2
+                    or buffer is None or buffer.data is None or len(buffer.data) == 0):
+                continue  # per-channel int8 constant weights only (activations have one scale, no data)
+            weights = np.asarray(buffer.data, dtype=np.uint8).view(np.int8).reshape(tuple(tensor.shape))
+            channels = np.moveaxis(weights, quantization.quantizedDimension, 0).reshape(weights.shape[
+                quantization.quantizedDimension], -1)
+            most = max(most, max(len(np.unique(channel)) for channel in channels))
     return most
 
 
@@ -314,7 +326,7 @@ if __name__ == "__main__":
     from automl.errors import AutomlError
 
     try:
-        main(Path(sys.argv[1]))
+        main(Path(sys.argv[1]), sys.argv[2])
     except AutomlError as err:  # a known failure (a layer tfmot cannot wrap): one line for the report
         print(f"error: {err}", flush=True)
         sys.exit(2)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import os
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -295,8 +296,8 @@ def _existing_path(value: str, base_dir: Optional[Path], source: str, key: str) 
     if not path.is_absolute() and base_dir is not None:
         candidates.insert(0, base_dir / path)
     for candidate in candidates:
-        if candidate.exists():
-            return str(candidate)
+        if candidate.exists():  # kept absolute: a run directory is read back from anywhere
+            return os.path.abspath(candidate)
     looked = " or ".join(str(c.absolute()) for c in candidates)
     raise ConfigError(f"{source}: {key}: no such file or directory (looked for {looked}). Received: {value!r}")
 

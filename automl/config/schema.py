@@ -65,6 +65,13 @@ def _not_empty(value):
     return value
 
 
+def _each_once(value):
+    if value is not None and value != "auto" and len(set(value)) < len(value):
+        twice = sorted({v for v in value if value.count(v) > 1})
+        raise ValueError(f"{', '.join(twice)} listed more than once; each makes one file. Received: {value!r}")
+    return value
+
+
 def _positive_or_auto(value):
     if value not in ("auto", None) and value < 1:
         raise ValueError(f"expected 'auto' or an integer of at least 1. Received: {value!r}")
@@ -227,6 +234,16 @@ class CompressionConfig(_Strict):
         0.5, ge=0, le=1, description="Weight of the trained model's own outputs in the targets the compression "
                                      "stages train on (the rest: the labels); 0 trains on the labels alone.")
 
+    _once = field_validator("techniques")(_each_once)
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _positive_rate(cls, value):
+        if value != "auto" and not value > 0:
+            raise ValueError(f"expected 'auto' or a positive number (a negative rate trains away from the "
+                             f"labels). Received: {value!r}")
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _one_technique(cls, value):
@@ -256,6 +273,7 @@ class ExportConfig(_Strict):
     compression: CompressionConfig = CompressionConfig()
 
     _lists = field_validator("formats", "quantizations")(_not_empty)
+    _once = field_validator("formats", "quantizations")(_each_once)
 
 
 class RuntimeConfig(_Strict):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from automl.config.schema import PipelineConfig, _Strict
 from automl.tasks.image_classification.config import ImageClassificationData
@@ -30,3 +30,13 @@ class ImageGenerationConfig(PipelineConfig):
     task: Literal["image_generation"]
     data: ImageGenerationData
     quality: QualityConfig = Field(default_factory=QualityConfig)
+
+    @field_validator("export")
+    @classmethod
+    def _no_compression(cls, export):
+        """tfmot fine-tunes one supervised model; a GAN trains two networks against each other."""
+        if export.compression.techniques:
+            raise ValueError(f"compression: image generation cannot be compressed (tfmot fine-tunes one supervised "
+                             f"model; a GAN trains two networks against each other): leave it out. Received: "
+                             f"techniques={export.compression.techniques}")
+        return export

@@ -29,12 +29,17 @@ UNLABELLED = "images"
 IMAGE_ONLY_KEYS = ("x_train", "images", "x")
 
 
+#: Real images a scored part needs: precision, recall, density and coverage use each image's 5th
+#: nearest neighbour.
+MIN_SCORED_IMAGES = 6
+
+
 @dataclass
 class GenerationData(ImageData):
     """Image data for a generator: `labelled` says whether `labels` mean classes.
 
     The task fills in what scoring needs, once per run (`GanScorer.before_search`,
-    `inference_model`, `eval_arrays`): it is state of the data, the same for every scorer.
+    `GeneratorAlone.choose`, `eval_arrays`): it is state of the data, the same for every scorer.
     """
 
     labelled: bool = True
@@ -71,6 +76,13 @@ def load_generation_data(data_config, seed: int, arrays=None) -> GenerationData:
         for part in (data.train, data.val, data.test):
             part.labels = np.zeros(len(part), dtype=np.int64)
         data.class_names = [UNLABELLED]
+    for part in ("val", "test"):  # checked now, not after training
+        count = len(getattr(data, part))
+        if count < MIN_SCORED_IMAGES:
+            raise DataError(f"{data_config.path}: the {part} part has {count} image(s); image generation scores "
+                            f"its samples against at least {MIN_SCORED_IMAGES} real ones per part (their nearest "
+                            f"neighbours among {MIN_SCORED_IMAGES - 1} others): add images, or give the {part} "
+                            f"part a larger share (data.split.{part})")
     return GenerationData(**{name: getattr(data, name) for name in data.__dataclass_fields__}, labelled=labelled)
 
 

@@ -226,6 +226,9 @@ def numbers(cells, source: str, name: str) -> np.ndarray:
             out[row] = float(cell)
         except (TypeError, ValueError):
             raise DataError(f"{source}: column {name!r}, row {row + 1}: {cell!r} is not a number") from None
+        if np.isinf(out[row]):  # every trial would diverge on it
+            raise DataError(f"{source}: column {name!r}, row {row + 1}: {cell!r} is infinite; expected a finite "
+                            f"number, or an empty cell for a missing value")
     return out
 
 

@@ -41,22 +41,22 @@ def test_a_flat_folder_of_images_is_unlabelled_and_split_seeded(tmp_path):
 
 
 def test_a_broken_image_in_a_flat_folder_is_named_or_skipped(tmp_path):
-    write_pngs(tmp_path / "faces", 10)
+    write_pngs(tmp_path / "faces", 60)
     (tmp_path / "faces" / "broken.png").write_bytes(b"not a png")
     with pytest.raises(DataError, match="broken.png"):
         load(tmp_path / "faces")
     data = load(tmp_path / "faces", on_bad_file="skip")
-    assert len(data.train) + len(data.val) + len(data.test) == 10
+    assert len(data.train) + len(data.val) + len(data.test) == 60
     assert data.skipped_files[0]["path"].endswith("broken.png")
 
 
 def test_images_only_npz_and_arrays_are_unlabelled(tmp_path):
-    images = np.random.default_rng(0).integers(0, 256, (30, 8, 8), dtype=np.uint8)
-    np.savez(tmp_path / "x.npz", x_train=images, x_test=images[:5])
+    images = np.random.default_rng(0).integers(0, 256, (60, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "x.npz", x_train=images, x_test=images[:6])
     data = load(tmp_path / "x.npz")
-    assert not data.labelled and len(data.test) == 5 and data.image_shape == (8, 8, 1)
+    assert not data.labelled and len(data.test) == 6 and data.image_shape == (8, 8, 1)
     from_arrays = load(arrays=images)
-    assert not from_arrays.labelled and len(from_arrays.train) + len(from_arrays.val) + len(from_arrays.test) == 30
+    assert not from_arrays.labelled and len(from_arrays.train) + len(from_arrays.val) + len(from_arrays.test) == 60
 
 
 def test_labels_can_be_ignored():
@@ -68,3 +68,10 @@ def test_too_few_images_name_the_source(tmp_path):
     write_pngs(tmp_path / "two", 2)
     with pytest.raises(DataError, match="leave the .* part empty"):
         load(tmp_path / "two")
+
+
+def test_too_few_images_to_score_samples_are_refused_before_training(tmp_path):
+    """Samples are scored by each real image's 5th nearest neighbour: a part of 5 cannot be."""
+    write_pngs(tmp_path / "few", 50)  # 5 validation and 5 test images
+    with pytest.raises(DataError, match=r"few: the val part has 5 image\(s\); .* at least 6"):
+        load(tmp_path / "few")
