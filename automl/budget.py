@@ -124,8 +124,11 @@ class RunBudget:
         if tuned.get("skipped"):
             why.append("fine-tuning is disabled (finetune.enabled: false)")
         elif tuned and not tuned.get("stopped_by_time_limit"):
-            why.append(f"fine-tuning ended after {tuned.get('epochs_run')} epoch(s): its finetune.epochs, or "
-                       f"validation stopped improving (finetune.patience)")
+            from automl.finetune import AUTO_EPOCH_CAP
+
+            ended = ("validation stopped improving (finetune.patience)" if tuned.get("stopped_early") else
+                     f"all the epochs finetune.epochs allows (auto: at most {AUTO_EPOCH_CAP} with a time limit)")
+            why.append(f"fine-tuning ended after {tuned.get('epochs_run')} epoch(s): {ended}")
         return (f"{format_seconds(unused)} of the run's {format_seconds(self.total)} left unused: "
                 + ("; ".join(why) or "evaluation and export took less than the reserve kept for them"))
 

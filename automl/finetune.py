@@ -43,11 +43,13 @@ class FinetuneResult:
     train_and_val: Optional[dict] = None
     #: The final model's validation objective (what a second family is compared on).
     validation: Optional[float] = None
+    #: Early stopping ended it (patience, or a cooldown at its floor), not its epochs or the time.
+    stopped_early: bool = False
 
     def to_report(self) -> dict:
         report = {"epochs_run": self.epochs_run, "seconds": round(self.seconds, 1),
-                  "stopped_by_time_limit": self.stopped_by_time_limit, "stages": self.stages,
-                  "history": self.history}
+                  "stopped_by_time_limit": self.stopped_by_time_limit, "stopped_early": self.stopped_early,
+                  "stages": self.stages, "history": self.history}
         if self.train_and_val is not None:
             report["train_and_val"] = self.train_and_val
         if self.validation is not None:
@@ -351,7 +353,7 @@ class _Finetuning:
         validation = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.goal.objective)
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
                               not state["done"], state["stages"], resumed_from, state.get("train_and_val"),
-                              validation)
+                              validation, bool(state.get("stopped_early")))
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -206,6 +206,9 @@ def test_time_left_unused_is_said_with_why(tmp_path):
               "finetune": {"epochs_run": 25, "stopped_by_time_limit": False}}
     note = budget(config(time_limit="2m"), tmp_path, elapsed=85).unused_note(report)
     assert re.match(r"0m3[45]s of the run's 2m00s left unused", note)
-    assert "3 trial(s); search.max_trials" in note and "after 25 epoch(s): its finetune.epochs" in note
+    assert "3 trial(s); search.max_trials" in note and "after 25 epoch(s): all the epochs finetune.epochs" in note
+    report["finetune"]["stopped_early"] = True  # patience, not the epochs, ended it: the note says which
+    note = budget(config(time_limit="2m"), tmp_path, elapsed=85).unused_note(report)
+    assert "after 25 epoch(s): validation stopped improving (finetune.patience)" in note
     assert budget(config(time_limit="2m"), tmp_path, elapsed=115).unused_note(report) is None, "spent: nothing said"
     assert budget(config(), tmp_path, elapsed=5).unused_note(report) is None
