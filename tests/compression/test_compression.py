@@ -145,3 +145,20 @@ def test_compression_settings_read_as_users_write_them():
     assert changed.export.compression.layer_sparsity == "by_size"
     assert changed.export.compression.epochs.prune == 1, "what the run's file said stays"
     assert base.export.compression.techniques == [], "the run's config is not changed"
+
+
+def test_two_clusters_make_a_file_litert_runs(sample_dir, tmp_path):
+    """Counting a clustered file's int8 codes no longer opens it in an interpreter (which aborted
+    the worker on two clusters); the file itself runs on LiteRT."""
+    from automl.compression.stage import compressed_exports
+    from automl.verify import LiteRTModel
+
+    config, task, data, hp, model = tiny_trained(
+        sample_dir, tmp_path, {"techniques": ["cluster_qat"], "clusters": 2, "epochs": {"cluster": 1, "qat": 1}})
+    (tmp_path / "export").mkdir()
+    [row] = compressed_exports(model, task, data, config, hp, tmp_path / "export", tmp_path / "export" / ".compression")
+    assert "error" not in row, row.get("error")
+    assert row["clusters"] == 2, "two int8 codes per output channel, counted in the file"
+    images, _ = task.eval_arrays(data, "test")
+    assert LiteRTModel(row["path"]).predict(images[:8]).shape == (8, 3)
+    assert not (tmp_path / "export" / ".compression").exists(), "the worker's scratch is removed"
