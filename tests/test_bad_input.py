@@ -170,24 +170,25 @@ def test_empty_class_folder(automl, tmp_path, images):
     assert_nothing_trained(tmp_path / "run")
 
 
-def test_all_empty_series_with_missing_drop(automl, tmp_path):
-    rows = [f"2020-01-{day:02d}," for day in range(1, 31)]
+def series_refused(automl, tmp_path, values, extra, *needles):
+    """A daily series of `values` (one per day of January) is refused at the data stage: exit 1, one
+    line naming the file, nothing trained."""
+    rows = [f"2020-01-{day:02d},{value}" for day, value in enumerate(values, start=1)]
     data = write(tmp_path / "s.csv", "date,value\n" + "\n".join(rows) + "\n")
-    path = write(tmp_path / "p.yaml", f"extends: time_series_forecasting\ndata:\n  path: {data}\n  missing: drop\n")
+    path = write(tmp_path / "p.yaml", f"extends: time_series_forecasting\ndata:\n  path: {data}\n{extra}")
     code, problems = automl("run", path, "--out", tmp_path / "run")
     assert code == 1
-    assert_one_line(problems, str(data), "column 'value' has no values")
+    assert_one_line(problems, str(data), *needles)
     assert_nothing_trained(tmp_path / "run")
+
+
+def test_all_empty_series_with_missing_drop(automl, tmp_path):
+    series_refused(automl, tmp_path, [""] * 30, "  missing: drop\n", "column 'value' has no values")
 
 
 def test_an_infinite_value_in_a_series_is_refused_at_the_data_stage(automl, tmp_path):
-    rows = [f"2020-01-{day:02d},{'inf' if day == 17 else day % 7}" for day in range(1, 31)]
-    data = write(tmp_path / "s.csv", "date,value\n" + "\n".join(rows) + "\n")
-    path = write(tmp_path / "p.yaml", f"extends: time_series_forecasting\ndata:\n  path: {data}\n")
-    code, problems = automl("run", path, "--out", tmp_path / "run")
-    assert code == 1
-    assert_one_line(problems, str(data), "column 'value', row 17", "'inf' is infinite")
-    assert_nothing_trained(tmp_path / "run")
+    values = ["inf" if day == 17 else day % 7 for day in range(1, 31)]
+    series_refused(automl, tmp_path, values, "", "column 'value', row 17", "'inf' is infinite")
 
 
 def test_latin1_csv_says_so(automl, tmp_path):
