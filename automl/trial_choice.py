@@ -23,9 +23,13 @@ def tie_band(best: float, direction: str, val_examples: int) -> float:
 
 
 def parsimonious_best(done: list[dict], direction: str, val_examples: int) -> tuple[dict, str | None]:
-    """The best trial, or when others tie with it within the noise of validation, the one with
-    the fewest parameters, then a known-good one (proven on long runs where a short trial's
-    lead is noise), and a note saying so.
+    """The best trial, or when others tie with it within the noise of validation, a known-good
+    one, then the one with the fewest parameters, and a note saying so.
+
+    Known-good goes first because it is the only evidence about the long run: trials train a
+    few epochs on part of the data, fine-tuning many times longer on all of it, where more
+    capacity pays (full Fashion-MNIST: a 114k-parameter random trial tied the 309k-parameter
+    known-good one, 0.873 to 0.878, and fine-tuned for 23 minutes to 0.934 test accuracy).
 
     Rows compare on "compared" when present (see `compare_at_matched_time`), else "objective";
     of equal scores, the higher rung (the further trained checkpoint of a chain) goes first.
@@ -34,15 +38,15 @@ def parsimonious_best(done: list[dict], direction: str, val_examples: int) -> tu
     best = min(done, key=lambda r: (sign * _compared(r), -r.get("rung", 0)))
     band = tie_band(_compared(best), direction, val_examples)
     tied = [r for r in done if sign * (_compared(r) - _compared(best)) <= band]
-    chosen = min(tied, key=lambda r: (r.get("params") or float("inf"), not r.get("known_good"),
+    chosen = min(tied, key=lambda r: (not r.get("known_good"), r.get("params") or float("inf"),
                                       sign * _compared(r), -r.get("rung", 0)))
     if chosen is best:
         return best, None
-    if (chosen.get("params") or 0) < (best.get("params") or 0):
+    if chosen.get("known_good") and not best.get("known_good"):
+        why = f"({_compared(chosen):.4f})", f"({_compared(best):.4f})", "the known-good configuration is kept"
+    else:
         why = f"({chosen['params']:,} parameters, {_compared(chosen):.4f})", f"({best['params']:,} parameters, " \
               f"{_compared(best):.4f})", "the smaller model is kept"
-    else:
-        why = f"({_compared(chosen):.4f})", f"({_compared(best):.4f})", "the known-good configuration is kept"
     return chosen, (f"{chosen['trial_id']} {why[0]} ties {best['trial_id']} {why[1]} within the validation "
                     f"noise (±{band:.4f}): {why[2]}")
 

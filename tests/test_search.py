@@ -345,3 +345,20 @@ def test_a_trial_cut_off_mid_way_continues_after_its_last_kept_epoch(sample_dir,
     trial = result.trials[0]
     assert len(trial["history"]) == 3 and trial["objective"] == pytest.approx(max(trial["history"]))
     assert not list((tmp_path / "run").rglob("progress.json")) and not list((tmp_path / "run").rglob("last.*"))
+
+
+def test_a_known_good_configuration_outranks_a_smaller_model_that_ties():
+    """Full Fashion-MNIST, the run at 94571c3: parsimony kept the 114k-parameter random trial,
+    which fine-tuned to 0.934; short trials say nothing about the long run, the known-good one does."""
+    from automl.trial_choice import parsimonious_best
+
+    done = [_trial_row("0003", 1, [0.8776], 39.0, known_good=True),
+            _trial_row("0007", 1, [0.8730], 62.6, params=114_218)]
+    assert parsimonious_best(done, "max", 5000) == (done[0], None)
+    smaller_known_good = [_trial_row("0003", 1, [0.8776], 39.0), _trial_row("0007", 1, [0.8730], 62.6,
+                                                                             known_good=True, params=114_218)]
+    best, note = parsimonious_best(smaller_known_good, "max", 5000)
+    assert best["trial_id"] == "0007" and "known-good configuration is kept" in note
+    neither = [dict(row, known_good=False) for row in done]
+    best, note = parsimonious_best(neither, "max", 5000)
+    assert best["trial_id"] == "0007" and "the smaller model is kept" in note
