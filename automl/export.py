@@ -88,12 +88,14 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                    "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops, "flex_ops": flex_ops(ops)}
             if float_ops:
                 row["float_ops"] = list(float_ops)
+            notes = [note] if note else []
             if quantization == "int4":
-                from automl.int4 import float_weights
+                from automl.int4 import float_weights, int4_note
 
                 row["float_weights"] = float_weights(content)
-            if note:
-                row["note"] = note
+                notes += [int4_note(content)] if int4_note(content) else []
+            if notes:
+                row["note"] = "; ".join(notes)
             rows.append(row)
         if "saved_model" not in cfg.formats:
             shutil.rmtree(saved_model)

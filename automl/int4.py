@@ -35,8 +35,11 @@ def int4_weights(float_content: bytes) -> bytes:
 
     from ai_edge_quantizer import qtyping, quantizer
 
+    plan = _int4_plan(float_content)
+    if not plan:  # e.g. a bag of n-grams: its one large weight is a GATHER table, done below
+        return _int4_gather_tables(float_content)
     recipe = quantizer.Quantizer(bytearray(float_content))
-    for output_name, op, kind, granularity in _int4_plan(float_content):
+    for output_name, op, kind, granularity in plan:
         # ai-edge-quantizer matches an op's scope: its output names, each followed by ";".
         getattr(recipe, f"add_{kind}_config")(f"^{re.escape(output_name)};", getattr(qtyping.TFLOperationName, op),
                                               4, getattr(qtyping.QuantGranularity, granularity))
@@ -44,6 +47,19 @@ def int4_weights(float_content: bytes) -> bytes:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         quantized = bytes(recipe.quantize().quantized_model)
     return _int4_gather_tables(quantized)
+
+
+def int4_note(content: bytes) -> str | None:
+    """What the report should say of an int4 file none of whose weights are int4 (a model whose
+    weights are all small), else None."""
+    from ai_edge_litert.tools import flatbuffer_utils
+    from ai_edge_quantizer import qtyping
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    if any(tensor.type == qtyping.TensorType.INT4 for subgraph in model.subgraphs for tensor in subgraph.tensors):
+        return None
+    return (f"no weight here is large enough for int4 (at least {MIN_ELEMENTS} elements in a fully connected, "
+            f"convolution, embedding or gather op): the file holds the float32 weights")
 
 
 def _int4_plan(content: bytes) -> list[tuple[str, str, str, str]]:

@@ -48,3 +48,30 @@ def test_int4_stores_embedding_tables_and_dense_kernels_in_four_bits(tmp_path):
     # 15 levels per row: within a few percent of the outputs' range, and not the float file itself.
     error = np.abs(got - expected).max() / np.abs(expected).max()
     assert 0 < error < 0.15
+
+
+def test_a_model_whose_only_large_weight_is_a_table_gets_it_in_four_bits_and_a_tiny_one_says_so(tmp_path):
+    """A bag of n-grams: an embedding table, mean-pooled, and a 2-class head too small for int4
+    (ai-edge-quantizer refuses an empty recipe; the table is ours to do)."""
+    import keras
+
+    from automl.convert import convert_tflite, export_saved_model
+    from automl.int4 import float_weights, int4_note
+
+    def bag(rows):
+        keras.utils.set_random_seed(0)
+        ids = keras.Input((32,), dtype="int32")
+        pooled = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(rows, 64)(ids))
+        return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(pooled))
+
+    export_saved_model(bag(2000), tmp_path / "bag")
+    float_file = convert_tflite(tmp_path / "bag", "float32", None, False)
+    int4_file = convert_tflite(tmp_path / "bag", "int4", None, False)
+    assert float_weights(int4_file) == {} and int4_note(int4_file) is None
+    assert len(int4_file) < 0.2 * len(float_file)
+    ids = np.random.default_rng(1).integers(0, 2000, (16, 32)).astype(np.int32)
+    assert np.abs(_run(int4_file, ids) - _run(float_file, ids)).max() < 0.05
+
+    export_saved_model(bag(10), tmp_path / "tiny")  # 640 weights: nothing to make int4
+    tiny = convert_tflite(tmp_path / "tiny", "int4", None, False)
+    assert "holds the float32 weights" in (int4_note(tiny) or "")
