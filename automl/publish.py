@@ -23,18 +23,26 @@ BUNDLE_FILES = {"metadata.json", "labels.txt", "README.md", "preprocessor.json",
                 "saved_model", "model.keras"}
 
 
+def run_of_bundle(bundle: Path) -> Path:
+    """The run directory a bundle came from: its report.json's `run_dir` (an `automl export`), else
+    the folder it sits in (a run's own export/)."""
+    report = bundle / "report.json"
+    if report.exists():
+        return Path(json.loads(report.read_text(encoding="utf-8")).get("run_dir", bundle.parent)).absolute()
+    return bundle.parent.absolute()
+
+
 def only_a_bundle(folder: Path, run_dir: Optional[Path] = None) -> bool:
     """Whether `folder` holds an automl bundle and nothing else (with `run_dir`: one that
     `automl export` made from that run, as its report.json says)."""
     meta_path = folder / "metadata.json"
-    if not meta_path.is_file():
+    if not meta_path.is_file() or (run_dir is not None and not (folder / "report.json").is_file()):
         return False
     try:
         listed = {entry["path"] for entry in json.loads(meta_path.read_text(encoding="utf-8")).get("files", [])}
-        report = json.loads((folder / "report.json").read_text(encoding="utf-8")) if run_dir else {}
+        if run_dir is not None and run_of_bundle(folder) != Path(run_dir).absolute():
+            return False
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    if run_dir is not None and Path(report.get("run_dir", "")).absolute() != Path(run_dir).absolute():
         return False
     return all(child.name in BUNDLE_FILES or child.name in listed for child in folder.iterdir())
 

@@ -83,15 +83,6 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("ops",)}
 
 
-def run_of_bundle(bundle: Path) -> Path:
-    """The run directory a bundle came from: its report.json's `run_dir` (an `automl export`), else
-    the folder it sits in (a run's own export/)."""
-    report = bundle / "report.json"
-    if report.exists():
-        return Path(json.loads(report.read_text(encoding="utf-8")).get("run_dir", bundle.parent)).absolute()
-    return bundle.parent.absolute()
-
-
 def diff_bundles(first: str | Path, second: str | Path, other_run: bool = False) -> list[dict]:
     """Every .tflite of two bundles of the same run on its test split: metric, agreement with the
     first bundle's float32 file (or its first file), bytes, gzip bytes, latency. Bundles of two
@@ -99,6 +90,7 @@ def diff_bundles(first: str | Path, second: str | Path, other_run: bool = False)
     from automl.compression.stage import gzip_size
     from automl.errors import DataError
     from automl.finished_run import load_finished_run
+    from automl.publish import run_of_bundle
     from automl.verify import LiteRTModel
 
     bundles = [Path(first), Path(second)]

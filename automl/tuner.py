@@ -39,13 +39,16 @@ class SearchTuner(keras_tuner.Tuner):
         super().__init__(oracle, *args, **kwargs)
         #: How often a worker reports its running trial between epochs (None: only at epochs).
         self.heartbeat_seconds = max(0.5, lease / HEARTBEATS_PER_LEASE) if lease and role() == "worker" else None
+        #: Bytes of the largest checkpoint a trial wrote: the room the next trial needs.
+        self._largest_checkpoint: Optional[int] = None
 
     def on_trial_begin(self, trial):
         from automl.disk import ensure_room
 
         # Outside KerasTuner's per-trial error handling: a full disk ends the search, not one trial.
-        largest = max((p.stat().st_size for p in Path(self.project_dir).rglob("*.h5")), default=0)
-        ensure_room(Path(self.project_dir), 3 * largest, "a search trial's checkpoints")
+        if self._largest_checkpoint is None:  # once per process: a resumed search has files already
+            self._largest_checkpoint = _largest_h5(Path(self.project_dir))
+        ensure_room(Path(self.project_dir), 3 * self._largest_checkpoint, "a search trial's checkpoints")
         self._trial_start, self._trial_history = time.time(), None
         self._gradients_before = custom_gradient_names()
         hypermodel = self.hypermodel
@@ -86,11 +89,17 @@ class SearchTuner(keras_tuner.Tuner):
         family = self.hypermodel.of(trial.hyperparameters)
         release_memory(keep_gradients=self._gradients_before)
         forget_progress(self.get_trial_dir(trial.trial_id))
+        written = _largest_h5(Path(self.get_trial_dir(trial.trial_id)))
+        self._largest_checkpoint = max(self._largest_checkpoint or 0, written)
         stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
                                  "history": self._trial_history, "resident_mb": resident_mb()}
         stats_file.write_text(json.dumps(stats))
         family.last_params = None
         super().on_trial_end(trial)
+
+
+def _largest_h5(folder: Path) -> int:
+    return max((p.stat().st_size for p in folder.rglob("*.h5")), default=0)
 
 
 def trial_rows(tuner) -> list[dict]:
