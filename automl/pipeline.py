@@ -70,8 +70,11 @@ def _run_locked(config, arrays, out: Path) -> RunArtifacts:
     except BaseException as err:
         report = recorder.report
         if isinstance(err, KeyboardInterrupt):
+            # Every stage done and the result staged: the publication's renames were next.
+            when = ("while publishing the result" if report.get("status") == "succeeded"
+                    else f"during the {report.get('stage', 'first')} stage")
             report["status"] = "interrupted"
-            report["error"] = f"interrupted ({interruption_name(err)}) during the {report.get('stage', 'first')} stage"
+            report["error"] = f"interrupted ({interruption_name(err)}) {when}"
         else:
             report["status"] = "failed"
             report["error"] = f"{type(err).__name__}: {err}"

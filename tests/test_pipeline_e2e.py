@@ -172,9 +172,10 @@ def test_predict_reports_each_bad_input_and_goes_on(quickstart_run, tmp_path, sa
     assert errors[2].startswith(f"error: {corrupt}: cannot read the image")
 
 
-@pytest.mark.parametrize("signal_name, exit_code, said", [("SIGINT", 130, "Ctrl-C"), ("SIGTERM", 143, "SIGTERM")])
+@pytest.mark.parametrize("signal_name, exit_code, said", [("SIGINT", 130, "Ctrl-C")])
 def test_ctrl_c_or_sigterm_stops_with_one_line_and_an_interrupted_report(tmp_path, signal_name, exit_code, said):
-    """SIGTERM is what `docker stop`, Kubernetes and systemd send: handled as Ctrl-C is."""
+    """SIGTERM is what `docker stop`, Kubernetes and systemd send: handled as Ctrl-C is (SIGTERM in
+    every stage: `test_sigterm_in_any_stage_of_a_rerun_leaves_the_finished_result_whole`)."""
     import signal
     import time
 
@@ -193,6 +194,73 @@ def test_ctrl_c_or_sigterm_stops_with_one_line_and_an_interrupted_report(tmp_pat
         f"interrupted ({said})"]
     report = json.loads((out / "report.json").read_text())
     assert report["status"] == "interrupted" and "search" in report["error"] and said in report["error"]
+
+
+#: Run in a subprocess: `automl run ARGS...` that sends itself SIGTERM as stage STAGE starts
+#: ("publish": just before the publication's renames), as `docker stop` would at that moment.
+_TERMINATE_AT = """
+import os, signal, sys
+from contextlib import contextmanager
+from automl import cli, run_dir
+at, argv = sys.argv[1], sys.argv[2:]
+stage, publish = run_dir.Recorder.stage, run_dir.Recorder.publish_complete
+
+@contextmanager
+def stopping_stage(self, name, *args, **kwargs):
+    with stage(self, name, *args, **kwargs):
+        if name == at:
+            os.kill(os.getpid(), signal.SIGTERM)
+        yield
+
+def stopping_publish(self):
+    if at == "publish":
+        os.kill(os.getpid(), signal.SIGTERM)
+    publish(self)
+
+run_dir.Recorder.stage, run_dir.Recorder.publish_complete = stopping_stage, stopping_publish
+sys.exit(cli.main(argv))
+"""
+STAGES = ["data", "select", "search", "finetune", "evaluate", "export", "verify", "publish"]
+
+
+def _published(out) -> dict:
+    """Checksums of what a run publishes together: the report, its HTML, the bundle and its zip."""
+    import hashlib
+
+    files = [out / "report.json", out / "report.html", out / "export.zip", *sorted((out / "export").rglob("*"))]
+    return {str(path.relative_to(out)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in files if path.is_file()}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sigterm_in_any_stage_of_a_rerun_leaves_the_finished_result_whole(quickstart_run, tmp_path, stage):
+    """A rerun with other export settings resumes the search and fine-tuning, so every stage is
+    reached in seconds; SIGTERM at its start ends it with exit 143 and one line, and the finished
+    result is untouched: report.json, report.html, export/ and export.zip, byte for byte."""
+    finished, report, _ = quickstart_run
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    before = _published(out)
+    result = subprocess.run([sys.executable, "-c", _TERMINATE_AT, stage, "run", "pipelines/quickstart.yaml",
+                             "--out", str(out), *FAST, "--set", "export.int8_accuracy_gate=0.06"],
+                            cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 143, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("[")] == [
+        "interrupted (SIGTERM)"]
+    assert _published(out) == before
+    assert json.loads((out / "report.json").read_text())["fingerprint"] == report["fingerprint"]
+    partial = json.loads((out / "report.partial.json").read_text())
+    assert partial["status"] == "interrupted" and partial.get("fingerprint") != report["fingerprint"]
+    assert partial.get("stage") == (None if stage == "publish" else stage)
+    assert partial["error"].endswith("while publishing the result" if stage == "publish" else f"the {stage} stage")
+    # The next run finishes what was cut and publishes the new result whole.
+    if stage == "publish":
+        again = run(out, "--set", "export.int8_accuracy_gate=0.06")
+        assert again.returncode == 0, again.stderr[-3000:]
+        new = json.loads((out / "report.json").read_text())
+        assert new["fingerprint"] == partial["fingerprint"] and new["status"] == "succeeded"
+        assert not list(out.glob("*.partial*")) and not (out / "publishing.json").exists()
 
 
 def test_reruns_keep_the_complete_run_until_theirs_is_complete(quickstart_run, tmp_path, small_folder):
