@@ -3,7 +3,9 @@ naming the file or key, the value received and what was expected; a non-zero
 exit; no traceback; and nothing trained.
 """
 
+import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,17 +14,36 @@ from automl.cli import main
 
 
 @pytest.fixture
-def automl(capsys):
-    """Runs the CLI in-process: (exit code, the stderr lines that are not progress lines)."""
+def automl(capsys, tmp_path, monkeypatch):
+    """Runs the CLI in-process: (exit code, the stderr lines that are not progress lines).
+
+    Every call is also checked to change nothing outside the run's own directory (its --out):
+    files planted in the working folder and beside the data, and every file the test wrote,
+    keep their bytes, and no new file appears elsewhere."""
+    cwd = tmp_path / "cwd"
+    for planted in (cwd / "notes.txt", tmp_path / "planted" / "photo.jpg"):
+        planted.parent.mkdir(parents=True, exist_ok=True)
+        planted.write_text(f"the user's {planted.name}")
+    monkeypatch.chdir(cwd)
 
     def run(*args):
-        code = main([str(a) for a in args])
+        args = [str(a) for a in args]
+        own = Path(args[args.index("--out") + 1]).resolve() if "--out" in args else None
+        before = _checksums(tmp_path, own)
+        code = main(args)
         err = capsys.readouterr().err
         assert "Traceback" not in err, err
+        assert _checksums(tmp_path, own) == before, "a file outside the run directory changed"
         problems = [line for line in err.splitlines() if line.strip() and not line.startswith("[")]
         return code, problems
 
     return run
+
+
+def _checksums(root: Path, own) -> dict:
+    """Every file under `root` but those of the run directory `own`, with its sha256."""
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(root.rglob("*"))
+            if path.is_file() and (own is None or not path.resolve().is_relative_to(own))}
 
 
 def assert_one_line(problems, *needles):
@@ -199,6 +220,29 @@ def test_latin1_csv_says_so(automl, tmp_path):
     code, problems = automl("run", path, "--out", tmp_path / "run")
     assert code == 1
     assert_one_line(problems, str(data), "not UTF-8", "60 of 60 rows", "data.encoding", "cp1252")
+    assert_nothing_trained(tmp_path / "run")
+
+
+def test_a_text_label_with_one_example_is_refused_at_the_data_stage(automl, tmp_path):
+    rows = [f"review {i}: {'a warm, funny film' if i % 2 else 'dull and far too long'},{'pos' if i % 2 else 'neg'}"
+            for i in range(40)]
+    data = write(tmp_path / "t.csv", "text,label\n" + "\n".join(rows[:17] + ["one of a kind,odd"] + rows[17:]) + "\n")
+    path = write(tmp_path / "p.yaml", f"extends: text_classification\ndata:\n  path: {data}\n")
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(data), "label 'odd' has 1 example(s) (row 19)", "at least 3", "data.labels")
+    assert_nothing_trained(tmp_path / "run")
+    # Keeping the other labels is the way round it.
+    code, problems = automl("validate", write(tmp_path / "p.yaml", f"extends: text_classification\ndata:\n"
+                                                                 f"  path: {data}\n  labels: [neg, pos]\n"))
+    assert code == 0, problems
+
+
+def test_a_gan_on_too_few_images_is_refused_at_the_data_stage(automl, tmp_path, images):
+    path = write(tmp_path / "gan.yaml", f"extends: image_generation\ndata:\n  path: {images}\n")
+    code, problems = automl("run", path, "--out", tmp_path / "run")
+    assert code == 1
+    assert_one_line(problems, str(images), "part has 3 image(s)", "at least 6 real ones per part", "data.split")
     assert_nothing_trained(tmp_path / "run")
 
 

@@ -66,6 +66,7 @@ class _Rows:
         self.path, self.policy = path, policy
         self.texts: list[str] = []
         self.labels: list[str] = []
+        self.wheres: list[str] = []  # where each kept row is, e.g. "row 17"
         self.skipped: Counter = Counter()
         self.examples: list[dict] = []
 
@@ -88,6 +89,7 @@ class _Rows:
             return self.bad(where, NOT_UTF8)
         self.texts.append(text.strip())
         self.labels.append(str(label).strip())
+        self.wheres.append(where)
 
 
 def _format_of(path: Path, declared: str) -> str:
@@ -160,6 +162,22 @@ def _check_encoding(path: Path, rows: _Rows, cfg) -> None:
                                                                         f"are not; the first"))
 
 
+def _check_label_counts(path: Path, labels: list[str], wheres: list[str], split) -> None:
+    """A label with fewer examples than the split has parts is never tested (or never trained):
+    refused, naming its rows, rather than scored as if it were learnt."""
+    needed = 1 + (split.val > 0) + (split.test > 0)
+    counts = Counter(labels)
+    rare = sorted((label for label, n in counts.items() if n < needed), key=lambda label: (counts[label], label))
+    if not rare:
+        return
+    first = rare[0]
+    rows = [where for where, label in zip(wheres, labels) if label == first]
+    others = f" ({len(rare) - 1} more label(s) like it: {rare[1:4]})" if len(rare) > 1 else ""
+    raise DataError(f"{path}: label {first!r} has {counts[first]} example(s) ({', '.join(rows)}){others}; each label "
+                    f"needs at least {needed}, one for each of training, validation and test. Add examples, "
+                    f"or name the labels to keep in data.labels")
+
+
 def load_text_data(cfg, seed: int, arrays=None) -> TextData:
     """Reads, filters and splits text classification data (seeded, stratified)."""
     if arrays is not None:
@@ -180,7 +198,7 @@ def load_text_data(cfg, seed: int, arrays=None) -> TextData:
         else:
             raise DataError(f"{path}: data.format={fmt!r} does not hold text; use csv, tsv, jsonl or folder")
         _check_encoding(path, rows, cfg)
-    labels = rows.labels
+    labels, wheres = rows.labels, rows.wheres
     if cfg.labels:
         keep = set(cfg.labels)
         dropped = Counter(label for label in labels if label not in keep)
@@ -191,6 +209,7 @@ def load_text_data(cfg, seed: int, arrays=None) -> TextData:
         picked = [i for i, label in enumerate(labels) if label in keep]
         texts = [rows.texts[i] for i in picked]
         labels = [labels[i] for i in picked]
+        wheres = [wheres[i] for i in picked]
         names = list(cfg.labels)
         filtered = {f"label not in data.labels ({k})": v for k, v in dropped.items()}
     else:
@@ -199,6 +218,7 @@ def load_text_data(cfg, seed: int, arrays=None) -> TextData:
         filtered = {}
     if len(names) < 2:
         raise DataError(f"{path}: text classification needs at least two labels. Found: {names}")
+    _check_label_counts(path, labels, wheres, cfg.split)
     lookup = {name: i for i, name in enumerate(names)}
     y = np.array([lookup[label] for label in labels], dtype=np.int64)
     whole = TextSplit(texts, y)
