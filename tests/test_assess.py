@@ -139,3 +139,44 @@ def test_a_run_directory_travels_and_other_data_or_runs_are_refused(finished, tm
     finally:
         victim.write_bytes(kept)
         os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_a_rerun_whose_file_fails_its_gate_under_require_all_keeps_the_complete_result(finished, tmp_path,
+                                                                                       monkeypatch):
+    """It replaced the good report.json with `failed`, swapped export/ and then said the old result
+    stayed; now the rerun fails (PipelineFailed naming the file) and the four published pieces are
+    the complete run's, byte for byte."""
+    import json
+    import shutil
+
+    import yaml
+
+    import automl.verify
+    from automl.errors import PipelineFailed
+
+    _, run_dir = finished
+    rerun = tmp_path / "run"
+    shutil.copytree(run_dir, rerun)
+    published = {name: _checksums(rerun / name) if (rerun / name).is_dir() else (rerun / name).read_bytes()
+                 for name in ("report.json", "report.html", "export", "export.zip")}
+    real = automl.verify.verify_exports
+
+    def int8_fails_its_gate(rows, *args, **kwargs):
+        real(rows, *args, **kwargs)
+        for row in rows:
+            if row.get("quantization") == "int8" and row["format"] == "tflite":
+                row["rejected"] = "accuracy 0.1000 is 0.5000 worse than Keras (a test's stand-in for a lossy file)"
+        return [row for row in rows if row.get("rejected")]
+
+    monkeypatch.setattr(automl.verify, "verify_exports", int8_fails_its_gate)
+    with pytest.raises(PipelineFailed, match=r"model_int8.tflite: accuracy 0.1000 .* \(export.require_all is true\)"):
+        automl.fit(yaml.safe_load((run_dir / "pipeline.yaml").read_text())["data"]["path"], task="image_classification",
+                   output=str(rerun), seed=3,
+                   search={"max_trials": 1, "epochs": 1, "families": ["small_cnn"],
+                           "hyperparameters": {"width": 8, "depth": 2}},
+                   finetune={"epochs": 2},
+                   export={"quantizations": ["float32", "int8"], "int8_accuracy_gate": 0.4, "require_all": True})
+    assert {name: _checksums(rerun / name) if (rerun / name).is_dir() else (rerun / name).read_bytes()
+            for name in published} == published
+    partial = json.loads((rerun / "report.partial.json").read_text())
+    assert partial["status"] == "failed" and "require_all" in partial["error"]

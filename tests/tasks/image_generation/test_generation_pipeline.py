@@ -88,3 +88,20 @@ def test_predict_without_class_names_shows_every_class_one_per_column(gan_run, t
     classes = len(gan_run.class_names)
     assert f"'{gan_run.class_names[0]}': 2" in done.stdout and f"'{gan_run.class_names[-1]}': 1" in done.stdout
     assert Image.open(grid).size == (classes * 28 + (classes - 1) * 2, 2 * 28 + 2)
+
+
+def test_automl_export_of_a_generation_run_makes_the_same_bundle(gan_run, tmp_path):
+    """It crashed ('NoneType' object has no attribute 'network') and left a half-made export-2: the
+    feature network the scores need is read back from the run, and the files land whole."""
+    from automl.reexport import reexport
+
+    bundle = reexport(gan_run.out_dir, out=tmp_path / "again")
+    run_files = sorted(p.name for p in (gan_run.out_dir / "export").iterdir())
+    assert sorted(p.name for p in bundle.iterdir() if p.name != "report.json") == run_files
+    again = json.loads((bundle / "report.json").read_text())
+    frechet = {r["quantization"]: r["test_metrics"]["frechet_distance"] for r in again["exports"]
+               if r["format"] == "tflite"}
+    ran = {r["quantization"]: r["test_metrics"]["frechet_distance"] for r in gan_run.report["exports"]
+           if r["format"] == "tflite"}
+    assert frechet == pytest.approx(ran, rel=1e-3)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
