@@ -55,20 +55,35 @@ def _refuse_a_port_in_use(host: str, port: int) -> None:
                               f"program holds the port; choose another, e.g. --listen {host}:{port + 1}") from None
 
 
-def reach_chief(seconds: float = 60.0) -> None:
+#: How long a worker waits for any sign of its chief (its port, or its hold on the run directory).
+CHIEF_SILENCE_SECONDS = 60.0
+
+
+def chief_address() -> tuple[str, int]:
+    return os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])
+
+
+def chief_problem() -> str | None:
+    """None when something takes a connection at the chief's address, else why not."""
+    try:
+        socket.create_connection(chief_address(), timeout=5).close()
+        return None
+    except OSError as err:
+        return err.strerror or str(err)
+
+
+def reach_chief(seconds: float = CHIEF_SILENCE_SECONDS) -> None:
     """Waits until the chief's port takes a connection; fails after `seconds`, naming the address
     (KerasTuner itself would wait an hour in silence)."""
     import time
 
-    host, port = os.environ["KERASTUNER_ORACLE_IP"], int(os.environ["KERASTUNER_ORACLE_PORT"])
+    host, port = chief_address()
     deadline, problem = time.time() + seconds, "no answer"
     while time.time() < deadline:
-        try:
-            socket.create_connection((host, port), timeout=5).close()
+        problem = chief_problem()
+        if problem is None:
             return
-        except OSError as err:
-            problem = err.strerror or str(err)
-            time.sleep(1)
+        time.sleep(1)
     raise ConfigError(f"--chief-address {host}:{port}: no chief answers there after {seconds:.0f} s ({problem}); "
                       f"start it with automl run FILE --chief --listen {host}:{port}, or fix the address")
 

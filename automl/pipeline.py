@@ -307,9 +307,20 @@ def _work(config, out: Path, wait_seconds: float) -> None:
     runtime = choose_runtime(config)
     wanted = search_fingerprint(config, data_print)
     stamp = out / "search" / "fingerprint.json"
-    waited = time.time()
+    from automl.distributed import CHIEF_SILENCE_SECONDS, chief_address, chief_problem
+    from automl.run_lock import is_held
+
+    waited, host_port = time.time(), "{}:{}".format(*chief_address())
+    if not stamp.exists():
+        say("search", f"waiting for the search of the chief at {host_port} in {out}")
     while not stamp.exists():
-        if time.time() - waited > wait_seconds:
+        # A chief loads the data and picks families before its search starts, holding the run directory.
+        silent = time.time() - waited
+        if silent > CHIEF_SILENCE_SECONDS and not is_held(out) and chief_problem() is not None:
+            raise ConfigError(f"--chief-address {host_port}: no chief answers there or holds {out} after "
+                              f"{CHIEF_SILENCE_SECONDS:.0f} s; start it with automl run FILE --chief --listen "
+                              f"{host_port} --out {out}, or fix the address")
+        if silent > wait_seconds:
             raise ConfigError(f"no search in {out} after {format_seconds(wait_seconds)}: start the chief with the "
                               f"same file and run directory (automl run FILE --chief --out {out})")
         time.sleep(2)

@@ -53,3 +53,20 @@ def run_directory_lock(run_dir: Path, command: str, create: bool = True, busy: s
         yield
     finally:
         handle.close()  # closing drops the lock
+
+
+def is_held(run_dir: Path) -> bool:
+    """Whether a live command holds `run_dir`'s lock (False where locks are not kept)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    path = Path(run_dir) / LOCK
+    if not path.is_file():
+        return False
+    with open(path, encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+    return False

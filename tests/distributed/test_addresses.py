@@ -62,3 +62,32 @@ def test_a_second_worker_with_a_taken_id_is_refused_with_one_line(tmp_path):
     finally:
         first.kill()
         first.wait()
+
+
+def test_a_worker_started_without_its_chief_says_so_instead_of_waiting(tmp_path, monkeypatch):
+    """Nothing listens at the address and no chief holds the run directory: the worker says it is
+    waiting, then fails naming both (after CHIEF_SILENCE_SECONDS, a minute; 2 s here). A chief
+    that holds the run directory while it loads its data is waited for."""
+    from pathlib import Path
+
+    import automl.distributed
+    from automl.config.loader import load_config
+    from automl.pipeline import run_worker
+    from automl.run_lock import run_directory_lock
+
+    quickstart = Path(__file__).resolve().parents[2] / "pipelines" / "quickstart.yaml"
+    config = load_config(quickstart, ["search.max_trials=1"])
+    port = _free_port()
+    monkeypatch.setattr(automl.distributed, "CHIEF_SILENCE_SECONDS", 2.0)
+    for name, value in (("KERASTUNER_ORACLE_IP", "127.0.0.1"), ("KERASTUNER_ORACLE_PORT", str(port)),
+                        ("KERASTUNER_TUNER_ID", "w1")):
+        monkeypatch.setenv(name, value)  # what `automl run --worker --chief-address` sets
+    out = tmp_path / "run"
+    started = time.time()
+    with pytest.raises(ConfigError, match=f"--chief-address 127.0.0.1:{port}: no chief answers there or holds {out}"):
+        run_worker(config, out_dir=out, wait_seconds=600)
+    assert time.time() - started < 60
+    # A chief still loading its data holds the run directory: the worker keeps waiting for it.
+    with run_directory_lock(out, "run --chief"):
+        with pytest.raises(ConfigError, match="no search in .* after 0m08s"):
+            run_worker(config, out_dir=out, wait_seconds=8)
