@@ -313,6 +313,8 @@ class _Finetuning:
         cooled = f", cooldown from epoch {cooled['from'] - state['phase_start']}" if cooled else ""
         state["stages"].append(f"{phase['name']} ({ran} epochs, lr={phase['learning_rate']:g}"
                                f"{' cosine decay' if scheduled else ''}{cooled})")
+        # What ended the last phase, kept for the report once the next phase's flag starts afresh.
+        state["ended_early"] = bool(state.get("stopped_early"))
         state.update(phase=state["phase"] + 1, phase_start=state["epochs_done"], best=None, best_loss=None, wait=0,
                      planned=None, cooldown=None, tail=False, stopped_early=False)
         self._save(state, weights=True)
@@ -353,7 +355,7 @@ class _Finetuning:
         validation = self.trainer.validation_scores(self.model, self.hp, self.hypermodel.data).get(self.task.goal.objective)
         return FinetuneResult(self.model, state["history"], state["epochs_done"], time.time() - self.started,
                               not state["done"], state["stages"], resumed_from, state.get("train_and_val"),
-                              validation, bool(state.get("stopped_early")))
+                              validation, bool(state.get("stopped_early") or state.get("ended_early")))
 
 
 class EpochCheckpoint(keras.callbacks.Callback):

@@ -81,6 +81,7 @@ def test_early_stopping_keeps_the_best_epoch_and_its_count_survives_a_restart(se
     monkeypatch.setattr(EpochCheckpoint, "on_epoch_end", make_validation_worse)
     result = finetune(config, task, data, best, None, choose_runtime(config), folder, "print-a")
     assert result.epochs_run == 3  # the best epoch, then `patience` epochs without improvement
+    assert result.stopped_early  # what the report's time note says ended fine-tuning
     assert result.history["val_accuracy"][:3] == pytest.approx([0.9, 0.8, 0.7])
     assert all((a == b).all() for a, b in zip(result.model.get_weights(), first_epoch_weights))
 
