@@ -18,6 +18,7 @@ import numpy as np
 from automl.compression.stage import compressed_exports, gzip_size
 from automl.convert import (check_quantizations, convert_tflite, export_saved_model, flex_ops, is_keras3,
                             representative_stream, tflite_ops, twin_converter)
+from automl.app_metadata.packing import with_metadata
 from automl.progress import say
 
 PACKAGES = ("automl", "tensorflow", "keras", "keras-tuner", "ai-edge-litert", "numpy")
@@ -81,6 +82,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             float_ops = (*family_ops, *task.inference.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
                                      float_ops)
+            described = task.inference.tflite_metadata(data, hp, config)
+            if described:  # labels, normalization and what else apps read from the file itself
+                content = with_metadata(content, *described)
             path = export_dir / f"model_{quantization}.tflite"
             path.write_bytes(content)
             ops = tflite_ops(content)

@@ -30,3 +30,8 @@ class Inference:
         """The tf_keras twin `model` wrapped as `choose` wrapped the Keras 3 one, so that a
         compressed file runs the model as the bundle's other files do."""
         return model
+
+    def tflite_metadata(self, data, hp, config) -> Optional[tuple[dict, dict]]:
+        """The TFLite Metadata every .tflite file carries (`automl.app_metadata`): (metadata dict,
+        {file name: bytes} packed with it), or None for none."""
+        return None

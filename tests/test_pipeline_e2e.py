@@ -43,6 +43,28 @@ def test_report_has_what_users_read(quickstart_run):
     assert isinstance(report["inference"]["used"], bool) and report["inference"]["why"]
 
 
+def test_every_tflite_file_carries_its_labels_and_input_description(quickstart_run):
+    """TFLite Metadata inside each file, read back: the bundle's labels, the image size and colour,
+    and the identity normalization of pixels 0..255 (the model scales them itself)."""
+    from automl.app_metadata.packing import read_metadata
+
+    out, report, _ = quickstart_run
+    labels = (out / "export" / "labels.txt").read_text().splitlines()
+    files = sorted((out / "export").glob("*.tflite"))
+    assert len(files) >= 2
+    for path in files:
+        metadata, packed = read_metadata(path.read_bytes())
+        assert packed == {"labels.txt": (out / "export" / "labels.txt").read_bytes()}, path.name
+        graph = metadata["subgraph_metadata"][0]
+        image = graph["input_tensor_metadata"][0]
+        assert image["content"]["content_properties"]["ImageProperties"] == {
+            "color_space": "GRAYSCALE", "default_size": {"width": 28, "height": 28}}
+        assert image["process_units"][0]["options"]["NormalizationOptions"] == {"mean": [0.0], "std": [1.0]}
+        output = graph["output_tensor_metadata"][0]
+        assert output["associated_files"][0]["name"] == "labels.txt" and len(labels) == 10
+        assert metadata["name"] == report["name"]
+
+
 def test_every_export_row_says_its_compression_sizes_and_test_metrics(quickstart_run):
     _, report, _ = quickstart_run
     assert {row["format"] for row in report["exports"]} == {"keras", "saved_model", "tflite"}

@@ -96,3 +96,10 @@ class MirrorAverage(Inference):
 
     def tf_keras(self, model, inference):
         return tf_keras_mirror_average(model) if inference and inference.get("used") else model
+
+    def tflite_metadata(self, data, hp, config):
+        from automl.app_metadata.describe import image_classifier
+
+        height, width, channels = data.image_shape
+        return image_classifier(config.run_name(), f"Image classifier trained by automl on {config.data.path}",
+                                (height, width), channels, list(data.class_names))
