@@ -65,7 +65,6 @@ def int4_note(content: bytes) -> str | None:
 def _int4_plan(content: bytes) -> list[tuple[str, str, str, str]]:
     """(output tensor name, op type, recipe kind, granularity) per op whose weights go int4."""
     from ai_edge_litert.tools import flatbuffer_utils
-    from ai_edge_quantizer import qtyping
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
     names = _op_names()

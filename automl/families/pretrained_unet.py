@@ -9,7 +9,7 @@ be had.
 from __future__ import annotations
 
 from automl.families.base import Family, FamilyInfo, keras_applications_weights, settle_batch_norm
-from automl.families.unet import UPSAMPLING, conv_block, up_block
+from automl.families.unet import UPSAMPLING, up_block
 
 #: keras.applications constructor, the layers tapped for skips (1/2 .. 1/32), and
 #: how a 0..1 image becomes the encoder's expected input (scale, offset).

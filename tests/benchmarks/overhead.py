@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import keras
-import numpy as np
 
 
 class EpochTimes(keras.callbacks.Callback):

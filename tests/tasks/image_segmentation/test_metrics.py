@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from automl.tasks.image_segmentation.metrics import segmentation_metrics
-from automl.tasks.image_segmentation.task import ImageSegmentation
 from automl.scorer import argmax_agreement
 
 

@@ -1,5 +1,3 @@
-import bz2
-
 import numpy as np
 import pytest
 
