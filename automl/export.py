@@ -98,7 +98,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                 from automl.int4 import float_weights, int4_note
 
                 row["float_weights"] = float_weights(content)
-                notes += [int4_note(content)] if int4_note(content) else []
+                notes += [text for text in [int4_note(content)] if text]
             if notes:
                 row["note"] = "; ".join(notes)
             rows.append(row)
