@@ -91,6 +91,17 @@ def test_a_file_carries_its_metadata_and_labels_and_still_runs(tiny_classifier):
     assert read_metadata(tiny_classifier) == (None, {})
 
 
+def test_the_same_model_and_files_pack_to_the_same_bytes_at_any_time(tiny_classifier, monkeypatch):
+    import time
+
+    first = with_metadata(tiny_classifier, IMAGE_CLASSIFIER, {"labels.txt": LABELS})
+    # Zip entries carry a date: an hour later the bytes must not change (re-exports are compared).
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    monkeypatch.setattr(time, "localtime", lambda *_: time.gmtime(later))
+    assert with_metadata(tiny_classifier, IMAGE_CLASSIFIER, {"labels.txt": LABELS}) == first
+
+
 def test_mediapipe_image_classifier_reads_the_labels_and_normalization_from_the_file(tiny_classifier, tmp_path):
     mp = pytest.importorskip("mediapipe", reason="pip install automl[mediapipe]")
     from mediapipe.tasks.python import BaseOptions, vision

@@ -16,6 +16,8 @@ import numpy as np
 from automl.app_metadata.schema import decode_metadata, encode_metadata
 
 METADATA_NAME = "TFLITE_METADATA"
+#: Zip entries carry a date; the earliest a zip can hold keeps exports byte-for-byte repeatable.
+FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 def with_metadata(content: bytes, metadata: dict, files: dict[str, bytes]) -> bytes:
@@ -37,7 +39,9 @@ def with_metadata(content: bytes, metadata: dict, files: dict[str, bytes]) -> by
         # Stored, not deflated: apps map the files straight out of the model.
         with zipfile.ZipFile(packed, "a", compression=zipfile.ZIP_STORED) as archive:
             for name, data in files.items():
-                archive.writestr(name, data)
+                # A fixed date: the same model and files make the same bytes, whenever exported.
+                entry = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+                archive.writestr(entry, data, compress_type=zipfile.ZIP_STORED)
     return packed.getvalue()
 
 
