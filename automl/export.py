@@ -76,14 +76,15 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             note = family.twin_note
         if family is not None:
             check_quantizations(family, hp, cfg.quantizations)
+        # Labels, normalization and what else apps read from the file itself: the same for every file.
+        described = task.inference.tflite_metadata(data, hp, config)
         for quantization in cfg.quantizations:
             say("export", f"TFLite {quantization}")
             family_ops = family.int8_float_ops if family is not None else ()
             float_ops = (*family_ops, *task.inference.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
                                      float_ops)
-            described = task.inference.tflite_metadata(data, hp, config)
-            if described:  # labels, normalization and what else apps read from the file itself
+            if described:
                 content = with_metadata(content, *described)
             path = export_dir / f"model_{quantization}.tflite"
             path.write_bytes(content)
@@ -97,7 +98,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                 from automl.int4 import float_weights, int4_note
 
                 row["float_weights"] = float_weights(content)
-                notes += [int4_note(content)] if int4_note(content) else []
+                notes += [text for text in [int4_note(content)] if text]
             if notes:
                 row["note"] = "; ".join(notes)
             rows.append(row)

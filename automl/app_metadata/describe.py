@@ -4,17 +4,8 @@ LiteRT Support): what the model takes and gives, and the files it needs, as dict
 
 from __future__ import annotations
 
-from importlib import metadata as importlib_metadata
-
 #: The oldest metadata parser that reads what these write (labels, normalization, image sizes).
 MIN_PARSER_VERSION = "1.0.0"
-
-
-def automl_version() -> str:
-    try:
-        return importlib_metadata.version("automl")
-    except importlib_metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def image_classifier(name: str, description: str, size: tuple[int, int], channels: int,
@@ -40,8 +31,11 @@ def image_classifier(name: str, description: str, size: tuple[int, int], channel
         "associated_files": [{"name": "labels.txt", "description": "Class names, one per line, in output order",
                               "type": "TENSOR_AXIS_LABELS"}],
     }
+    from automl.export import package_versions
+
     metadata = {
-        "name": name, "description": description, "version": f"automl {automl_version()}", "author": "automl",
+        "name": name, "description": description, "version": f"automl {package_versions()['automl']}",
+        "author": "automl",
         "subgraph_metadata": [{"input_tensor_metadata": [image], "output_tensor_metadata": [probabilities]}],
         "min_parser_version": MIN_PARSER_VERSION,
     }
