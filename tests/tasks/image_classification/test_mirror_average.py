@@ -42,13 +42,22 @@ def test_auto_keeps_the_average_only_when_validation_accuracy_rises(pixels):
     assert note["used"] and chosen is not model
     assert note["validation_accuracy_averaged"] == 1.0 > note["validation_accuracy"]
 
-    # One image fixed and none broken is within the noise: the model that needs one pass stays.
+    # One image fixed and none broken, while the log loss rises: the model that needs one pass stays.
     plain_right = model.predict(pixels, verbose=0).argmax(-1) == symmetric_labels
     picked = np.concatenate([np.flatnonzero(plain_right)[:50], np.flatnonzero(~plain_right)[:1]])
     chosen, note = choose_mirror_average(model, pixels[picked], symmetric_labels[picked], "auto",
                                          trained_with_flips=True)
     assert (note["validation_fixed"], note["validation_broken"]) == (1, 0)
+    assert note["log_loss_gain_in_standard_errors"] < 0
     assert not note["used"] and chosen is model
+
+    # No answer changes, but every one grows surer of the right class (the right pixel says class 1
+    # more clearly than the left): a gain that counting answers cannot see, and log loss can.
+    surer = (pixels[:, 0, 0, 0] > 0.5) & (pixels[:, 0, 1, 0] > pixels[:, 0, 0, 0])
+    chosen, note = choose_mirror_average(model, pixels[surer], symmetric_labels[surer], "auto",
+                                         trained_with_flips=True)
+    assert (note["validation_fixed"], note["validation_broken"]) == (0, 0)
+    assert note["log_loss_gain_in_standard_errors"] > 2 and note["used"] and chosen is not model
 
     left_labels = (pixels[:, 0, 0, 0] > 0.5).astype(int)  # a mirror image answers another question
     chosen, note = choose_mirror_average(model, pixels, left_labels, "auto", trained_with_flips=True)
