@@ -48,9 +48,11 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
         arrays: optional in-memory data, `(inputs, targets)`, from the Python API.
         out_dir: run directory; defaults to `config.output_dir()`.
     """
+    from automl.compression import require_tfmot
     from automl.runtime import refuse_multi_worker
 
     refuse_multi_worker()  # before any work, not after the data and the selection
+    require_tfmot(config.export.compression.techniques)
     out = Path(out_dir or config.output_dir())
     with run_directory_lock(out, "run"):
         return _run_locked(config, arrays, out)

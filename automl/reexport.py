@@ -27,6 +27,7 @@ def reexport(run_dir: str | Path, quantizations: Optional[list[str]] = None,
 
 def _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clusters, out) -> Path:
     from automl.assess import make_bundle, score_on_test
+    from automl.compression import require_tfmot
     from automl.finished_run import load_finished_run, next_export_dir
     from automl.model_card import zip_bundle
     from automl.publish import Publication, only_a_bundle
@@ -37,6 +38,7 @@ def _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clu
     for staged in Path(run_dir).glob(".export-*.partial-*"):  # an export killed before (we hold the lock)
         shutil.rmtree(staged, ignore_errors=True)
     config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
+    require_tfmot(config.export.compression.techniques, "--compression" if compression else "export.compression")
     export_dir = Path(out) if out else next_export_dir(run.run_dir)
     with Publication(export_dir, lambda folder: only_a_bundle(folder, run.run_dir), "--out") as publication:
         export_dir = publication.target

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from automl.config.loader import config_from_mapping
+
+# The worker trains with tfmot, the extra automl[compression] (.ci/run installs it).
+pytest.importorskip("tensorflow_model_optimization", reason="pip install 'automl[compression]'")
 from tests.helpers import sample_arrays, sample_folder
 
 
