@@ -98,7 +98,11 @@ def make_bundle(model, task, data, config, score: TestScore, folder: Path, *, ru
                 if bundle.predict_check:
                     say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): "
                                   f"{bundle.predict_check}")
+                in_mediapipe = task.bundle_reader.check_in_mediapipe(rows, data, score.outputs)
+                if in_mediapipe:
+                    say("verify", in_mediapipe)
     write_model_card(folder, {**card, "name": config.name, "task": config.task,
+                              "mediapipe_task": task.bundle_reader.mediapipe_task,
                               "headline_metric": task.goal.headline, "test_metrics": score.metrics,
                               "inference": inference}, rows, config.data.path)
     return bundle

@@ -40,9 +40,10 @@ RESERVE_MOST_SHARE = 0.5
 UNUSED_SHARE = 0.10
 
 
-def measured_reserve(timing: "ModelTiming", export) -> float:
+def measured_reserve(timing: "ModelTiming", export, in_mediapipe: bool = False) -> float:
     """Seconds evaluation, export and verification take after fine-tuning, from the best
-    configuration's model timed (`ModelTiming`) and what `export` asks for."""
+    configuration's model timed (`ModelTiming`) and what `export` asks for; `in_mediapipe`:
+    verification also runs each file in MediaPipe Tasks (`mediapipe_tasks.will_run`)."""
     tflite = list(export.quantizations) if "tflite" in export.formats else []
     weight = sum(2 if q == "int8" else 1 for q in tflite)
     converting = timing.conversion_seconds * (1 - CONVERSION_SHARE + CONVERSION_SHARE * weight) if tflite else 0.0
@@ -50,6 +51,10 @@ def measured_reserve(timing: "ModelTiming", export) -> float:
         converting += CALIBRATION_PASSES * export.representative_examples * timing.example_seconds
     passes = 1 + (TEST_PASSES + len(tflite) if export.verify else 0)
     seconds = SAFETY * (converting + passes * timing.test_pass_seconds) + RESERVE_FIXED
+    if in_mediapipe and export.verify and tflite:
+        from automl.mediapipe_tasks import check_seconds
+
+        seconds += SAFETY * check_seconds(timing.example_seconds, timing.test_examples, len(tflite))
     return seconds + COMPRESSION_SECONDS * len(export.compression.techniques)
 
 
@@ -215,10 +220,10 @@ def _conversion_seconds(model) -> float:
 
 
 def shortest_limit(elapsed: float, timing: ModelTiming, search_examples: int, train_examples: int,
-                   export) -> float:
+                   export, in_mediapipe: bool = False) -> float:
     """The shortest `time_limit` in which a run can train the cheapest family for one search epoch
     and one fine-tuning epoch and still evaluate, export and verify it, `elapsed` seconds in."""
     search = timing.epoch_seconds(search_examples)
     finetune = timing.epoch_seconds(train_examples)
-    reserve = measured_reserve(timing, export)
+    reserve = measured_reserve(timing, export, in_mediapipe)
     return max(search / SEARCH_SHARE, elapsed + search + finetune + reserve)

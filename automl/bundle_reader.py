@@ -6,6 +6,7 @@ with its own `automl predict` options when it has any.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 
@@ -57,6 +58,59 @@ class BundleReader:
         outputs = load_preprocessor(export_dir).run(LiteRTModel(model_path).predict, raw)
         return {"model": model_path.name, "examples": count_examples(outputs),
                 "vs_keras": self.task.scorer.compare(keras_outputs, outputs, data)}
+
+
+    #: The MediaPipe Tasks API apps run this task's files with ("ImageClassifier" ...), None for none.
+    mediapipe_task: Optional[str] = None
+
+    def mediapipe_inputs(self, data):
+        """The test part as an app hands it to `mediapipe_task` (image files or 0..255 pixels, texts)."""
+        return self.raw_test_inputs(data)
+
+    def mediapipe_outputs(self, model_path, raw, data):
+        """What `mediapipe_task` returns for the raw test inputs, shaped as the Keras model's outputs
+        (`automl.mediapipe_tasks`)."""
+        raise NotImplementedError
+
+    def check_in_mediapipe(self, rows: list[dict], data, keras_outputs) -> Optional[str]:
+        """Runs each kept .tflite row through `mediapipe_task` over the raw test inputs and puts what
+        it found in the row's "mediapipe": agreement with Keras by the task's scorer, or why it could
+        not run (over the first `mediapipe_tasks.MAX_EXAMPLES`). Returns a line for the terminal, None
+        when MediaPipe has no task for these files."""
+        if self.mediapipe_task is None:
+            return None
+        raw = self.mediapipe_inputs(data)
+        if raw is None:
+            return None
+        from automl import mediapipe_tasks
+
+        # The first examples only on a big test split: MediaPipe runs one example per call.
+        raw, keras_outputs = raw[:mediapipe_tasks.MAX_EXAMPLES], keras_outputs[:mediapipe_tasks.MAX_EXAMPLES]
+        from automl.verify import count_examples
+
+        kept = [row for row in rows if row.get("format") == "tflite" and not row.get("rejected")]
+        version = mediapipe_tasks.version()
+        if version is None:
+            for row in kept:
+                row["mediapipe"] = {"task": self.mediapipe_task,
+                                    "skipped": f"mediapipe is not installed ({mediapipe_tasks.INSTALL})"}
+            return f"not run in MediaPipe {self.mediapipe_task}: mediapipe is not installed ({mediapipe_tasks.INSTALL})"
+        lines = []
+        for row in kept:
+            name = Path(row["path"]).name
+            try:
+                outputs = self.mediapipe_outputs(Path(row["path"]), raw, data)
+                comparison = self.task.scorer.compare(keras_outputs, outputs, data)
+            except Exception as err:  # noqa: BLE001 - what MediaPipe says is the finding, for each file
+                reason = " ".join(str(err).split())[:300]
+                row["mediapipe"] = {"task": self.mediapipe_task, "version": version,
+                                    "error": f"MediaPipe {self.mediapipe_task} cannot run it: {reason}"}
+                lines.append(f"{name}: {row['mediapipe']['error']}")
+                continue
+            row["mediapipe"] = {"task": self.mediapipe_task, "version": version,
+                                "examples": count_examples(outputs), "vs_keras": comparison}
+            lines.append(f"{name}: {comparison}")
+        return f"MediaPipe {version} {self.mediapipe_task} on the raw test inputs: " + "; ".join(lines)
 
 
 class LabelReader(BundleReader):

@@ -18,6 +18,7 @@ examples:
   automl predict runs/rotten_tomatoes "a warm, funny and moving film"
   automl predict runs/nuclei cells.tif --out-dir masks/
   automl predict runs/fashion_mnist_gan --samples 64 --out grid.png
+  automl predict model_int8.tflite photo.jpg    (a file alone, read through its TFLite Metadata)
 """
 
 
@@ -65,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "--seed S --out grid.png); an unknown one is an error that lists them.",
                              # A task's --out must not be read as an abbreviation of --out-dir.
                              allow_abbrev=False)
-    predict.add_argument("run_dir")
+    predict.add_argument("run_dir", help="a finished run, its export folder, or an image model's .tflite alone "
+                                         "(its TFLite Metadata says how to run it)")
     predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "
                                                     "optional class names its samples ask for")
@@ -223,6 +225,12 @@ def _predict(args) -> int:
     from automl.predict import open_bundle
     from automl.tasks import get_task
 
+    if args.run_dir.endswith(".tflite"):  # a file alone: its TFLite Metadata says how to run it
+        from automl.lone_model import LoneModel
+
+        lone = LoneModel(args.run_dir)
+        out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir).parent / "predictions"
+        return _print_rows(lone.rows([*args.inputs, *args.extra], out_dir), args.json, lone.show)
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
     reader = get_task(metadata["task"]).bundle_reader
     own = argparse.ArgumentParser(prog=f"automl predict {args.run_dir}",

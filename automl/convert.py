@@ -24,7 +24,7 @@ def _unsupported_ops(message: str) -> list[str]:
 
 
 def convert_tflite(source, quantization: str, representative, allow_flex: bool,
-                   float_inputs: bool = True, float_ops: tuple = ()) -> bytes:
+                   float_inputs: bool = True, float_ops: tuple = (), int8_io: tuple = ("int8", "int8")) -> bytes:
     """Converts a model to TFLite bytes at one quantization.
 
     Args:
@@ -37,6 +37,9 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         float_inputs: the model takes float inputs, which int8 models take as int8.
         float_ops: for int8, TFLite op types kept in float (the model then takes
             and returns float).
+        int8_io: for int8, the file's input and output types, "int8" or "uint8". A uint8 input
+            takes pixel values 0..255 as they are (scale 1, zero point 0, `pin_pixel_input`):
+            what MediaPipe's image tasks hand a quantized model.
     """
     import tensorflow as tf
 
@@ -52,8 +55,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         converter.representative_dataset = representative
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         if float_inputs:
-            converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+            converter.inference_input_type = tf.as_dtype(int8_io[0])
+        converter.inference_output_type = tf.as_dtype(int8_io[1])
     elif quantization not in ("float32", "int4"):
         raise ExportError(f"Unknown quantization. Received: quantization={quantization!r}")
     if allow_flex:
@@ -66,6 +69,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
             from automl.int4 import int4_weights
 
             return int4_weights(converter.convert())
+        if quantization == "int8" and float_inputs and int8_io[0] == "uint8":
+            return pin_pixel_input(converter.convert())
         return converter.convert()
     except Exception as err:  # noqa: BLE001 - the converter raises several kinds
         message = str(err)
@@ -102,6 +107,31 @@ def _int8_with_float_ops(converter, float_ops) -> bytes:
     converter._experimental_calibrate_only = True  # noqa: SLF001 - the documented selective-quantization path
     calibrated = converter.convert()
     return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops))
+
+
+def pin_pixel_input(content: bytes) -> bytes:
+    """A uint8-input file whose input reads pixel values as they are (scale 1, zero point 0).
+
+    The converter sets the input's scale from the calibration images' range (10..200 would make
+    it 0.78), and an app hands raw 0..255 pixels. The uint8 input feeds QUANTIZE ops only, which
+    requantize to the int8 scale the model calibrated, so the scale can change without changing
+    the model: only what its input means."""
+    from ai_edge_litert import schema_py_generated as schema
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
+    graph = model.subgraphs[0]
+    for index in graph.inputs:
+        tensor = graph.tensors[index]
+        if tensor.type != schema.TensorType.UINT8:
+            continue
+        consumers = [model.operatorCodes[op.opcodeIndex] for op in graph.operators if index in list(op.inputs)]
+        if not consumers or any(max(c.builtinCode, c.deprecatedBuiltinCode) != schema.BuiltinOperator.QUANTIZE
+                                for c in consumers):
+            raise ExportError(f"TFLite int8: the uint8 input {tensor.name.decode()!r} does not go through QUANTIZE "
+                              f"ops only, so its scale cannot be set to read raw pixel values")
+        tensor.quantization.scale, tensor.quantization.zeroPoint = [1.0], [0]
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 
 def tflite_ops(model_bytes: bytes) -> list[str]:

@@ -83,7 +83,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             family_ops = family.int8_float_ops if family is not None else ()
             float_ops = (*family_ops, *task.inference.int8_float_ops) if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
-                                     float_ops)
+                                     float_ops, task.inference.int8_io(data))
             if described:
                 content = with_metadata(content, *described)
             path = export_dir / f"model_{quantization}.tflite"
@@ -107,7 +107,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
         shutil.rmtree(export_dir / "twin_saved_model", ignore_errors=True)
         if cfg.compression.techniques and trained is not None:
             rows += compressed_exports(trained, task, data, config, hp, export_dir, export_dir / ".compression",
-                                       inference)
+                                       inference, described)
     task.preprocessor(data, hp).save(export_dir)
     _write_bundle_files(export_dir, task, data, config, rows, hp)
     return rows, export_dir

@@ -31,6 +31,11 @@ class Inference:
         compressed file runs the model as the bundle's other files do."""
         return model
 
+    def int8_io(self, data) -> tuple[str, str]:
+        """The int8 file's input and output types ("int8" or "uint8"). MediaPipe's image tasks hand
+        a quantized model uint8 pixels (0..255 as they are) and read uint8 scores."""
+        return "int8", "int8"
+
     def tflite_metadata(self, data, hp, config) -> Optional[tuple[dict, dict]]:
         """The TFLite Metadata every .tflite file carries (`automl.app_metadata`): (metadata dict,
         {file name: bytes} packed with it), or None for none."""

@@ -6,6 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
+from automl.app_snippets import app_section
 from automl.report.html import closeness_text
 
 #: Files in a bundle that the zip leaves out (big, and not what a phone runs).
@@ -35,10 +36,11 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
              ""]
     if report.get("inference"):
         lines += [f"- Inference: {json.dumps(report['inference'])}", ""]
+    in_mediapipe = any("mediapipe" in row for row in rows)
     lines += ["## Files", "",
               f"| file | quantization | compression | bytes | gzip bytes | test {headline} | against Keras "
-              f"| ms per example |",
-              "|---|---|---|---|---|---|---|---|"]
+              f"| ms per example |{' in MediaPipe Tasks |' if in_mediapipe else ''}",
+              f"|---|---|---|---|---|---|---|---|{'---|' if in_mediapipe else ''}"]
     for row in rows:
         if row.get("format") != "tflite" or row.get("rejected"):
             continue
@@ -46,13 +48,18 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
         lines.append(f"| {Path(row['path']).name} | {row.get('quantization', '')} | {row.get('compression', 'none')} "
                      f"| {row.get('bytes', '')} | {row.get('gzip_bytes', '')} "
                      f"| {'' if metric is None else f'{metric:.4f}'} "
-                     f"| {closeness_text(row.get('vs_keras'))} | {row.get('latency_ms', '')} |")
+                     f"| {closeness_text(row.get('vs_keras'))} | {row.get('latency_ms', '')} |"
+                     + (f" {mediapipe_text(row.get('mediapipe'))} |" if in_mediapipe else ""))
     if (report.get("inference") or {}).get("used") and any(r.get("compression", "none") != "none" for r in rows):
         lines += ["", "Compressed files run the model as trained, without the inference wrapper above."]
     left_out = [row for row in rows if row.get("rejected")]
     if left_out:
         lines += ["", "Left out of this bundle:", ""]
         lines += [f"- {Path(row['path']).name}: {row['rejected'].splitlines()[0]}" for row in left_out]
+    shape = meta.get("input", {}).get("shape") or []
+    input_note = (f"MediaPipe resizes each frame to the model's {shape[2]}x{shape[1]} pixels itself."
+                  if len(shape) == 4 else "")
+    lines += ["", *app_section(report.get("mediapipe_task"), rows, input_note)]
     lines += ["", "## Input and output", "",
               "```json", json.dumps({k: meta[k] for k in ("input", "output", "int8_io") if k in meta}, indent=2), "```",
               "", "`labels.txt` names the classes in output order." if (export_dir / "labels.txt").exists() else "",
@@ -65,13 +72,14 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
               "interpreter.allocate_tensors()",
               "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
               "x = ...  # one example shaped inp['shape'], prepared as 'Input and output' says",
-              "if inp['dtype'] == np.int8:  # int8 files take int8: quantize with the input's scale and zero point",
+              "if np.issubdtype(inp['dtype'], np.integer):  # int8 files: quantize with the input's scale and zero point",
               "    scale, zero = inp['quantization']",
-              "    x = np.clip(np.round(x / scale + zero), -128, 127).astype(np.int8)",
+              "    limits = np.iinfo(inp['dtype'])",
+              "    x = np.clip(np.round(x / scale + zero), limits.min, limits.max).astype(inp['dtype'])",
               "interpreter.set_tensor(inp['index'], x)",
               "interpreter.invoke()",
               "y = interpreter.get_tensor(out['index'])",
-              "if out['dtype'] == np.int8:",
+              "if np.issubdtype(out['dtype'], np.integer):",
               "    scale, zero = out['quantization']",
               "    y = (y.astype(np.float32) - zero) * scale",
               "```",
@@ -81,6 +89,15 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
     path = export_dir / "README.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def mediapipe_text(found: dict | None) -> str:
+    """A row's MediaPipe Tasks finding for a table cell: agreement with Keras, or why it did not run."""
+    if not found:
+        return ""
+    if "vs_keras" in found:
+        return f"{found['task']}: {closeness_text(found['vs_keras'])}"
+    return found.get("error") or f"not run: {found.get('skipped')}"
 
 
 def _smallest(rows: list[dict]) -> str:

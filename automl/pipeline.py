@@ -381,6 +381,7 @@ def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) ->
     from automl.errors import ConfigError
     from automl.families import get_family
     from automl.hypermodel import TaskHyperModel
+    from automl.mediapipe_tasks import will_run
     from automl.search import pinned_hyperparameters, trial_sample
 
     if config.time_limit is None or config.time_limit > CHECKED_LIMIT or not task.scorer.evaluation_is_one_pass:
@@ -394,7 +395,8 @@ def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) ->
     timing = ModelTiming.measure(model, task, hypermodel.data, hp)
     train = task.examples.count(data, "train")
     sample = trial_sample(config.search, family, task, data, config.seed)
-    needed = shortest_limit(budget.elapsed(), timing, train if sample is None else len(sample), train, config.export)
+    needed = shortest_limit(budget.elapsed(), timing, train if sample is None else len(sample), train, config.export,
+                            will_run(task))
     if config.time_limit < needed:
         shortest = 10 * math.ceil(needed / 10)
         raise ConfigError(
@@ -417,15 +419,18 @@ def _measured_reserve(config, task, data, best: dict, runtime) -> Optional[float
     from automl.budget import ModelTiming, measured_reserve
     from automl.families import get_family
     from automl.hypermodel import TaskHyperModel
+    from automl.mediapipe_tasks import will_run
 
     with runtime.strategy.scope():
         hypermodel = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
                                     seed=config.seed)
         model = hypermodel.build(best["_hp"])
     timing = ModelTiming.measure(model, task, hypermodel.data, best["_hp"], convert="tflite" in config.export.formats)
-    reserve = measured_reserve(timing, config.export)
+    in_mediapipe = will_run(task)
+    reserve = measured_reserve(timing, config.export, in_mediapipe)
     say("finetune", f"{format_seconds(reserve)} kept for evaluation, export and verification (a test pass takes "
-                    f"{timing.test_pass_seconds:.1f}s, a conversion {timing.conversion_seconds:.1f}s)")
+                    f"{timing.test_pass_seconds:.1f}s, a conversion {timing.conversion_seconds:.1f}s"
+                    f"{', and MediaPipe runs each file' if in_mediapipe else ''})")
     return reserve
 
 

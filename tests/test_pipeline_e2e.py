@@ -56,12 +56,109 @@ def test_every_tflite_file_carries_its_labels_and_input_description(quickstart_r
         assert packed == {"labels.txt": (out / "export" / "labels.txt").read_bytes()}, path.name
         graph = metadata["subgraph_metadata"][0]
         image = graph["input_tensor_metadata"][0]
+        # Grey data, RGB input: apps hand camera frames, and the model makes them grey itself.
         assert image["content"]["content_properties"]["ImageProperties"] == {
-            "color_space": "GRAYSCALE", "default_size": {"width": 28, "height": 28}}
-        assert image["process_units"][0]["options"]["NormalizationOptions"] == {"mean": [0.0], "std": [1.0]}
+            "color_space": "RGB", "default_size": {"width": 28, "height": 28}}
+        assert image["process_units"][0]["options"]["NormalizationOptions"] == {"mean": [0.0] * 3, "std": [1.0] * 3}
         output = graph["output_tensor_metadata"][0]
         assert output["associated_files"][0]["name"] == "labels.txt" and len(labels) == 10
         assert metadata["name"] == report["name"]
+
+
+def _test_images(out):
+    """The run's 150 test images as the PNG files they are in the sample folder."""
+    import yaml
+
+    from automl.config.loader import config_from_mapping
+    from automl.tasks import get_task
+
+    config = config_from_mapping(yaml.safe_load((out / "pipeline.yaml").read_text()))
+    return get_task(config.task).load_data(config).part("test").paths
+
+
+def test_mediapipe_image_classifier_gives_automl_predicts_top_class_on_every_test_png(quickstart_run):
+    """The float32 and int8 files in MediaPipe's ImageClassifier (the Python Tasks API apps share
+    with Android, iOS and the web), fed the PNG files, against `automl predict` on the same files."""
+    pytest.importorskip("mediapipe", reason="pip install 'automl[mediapipe]'")
+    from automl.mediapipe_tasks import classify_images
+    from automl.predict import Predictor
+
+    out, report, _ = quickstart_run
+    paths = _test_images(out)
+    assert len(paths) == 150 and all(str(p).endswith(".png") for p in paths)
+    for quantization in ("float32", "int8"):
+        predicted = Predictor(out, quantization).probabilities(paths).argmax(-1)
+        in_mediapipe = classify_images(out / "export" / f"model_{quantization}.tflite", paths, 10).argmax(-1)
+        assert (in_mediapipe == predicted).all(), (quantization, int((in_mediapipe != predicted).sum()))
+    # The run did the same as part of verification, and the report and model card say so.
+    for row in (r for r in report["exports"] if r["format"] == "tflite"):
+        found = row["mediapipe"]
+        assert found["task"] == "ImageClassifier" and found["examples"] == 150, row
+        assert found["vs_keras"]["agreement"] >= 0.98, row
+    card = (out / "export" / "README.md").read_text()
+    assert "in MediaPipe Tasks" in card and "ImageClassifier: agreement" in card
+
+
+def test_the_model_cards_python_snippet_runs_in_mediapipe_as_written(quickstart_run):
+    """The card's MediaPipe Python code, run as a user would (in the bundle's folder, one of the test
+    PNGs as photo.png), prints the class `automl predict` gives it; the other platforms' code is there."""
+    pytest.importorskip("mediapipe", reason="pip install 'automl[mediapipe]'")
+    import re
+
+    from automl.predict import Predictor
+
+    out, _, _ = quickstart_run
+    card = (out / "export" / "README.md").read_text()
+    assert all(title in card for title in ("### Android (Kotlin", "### iOS (Swift", "### Web (JavaScript"))
+    snippet = re.search(r"### Python \(`pip install mediapipe`\)\n\n```python\n(.*?)```", card, re.S).group(1)
+    picked = re.search(r'model_asset_path="(model_\w+\.tflite)"', snippet).group(1)
+    photo = _test_images(out)[0]
+    shutil.copyfile(photo, out / "export" / "photo.png")
+    try:
+        printed = subprocess.run([sys.executable, "-c", snippet], cwd=out / "export", capture_output=True, text=True,
+                                 timeout=120)
+    finally:
+        (out / "export" / "photo.png").unlink()
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    expected = Predictor(out, picked.removeprefix("model_").removesuffix(".tflite")).predict([str(photo)])[0]
+    assert printed.stdout.split()[0] == expected["label"], (printed.stdout, expected)
+
+
+def test_a_tflite_file_alone_predicts_through_its_metadata(quickstart_run, tmp_path):
+    """`automl predict model_int8.tflite PNG...` with no bundle beside it gives the bundle's answers."""
+    from automl.predict import Predictor
+
+    out, _, _ = quickstart_run
+    lone = tmp_path / "model_int8.tflite"
+    shutil.copyfile(out / "export" / "model_int8.tflite", lone)
+    paths = [str(p) for p in _test_images(out)[:20]]
+    result = subprocess.run([sys.executable, "-m", "automl", "predict", str(lone), *paths, "--json"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = Predictor(out, "int8").predict(paths)
+    assert [r["label"] for r in rows] == [e["label"] for e in expected]
+    assert [r["confidence"] for r in rows] == pytest.approx([e["confidence"] for e in expected], abs=1e-3)
+    # A file without metadata says what to pass instead.
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(lone.read_bytes()))
+    model.metadata = [m for m in model.metadata if m.name not in (b"TFLITE_METADATA", "TFLITE_METADATA")]
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(bytes(flatbuffer_utils.convert_object_to_bytearray(model)))
+    refused = subprocess.run([sys.executable, "-m", "automl", "predict", str(bare), paths[0]], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "carries no TFLite Metadata" in refused.stderr
+
+
+def test_the_int8_file_takes_raw_uint8_pixels(quickstart_run):
+    """MediaPipe hands a quantized image model uint8 pixels as they are: scale 1, zero point 0."""
+    from automl.verify import LiteRTModel
+
+    out, _, _ = quickstart_run
+    model = LiteRTModel(out / "export" / "model_int8.tflite")
+    assert model.input["dtype"].__name__ == "uint8" and model.input["quantization"] == (1.0, 0)
+    assert list(model.input["shape"]) == [1, 28, 28, 3]
 
 
 def test_every_export_row_says_its_compression_sizes_and_test_metrics(quickstart_run):
@@ -92,12 +189,12 @@ def test_bundle_files(quickstart_run):
     export = out / "export"
     assert (export / "labels.txt").read_text().splitlines()[0] == "Ankle_boot"
     meta = json.loads((export / "metadata.json").read_text())
-    assert meta["input"]["shape"] == [None, 28, 28, 1]
-    assert meta["int8_io"]["input"]["dtype"] == "int8"
+    assert meta["input"]["shape"] == [None, 28, 28, 3]  # grey data, RGB input (the model makes it grey)
+    assert meta["int8_io"]["input"] == {"dtype": "uint8", "scale": 1.0, "zero_point": 0}
     assert meta["versions"]["tensorflow"]
     assert (export / "model.keras").exists() and (export / "saved_model" / "saved_model.pb").exists()
     # The bundle's own preprocessor and smallest model, as `automl predict` runs them, on the raw test images.
-    assert json.loads((export / "preprocessor.json").read_text())["config"] == {"shape": [28, 28, 1]}
+    assert json.loads((export / "preprocessor.json").read_text())["config"] == {"shape": [28, 28, 3]}
     check = report["predict_agreement"]
     assert check["model"] == "model_int8.tflite" and check["examples"] == 150
     assert check["vs_keras"]["agreement"] >= 0.9

@@ -20,6 +20,7 @@ import sys
 from collections import deque
 from pathlib import Path
 
+from automl.app_metadata.packing import with_metadata
 from automl.convert import flex_ops, tflite_ops
 from automl.progress import say
 
@@ -28,9 +29,10 @@ ERROR_LINES = 12
 
 
 def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_dir: Path,
-                       inference: dict | None = None) -> list[dict]:
+                       inference: dict | None = None, described: tuple | None = None) -> list[dict]:
     """One row per technique in `export.compression`, its int8 .tflite in `export_dir`. The files run
-    the model as `inference` says the bundle's other files do (`task.inference.tf_keras`)."""
+    the model as `inference` says the bundle's other files do (`task.inference.tf_keras`) and carry
+    the same TFLite Metadata, `described` ((metadata, files) for `packing.with_metadata`)."""
     cfg = config.export.compression
     rows = []
     work_dir.mkdir(parents=True)  # inside the new bundle folder: ours, removed when done
@@ -60,8 +62,10 @@ def compressed_exports(trained, task, data, config, hp, export_dir: Path, work_d
                 say("export", f"warning: compression {technique} failed: {error.splitlines()[-1]}")
                 rows.append({**row, "error": error, "rejected": f"compression {technique} failed: {error}"})
                 continue
-            shutil.copyfile(folder / "model.tflite", path)
-            content = path.read_bytes()
+            content = (folder / "model.tflite").read_bytes()
+            if described:
+                content = with_metadata(content, *described)
+            path.write_bytes(content)
             result = json.loads((folder / "result.json").read_text())
             ops = tflite_ops(content)
             rows.append({**row, "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops,

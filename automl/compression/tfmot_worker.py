@@ -26,6 +26,7 @@ import numpy as np
 import tf_keras
 
 from automl.compression.sparsity import layer_sparsities
+from automl.tasks.colour_input import LAYER_NAME as GREY_LAYER
 
 #: Which `export.compression.epochs` entry a stage trains for.
 EPOCHS_OF = {"prune": "prune", "cluster": "cluster", "qat": "qat", "prune_qat": "qat", "cluster_qat": "qat"}
@@ -101,7 +102,7 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
         # classes: both are a sliver of the weights and the most hurt by pruning.
         ends = _end_layers(model)
         prunable = {layer.name: [tuple(k.shape) for k in kernels] for layer in model.layers
-                    if (kernels := _layer_kernels(layer)) and layer.name not in ends
+                    if layer.trainable and (kernels := _layer_kernels(layer)) and layer.name not in ends
                     and prune_registry.PruneRegistry.supports(layer)}
         targets = layer_sparsities(prunable, spec["sparsity"], spec["layer_sparsity"])
 
@@ -148,8 +149,9 @@ def _train_stage(stage: str, model, spec: dict, task, data, hp, teacher=None):
 
 
 def _end_layers(model) -> set[str]:
-    """Names of the first and the last layer with a kernel."""
-    kernels = [layer.name for layer in model.layers if _layer_kernels(layer)]
+    """Names of the first and the last layer with a kernel it trains (not the fixed grey-from-colour
+    one, `automl.tasks.colour_input`)."""
+    kernels = [layer.name for layer in model.layers if layer.trainable and _layer_kernels(layer)]
     return {kernels[0], kernels[-1]} if kernels else set()
 
 
@@ -187,8 +189,8 @@ def _wrap_supported(model, wrap, supports):
     skipped = []
 
     def clone(layer):
-        if not layer.weights or isinstance(layer, tf_keras.layers.InputLayer):
-            return layer
+        if not layer.weights or isinstance(layer, tf_keras.layers.InputLayer) or layer.name == GREY_LAYER:
+            return layer  # the fixed grey-from-colour weights (three of them) are left as they are
         if supports(layer):
             return wrap(layer)
         skipped.append(f"{layer.name} ({type(layer).__name__})")
@@ -212,9 +214,33 @@ def _quantize_aware(model, stage: str):
     registry = default_8bit_quantize_registry.Default8BitQuantizeRegistry()
     float_layers = []
 
+    class Unquantized(tfmot.quantization.keras.QuantizeConfig):
+        """No fake quantization: the layer's ranges come from post-training calibration."""
+
+        def get_weights_and_quantizers(self, layer):
+            return []
+
+        def get_activations_and_quantizers(self, layer):
+            return []
+
+        def set_quantize_weights(self, layer, quantize_weights):
+            pass
+
+        def set_quantize_activations(self, layer, quantize_activations):
+            pass
+
+        def get_output_quantizers(self, layer):
+            return []
+
+        def get_config(self):
+            return {}
+
     def annotate(layer):
         if isinstance(layer, tf_keras.layers.InputLayer):
             return layer
+        if layer.name == GREY_LAYER:
+            # QAT learns a range only while its layer trains: this fixed one would keep -6..6.
+            return tfmot.quantization.keras.quantize_annotate_layer(layer, Unquantized())
         if registry.supports(layer) or isinstance(layer, tf_keras.layers.BatchNormalization):
             return tfmot.quantization.keras.quantize_annotate_layer(layer)
         if not layer.weights:
@@ -235,7 +261,8 @@ def _quantize_aware(model, stage: str):
         scheme = Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=False)
     else:
         scheme = tfmot.quantization.keras.default_8bit.Default8BitQuantizeScheme()
-    scope = {"Default8BitOutputQuantizeConfig": default_8bit_quantize_configs.Default8BitOutputQuantizeConfig}
+    scope = {"Default8BitOutputQuantizeConfig": default_8bit_quantize_configs.Default8BitOutputQuantizeConfig,
+             "Unquantized": Unquantized}
     with tfmot.quantization.keras.quantize_scope(scope):
         return tfmot.quantization.keras.quantize_apply(annotated, scheme), float_layers
 
@@ -245,7 +272,7 @@ def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
 
     samples = task.representative_inputs(data, spec["representative_examples"], spec["seed"], hp)
     content = convert_tflite(twin_converter(model), "int8", representative_stream(samples), spec["allow_flex_ops"],
-                             float_inputs=not isinstance(samples, dict))
+                             float_inputs=not isinstance(samples, dict), int8_io=task.inference.int8_io(data))
     (folder / "model.tflite").write_bytes(content)
     return content
 

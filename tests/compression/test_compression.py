@@ -47,7 +47,8 @@ def test_pruning_with_pruning_preserving_qat_gives_a_sparse_int8_file(sample_dir
                                 "epochs": {"prune": 2, "qat": 1}})
     export_dir = tmp_path / "export"
     export_dir.mkdir()
-    [row] = compressed_exports(model, task, data, config, hp, export_dir, tmp_path / "compression")
+    [row] = compressed_exports(model, task, data, config, hp, export_dir, tmp_path / "compression",
+                               described=task.inference.tflite_metadata(data, hp, config))
     assert "error" not in row, row.get("error")
     path = export_dir / "model_prune_qat_int8.tflite"
     assert row["compression"] == "prune_qat" and row["path"] == str(path)
@@ -59,7 +60,11 @@ def test_pruning_with_pruning_preserving_qat_gives_a_sparse_int8_file(sample_dir
     spread = row["stages"][0]["layer_sparsity"]
     assert spread["b1_conv0"] > spread["b0_conv0"], "by_size: the bigger convolution loses more"
     litert = LiteRTModel(path)
-    assert np.dtype(litert.input["dtype"]) == np.int8, "QAT converts to a fully int8 model"
+    # Fully integer, with the uint8 pixels MediaPipe hands image models, and the labels inside.
+    assert np.dtype(litert.input["dtype"]) == np.uint8 and litert.input["quantization"] == (1.0, 0)
+    from automl.app_metadata.packing import read_metadata
+
+    assert "labels.txt" in read_metadata(path.read_bytes())[1], "a compressed file carries its metadata too"
     images, labels = task.eval_arrays(data, "test")
     accuracy = task.evaluate(labels, litert.predict(images), data)["accuracy"]
     keras_accuracy = task.evaluate(labels, model.predict(images, verbose=0), data)["accuracy"]

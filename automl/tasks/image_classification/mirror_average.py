@@ -113,6 +113,9 @@ class MirrorAverage(Inference):
     """The trained model, or its outputs averaged over each image and its mirror image when that
     scores better on validation (`export.mirror_average`)."""
 
+    def int8_io(self, data):
+        return "uint8", "uint8"  # what MediaPipe's ImageClassifier hands and reads
+
     def choose(self, model, data, hp, config):
         images, labels = self.task.eval_arrays(data, "val")
         return choose_mirror_average(model, images, labels, config.export.mirror_average,
@@ -126,4 +129,4 @@ class MirrorAverage(Inference):
 
         height, width, channels = data.image_shape
         return image_classifier(config.run_name(), f"Image classifier trained by automl on {config.data.path}",
-                                (height, width), channels, list(data.class_names))
+                                (height, width), list(data.class_names), grey_inside=channels == 1)

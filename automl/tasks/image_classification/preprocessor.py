@@ -15,6 +15,7 @@ class ImagePreprocessor(Preprocessor):
 
     Takes pixel arrays (N, H, W[, C]) or image file paths, which are read with
     Pillow, converted to grey or RGB and resized as the training images were.
+    Grey images for a model that takes RGB go in as three equal channels.
 
     Args:
         shape: the model's input (height, width, channels).
@@ -32,8 +33,10 @@ class ImagePreprocessor(Preprocessor):
         if not isinstance(inputs, np.ndarray) and len(inputs) and all(isinstance(i, (str, Path)) for i in inputs):
             return np.stack([self.read(path) for path in inputs])
         x = np.asarray(inputs, dtype=np.float32)
-        if x.ndim == len(self.shape) and self.shape[-1] == 1:
+        if x.ndim == 3 and tuple(x.shape[1:]) == self.shape[:2]:
             x = x[..., None]  # grey images given without their channel axis
+        if x.ndim == 4 and x.shape[-1] == 1 and self.shape[-1] == 3:
+            x = np.repeat(x, 3, axis=-1)  # grey images for a model that takes RGB (and makes them grey)
         if tuple(x.shape[1:]) != self.shape:
             raise DataError(f"expected images shaped (N, {', '.join(map(str, self.shape))}) or image file paths. "
                             f"Received: shape={x.shape}")

@@ -10,6 +10,7 @@ from automl.bundle_reader import LabelReader
 from automl.tasks.classification import ClassificationTask
 from automl.tasks.classification import ClassificationView
 from automl.tasks.base import handed_over
+from automl.tasks.colour_input import as_colour, grey_from_colour, model_shape, tf_as_colour
 
 
 class ImageClassification(ClassificationTask):
@@ -32,7 +33,11 @@ class ImageClassification(ClassificationTask):
     def model_inputs(self, hp, data):
         import keras
 
-        return keras.Input(tuple(data.image_shape), name="input")
+        return keras.Input(model_shape(data.image_shape), name="input")
+
+    def model_outputs(self, hp, inputs, backbone, data):
+        """The softmax head on the backbone, which reads grey when the data set is grey."""
+        return self.build_head(hp, backbone(grey_from_colour(inputs, data.image_shape)), data)
 
     def build_head(self, hp, features, data):
         import keras
@@ -72,7 +77,8 @@ class ImageClassification(ClassificationTask):
                                         shift="shift" in augmentation, erase="erase" in augmentation),
                         num_parallel_calls=tf.data.AUTOTUNE)
         classes = len(data.class_names)
-        ds = ds.map(lambda images, labels: (images, tf.one_hot(tf.cast(labels, tf.int32), classes)),
+        # Augmented as grey (a third of the work), given to the model as the RGB apps give it.
+        ds = ds.map(lambda images, labels: (tf_as_colour(images), tf.one_hot(tf.cast(labels, tf.int32), classes)),
                     num_parallel_calls=tf.data.AUTOTUNE)
         return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -81,15 +87,16 @@ class ImageClassification(ClassificationTask):
 
     def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.train.labels, count, seed)
-        return data.train.take(picked).to_numpy(data.image_shape)[0]
+        return as_colour(data.train.take(picked).to_numpy(data.image_shape)[0])
 
     def eval_arrays(self, data, part, hp=None):
-        return data.part(part).to_numpy(data.image_shape)
+        images, labels = data.part(part).to_numpy(data.image_shape)
+        return as_colour(images), labels
 
     def preprocessor(self, data, hp):
         from automl.tasks.image_classification.preprocessor import ImagePreprocessor
 
-        return ImagePreprocessor(data.image_shape)
+        return ImagePreprocessor(model_shape(data.image_shape))
 
     bundle_reader = handed_over("automl.tasks.image_classification.task:ImageReader")
 
@@ -97,12 +104,13 @@ class ImageClassification(ClassificationTask):
         return {
             "labels": data.class_names,
             "input": {
-                "shape": [None, *data.image_shape],
+                "shape": [None, *model_shape(data.image_shape)],
                 "dtype": "float32",
                 "value_range": [0, 255],
                 "normalization": "none outside the model: pass raw pixel values 0..255; "
                                  "scaling happens inside the model",
-                "color": "grayscale" if data.image_shape[-1] == 1 else "RGB",
+                "color": ("RGB; the model turns it into grey itself (the data set is grey): grey images "
+                          "go in as three equal channels") if data.image_shape[-1] == 1 else "RGB",
             },
             "output": {"kind": "class probabilities (softmax)", "classes": len(data.class_names)},
         }
@@ -110,6 +118,13 @@ class ImageClassification(ClassificationTask):
 
 class ImageReader(LabelReader):
     """An image classifier's bundle: checked on the test images as users pass them."""
+
+    mediapipe_task = "ImageClassifier"
+
+    def mediapipe_outputs(self, model_path, raw, data):
+        from automl.mediapipe_tasks import classify_images
+
+        return classify_images(model_path, raw, len(data.class_names))
 
     def raw_test_inputs(self, data):
         """The test image files when the data came from a folder (so the check reads, converts and

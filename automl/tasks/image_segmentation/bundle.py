@@ -72,3 +72,23 @@ class MaskReader(BundleReader):
 
     def show(self, row):
         return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
+
+    mediapipe_task = "ImageSegmenter"
+
+    def mediapipe_inputs(self, data):
+        """The test tiles as an app's 8-bit RGB frames (other data stretched from its intensity range
+        to 0..255, which the file's normalization maps back)."""
+        from automl.app_metadata.describe import eight_bit
+
+        tiles, _ = self.task.eval_arrays(data, "test")
+        if eight_bit(data.intensity_range):
+            return tiles
+        low, high = data.intensity_range
+        return (tiles - low) * (255.0 / max(high - low, 1e-12))
+
+    def mediapipe_outputs(self, model_path, raw, data):
+        """The category masks as one-hot probabilities, which the scorer compares as it does LiteRT's."""
+        from automl.mediapipe_tasks import segment_images
+
+        masks = segment_images(model_path, raw)
+        return np.eye(len(data.class_names), dtype=np.float32)[masks]

@@ -14,6 +14,7 @@ from automl.tasks.image_segmentation.data import SegmentationData, load_segmenta
 from automl.tasks.image_segmentation.metrics import segmentation_metrics
 from automl.tasks.base import Task, handed_over
 from automl.tasks.goal import Goal
+from automl.tasks.colour_input import as_colour, grey_from_colour, model_shape, tf_as_colour
 from automl.report_view import ReportView
 
 AUGMENTATIONS = ("none", "flip", "flip_rotate", "flip_rotate_intensity")
@@ -70,13 +71,14 @@ class ImageSegmentation(Task):
     def model_inputs(self, hp, data):
         import keras
 
-        return keras.Input(data.image_shape, name="input")
+        return keras.Input(model_shape(data.image_shape), name="input")
 
     def model_outputs(self, hp, inputs, backbone, data):
         import keras
 
         low, high = data.intensity_range
-        scaled = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), name="normalize")(inputs)
+        scaled = keras.layers.Rescaling(1.0 / (high - low), offset=-low / (high - low), name="normalize")(
+            grey_from_colour(inputs, data.image_shape))
         return self.build_head(hp, backbone(scaled), data)
 
     def build_head(self, hp, features, data):
@@ -113,14 +115,15 @@ class ImageSegmentation(Task):
             augmentation = hp.get("augmentation")
             if augmentation != "none":
                 ds = ds.map(joint_augmenter(augmentation, data.intensity_range), num_parallel_calls=tf.data.AUTOTUNE)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        # Augmented as grey, given to the model as the RGB apps give it (automl.tasks.colour_input).
+        return ds.batch(batch_size).map(lambda image, mask: (tf_as_colour(image), mask)).prefetch(tf.data.AUTOTUNE)
 
     def representative_inputs(self, data, count, seed, hp=None):
-        return data.train.images[self.examples.sample(data, "train", count, seed)].astype(np.float32)
+        return as_colour(data.train.images[self.examples.sample(data, "train", count, seed)].astype(np.float32))
 
     def eval_arrays(self, data, part, hp=None):
         tiles = data.part(part)
-        return tiles.images.astype(np.float32), tiles.masks.astype(np.int64)
+        return as_colour(tiles.images.astype(np.float32)), tiles.masks.astype(np.int64)
 
     # -- scoring ------------------------------------------------------------
 
@@ -144,11 +147,12 @@ class ImageSegmentation(Task):
         return {
             "labels": data.class_names,
             "input": {
-                "shape": [None, *data.image_shape],
+                "shape": [None, *model_shape(data.image_shape)],
                 "dtype": "float32",
                 "normalization": f"none outside the model: pass pixel values as read; inside, "
                                  f"{low:g}..{high:g} maps to 0..1",
-                "color": "grayscale" if data.image_shape[-1] == 1 else "RGB",
+                "color": ("RGB; the model turns it into grey itself (the data set is grey): grey images "
+                          "go in as three equal channels") if data.image_shape[-1] == 1 else "RGB",
             },
             "tiling": {"tile_size": data.tile, "overlap": data.overlap,
                        "how": "cut larger images into overlapping tiles, average the overlapping "
@@ -160,9 +164,11 @@ class ImageSegmentation(Task):
     def preprocessor(self, data, hp):
         from automl.tasks.image_segmentation.preprocessor import TilePreprocessor
 
-        return TilePreprocessor(data.tile, data.overlap, data.image_shape[-1])
+        return TilePreprocessor(data.tile, data.overlap, model_shape(data.image_shape)[-1])
 
     bundle_reader = handed_over("automl.tasks.image_segmentation.bundle:MaskReader")
+    #: What apps run: the model as trained, described for MediaPipe's ImageSegmenter.
+    inference = handed_over("automl.tasks.image_segmentation.inference:SegmenterFiles")
 
 def _most_varied(targets: np.ndarray, count: int) -> np.ndarray:
     """Tiles whose masks mix classes the most (single-class tiles show little)."""

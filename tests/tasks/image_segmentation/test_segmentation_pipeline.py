@@ -49,6 +49,33 @@ def test_exports_run_on_litert_and_agree_with_keras(nuclei_run):
     assert rows["int8"]["test_metrics"]["per_class_iou"][1] > 0.5
 
 
+def test_mediapipe_image_segmenter_masks_match_litert_on_the_test_tiles(nuclei_run):
+    """Each file in MediaPipe's ImageSegmenter (the Tasks API apps use), fed the test tiles as 8-bit
+    RGB frames: its category mask against the same file's LiteRT argmax, foreground IoU."""
+    pytest.importorskip("mediapipe", reason="pip install 'automl[mediapipe]'")
+    from automl.app_metadata.packing import read_metadata
+    from automl.mediapipe_tasks import segment_images
+    from automl.verify import LiteRTModel
+
+    result, _, _ = nuclei_run
+    tiles, _ = result._task.eval_arrays(result._data, "test")
+    assert tiles.shape[-1] == 3  # grey microscopy, RGB input: the model makes it grey itself
+    for name in ("model_float32.tflite", "model_int8.tflite"):
+        path = result.out_dir / "export" / name
+        metadata, files = read_metadata(path.read_bytes())
+        assert files["labels.txt"] == b"background\nnucleus\n"
+        assert metadata["subgraph_metadata"][0]["input_tensor_metadata"][0]["content"]["content_properties"][
+            "ImageProperties"]["color_space"] == "RGB"
+        litert = LiteRTModel(path).predict(tiles).argmax(-1) == 1
+        in_mediapipe = segment_images(path, tiles) == 1
+        iou = (litert & in_mediapipe).sum() / max((litert | in_mediapipe).sum(), 1)
+        assert iou >= 0.99, (name, iou)
+    rows = [r for r in result.report["exports"] if r["format"] == "tflite"]
+    assert all(r["mediapipe"]["task"] == "ImageSegmenter" and r["mediapipe"]["vs_keras"]["agreement"] > 0.95
+               for r in rows), rows
+    assert LiteRTModel(result.out_dir / "export" / "model_int8.tflite").input["dtype"].__name__ == "uint8"
+
+
 def test_full_image_prediction_is_stitched_from_tiles(nuclei_run):
     result, image, mask = nuclei_run
     probs = result.predict(image[None])

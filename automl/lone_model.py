@@ -1,0 +1,94 @@
+"""`automl predict model.tflite INPUT...`: a .tflite file alone, read through the TFLite Metadata it
+carries (labels, image size, normalization), as MediaPipe Tasks reads it; no bundle JSON files.
+
+Image classifiers give a label and its confidence per image; image segmenters a class-index mask
+PNG per image (the image resized to the model's input as MediaPipe does, the mask back to the
+image's size). Other files carry no metadata that says how to feed them: the error says to pass
+the bundle.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from automl.errors import DataError
+
+
+class LoneModel:
+    """Args: path, a .tflite file with TFLite Metadata for an image classifier or segmenter."""
+
+    def __init__(self, path: str | Path):
+        from automl.app_metadata.packing import read_metadata
+        from automl.verify import LiteRTModel
+
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: no such .tflite file")
+        metadata, files = read_metadata(self.path.read_bytes())
+        if metadata is None:
+            raise DataError(f"{self.path} carries no TFLite Metadata (labels, input description), so it cannot "
+                            f"be run alone: pass the run directory or its export/ folder instead")
+        graph = metadata["subgraph_metadata"][0]
+        image = graph["input_tensor_metadata"][0]
+        output = graph["output_tensor_metadata"][0]
+        properties = image.get("content", {}).get("content_properties", {}).get("ImageProperties")
+        if not properties:
+            raise DataError(f"{self.path}: its metadata describes no image input; only image classifiers and "
+                            f"segmenters run alone (pass the bundle for the others)")
+        size = properties["default_size"]
+        self.height, self.width = int(size["height"]), int(size["width"])
+        normalization = image["process_units"][0]["options"]["NormalizationOptions"]
+        self.mean = np.asarray(normalization["mean"], np.float32)
+        self.std = np.asarray(normalization["std"], np.float32)
+        label_file = next(f["name"] for f in output.get("associated_files", []) if f["type"] == "TENSOR_AXIS_LABELS")
+        self.labels = files[label_file].decode("utf-8").splitlines()
+        output_kind = output.get("content", {}).get("content_properties", {})
+        self.segments = "ImageProperties" in output_kind
+        self.model = LiteRTModel(self.path)
+
+    def _pixels(self, path) -> tuple[np.ndarray, tuple[int, int]]:
+        """The image at `path` as the model's normalized input, and the image's own (height, width)."""
+        from PIL import Image, UnidentifiedImageError
+
+        from automl.tasks.image_classification.preprocessor import resize_bilinear
+
+        try:
+            with Image.open(path) as opened:
+                pixels = np.asarray(opened.convert("RGB"), dtype=np.float32)
+        except FileNotFoundError:
+            raise DataError("no such image file") from None
+        except (UnidentifiedImageError, OSError, ValueError) as err:
+            raise DataError(f"cannot read the image: {type(err).__name__}: {err}") from None
+        resized = resize_bilinear(pixels, self.height, self.width)
+        return (resized - self.mean) / self.std, pixels.shape[:2]
+
+    def rows(self, inputs, out_dir: Path) -> list[dict]:
+        """One row per image: label and confidence, or the mask written into `out_dir`."""
+        from automl.predict import rows_for_each
+
+        return rows_for_each(inputs, lambda item: [self._row(item, out_dir)])
+
+    def _row(self, item, out_dir: Path) -> dict:
+        pixels, (height, width) = self._pixels(item)
+        output = self.model.predict(pixels[None])[0]
+        if not self.segments:
+            return {"input": str(item), "label": self.labels[int(output.argmax())],
+                    "confidence": round(float(output.max()), 4)}
+        from PIL import Image
+
+        from automl.tasks.image_segmentation.bundle import mask_names
+
+        classes = Image.fromarray(output.argmax(-1).astype(np.uint8)).resize((width, height), Image.NEAREST)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        mask_path = out_dir / mask_names([item])[0]
+        classes.save(mask_path)
+        shares = np.bincount(np.asarray(classes).ravel(), minlength=len(self.labels)) / (height * width)
+        return {"input": str(item), "mask": str(mask_path),
+                "class_share": {name: round(float(s), 4) for name, s in zip(self.labels, shares)}}
+
+    def show(self, row: dict) -> str:
+        if "mask" in row:
+            return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
+        return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"
