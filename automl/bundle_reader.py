@@ -83,11 +83,11 @@ class BundleReader:
         if raw is None:
             return None
         from automl import mediapipe_tasks
+        from automl.verify import count_examples, take
 
         # The first examples only on a big test split: MediaPipe runs one example per call.
-        raw, keras_outputs = raw[:mediapipe_tasks.MAX_EXAMPLES], keras_outputs[:mediapipe_tasks.MAX_EXAMPLES]
-        from automl.verify import count_examples
-
+        first = slice(None, mediapipe_tasks.MAX_EXAMPLES)
+        raw, keras_outputs = raw[first], take(keras_outputs, first)
         kept = [row for row in rows if row.get("format") == "tflite" and not row.get("rejected")]
         version = mediapipe_tasks.version()
         if version is None:

@@ -94,8 +94,11 @@ class ClassAndBox(ImageClassification):
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
     def eval_arrays(self, data, part, hp=None):
+        from automl.tasks.colour_input import as_colour
+
         images, labels = data.part(part).to_numpy(data.image_shape)
-        return images, {"label": labels, "box": item_boxes(images)}
+        # The model takes RGB (image models do: automl.tasks.colour_input); the box is found in grey.
+        return as_colour(images), {"label": labels, "box": item_boxes(images)}
 
     def evaluate(self, targets, outputs, data) -> dict:
         metrics = classification_metrics(targets["label"], outputs["label"], len(data.class_names))

@@ -65,7 +65,11 @@ export:
     assert rows["int8"]["vs_keras"]["box_max_abs_error"] < 0.1  # int8 steps of a sigmoid, not a lost output
     metadata = json.loads((run / "export" / "metadata.json").read_text())
     assert set(metadata["int8_io"]["outputs"]) == {"label", "box"}
-    assert report["predict_agreement"]["vs_keras"]["agreement"] >= 0.9
+    # The bundle alone (its preprocessing, the smallest file) answers as verification's LiteRT run of
+    # that file did. (Not a floor on agreement: on 12 images a barely trained model's near-equal
+    # probabilities tie in int8, so its agreement is luck.)
+    assert report["predict_agreement"]["model"] == "model_int8.tflite"
+    assert report["predict_agreement"]["vs_keras"] == rows["int8"]["vs_keras"]
     assert "box max abs error" in (run / "report.html").read_text()
     assert "box max abs error" in (run / "export" / "README.md").read_text()
 

@@ -2,9 +2,10 @@
 
 Apps hand a model camera frames, and MediaPipe Tasks refuses an image model whose input has one
 channel. So a model of a grey data set takes 3 channels and turns them into grey as its first
-layer, with the luma weights Pillow's `convert("L")` uses (ITU-R 601-2): a grey image given as
-RGB (three equal channels) reaches the rest of the model unchanged, and a colour frame becomes
-the grey image a user's own conversion would have made.
+layer: their mean. A grey image given as RGB (three equal channels) reaches the rest of the model
+unchanged, in the int8 file too (the three weights are one value, which int8 holds exactly; the
+luma weights 0.299/0.587/0.114 round apart there and brighten grey pixels by 0.3%, which flipped
+answers of a barely trained model), and a colour frame becomes a grey image.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 #: Channels every image model takes.
 COLOUR = 3
 #: Weights of R, G and B in a grey pixel (they sum to 1: grey in, the same grey out).
-LUMA = (0.299, 0.587, 0.114)
+GREY_WEIGHTS = (1 / 3, 1 / 3, 1 / 3)
 #: Name of the layer that makes grey from colour (compression leaves it as it is).
 LAYER_NAME = "grey_from_colour"
 
@@ -33,7 +34,7 @@ def grey_from_colour(inputs, image_shape):
         return inputs
     layer = keras.layers.Conv2D(1, 1, use_bias=False, trainable=False, dtype="float32", name=LAYER_NAME)
     grey = layer(inputs)
-    layer.set_weights([np.asarray(LUMA, np.float32).reshape(1, 1, COLOUR, 1)])
+    layer.set_weights([np.asarray(GREY_WEIGHTS, np.float32).reshape(1, 1, COLOUR, 1)])
     return grey
 
 
