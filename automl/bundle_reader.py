@@ -59,7 +59,6 @@ class BundleReader:
         return {"model": model_path.name, "examples": count_examples(outputs),
                 "vs_keras": self.task.scorer.compare(keras_outputs, outputs, data)}
 
-
     #: The MediaPipe Tasks API apps run this task's files with ("ImageClassifier" ...), None for none.
     mediapipe_task: Optional[str] = None
 

@@ -63,6 +63,26 @@ def test_int8_io_is_quantized_and_litert_dequantizes(tmp_path):
     np.testing.assert_allclose(out, model.predict(samples, verbose=0), atol=0.05)
 
 
+def test_a_uint8_input_reads_raw_pixels_whatever_range_calibration_saw(tmp_path):
+    """Calibrated on images in 10..200 only, the uint8 file still takes pixels 0..255 as they are
+    (scale 1, zero point 0), as MediaPipe hands them, and answers as Keras does on raw pixels."""
+    rng = np.random.default_rng(1)
+    inputs = keras.Input((8, 8, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    calibration = rng.uniform(10, 200, (32, 8, 8, 3)).astype(np.float32)
+    content = convert_tflite(saved(model, tmp_path), "int8", lambda: ([s[None]] for s in calibration), False,
+                             int8_io=("uint8", "uint8"))
+    (tmp_path / "m.tflite").write_bytes(content)
+    lite = LiteRTModel(tmp_path / "m.tflite")
+    assert lite.input["dtype"] == np.uint8 and lite.input["quantization"] == (1.0, 0)
+    assert lite.output["dtype"] == np.uint8
+    pixels = np.round(rng.uniform(10, 200, (64, 8, 8, 3))).astype(np.float32)
+    np.testing.assert_allclose(lite.predict(pixels), model.predict(pixels, verbose=0), atol=0.05)
+
+
 def _class_zero_file(tmp_path):
     """A .tflite "model" that predicts class 0 for everything."""
     inputs = keras.Input((2,))
