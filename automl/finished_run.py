@@ -66,7 +66,16 @@ def load_finished_run(run_dir: str | Path) -> FinishedRun:
     _check_same_data(root, config, data_print)
     hypermodel = TaskHyperModel(family, task, data, pretrained=best["pretrained"], seed=config.seed)
     trained = hypermodel.build(hp)
-    trained.load_weights(_finetuned_weights(root, report))
+    weights = _finetuned_weights(root, report)
+    try:
+        trained.load_weights(weights)
+    except ValueError as err:
+        # A run made by another automl: its model had other layers (image models gained an RGB input
+        # and a grey-from-colour first layer, for instance), so this one cannot rebuild it.
+        raise DataError(f"{weights}: these weights do not fit the model this automl builds for the run's "
+                        f"configuration ({str(err).splitlines()[0][:200]}); the run was probably made by another "
+                        f"automl version. Re-export it with that version, or run {root / 'pipeline.yaml'} again "
+                        f"with this one") from None
     return FinishedRun(root, config, report, task, hypermodel.data, family, hp, trained)
 
 

@@ -182,3 +182,23 @@ def test_a_rerun_whose_file_fails_its_gate_under_require_all_keeps_the_complete_
             for name in published} == published
     partial = json.loads((rerun / "report.partial.json").read_text())
     assert partial["status"] == "failed" and "require_all" in partial["error"]
+
+
+def test_a_run_whose_weights_do_not_fit_this_automls_model_is_refused_plainly(finished, tmp_path):
+    """A run made by another automl version (its model had other layers) cannot be re-exported: the
+    error names the weights and says what to do, not Keras's count of objects it could not load."""
+    import shutil
+
+    import keras
+
+    from automl.errors import DataError
+
+    _, run_dir = finished
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="not_this_model")])
+    for weights in (copy / "finetune").glob("*.weights.h5"):
+        other.save_weights(weights)
+    with pytest.raises(DataError, match="do not fit the model this automl builds") as refused:
+        reexport(copy, out=tmp_path / "out")
+    assert "pipeline.yaml" in str(refused.value) and not (tmp_path / "out").exists()
