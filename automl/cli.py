@@ -66,8 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                                     "--seed S --out grid.png); an unknown one is an error that lists them.",
                              # A task's --out must not be read as an abbreviation of --out-dir.
                              allow_abbrev=False)
-    predict.add_argument("run_dir", help="a finished run, its export folder, or an image model's .tflite alone "
-                                         "(its TFLite Metadata says how to run it)")
+    predict.add_argument("run_dir", help="a finished run, its export folder, or an image or BERT text model's "
+                                         ".tflite alone (its TFLite Metadata says how to run it)")
     predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "
                                                     "optional class names its samples ask for")

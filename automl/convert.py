@@ -8,6 +8,7 @@ import contextlib
 import functools
 import re
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -168,8 +169,9 @@ def _builtin_names() -> dict:
     return {value: name for name, value in vars(schema.BuiltinOperator).items() if not name.startswith("_")}
 
 
-def export_saved_model(model, path: Path) -> None:
-    """Writes a SavedModel whose `serve` signature runs the model in inference mode.
+def export_saved_model(model, path: Path, output_name: Optional[str] = None) -> None:
+    """Writes a SavedModel whose `serve` signature runs the model in inference mode, its one output
+    named `output_name` when given (else output_0).
 
     `model.export` leaves `training` unset, and nested backbones (keras.applications
     EfficientNet's stochastic-depth dropout) then keep random ops that TFLite lacks.
@@ -182,8 +184,17 @@ def export_saved_model(model, path: Path) -> None:
     archive = keras.export.ExportArchive()
     archive.track(model)
     with _quantizable_softmax_masks():  # tracing happens in both calls
-        archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[signature])
+        archive.add_endpoint("serve", lambda inputs: named_output(model(inputs, training=False), output_name),
+                             input_signature=[signature])
         archive.write_out(str(path), verbose=False)
+
+
+def named_output(outputs, output_name: Optional[str]):
+    """A model's outputs as a signature returns them: one output as {output_name: it} when named,
+    so `get_signature_runner()` callers read it by a name that says what it is."""
+    if output_name is None or isinstance(outputs, (dict, list, tuple)):
+        return outputs
+    return {output_name: outputs}
 
 
 @contextlib.contextmanager
@@ -235,8 +246,9 @@ def is_keras3(model) -> bool:
     return isinstance(model, keras.Model)
 
 
-def twin_converter(twin):
-    """A converter factory for a tf_keras twin with batch size 1."""
+def twin_converter(twin, output_name: Optional[str] = None):
+    """A converter factory for a tf_keras twin with batch size 1 (its one output named `output_name`
+    when given)."""
     import tensorflow as tf
 
     names = [t.name.split(":")[0] for t in twin.inputs]
@@ -244,7 +256,7 @@ def twin_converter(twin):
 
     @tf.function(input_signature=specs)
     def serve(*inputs):
-        return twin(dict(zip(names, inputs)) if len(names) > 1 else inputs[0])
+        return named_output(twin(dict(zip(names, inputs)) if len(names) > 1 else inputs[0]), output_name)
 
     def make():
         return tf.lite.TFLiteConverter.from_concrete_functions([serve.get_concrete_function()], twin)

@@ -8,9 +8,7 @@ model that needs a TensorFlow op fails here, naming the op.
 from __future__ import annotations
 
 import json
-import platform
 import shutil
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 
 import numpy as np
@@ -20,19 +18,7 @@ from automl.convert import (check_quantizations, convert_tflite, export_saved_mo
                             representative_stream, tflite_ops, twin_converter)
 from automl.app_metadata.packing import with_metadata
 from automl.progress import say
-
-PACKAGES = ("automl", "tensorflow", "keras", "keras-tuner", "ai-edge-litert", "numpy")
-
-
-def package_versions() -> dict:
-    versions = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = importlib_metadata.version(name)
-        except importlib_metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
-
+from automl.versions import package_versions
 
 def export_models(model, task, data, config, out_dir: Path, hp=None, family=None,
                   export_dir: Path | None = None, trained=None,
@@ -54,7 +40,7 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                      "gzip_bytes": gzip_size(path.read_bytes())})
     saved_model = export_dir / "saved_model"
     if "saved_model" in cfg.formats or "tflite" in cfg.formats:
-        export_saved_model(model, saved_model)
+        export_saved_model(model, saved_model, task.inference.output_name)
         if "saved_model" in cfg.formats:
             files = [p for p in saved_model.rglob("*") if p.is_file()]
             rows.append({"path": str(saved_model), "format": "saved_model", "compression": "none",
@@ -70,9 +56,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                 # Concrete functions of Keras 3 models keep variables that int8 calibration
                 # cannot read; a SavedModel freezes them.
                 source = export_dir / "twin_saved_model"
-                export_saved_model(twin_model, source)
+                export_saved_model(twin_model, source, task.inference.output_name)
             else:
-                source = twin_converter(twin_model)
+                source = twin_converter(twin_model, task.inference.output_name)
             note = family.twin_note
         if family is not None:
             check_quantizations(family, hp, cfg.quantizations)

@@ -1,9 +1,10 @@
 """`automl predict model.tflite INPUT...`: a .tflite file alone, read through the TFLite Metadata it
 carries (labels, image size, normalization), as MediaPipe Tasks reads it; no bundle JSON files.
 
-Image classifiers give a label and its confidence per image; image segmenters a class-index mask
-PNG per image (the image resized to the model's input as MediaPipe does, the mask back to the
-image's size). Other files carry no metadata that says how to feed them: the error says to pass
+Image classifiers give a label and its confidence per image, BERT text classifiers per text (the
+WordPiece vocabulary packed in the file tokenizes it); image segmenters a class-index mask PNG per
+image (the image resized to the model's input as MediaPipe does, the mask back to the image's
+size). Other files carry no metadata that says how to feed them: the error says to pass
 the bundle.
 """
 
@@ -17,7 +18,8 @@ from automl.errors import DataError
 
 
 class LoneModel:
-    """Args: path, a .tflite file with TFLite Metadata for an image classifier or segmenter."""
+    """Args: path, a .tflite file with TFLite Metadata for an image classifier or segmenter or a BERT
+    text classifier."""
 
     def __init__(self, path: str | Path):
         from automl.app_metadata.packing import read_metadata
@@ -33,20 +35,26 @@ class LoneModel:
         graph = metadata["subgraph_metadata"][0]
         image = graph["input_tensor_metadata"][0]
         output = graph["output_tensor_metadata"][0]
+        label_file = next((f["name"] for f in output.get("associated_files", []) if f["type"] == "TENSOR_AXIS_LABELS"),
+                          None)
+        self.labels = files[label_file].decode("utf-8").splitlines() if label_file in files else None
+        self.model = LiteRTModel(self.path)
+        self.tokenizer = _packed_wordpiece(graph, files, self.model)
+        if self.tokenizer is not None and self.labels:
+            self.segments = False
+            return
         properties = image.get("content", {}).get("content_properties", {}).get("ImageProperties")
-        if not properties:
-            raise DataError(f"{self.path}: its metadata describes no image input; only image classifiers and "
-                            f"segmenters run alone (pass the bundle for the others)")
+        if not properties or not self.labels:
+            raise DataError(f"{self.path}: its metadata describes no image or text classifier input; only image "
+                            f"classifiers and segmenters and BERT text classifiers run alone (pass the bundle for "
+                            f"the others)")
         size = properties["default_size"]
         self.height, self.width = int(size["height"]), int(size["width"])
         normalization = image["process_units"][0]["options"]["NormalizationOptions"]
         self.mean = np.asarray(normalization["mean"], np.float32)
         self.std = np.asarray(normalization["std"], np.float32)
-        label_file = next(f["name"] for f in output.get("associated_files", []) if f["type"] == "TENSOR_AXIS_LABELS")
-        self.labels = files[label_file].decode("utf-8").splitlines()
         output_kind = output.get("content", {}).get("content_properties", {})
         self.segments = "ImageProperties" in output_kind
-        self.model = LiteRTModel(self.path)
 
     def _pixels(self, path) -> tuple[np.ndarray, tuple[int, int]]:
         """The image at `path` as the model's normalized input, and the image's own (height, width)."""
@@ -71,6 +79,12 @@ class LoneModel:
         return rows_for_each(inputs, lambda item: [self._row(item, out_dir)])
 
     def _row(self, item, out_dir: Path) -> dict:
+        if self.tokenizer is not None:
+            from automl.tasks.text_classification.tokenizers import encode_inputs
+
+            output = self.model.predict(encode_inputs(self.tokenizer, [str(item)]))[0]
+            return {"input": str(item), "label": self.labels[int(output.argmax())],
+                    "confidence": round(float(output.max()), 4)}
         pixels, (height, width) = self._pixels(item)
         output = self.model.predict(pixels[None])[0]
         if not self.segments:
@@ -92,3 +106,17 @@ class LoneModel:
         if "mask" in row:
             return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
         return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"
+
+
+def _packed_wordpiece(graph: dict, files: dict, model):
+    """The WordPiece tokenizer a BERT text classifier's metadata packs (its vocabulary file; texts
+    lowercased, as MediaPipe's TextClassifier does), at the model's sequence length; None for
+    other models."""
+    from automl.tasks.text_classification.tokenizers import WordPieceTokenizer
+
+    for unit in graph.get("input_process_units") or []:
+        options = unit.get("options", {}).get("BertTokenizerOptions")
+        if options:
+            vocabulary = files[options["vocab_file"][0]["name"]].decode("utf-8").splitlines()
+            return WordPieceTokenizer(vocabulary, int(model.input["shape"][1]), lowercase=True)
+    return None

@@ -9,11 +9,12 @@ scorer compares the two as it compares LiteRT's. MediaPipe is the optional extra
 
 from __future__ import annotations
 
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+
+from automl.versions import installed_version
 
 INSTALL = "pip install 'automl[mediapipe]'"
 #: Test examples each file runs on in MediaPipe (one call per example: a big split is sampled by its
@@ -39,10 +40,7 @@ def will_run(task) -> bool:
 
 def version() -> Optional[str]:
     """The installed mediapipe's version, or None."""
-    try:
-        return importlib_metadata.version("mediapipe")
-    except importlib_metadata.PackageNotFoundError:
-        return None
+    return installed_version("mediapipe")
 
 
 def _image(source):

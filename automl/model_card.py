@@ -6,7 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
-from automl.app_snippets import app_section
+from automl.app_snippets import app_section, litert_section
 from automl.report.html import closeness_text
 
 #: Files in a bundle that the zip leaves out (big, and not what a phone runs).
@@ -59,31 +59,16 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
     shape = meta.get("input", {}).get("shape") or []
     input_note = (f"MediaPipe resizes each frame to the model's {shape[2]}x{shape[1]} pixels itself."
                   if len(shape) == 4 else "")
+    tokenizer = meta.get("tokenizer") or {}
+    if tokenizer.get("kind") == "wordpiece":
+        input_note = (f"MediaPipe tokenizes each text itself with the WordPiece vocabulary inside the file "
+                      f"(lowercased; the first {tokenizer['sequence_length'] - 2} word pieces are read).")
     lines += ["", *app_section(report.get("mediapipe_task"), rows, input_note)]
     lines += ["", "## Input and output", "",
-              "```json", json.dumps({k: meta[k] for k in ("input", "output", "int8_io") if k in meta}, indent=2), "```",
+              "```json", json.dumps({k: meta[k] for k in ("input", "inputs", "tokenizer", "output", "int8_io") if k in meta},
+                                         indent=2), "```",
               "", "`labels.txt` names the classes in output order." if (export_dir / "labels.txt").exists() else "",
-              "", "## Running it on LiteRT from Python", "",
-              "```python",
-              "import numpy as np",
-              "from ai_edge_litert.interpreter import Interpreter",
-              "",
-              f"interpreter = Interpreter(model_path=\"{_smallest(rows)}\")",
-              "interpreter.allocate_tensors()",
-              "inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]",
-              "x = ...  # one example shaped inp['shape'], prepared as 'Input and output' says",
-              "if np.issubdtype(inp['dtype'], np.integer):  # int8 files: quantize with the input's scale and zero point",
-              "    scale, zero = inp['quantization']",
-              "    limits = np.iinfo(inp['dtype'])",
-              "    x = np.clip(np.round(x / scale + zero), limits.min, limits.max).astype(inp['dtype'])",
-              "interpreter.set_tensor(inp['index'], x)",
-              "interpreter.invoke()",
-              "y = interpreter.get_tensor(out['index'])",
-              "if np.issubdtype(out['dtype'], np.integer):",
-              "    scale, zero = out['quantization']",
-              "    y = (y.astype(np.float32) - zero) * scale",
-              "```",
-              "",
+              "", *(litert_section(export_dir / _smallest(rows)) if _smallest(rows) else []),
               "Or, with automl installed: `automl predict RUN_DIR INPUT...` (the bundle's preprocessing, LiteRT, "
               "no TensorFlow).", ""]
     path = export_dir / "README.md"
@@ -100,9 +85,9 @@ def mediapipe_text(found: dict | None) -> str:
     return found.get("error") or f"not run: {found.get('skipped')}"
 
 
-def _smallest(rows: list[dict]) -> str:
+def _smallest(rows: list[dict]) -> str | None:
     kept = [row for row in rows if row.get("format") == "tflite" and not row.get("rejected") and row.get("bytes")]
-    return Path(min(kept, key=lambda row: row["bytes"])["path"]).name if kept else "model_int8.tflite"
+    return Path(min(kept, key=lambda row: row["bytes"])["path"]).name if kept else None
 
 
 def zip_bundle(export_dir: Path, target: Path | None = None, name: str | None = None) -> Path:

@@ -46,13 +46,18 @@ def test_the_export_row_counts_the_flex_ops_in_the_converted_file(tmp_path):
     assert flex_ops_in(rows[0]) == ["FlexMatrixDeterminant"]
 
 
-def test_int8_io_is_quantized_and_litert_dequantizes(tmp_path):
-    rng = np.random.default_rng(0)
-    inputs = keras.Input((8, 8, 1))
+def pixel_classifier(channels: int):
+    """A tiny classifier of 8x8 images given as pixels 0..255 (it scales them itself)."""
+    inputs = keras.Input((8, 8, channels))
     x = keras.layers.Rescaling(1 / 255)(inputs)
     x = keras.layers.Conv2D(4, 3, activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+
+def test_int8_io_is_quantized_and_litert_dequantizes(tmp_path):
+    rng = np.random.default_rng(0)
+    model = pixel_classifier(channels=1)
     samples = rng.uniform(0, 255, (32, 8, 8, 1)).astype(np.float32)
     content = convert_tflite(saved(model, tmp_path), "int8", lambda: ([s[None]] for s in samples), False)
     assert "CONV_2D" in tflite_ops(content)
@@ -67,11 +72,7 @@ def test_a_uint8_input_reads_raw_pixels_whatever_range_calibration_saw(tmp_path)
     """Calibrated on images in 10..200 only, the uint8 file still takes pixels 0..255 as they are
     (scale 1, zero point 0), as MediaPipe hands them, and answers as Keras does on raw pixels."""
     rng = np.random.default_rng(1)
-    inputs = keras.Input((8, 8, 3))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(4, 3, activation="relu")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+    model = pixel_classifier(channels=3)
     calibration = rng.uniform(10, 200, (32, 8, 8, 3)).astype(np.float32)
     content = convert_tflite(saved(model, tmp_path), "int8", lambda: ([s[None]] for s in calibration), False,
                              int8_io=("uint8", "uint8"))

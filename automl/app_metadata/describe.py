@@ -6,6 +6,8 @@ from __future__ import annotations
 
 #: The oldest metadata parser that reads what these write (labels, normalization, image sizes).
 MIN_PARSER_VERSION = "1.0.0"
+#: Tokenizers in a subgraph's input process units came with this version of the schema.
+TOKENIZER_PARSER_VERSION = "1.1.0"
 
 
 def image_classifier(name: str, description: str, size: tuple[int, int], labels: list[str],
@@ -13,7 +15,13 @@ def image_classifier(name: str, description: str, size: tuple[int, int], labels:
     """A classifier of (height, width) RGB images given as pixel values 0..255 (the model scales them
     itself, so the normalization is the identity), returning class probabilities. `grey_inside`:
     the model was trained on grey images and turns its RGB input into grey itself."""
-    probabilities = {
+    image = _rgb_image(size, grey_inside, "values 0..255 (scaled inside the model)")
+    return _general(name, description, [image], [_probabilities(labels)]), _labels_file(labels)
+
+
+def _probabilities(labels: list[str]) -> dict:
+    """A classifier's output: class probabilities, with the class names packed in."""
+    return {
         "name": "probability",
         "description": f"Probability of each of the {len(labels)} classes (softmax: they sum to 1)",
         "content": {"content_properties": {"FeatureProperties": {}}},
@@ -21,8 +29,6 @@ def image_classifier(name: str, description: str, size: tuple[int, int], labels:
         "associated_files": [{"name": "labels.txt", "description": "Class names, one per line, in output order",
                               "type": "TENSOR_AXIS_LABELS"}],
     }
-    image = _rgb_image(size, grey_inside, "values 0..255 (scaled inside the model)")
-    return _general(name, description, [image], [probabilities]), _labels_file(labels)
 
 
 def image_segmenter(name: str, description: str, size: tuple[int, int], labels: list[str], grey_inside: bool,
@@ -50,6 +56,89 @@ def image_segmenter(name: str, description: str, size: tuple[int, int], labels: 
     return _general(name, description, [image], [masks]), _labels_file(labels)
 
 
+#: MediaPipe's BERT preprocessor finds the three inputs by these metadata names.
+BERT_INPUTS = {
+    "token_ids": ("ids", "WordPiece ids of the text: [CLS] pieces [SEP], then 0 (padding)"),
+    "padding_mask": ("mask", "1 for each real token, 0 for padding"),
+    "segment_ids": ("segment_ids", "0 for every token (one text)"),
+}
+
+
+def bert_text_classifier(name: str, description: str, labels: list[str], vocabulary: list[str],
+                         sequence_length: int) -> tuple[dict, dict]:
+    """A BERT-family classifier of texts, as MediaPipe's TextClassifier reads it: three int32 inputs
+    (each named for the model input it describes under "model_input", which `packing` puts in the
+    file's input order), the WordPiece vocabulary as the tokenizer, class probabilities out."""
+    inputs = [{"name": meta_name, "model_input": model_input,
+               "description": f"{text}; {sequence_length} tokens",
+               "content": {"content_properties": {"FeatureProperties": {}}}}
+              for model_input, (meta_name, text) in BERT_INPUTS.items()]
+    tokenizer = {"options": {"BertTokenizerOptions": {"vocab_file": [{
+        "name": "vocab.txt", "type": "VOCABULARY",
+        "description": "WordPiece vocabulary, one piece per line in id order; text is lowercased first"}]}}}
+    metadata = _general(name, description, inputs, [_probabilities(labels)])
+    metadata["subgraph_metadata"][0]["input_process_units"] = [tokenizer]
+    metadata["min_parser_version"] = TOKENIZER_PARSER_VERSION
+    return metadata, {**_labels_file(labels), "vocab.txt": ("\n".join(vocabulary) + "\n").encode("utf-8")}
+
+
+def word_text_classifier(name: str, description: str, labels: list[str], sequence_length: int) -> tuple[dict, dict]:
+    """A classifier of texts tokenized outside the model (word ids and a padding mask), with its
+    labels; the tokenizer is not one a task library runs, so it is described, not packed."""
+    inputs = [{"name": "token_ids", "model_input": "token_ids",
+               "description": f"Word ids of the text, {sequence_length} of them, 0 padding (tokenizer.json)"},
+              {"name": "padding_mask", "model_input": "padding_mask",
+               "description": "1 for each real token, 0 for padding"}]
+    return _general(name, description, inputs, [_probabilities(labels)]), _labels_file(labels)
+
+
+def forecaster(name: str, description: str, columns: list[str], mean: list[float], std: list[float],
+               lookback: int, horizon: int, targets: list[str], step: str) -> tuple[dict, dict]:
+    """A forecaster taking the last `lookback` steps of every column, scaled per column, and giving
+    the next `horizon` steps of the targets, to be scaled back (MediaPipe has no task for it: apps
+    run it with `get_signature_runner()`, by the input and output names the metadata gives)."""
+    k = len(targets)
+    window = {
+        "name": "window", "model_input": "window",
+        "description": (f"The last {lookback} {step} steps, oldest first, of the columns {', '.join(columns)}, "
+                        f"each scaled (value - mean) / std with its mean and std here"),
+        "content": {"content_properties": {"FeatureProperties": {}}},
+        "process_units": [{"options": {"NormalizationOptions": {"mean": list(mean), "std": list(std)}}}],
+    }
+    forecast = {
+        "name": "forecast",
+        "description": (f"The next {horizon} {step} steps of {', '.join(targets)} (the first right after the "
+                        f"window's last step), scaled: value = y * std + mean, with "
+                        + ", ".join(f"{t}: mean {m:g}, std {s:g}" for t, m, s in zip(targets, mean[:k], std[:k]))),
+        "content": {"content_properties": {"FeatureProperties": {}}},
+    }
+    return _general(name, description, [window], [forecast]), {}
+
+
+def image_generator(name: str, description: str, latent_dim: int, labels: list[str], colour: str,
+                    size: tuple[int, int]) -> tuple[dict, dict]:
+    """A generator of (height, width) images from a standard-normal latent vector (and a class id
+    when `labels` are given), values -1..1 (MediaPipe has no task for it: `get_signature_runner()`)."""
+    height, width = size
+    inputs = [{"name": "latent", "model_input": "latent",
+               "description": f"{latent_dim} values drawn independently from a standard normal distribution",
+               "content": {"content_properties": {"FeatureProperties": {}}}}]
+    files = {}
+    if labels:
+        inputs.append({"name": "class_id", "model_input": "class_id",
+                       "description": f"The class to draw, 0..{len(labels) - 1} (labels.txt)",
+                       "content": {"content_properties": {"FeatureProperties": {}}},
+                       "associated_files": [{"name": "labels.txt", "description": "Class names, one per line, by id",
+                                             "type": "TENSOR_VALUE_LABELS"}]})
+        files = _labels_file(labels)
+    images = {"name": "images",
+              "description": f"{colour} images, {width}x{height}, values -1..1: pixel = clip(round((x + 1) * 127.5), 0, 255)",
+              "content": {"content_properties": {"ImageProperties": {
+                  "color_space": "GRAYSCALE" if colour == "grey" else "RGB"}}},
+              "stats": {"max": [1.0], "min": [-1.0]}}
+    return _general(name, description, inputs, [images]), files
+
+
 def eight_bit(intensity_range) -> bool:
     """Whether images of this intensity range are 8-bit pixels (so 0..255 frames are what they are)."""
     low, high = intensity_range
@@ -75,7 +164,7 @@ def _rgb_image(size: tuple[int, int], grey_inside: bool, pixels: str, mean: floa
 
 def _general(name: str, description: str, inputs: list, outputs: list) -> dict:
     """The model-level fields around one subgraph's input and output tensor metadata."""
-    from automl.export import package_versions
+    from automl.versions import package_versions
 
     return {"name": name, "description": description, "version": f"automl {package_versions()['automl']}",
             "author": "automl",

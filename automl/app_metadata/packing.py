@@ -28,7 +28,7 @@ def with_metadata(content: bytes, metadata: dict, files: dict[str, bytes]) -> by
 
     model = flatbuffer_utils.read_model_from_bytearray(bytearray(content))
     buffer = schema.BufferT()
-    buffer.data = np.frombuffer(encode_metadata(metadata), np.uint8)
+    buffer.data = np.frombuffer(encode_metadata(in_file_order(model, metadata)), np.uint8)
     model.buffers.append(buffer)
     entry = schema.MetadataT()
     entry.name, entry.buffer = METADATA_NAME, len(model.buffers) - 1
@@ -43,6 +43,26 @@ def with_metadata(content: bytes, metadata: dict, files: dict[str, bytes]) -> by
                 entry = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
                 archive.writestr(entry, data, compress_type=zipfile.ZIP_STORED)
     return packed.getvalue()
+
+
+def in_file_order(model, metadata: dict) -> dict:
+    """`metadata` with its input tensor metadata in the order of the file's inputs, for a model
+    with several: an entry's "model_input" (dropped here) names the signature input it describes,
+    as the converter may order inputs otherwise than the model lists them."""
+    subgraph = metadata["subgraph_metadata"][0]
+    inputs = subgraph["input_tensor_metadata"]
+    if not any("model_input" in entry for entry in inputs):
+        return metadata
+    signature = model.signatureDefs[0]
+    index_of = {_name(tensor): tensor.tensorIndex for tensor in signature.inputs}
+    position = {index: i for i, index in enumerate(model.subgraphs[signature.subgraphIndex].inputs)}
+    missing = [entry["model_input"] for entry in inputs if entry["model_input"] not in index_of]
+    if missing:
+        raise ValueError(f"metadata describes inputs {missing} the model does not have; it has {sorted(index_of)}")
+    ordered = sorted(inputs, key=lambda entry: position[index_of[entry["model_input"]]])
+    ordered = [{k: v for k, v in entry.items() if k != "model_input"} for entry in ordered]
+    return {**metadata, "subgraph_metadata": [{**subgraph, "input_tensor_metadata": ordered},
+                                              *metadata["subgraph_metadata"][1:]]}
 
 
 def read_metadata(content: bytes) -> tuple[dict | None, dict[str, bytes]]:

@@ -271,7 +271,7 @@ def _convert(model, spec: dict, task, data, hp, folder: Path) -> None:
     from automl.convert import convert_tflite, representative_stream, twin_converter
 
     samples = task.representative_inputs(data, spec["representative_examples"], spec["seed"], hp)
-    content = convert_tflite(twin_converter(model), "int8", representative_stream(samples), spec["allow_flex_ops"],
+    content = convert_tflite(twin_converter(model, task.inference.output_name), "int8", representative_stream(samples), spec["allow_flex_ops"],
                              float_inputs=not isinstance(samples, dict), int8_io=task.inference.int8_io(data))
     (folder / "model.tflite").write_bytes(content)
     return content

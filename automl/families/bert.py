@@ -98,7 +98,6 @@ class Bert(Family):
         self._vocabulary_size = len(data.tokenizer.vocabulary)
 
     def build(self, hp, inputs, *, pretrained):
-        import keras
         import keras_hub
 
         from automl.tasks.text_classification.layers import MaskedMeanPooling
@@ -119,7 +118,7 @@ class Bert(Family):
             for name in ("token_embedding", "position_embedding", "segment_embedding", "embeddings_layer_norm"):
                 backbone.get_layer(name).trainable = False
         ids, mask = inputs["token_ids"], inputs["padding_mask"]
-        sequence = backbone({"token_ids": ids, "segment_ids": keras.ops.zeros_like(ids),
+        sequence = backbone({"token_ids": ids, "segment_ids": inputs["segment_ids"],
                              "padding_mask": mask})["sequence_output"]
         return MaskedMeanPooling(name="pool")([sequence, mask])
 

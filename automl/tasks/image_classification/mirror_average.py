@@ -113,6 +113,8 @@ class MirrorAverage(Inference):
     """The trained model, or its outputs averaged over each image and its mirror image when that
     scores better on validation (`export.mirror_average`)."""
 
+    output_name = "probabilities"
+
     def int8_io(self, data):
         return "uint8", "uint8"  # what MediaPipe's ImageClassifier hands and reads
 

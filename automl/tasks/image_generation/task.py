@@ -222,6 +222,16 @@ class GenerationView(ReportView):
 
 class GeneratorAlone(Inference):
     """A GAN's model apps run: its generator."""
+    output_name = "images"
+
+    def tflite_metadata(self, data, hp, config):
+        from automl.app_metadata.describe import image_generator
+
+        conditional = bool(hp.values.get("conditional", False))
+        height, width, channels = data.image_shape
+        return image_generator(config.run_name(), f"Image generator trained by automl on {config.data.path}",
+                               hp.get("latent_dim"), list(data.class_names) if conditional else [],
+                               "grey" if channels == 1 else "RGB", (height, width))
 
     def choose(self, model, data, hp, config):
         """The generator alone, and the untrained generator's distance for scale."""

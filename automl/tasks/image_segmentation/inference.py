@@ -10,6 +10,8 @@ from automl.inference import Inference
 class SegmenterFiles(Inference):
     """The trained model; its int8 file takes uint8 pixels as they are when the data is 8-bit."""
 
+    output_name = "masks"
+
     def int8_io(self, data):
         # Other data (16-bit, floats) has no uint8 scale that reads 0..255 frames as its intensities.
         return ("uint8", "uint8") if eight_bit(data.intensity_range) else ("int8", "int8")

@@ -2,8 +2,9 @@
 
 The family supplies the tokenizer (word vocabulary or WordPiece); the task
 encodes the texts once per family and crops or re-maps them per trial.
-The exported model takes `token_ids` and `padding_mask`; the tokenizer
-travels beside it as `tokenizer.json`.
+The exported model takes `token_ids` and `padding_mask` (and `segment_ids`, all 0, for BERT
+models: MediaPipe's TextClassifier feeds the three); the tokenizer travels beside it as
+`tokenizer.json` and, for BERT, inside the .tflite as its WordPiece vocabulary.
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ from automl.data.examples import Examples
 from automl.data.split import stratified_sample
 from automl.tasks.text_classification.data import TextData, load_text_data
 from automl.tasks.classification import ClassificationTask
-from automl.tasks.text_classification.tokenizers import encode_batch
+from automl.tasks.text_classification.tokenizers import encode_batch, named_inputs
 from automl.tasks.classification import ClassificationView
 from automl.tasks.base import handed_over
-
-INPUT_NAMES = ("token_ids", "padding_mask")
-
 
 @dataclass
 class EncodedText:
@@ -60,14 +58,15 @@ class TokenizedExamples(Examples):
         return data.encoded_views[key]
 
 
-def fit_to_hp(ids: np.ndarray, mask: np.ndarray, hp) -> dict:
-    """Crops to the trial's sequence length and maps ids beyond its vocabulary to [UNK] (1)."""
+def fit_to_hp(ids: np.ndarray, mask: np.ndarray, hp, names) -> dict:
+    """The model's inputs `names`: cropped to the trial's sequence length, ids beyond its vocabulary
+    mapped to [UNK] (1)."""
     length = _hp(hp, "sequence_length") or ids.shape[1]
     ids, mask = ids[:, :length], mask[:, :length]
     vocabulary = _hp(hp, "vocabulary_size")
     if vocabulary:
         ids = np.where(ids >= vocabulary, 1, ids).astype(np.int32)
-    return {"token_ids": np.ascontiguousarray(ids), "padding_mask": np.ascontiguousarray(mask)}
+    return named_inputs(np.ascontiguousarray(ids), np.ascontiguousarray(mask), names)
 
 
 def _hp(hp, name):
@@ -116,7 +115,7 @@ class TextClassification(ClassificationTask):
         import keras
 
         length = _hp(hp, "sequence_length") or data.tokenizer.sequence_length
-        return {name: keras.Input((length,), dtype="int32", name=name) for name in INPUT_NAMES}
+        return {name: keras.Input((length,), dtype="int32", name=name) for name in data.tokenizer.input_names}
 
     def build_head(self, hp, features, data, layers=None):
         """Dropout + softmax; `layers` may be tf_keras.layers, to build an export twin."""
@@ -136,7 +135,7 @@ class TextClassification(ClassificationTask):
         labels = data.part(part).labels
         if indices is not None:
             ids, mask, labels = ids[indices], mask[indices], labels[indices]
-        ds = tf.data.Dataset.from_tensor_slices((fit_to_hp(ids, mask, hp), labels.astype(np.int32)))
+        ds = tf.data.Dataset.from_tensor_slices((fit_to_hp(ids, mask, hp, data.tokenizer.input_names), labels.astype(np.int32)))
         if shuffle:
             ds = ds.shuffle(min(len(labels), 20_000), reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
@@ -144,11 +143,11 @@ class TextClassification(ClassificationTask):
     def representative_inputs(self, data, count, seed, hp=None):
         picked = stratified_sample(data.part("train").labels, count, seed)
         ids, mask = data.encoded("train")
-        return fit_to_hp(ids[picked], mask[picked], hp)
+        return fit_to_hp(ids[picked], mask[picked], hp, data.tokenizer.input_names)
 
     def eval_arrays(self, data, part, hp=None):
         ids, mask = data.encoded(part)
-        return fit_to_hp(ids, mask, hp), data.part(part).labels
+        return fit_to_hp(ids, mask, hp, data.tokenizer.input_names), data.part(part).labels
 
     def baselines(self, data, hp) -> dict:
         from automl.tasks.text_classification.baselines import tfidf_baseline
@@ -173,13 +172,15 @@ class TextClassification(ClassificationTask):
 
     bundle_reader = handed_over("automl.tasks.text_classification.task:TextReader")
 
+    inference = handed_over("automl.tasks.text_classification.inference:TextClassifierFiles")
+
     report_view = handed_over("automl.tasks.text_classification.task:TextClassificationView")
 
     def metadata(self, data, hp=None) -> dict:
         tok = self.final_tokenizer(data, hp)
         return {
             "labels": data.class_names,
-            "inputs": {name: {"shape": [None, tok.sequence_length], "dtype": "int32"} for name in INPUT_NAMES},
+            "inputs": {name: {"shape": [None, tok.sequence_length], "dtype": "int32"} for name in tok.input_names},
             "tokenizer": {"file": "tokenizer.json", "kind": tok.kind, "sequence_length": tok.sequence_length,
                           "vocabulary_size": len(tok.vocabulary),
                           "note": "automl.tasks.text_classification.tokenizers reproduces the training ids in pure Python"},
@@ -191,6 +192,16 @@ class TextReader(LabelReader):
 
     def raw_test_inputs(self, data):
         return data.part("test").texts
+
+    mediapipe_task = "TextClassifier"
+
+    def mediapipe_outputs(self, model_path, raw, data):
+        from automl.mediapipe_tasks import classify_texts
+        from automl.tasks.text_classification.inference import WORD_MODELS_IN_MEDIAPIPE
+
+        if data.tokenizer.kind != "wordpiece":
+            raise ValueError(WORD_MODELS_IN_MEDIAPIPE)
+        return classify_texts(model_path, raw, len(data.class_names))
 
 class TextClassificationView(ClassificationView):
     """What the terminal and the report show of TextClassification runs."""

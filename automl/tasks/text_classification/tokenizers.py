@@ -74,6 +74,9 @@ class WordPieceTokenizer:
     """
 
     kind = "wordpiece"
+    #: BERT models take which segment (sentence) each token is in as well: all 0 for one text, as
+    #: MediaPipe's TextClassifier feeds it.
+    input_names = ("token_ids", "padding_mask", "segment_ids")
 
     def __init__(self, vocabulary: Sequence[str], sequence_length: int, lowercase: bool = True,
                  max_chars_per_word: int = 100):
@@ -130,6 +133,7 @@ class WordTokenizer:
     """
 
     kind = "word"
+    input_names = ("token_ids", "padding_mask")
 
     def __init__(self, vocabulary: Sequence[str], sequence_length: int):
         self.vocabulary = list(vocabulary)
@@ -205,9 +209,18 @@ def encode_batch(tokenizer, texts: Sequence[str]):
 
 
 def encode_inputs(tokenizer, texts: Sequence[str]) -> dict:
-    """The model's inputs for raw texts: token_ids and padding_mask by name."""
-    ids, mask = encode_batch(tokenizer, texts)
-    return {"token_ids": ids, "padding_mask": mask}
+    """The model's inputs for raw texts by name (`tokenizer.input_names`)."""
+    return named_inputs(*encode_batch(tokenizer, texts), tokenizer.input_names)
+
+
+def named_inputs(ids, mask, names: Sequence[str]) -> dict:
+    """Token ids and padding masks as the model's inputs `names` (segment ids: all 0, one text each)."""
+    import numpy as np
+
+    inputs = {"token_ids": ids, "padding_mask": mask}
+    if "segment_ids" in names:
+        inputs["segment_ids"] = np.zeros_like(ids)
+    return inputs
 
 
 def save_tokenizer(tokenizer, path: Path) -> None:

@@ -315,6 +315,15 @@ class ForecastInference(Inference):
     adding the level back stay float; everything between is int8."""
 
     int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
+    output_name = "forecast"
+
+    def tflite_metadata(self, data, hp, config):
+        from automl.app_metadata.describe import forecaster
+
+        meta = self.task.metadata(data, hp)
+        return forecaster(config.run_name(), f"Forecaster trained by automl on {config.data.path}",
+                          meta["input"]["columns"], meta["input"]["mean"], meta["input"]["std"], meta["lookback"],
+                          meta["horizon"], meta["output"]["targets"], data.frequency.name)
 
 
 class Windows(Examples):

@@ -61,6 +61,29 @@ def test_the_generator_exports_and_matches_keras_on_litert(gan_run):
     assert "to_pixels" in meta["output"]
 
 
+def test_the_generator_files_name_their_inputs_and_output_and_describe_them(gan_run):
+    """Apps run a generator by `get_signature_runner()`: its inputs and output by name, their
+    meaning in the file's metadata (the class names packed in)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    from automl.app_metadata.packing import read_metadata
+
+    path = gan_run.out_dir / "export" / "model_float32.tflite"
+    interpreter = Interpreter(model_path=str(path))
+    signature = interpreter.get_signature_list()["serving_default"]
+    assert sorted(signature["inputs"]) == ["class_id", "latent"] and signature["outputs"] == ["images"]
+    runner = interpreter.get_signature_runner("serving_default")
+    images = runner(latent=np.zeros((1, 32), np.float32), class_id=np.array([[3]], np.int32))["images"]
+    assert images.shape == (1, 28, 28, 1) and -1 <= images.min() <= images.max() <= 1
+    described, files = read_metadata(path.read_bytes())
+    subgraph = described["subgraph_metadata"][0]
+    file_order = [d["name"].split("serving_default_")[-1].split(":")[0] for d in interpreter.get_input_details()]
+    assert [t["name"] for t in subgraph["input_tensor_metadata"]] == file_order
+    assert subgraph["output_tensor_metadata"][0]["name"] == "images"
+    labels = json.loads((gan_run.out_dir / "export" / "metadata.json").read_text())["inputs"]["class_id"]["labels"]
+    assert files["labels.txt"].decode().split("\n")[:-1] == labels
+
+
 def test_generate_gives_uint8_images_of_the_data_shape(gan_run):
     images = gan_run.generate(6, labels=np.arange(6))
     assert images.dtype == np.uint8 and images.shape == (6, 28, 28, 1)

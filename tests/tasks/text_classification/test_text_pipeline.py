@@ -70,11 +70,20 @@ def test_bilstm_learns_and_its_int8_model_agrees(bilstm_run):
 
 
 def test_bundle_has_tokenizer_and_labels_in_order(bilstm_run):
-    out, _ = bilstm_run
+    from automl.app_metadata.packing import read_metadata
+
+    out, report = bilstm_run
     export = out / "export"
     assert (export / "labels.txt").read_text().split() == ["fresh", "rotten"]
     metadata = json.loads((export / "metadata.json").read_text())
     assert metadata["tokenizer"]["file"] == "tokenizer.json" and (export / "tokenizer.json").exists()
+    # The files carry their labels; MediaPipe cannot tokenize their words, and the report says why.
+    described, files = read_metadata((export / "model_int8.tflite").read_bytes())
+    assert files == {"labels.txt": b"fresh\nrotten\n"}
+    assert [t["name"] for t in described["subgraph_metadata"][0]["input_tensor_metadata"]] in (
+        ["token_ids", "padding_mask"], ["padding_mask", "token_ids"])
+    for row in (r for r in report["exports"] if r["format"] == "tflite"):
+        assert "regex tokenizer cannot reproduce" in row["mediapipe"].get("error", ""), row.get("mediapipe")
 
 
 def test_automl_predict_labels_raw_text(bilstm_run):

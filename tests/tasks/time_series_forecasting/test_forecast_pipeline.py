@@ -78,3 +78,33 @@ def test_automl_predict_forecasts_the_steps_after_a_history_file(result, tmp_pat
     raw = np.array([float(r["co2"]) for r in rows[-104:]])
     expected = result.predict(raw[None, :])[0, :, 0]
     np.testing.assert_allclose([f["co2"] for f in forecast], expected, rtol=1e-5)
+
+
+def test_the_model_cards_signature_runner_snippet_runs_as_written(result):
+    """The card's LiteRT code, run in the bundle's folder as a user would, reads the forecast by its
+    name through the file's serving signature; the file's own metadata names and scales it."""
+    import re
+    import subprocess
+    import sys
+
+    from automl.app_metadata.packing import read_metadata
+
+    export = result.out_dir / "export"
+    card = (export / "README.md").read_text()
+    snippet = re.search(r"## Running it on LiteRT from Python\n.*?```python\n(.*?)```", card, re.S).group(1)
+    assert 'get_signature_runner("serving_default")' in snippet and '"window": np.zeros((1, 104, 1)' in snippet
+    printed = subprocess.run([sys.executable, "-c", snippet], cwd=export, capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr[-2000:]
+    assert printed.stdout.startswith("{'forecast': (1, 52, 1)}")
+    picked = re.search(r'model_path="(model_\w+\.tflite)"', snippet).group(1)
+
+    meta = json.loads((export / "metadata.json").read_text())
+    described, files = read_metadata((export / picked).read_bytes())
+    subgraph = described["subgraph_metadata"][0]
+    window, = subgraph["input_tensor_metadata"]
+    forecast, = subgraph["output_tensor_metadata"]
+    assert (window["name"], forecast["name"]) == ("window", "forecast") and files == {}
+    normalization = window["process_units"][0]["options"]["NormalizationOptions"]
+    assert normalization["mean"] == pytest.approx(meta["input"]["mean"])
+    assert normalization["std"] == pytest.approx(meta["input"]["std"])
+    assert "next 52 weekly steps of co2" in forecast["description"]
