@@ -125,7 +125,10 @@ const vision = await FilesetResolver.forVisionTasks(
 const segmenter = await ImageSegmenter.createFromOptions(vision, {{
   baseOptions: {{ modelAssetPath: "{model}" }}, outputCategoryMask: true }});
 const result = segmenter.segment(document.getElementById("tile"));
-const mask = result.categoryMask.getAsUint8Array();  // one class index per pixel''',
+const mask = result.categoryMask.getAsUint8Array();  // one class index per pixel, labels.txt order
+const pixels = {{}};
+mask.forEach((index) => {{ pixels[index] = (pixels[index] || 0) + 1; }});
+console.log(JSON.stringify(pixels));  // pixels per class index''',
         "python": '''import mediapipe as mp
 import numpy as np
 from mediapipe.tasks.python import BaseOptions, vision

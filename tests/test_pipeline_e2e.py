@@ -124,6 +124,27 @@ def test_the_model_cards_python_snippet_runs_in_mediapipe_as_written(quickstart_
     assert printed.stdout.split()[0] == expected["label"], (printed.stdout, expected)
 
 
+def test_the_model_cards_javascript_classifies_a_photo_in_chromium_as_automl_predict_does(quickstart_run):
+    """The card's web code as printed, in MediaPipe Tasks for the web in headless Chromium, on one
+    of the test PNGs shown in an <img>: the class `automl predict` gives it."""
+    import re
+
+    from automl.predict import Predictor
+    from tests.mediapipe_web import card_javascript, run_in_chromium
+
+    out, _, _ = quickstart_run
+    snippet = card_javascript((out / "export" / "README.md").read_text())
+    picked = re.search(r'modelAssetPath: "model_(\w+)\.tflite"', snippet).group(1)
+    photo = _test_images(out)[3]
+    shutil.copyfile(photo, out / "export" / "photo.png")
+    try:
+        printed = run_in_chromium(snippet, out / "export", '<img id="photo" src="photo.png">')
+    finally:
+        (out / "export" / "photo.png").unlink()
+    label = printed[-1].split()[0]
+    assert label == Predictor(out, picked).predict([str(photo)])[0]["label"], printed
+
+
 def test_a_tflite_file_alone_predicts_through_its_metadata(quickstart_run, tmp_path):
     """`automl predict model_int8.tflite PNG...` with no bundle beside it gives the bundle's answers."""
     from automl.predict import Predictor

@@ -115,3 +115,18 @@ def test_a_bert_file_alone_predicts_through_its_packed_vocabulary(bert_run, tmp_
     alone = [json.loads(line) for line in result.stdout.splitlines()]
     bundled = Predictor(out, "int8").predict(texts)
     assert [(r["label"], r["confidence"]) for r in alone] == [(r["label"], round(r["confidence"], 4)) for r in bundled]
+
+
+def test_the_model_cards_javascript_classifies_a_text_in_chromium_as_automl_predict_does(bert_run):
+    """The card's web code as printed, in MediaPipe Tasks for the web in headless Chromium."""
+    from automl.predict import Predictor
+    from tests.mediapipe_web import card_javascript, run_in_chromium
+
+    out, _ = bert_run
+    snippet = card_javascript((out / "export" / "README.md").read_text())
+    picked = re.search(r'modelAssetPath: "model_(\w+)\.tflite"', snippet).group(1)
+    text = "a dull, lifeless mess that never finds its story"
+    printed = run_in_chromium(snippet, out / "export", f'<textarea id="review">{text}</textarea>')
+    expected = Predictor(out, picked).predict([text])[0]
+    label, score = printed[-1].split()
+    assert label == expected["label"] and float(score) == pytest.approx(expected["confidence"], abs=2e-3), printed
