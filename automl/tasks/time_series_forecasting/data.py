@@ -24,7 +24,8 @@ from automl.data.text_files import read_text_file
 from automl.tasks.time_series_forecasting.seasons import find_seasons
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
 
-TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds")
+TIME_COLUMN_NAMES = ("time", "timestamp", "date", "datetime", "ds", "period", "year", "month", "week", "day",
+                     "quarter")
 
 #: Calendar covariates: each adds a sine and a cosine column of its phase.
 CALENDAR_PERIODS = {"hour_of_day": 24.0, "day_of_week": 7.0, "day_of_year": 365.25, "month_of_year": 12.0}
@@ -60,6 +61,8 @@ class SeriesData:
     missing: dict = field(default_factory=dict)
     time_column: str = "time"
     time_format: Optional[str] = None
+    #: How the time column was found (data.time_column, its name, its values), for the profile.
+    time_source: str = "data.time_column"
     #: The requested calendar features left out, and why (None when all were kept).
     calendar_note: Optional[str] = None
     mean: np.ndarray = None
@@ -117,7 +120,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
     else:
         source = str(cfg.path)
         columns = read_csv_columns(Path(cfg.path), cfg.encoding)
-    time_column = _time_column(cfg, columns, source)
+    time_column, time_source = _time_column(cfg, columns, source)
     covariates = list(cfg.covariates)
     targets = _targets(cfg, columns, time_column, covariates, source)
     times = parse_times(columns[time_column], f"{source}: column {time_column!r}", cfg.time_format)
@@ -142,7 +145,7 @@ def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
     values = np.concatenate([values, calendar_values], axis=1)
     data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, seasons, season_source,
                       horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format,
-                      calendar_note=calendar_note)
+                      calendar_note=calendar_note, time_source=time_source)
     train = values[:train_end]
     data.mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
@@ -186,17 +189,40 @@ def read_csv_columns(path: Path, encoding: str = "auto") -> dict:
     return columns
 
 
-def _time_column(cfg, columns: dict, source: str) -> str:
+def _time_column(cfg, columns: dict, source: str) -> tuple[str, str]:
+    """The time column, and how it was found: data.time_column; else the first column named as
+    times usually are whose values read as times; else the first column whose values read as
+    increasing times, whatever its name."""
     if cfg.time_column != "auto":
         if cfg.time_column not in columns:
             raise DataError(f"{source}: data.time_column={cfg.time_column!r} is not a column. "
                             f"Columns: {list(columns)}")
-        return cfg.time_column
+        return cfg.time_column, "data.time_column"
     for name in columns:
-        if name.lower() in TIME_COLUMN_NAMES:
-            return name
-    raise DataError(f"{source}: no time column found (looked for {', '.join(TIME_COLUMN_NAMES)}); "
-                    f"set data.time_column. Columns: {list(columns)}")
+        if name.strip().lower() in TIME_COLUMN_NAMES and _reads_as_times(columns[name], cfg.time_format):
+            return name, f"the column named {name!r}"
+    for name in columns:
+        if _reads_as_times(columns[name], cfg.time_format, increasing=True):
+            return name, f"the first column whose values read as increasing times ({name!r})"
+    raise DataError(f"{source}: no time column found: no column is named {', '.join(TIME_COLUMN_NAMES)} and none "
+                    f"holds increasing dates or years; set data.time_column (and data.time_format if its "
+                    f"values are written otherwise). Columns: {list(columns)}")
+
+
+def _reads_as_times(values, time_format: Optional[str], increasing: bool = False) -> bool:
+    """Whether a column's values parse as times (plain numbers only as four-digit years), and, if
+    asked, strictly increase."""
+    if not len(values):
+        return False
+    first = str(values[0]).strip()
+    if first.lstrip("-").replace(".", "", 1).isdigit() and not (len(first) == 4 and first.isdigit()
+                                                                 and 1000 <= int(first) <= 2999):
+        return False  # a count or a measurement, not a date
+    try:
+        times = parse_times(values, "", time_format)
+    except DataError:
+        return False
+    return not increasing or bool((np.diff(times).astype(np.int64) > 0).all())
 
 
 def _targets(cfg, columns: dict, time_column: str, covariates: list, source: str) -> list[str]:

@@ -80,6 +80,7 @@ class Forecasting(Task):
             "start": str(data.times[0]),
             "end": str(data.times[-1]),
             "frequency": data.frequency.to_report(),
+            "time_column": {"name": data.time_column, "found_by": data.time_source},
             "season": data.season,
             "seasons": data.seasons,
             "season_source": data.season_source,
@@ -124,16 +125,18 @@ class Forecasting(Task):
     def _linear(self, centred, data):
         """A linear map from the centred window to the forecast changes, beside the backbone.
 
-        It starts as the baseline rule that forecasts the training windows best
-        (the rules are linear in the window) or as a least-squares fit of the
-        training windows, whichever forecasts validation better (`linear_start`),
-        so the model begins where the baselines end and the backbone learns what is left.
+        It is the baseline rule that forecasts the training windows best (the rules
+        are linear in the window) or a least-squares fit of the training windows,
+        whichever forecasts validation better (`linear_start`), and training leaves
+        it as it is: the backbone learns what the rule misses.
         """
         import keras
 
         lookback = centred.shape[1]
         flat = keras.layers.Flatten(name="linear_flatten")(centred)
-        dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear")
+        # Fixed: the rule stays a part of every forecast, so a network that learns nothing forecasts as
+        # the rule does, and export can weigh the network's correction against it (ForecastInference).
+        dense = keras.layers.Dense(data.horizon * data.num_targets, dtype="float32", name="linear", trainable=False)
         linear = dense(flat)
         dense.kernel.assign(self.linear_start(data, lookback).kernel)
         dense.bias.assign(np.zeros(dense.bias.shape, dtype="float32"))
@@ -290,6 +293,22 @@ def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
     return float(np.mean(np.abs(forecast - actual) / data.std[: data.num_targets]))
 
 
+def _correction_head(model):
+    """The network's correction layer (the task's zero-initialized `head`), or None."""
+    try:
+        return model.get_layer("head")
+    except ValueError:
+        return None
+
+
+def _has_linear(model) -> bool:
+    try:
+        model.get_layer("linear")
+        return True
+    except ValueError:
+        return False
+
+
 def _calendar_formula(name: str) -> str:
     from automl.tasks.time_series_forecasting.data import CALENDAR_PERIODS
 
@@ -309,10 +328,50 @@ class SeriesApi(PythonApi):
         return super().in_memory(data)
 
 
+#: Shares of the network's correction tried on top of the linear map's rule, largest first: 1 is the
+#: model as trained, 0 the rule alone (`ForecastInference.choose`).
+CORRECTION_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
+
+
 class ForecastInference(Inference):
-    """The forecaster as trained; its window goes in and the forecast comes out in float: test
-    levels beyond the training range would clip in int8. Slicing off the last value, centring and
-    adding the level back stay float; everything between is int8."""
+    """The forecaster as trained, or its linear map's rule plus a share of the network's correction
+    when that forecasts the validation windows better (the whole correction, none of it, or a
+    blend); its window goes in and the forecast comes out in float: test levels beyond the training
+    range would clip in int8. Slicing off the last value, centring and adding the level back stay
+    float; everything between is int8."""
+
+    def choose(self, model, data, hp, config):
+        """Scales the correction head (a linear last layer, so scaling its weights scales the
+        correction) by the share with the lowest validation MAE; the test split is not looked at."""
+        import keras
+
+        head = _correction_head(model)
+        if head is None:
+            return model, None
+        x, y = self.task.eval_arrays(data, "val", hp)
+        chosen = keras.models.clone_model(model)
+        chosen.set_weights(model.get_weights())
+        weights = head.get_weights()
+        errors = {}
+        for share in CORRECTION_SHARES:
+            _correction_head(chosen).set_weights([w * share for w in weights])
+            errors[share] = float(np.mean(np.abs(chosen.predict(x, batch_size=256, verbose=0) - y)))
+        best = min(CORRECTION_SHARES, key=lambda share: errors[share])  # ties keep the larger share
+        _correction_head(chosen).set_weights([w * best for w in weights])
+        start = self.task.linear_start(data, self._lookback(hp, data)).name if _has_linear(model) else "naive"
+        inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
+                     "validation_mae": {str(share): round(error, 6) for share, error in errors.items()}}
+        return (model, inference) if best == 1.0 else (chosen, inference)
+
+    def tf_keras(self, model, inference):
+        share = (inference or {}).get("correction_share", 1.0)
+        if share != 1.0:
+            head = model.get_layer("head")
+            head.set_weights([w * share for w in head.get_weights()])
+        return model
+
+    def _lookback(self, hp, data) -> int:
+        return self.task._lookback(hp, data)
 
     int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD")
     output_name = "forecast"
@@ -350,12 +409,22 @@ class ForecastScorer(Scorer):
 class ForecastingView(ReportView):
     """What the terminal and the report show of Forecasting runs."""
 
+    def describe_inference(self, inference: dict) -> str:
+        share = inference["correction_share"]
+        what = ("the model as trained" if share == 1.0 else f"the {inference['rule']} rule alone" if share == 0.0
+                else f"the {inference['rule']} rule plus {share:g} of the network's correction")
+        return (f"{what}: the lowest MAE of {len(inference['validation_mae'])} blends on "
+                f"{inference['validation_windows']} validation windows ({inference['validation_mae']})")
+
     def describe_profile(self, profile: dict) -> str:
         seasons = " and ".join(str(s) for s in profile["seasons"])
         text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
                 f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
                 f"horizon {profile['horizon']}, windows {profile['windows']}")
         notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
+        found = profile.get("time_column", {})
+        if found.get("found_by", "data.time_column") != "data.time_column":
+            notes.insert(0, f"times from {found['found_by']}")
         return ", ".join([text, *notes])
 
     def report_figures(self, report, data, inputs, targets, outputs) -> list:

@@ -43,3 +43,35 @@ def test_a_short_series_keeps_the_rule(tmp_path):
     x, _ = centred_windows(data, "train", 24, None)
     assert len(x) < MIN_WINDOWS_PER_WEIGHT * 24
     assert task.linear_start(data, 24).name == task.starting_rule(data, 24).name == "seasonal_naive_drift"
+
+
+def test_a_correction_that_hurts_on_validation_is_not_shipped_and_the_file_is_the_rule(tmp_path):
+    """A network correction that makes validation forecasts worse is scaled away: the model chosen
+    for export forecasts exactly the linear map's rule (air passengers: seasonal naive with drift)."""
+    import keras
+    import keras_tuner
+
+    from automl.config.loader import config_from_mapping
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
+    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
+    task = Forecasting()
+    data = task.load_data(config)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("lookback", 24)
+    keras.utils.set_random_seed(0)
+    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+    head = model.get_layer("head")
+    head.set_weights([np.random.default_rng(0).normal(0, 0.05, w.shape).astype(np.float32) for w in head.get_weights()])
+
+    chosen, inference = task.inference.choose(model, data, hp, config)
+    assert inference["correction_share"] == 0.0 and inference["rule"] == "seasonal_naive_drift"
+    assert inference["validation_mae"]["0.0"] < inference["validation_mae"]["1.0"]
+    x, _ = task.eval_arrays(data, "test", hp)
+    rule = task.linear_start(data, 24).kernel
+    centred = x[..., :1] - x[:, -1:, :1]
+    expected = (centred.reshape(len(x), -1) @ rule).reshape(len(x), 12, 1) + x[:, -1:, :1]
+    np.testing.assert_allclose(chosen.predict(x, verbose=0), expected, atol=1e-4)
+    assert model.get_layer("head").get_weights()[0].std() > 0.01  # the trained model itself is left as it was

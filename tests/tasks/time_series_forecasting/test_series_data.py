@@ -50,8 +50,28 @@ def test_bad_input_is_named(tmp_path):
         load_series_data(DataConfig(path=str(path), time_column="when", horizon=1))
     with pytest.raises(DataError, match=r"data.targets names 'temp', which is not a column. Columns: \['when', 'value'\]"):
         load_series_data(DataConfig(path=str(path), time_column="when", targets=["temp"]))
-    with pytest.raises(DataError, match=r"no time column found"):
-        load_series_data(DataConfig(path=str(path)))
+    counts = tmp_path / "counts.csv"
+    counts.write_text("step,value\n1,5\n2,6\n3,7\n")  # increasing numbers are not years
+    with pytest.raises(DataError, match=r"no time column found: no column is named time, .* set data.time_column"):
+        load_series_data(DataConfig(path=str(counts)))
+
+
+def test_a_yearly_series_with_an_integer_year_column_is_read_by_default():
+    from tests.conftest import _package_file
+
+    nile = _package_file("statsmodels", "statsmodels/datasets/nile/nile.csv")
+    data = load_series_data(DataConfig(path=str(nile)))
+    assert data.time_column == "year" and data.time_source == "the column named 'year'"
+    assert data.frequency.name == "yearly" and str(data.times[0])[:4] == "1871" and data.targets == ["volume"]
+
+
+def test_dates_under_any_name_are_found_by_their_values(tmp_path):
+    path = tmp_path / "sales.csv"
+    rows = "".join(f"{i % 7},2021-{1 + i // 28:02d}-{1 + i % 28:02d},{100 + i}\n" for i in range(84))
+    path.write_text("store,fecha,sales\n" + rows)  # 'store' holds numbers, 'fecha' dates
+    data = load_series_data(DataConfig(path=str(path), horizon=2))
+    assert data.time_column == "fecha" and "increasing times ('fecha')" in data.time_source
+    assert data.targets == ["store", "sales"]
 
 
 def test_a_horizon_longer_than_the_held_out_parts_grows_them_or_is_refused():
