@@ -1,0 +1,106 @@
+"""Forecasting against the rules, series by series: the model's test MASE and MAE beside seasonal
+naive, seasonal naive with drift, the rule (or least-squares fit) the model is built on and what
+export shipped (the rule plus a validated share of the network's correction), and exponential
+smoothing from statsmodels as an outside reference (not a dependency of automl: it needs
+`pip install statsmodels pandas patsy`; without them its column says so).
+
+Usage: python tests/benchmarks/forecast_rules.py RUN_ROOT [--budget 4m] [--only air,co2]
+
+Each series runs `automl.fit` with its budget (long: run it in the background), all on the same
+chronological split; every figure is on the test part, which nothing chose by.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from tests.conftest import AIR_PASSENGERS, CO2, SEATTLE_TEMPS, TAYLOR, _package_file, pmdarima_series  # noqa: E402
+
+
+def series_sets(root: Path) -> dict:
+    """name -> (CSV path, data settings): the series the tests have, plus a yearly one."""
+    sets = {}
+    if AIR_PASSENGERS:
+        sets["air_passengers (144 monthly)"] = (pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", root / "air.csv"),
+                                               {"horizon": 12})
+    if CO2:
+        sets["co2 (weekly)"] = (CO2, {"time_column": "date", "horizon": 52, "season": 52})
+    if TAYLOR:
+        sets["taylor load (half-hourly)"] = (pmdarima_series(TAYLOR, "2000-06-05T00:00", "30m", root / "taylor.csv"),
+                                             {"horizon": 48})
+    if SEATTLE_TEMPS:
+        sets["seattle temps (hourly)"] = (SEATTLE_TEMPS, {"horizon": 24})
+    nile = _package_file("statsmodels", "statsmodels/datasets/nile/nile.csv")
+    if nile:
+        sets["nile (100 yearly)"] = (nile, {})
+    return sets
+
+
+def ets_test_mae(data, task, lookback: int) -> str:
+    """statsmodels' exponential smoothing (additive damped trend, multiplicative season) refitted on the
+    history before each test origin, its MAE on the same test windows; or why not."""
+    try:
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+    except ImportError as err:
+        return f"n/a ({err.name} not installed)"
+    from automl.tasks.time_series_forecasting.windows import origins
+
+    target = data.values[:, 0]
+    starts = origins(data, "test", lookback)
+    step = max(1, len(starts) // 20)  # at most 20 refits
+    errors = []
+    for origin in starts[::step]:
+        history = target[:origin]
+        season = data.season if data.season > 1 and len(history) >= 2 * data.season else None
+        # A multiplicative season where the series is positive (its swing grows with its level).
+        kind = ("mul" if (history > 0).all() else "add") if season else None
+        fit = ExponentialSmoothing(history, trend="add", damped_trend=True, seasonal=kind,
+                                   seasonal_periods=season).fit()
+        errors.append(np.abs(fit.forecast(data.horizon) - target[origin:origin + data.horizon]).mean())
+    return f"{np.mean(errors):.4f} ({len(errors)} origins)"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("root")
+    parser.add_argument("--budget", default="4m")
+    parser.add_argument("--only", default="")
+    args = parser.parse_args(argv)
+    import automl
+
+    root = Path(args.root)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, (path, settings) in series_sets(root).items():
+        if args.only and not any(key in name for key in args.only.split(",")):
+            continue
+        out = root / name.split()[0]
+        result = automl.fit(str(path), task="time_series_forecasting", output=str(out), data=settings,
+                            time_limit=args.budget, export={"formats": ["tflite"], "quantizations": ["float32"]})
+        report = result.report
+        rules = report["baselines"]
+        inference = report.get("inference") or {}
+        row = {
+            "series": name, "budget": args.budget, "used_s": report["timings"]["total_seconds"],
+            "family": report["best"]["family"],
+            "model": {k: round(report["test_metrics"][k], 4) for k in ("mae", "mase")},
+            "seasonal_naive": {k: round(rules["seasonal_naive"][k], 4) for k in ("mae", "mase")},
+            "seasonal_naive_drift": {k: round(rules["seasonal_naive_drift"][k], 4) for k in ("mae", "mase")},
+            "best_rule": min(rules, key=lambda rule: rules[rule]["mae"]),
+            "linear_map": report["dataset"]["linear_start"]["start"],
+            "shipped": {k: inference.get(k) for k in ("rule", "correction_share", "validation_windows")},
+            "ets_mae": ets_test_mae(result._data, result._task, report["best"]["hyperparameters"]["lookback"]),
+        }
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
