@@ -75,3 +75,21 @@ def test_a_correction_that_hurts_on_validation_is_not_shipped_and_the_file_is_th
     expected = (centred.reshape(len(x), -1) @ rule).reshape(len(x), 12, 1) + x[:, -1:, :1]
     np.testing.assert_allclose(chosen.predict(x, verbose=0), expected, atol=1e-4)
     assert model.get_layer("head").get_weights()[0].std() > 0.01  # the trained model itself is left as it was
+
+
+def test_a_share_of_the_correction_is_shipped_only_on_evidence_from_enough_windows():
+    from automl.tasks.time_series_forecasting.task import choose_share
+
+    rng = np.random.default_rng(0)
+    rule = rng.uniform(0.2, 0.4, 300)
+    # A steady gain on many windows: the whole correction.
+    steady = {1.0: rule - 0.02 + rng.normal(0, 0.01, 300), 0.5: rule - 0.01, 0.0: rule}
+    assert choose_share(steady, independent=30)[0] == 1.0
+    # The same mean gain, but erratic and on a horizon's worth of windows: the rule.
+    erratic = {1.0: rule[:10] - 0.02 + rng.normal(0, 0.1, 10), 0.0: rule[:10]}
+    best, gains = choose_share(erratic, independent=1)
+    assert best == 0.0 and gains[1.0] < 1
+    # Half the correction clears the bar where the whole does not: the half.
+    noise = rng.normal(0, 0.05, 10)
+    mixed = {1.0: rule[:10] - 0.03 + 2 * noise, 0.5: rule[:10] - 0.02 + 0.2 * noise, 0.0: rule[:10]}
+    assert choose_share(mixed, independent=1)[0] == 0.5
