@@ -388,7 +388,7 @@ class ForecastInference(Inference):
         inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
                      "independent_windows": round(independent, 1),
                      "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
-                     "gain_over_rule_in_standard_errors": {str(share): round(g, 2) for share, g in gains.items()
+                     "gain_over_rule_in_standard_errors": {str(share): round(float(g), 2) for share, g in gains.items()
                                                           if share != 0.0}}
         return (model, inference) if best == 1.0 else (chosen, inference)
 
