@@ -64,11 +64,12 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
         input_note = (f"MediaPipe tokenizes each text itself with the WordPiece vocabulary inside the file "
                       f"(lowercased; the first {tokenizer['sequence_length'] - 2} word pieces are read).")
     lines += ["", *app_section(report.get("mediapipe_task"), rows, input_note)]
+    smallest = _smallest(rows)
     lines += ["", "## Input and output", "",
               "```json", json.dumps({k: meta[k] for k in ("input", "inputs", "tokenizer", "output", "int8_io") if k in meta},
                                          indent=2), "```",
               "", "`labels.txt` names the classes in output order." if (export_dir / "labels.txt").exists() else "",
-              "", *(litert_section(export_dir / _smallest(rows)) if _smallest(rows) else []),
+              "", *(litert_section(export_dir / smallest) if smallest else []),
               "Or, with automl installed: `automl predict RUN_DIR INPUT...` (the bundle's preprocessing, LiteRT, "
               "no TensorFlow).", ""]
     path = export_dir / "README.md"

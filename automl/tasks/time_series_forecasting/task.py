@@ -293,20 +293,12 @@ def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
     return float(np.mean(np.abs(forecast - actual) / data.std[: data.num_targets]))
 
 
-def _correction_head(model):
-    """The network's correction layer (the task's zero-initialized `head`), or None."""
+def _layer(model, name: str):
+    """The model's layer `name` (the correction `head`, the `linear` map), or None."""
     try:
-        return model.get_layer("head")
+        return model.get_layer(name)
     except ValueError:
         return None
-
-
-def _has_linear(model) -> bool:
-    try:
-        model.get_layer("linear")
-        return True
-    except ValueError:
-        return False
 
 
 def _calendar_formula(name: str) -> str:
@@ -369,7 +361,7 @@ class ForecastInference(Inference):
         when none is. The test split is not looked at."""
         import keras
 
-        head = _correction_head(model)
+        head = _layer(model, "head")
         if head is None:
             return model, None
         x, y = self.task.eval_arrays(data, "val", hp)
@@ -378,13 +370,13 @@ class ForecastInference(Inference):
         weights = head.get_weights()
         per_window = {}
         for share in CORRECTION_SHARES:
-            _correction_head(chosen).set_weights([w * share for w in weights])
+            _layer(chosen, "head").set_weights([w * share for w in weights])
             errors = np.abs(chosen.predict(x, batch_size=256, verbose=0) - y)
             per_window[share] = errors.reshape(len(x), -1).mean(axis=1)
         independent = max(1.0, len(x) / data.horizon)
         best, gains = choose_share(per_window, independent)
-        _correction_head(chosen).set_weights([w * best for w in weights])
-        start = self.task.linear_start(data, self.task._lookback(hp, data)).name if _has_linear(model) else "naive"
+        _layer(chosen, "head").set_weights([w * best for w in weights])
+        start = self.task.linear_start(data, self.task._lookback(hp, data)).name if _layer(model, "linear") is not None else "naive"
         inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
                      "independent_windows": round(independent, 1),
                      "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
