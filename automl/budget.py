@@ -71,6 +71,7 @@ class RunBudget:
 
     def __init__(self, config, recorder=None, started: Optional[float] = None):
         self.total = config.time_limit
+        self.spends = config.spend_time_limit
         self.own = {"search": config.search.time_limit, "finetune": config.finetune.time_limit}
         self.recorder = recorder
         self.started = time.time() if started is None else started
@@ -124,8 +125,9 @@ class RunBudget:
         why = []
         search, tuned = report.get("search", {}), report.get("finetune", {})
         if search and not search.get("stopped_by_time_limit"):
+            spent = "" if self.spends else "; spend_time_limit is false"
             why.append(f"the search ended with its plan done ({len(search.get('trials', []))} trial(s); "
-                       f"search.max_trials and search.epochs set it)")
+                       f"search.max_trials and search.epochs set it{spent})")
         if tuned.get("skipped"):
             why.append("fine-tuning is disabled (finetune.enabled: false)")
         elif tuned and not tuned.get("stopped_by_time_limit"):
@@ -134,6 +136,9 @@ class RunBudget:
             ended = ("validation stopped improving (finetune.patience)" if tuned.get("stopped_early") else
                      f"all the epochs finetune.epochs allows (auto: at most {AUTO_EPOCH_CAP} with a time limit)")
             why.append(f"fine-tuning ended after {tuned.get('epochs_run')} epoch(s): {ended}")
+            if len(tuned.get("compared", [])) > 1:
+                tried = " and ".join(f"{c['trial_id']} ({c['epochs_run']} epochs)" for c in tuned["compared"])
+                why.append(f"fine-tuning trained {tried} and kept {tuned.get('kept')}")
         return (f"{format_seconds(unused)} of the run's {format_seconds(self.total)} left unused: "
                 + ("; ".join(why) or "evaluation and export took less than the reserve kept for them"))
 

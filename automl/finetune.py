@@ -105,19 +105,26 @@ SECOND_MIN_SECONDS, SECOND_MIN_EPOCH_SHARE = 30.0, 0.5
 def finetune_second(config, task, data, search, first: FinetuneResult, runtime, folder: Path,
                     fingerprint: str, time_limit: Optional[float] = None) -> Optional[FinetuneResult]:
     """Spends the fine-tuning time the best trial's family left on the search's second choice
-    (`search.second_choice`: a higher-ranked family cut short while still improving), so a slow
-    starter is judged on full training, not on its first steps. Returns its result, or None when
-    there is no second choice or too little time for it."""
+    (`trial_choice.second_choice`): a higher-ranked family cut short while still improving, so a
+    slow starter is judged on full training, not on its first steps; or, with a run-wide time
+    limit, the runner-up when more than UNUSED_SHARE of the run would otherwise go unused.
+    Returns its result, or None when there is no second choice or too little time for it."""
+    from automl.budget import UNUSED_SHARE
+
     second = search.second
     limit = config.finetune.time_limit if time_limit is None else time_limit
     if second is None or limit is None:
         return None
     left = limit - first.seconds
     needed = max(SECOND_MIN_SECONDS, SECOND_MIN_EPOCH_SHARE * second.get("epoch_seconds", 0.0))
+    runner_up = second.get("reason") == "runner-up"
+    if runner_up and config.time_limit is not None:
+        needed = max(needed, UNUSED_SHARE * config.time_limit)
+    what = "the runner-up" if runner_up else "the second choice"
     if left < needed:
-        say("finetune", f"second choice {second['trial_id']} not tried: {left:.0f}s left, it needs {needed:.0f}s")
+        say("finetune", f"{what} {second['trial_id']} not tried: {left:.0f}s left, it needs {needed:.0f}s")
         return None
-    say("finetune", f"{left:.0f}s left: fine-tuning the second choice {second['trial_id']} (one epoch on all "
+    say("finetune", f"{left:.0f}s left: fine-tuning {what} {second['trial_id']} (one epoch on all "
                     f"training examples takes about {second.get('epoch_seconds', 0):.0f}s)")
     return finetune(config, task, data, second, search.second_weights, runtime, folder, fingerprint, left)
 

@@ -14,6 +14,11 @@ others. The oracle owns what the search spends:
 - new configurations go to families by how they stand: a family ranked k-th
   by its best score gets ETA**-k of the new trials, so one that does badly
   gets fewer;
+- the time left (`spend_time_left`, under a run-wide time limit): when the
+  plan is done and the leading family's shortest trial fits SPEND_TRIALS
+  times before the deadline, ETA more trials of that family join the plan
+  (their promotions with them), so a search that planned too little does not
+  leave its share of the time unused;
 - its own state: the known-good queue, saved with KerasTuner's, so a rerun
   resumes where it stopped. Rungs and promotions are read from the trials'
   own values (`tuner/rung`, `tuner/trial_id`), which KerasTuner saves.
@@ -50,6 +55,9 @@ TUNER_PREFIX = "tuner/"
 SHARE_KEY = "tuner/share_seconds"
 #: Random draws tried before a family's space counts as exhausted.
 MAX_DRAWS = 20
+#: The plan grows (`spend_time_left`) while the leading family's shortest trial fits this many times
+#: in the time left: a batch of ETA trials and a promotion need about that.
+SPEND_TRIALS = 3
 
 _Status = keras_tuner.engine.trial.TrialStatus
 
@@ -86,12 +94,15 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         epochs_grow: promotions get ETA times the epochs (False: `epochs` more, when time
             shares are the fidelity).
         promote: False for plain random search (every trial on rung 0).
+        spend_time_left: grow the plan by ETA trials of the leading family while they fit before
+            the deadline (the run's `time_limit` is a budget to spend, not only a cap).
         **kwargs: `keras_tuner.Oracle` arguments (objective, hyperparameters, seed...).
     """
 
     def __init__(self, families: list[str], known_good: list[dict], *, new_trials: int,
                  deadline: Optional[float], epochs: int, epochs_grow: bool, promote: bool = True,
-                 pinned: Optional[dict] = None, lease_seconds: Optional[float] = None, **kwargs):
+                 pinned: Optional[dict] = None, lease_seconds: Optional[float] = None,
+                 spend_time_left: bool = False, **kwargs):
         super().__init__(max_trials=None, **kwargs)
         self.lease_seconds = lease_seconds
         #: trial id -> when its worker last reported; trial id -> the tuner (worker) that ran it.
@@ -110,6 +121,9 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         self.families = list(families)
         self.pinned = dict(pinned or {})
         self.new_trials = new_trials
+        self.spend_time_left = spend_time_left
+        #: New trials added to the plan with the time left (`spend_time_left`).
+        self.extra_trials = 0
         self.deadline = deadline
         self.epochs, self.epochs_grow = epochs, epochs_grow
         self.eta = ETA if promote else None
@@ -125,12 +139,33 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         if promotion is not None:
             parent, rung = promotion
             return self._if_it_fits(self._continuation(parent, rung))
-        if self.new_started() >= self.new_trials:
+        if self.new_started() >= self.new_trials and not self._grow_plan():
             return {"status": _Status.STOPPED, "values": None}
-        values = self._next_queued() or self._draw(trial_id)
+        leading = self.leading_family() if self.extra_trials else None
+        values = self._next_queued() or self._draw(trial_id, [leading] if leading else None)
         if values is None:  # every family's space is exhausted
             return {"status": _Status.STOPPED, "values": None}
         return self._if_it_fits(values)
+
+    def _grow_plan(self) -> bool:
+        """With `spend_time_left`, adds ETA new trials of the leading family to the plan when they
+        fit before the deadline (SPEND_TRIALS of its shortest trial); True when it did."""
+        leading = self.leading_family()
+        if not self.spend_time_left or self.deadline is None or leading not in self.family_seconds:
+            return False
+        if time.time() + SPEND_TRIALS * self.family_seconds[leading] >= self.deadline:
+            return False
+        self.new_trials = max(self.new_trials, self.new_started()) + ETA
+        self.extra_trials += ETA
+        say("search", f"the plan is done with {self.deadline - time.time():.0f}s of the search's time left: "
+                      f"{ETA} more trials of {leading}")
+        return True
+
+    def leading_family(self) -> Optional[str]:
+        """The family of the best completed trial so far (None before any)."""
+        done = [t for t in self.trials.values() if t.status == _Status.COMPLETED and _finite(t.score)]
+        best = min(done, key=lambda t: self._sign() * t.score, default=None)
+        return None if best is None else best.hyperparameters.values.get("family")
 
     def _if_it_fits(self, values: dict) -> dict:
         """A running trial of `values`, or the search's end when the time left is less than the
@@ -343,11 +378,12 @@ class CrossFamilyOracle(keras_tuner.Oracle):
     def _tried(self) -> set[str]:
         return {_key(t.hyperparameters.values) for t in self.trials.values()}
 
-    def _draw(self, trial_id: str) -> Optional[dict]:
-        """A configuration not tried yet, of the family due the next trial (its defaults first)."""
+    def _draw(self, trial_id: str, families: Optional[list[str]] = None) -> Optional[dict]:
+        """A configuration not tried yet, of the family due the next trial (its defaults first),
+        or of the first of `families` that has one."""
         rng = random.Random(f"{self.seed}/{trial_id}")
         tried = self._tried()
-        for family in self.family_order():
+        for family in families or self.family_order():
             values = self.defaults(family)
             for _ in range(MAX_DRAWS):
                 if _key(values) not in tried:

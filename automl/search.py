@@ -167,7 +167,9 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         families, known_good if search.known_good_first else [], new_trials=search.max_trials,
         deadline=deadline, epochs=epochs, epochs_grow=not shared, promote=search.strategy == "halving",
         pinned=pinned, objective=objective, seed=config.seed,
-        max_consecutive_failed_trials=search.max_consecutive_failed_trials, lease_seconds=search.lease)
+        max_consecutive_failed_trials=search.max_consecutive_failed_trials, lease_seconds=search.lease,
+        # A run-wide time limit with time-shared epochs is a budget to spend: the plan grows into it.
+        spend_time_left=shared and config.time_limit is not None and config.spend_time_limit)
     oracle.announce = role() == "chief"
     try:
         # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
@@ -207,8 +209,14 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         return None
     rows = trial_rows(tuner)
     notes.extend(oracle.lease_events)
+    extra = oracle.new_started() - search.max_trials if oracle.extra_trials else 0
+    if extra > 0:
+        notes.append(f"the plan of {search.max_trials} new trial(s) was done with time left: {extra} more of the "
+                     f"leading family ran (search.max_trials plans, the run's time_limit is spent)")
     # The time limit stopped the search only if it cut the plan short.
-    stopped = deadline is not None and time.time() + oracle.shortest_trial() >= deadline and not oracle.plan_done()
+    # A plan that grew into the time left (spend_time_left) ended when no more of it fitted.
+    stopped = deadline is not None and (oracle.extra_trials > 0 or (
+        time.time() + oracle.shortest_trial() >= deadline and not oracle.plan_done()))
     done = [r for r in rows if r["status"] == "completed" and r["objective"] is not None]
     if not done:
         failed = [r for r in rows if r["status"] == "failed"]
@@ -248,18 +256,24 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         }, weights
 
     best, best_weights = chosen(best_row, BEST_WEIGHTS)
-    second_row = second_choice(done, best_row, selection.families_by_score(), direction)
+    # With a run-wide time limit and epochs left to the time, fine-tuning may spend what the best leaves.
+    spend = (config.time_limit is not None and config.spend_time_limit and config.finetune.enabled
+             and config.finetune.epochs == "auto")
+    second_row = second_choice(done, best_row, selection.families_by_score(), direction, runner_up=spend)
     second, second_weights = chosen(second_row, SECOND_WEIGHTS) if second_row else (None, None)
     if second:
         trial_examples = train_size if train_indices[second["family"]] is None else len(train_indices[second["family"]])
         second["epoch_seconds"] = round(second_row["_epoch_seconds"] * train_size / max(trial_examples, 1), 1)
+        second["reason"] = second_row["_reason"]
     trials = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
                   f"({len(done)} completed, {len(rows) - len(done)} failed"
                   f"{', stopped by the time limit' if stopped else ''})")
     if second:
-        say("search", f"{second['trial_id']} ({second_row['objective']:.4f}) was still improving when its time "
-                      f"ended: fine-tuning may try it with the time {best['family']} leaves")
+        why = ("was still improving when its time ended" if second["reason"] == "still improving"
+               else "is the runner-up")
+        say("search", f"{second['trial_id']} ({second_row['objective']:.4f}) {why}: fine-tuning may try it with "
+                      f"the time {best['family']} leaves")
     return SearchResult(trials, best, best_weights, stopped, time.time() - start, max(sizes), notes,
                         second, second_weights)
 

@@ -99,12 +99,15 @@ def compare_at_matched_time(done: list[dict], direction: str) -> Optional[float]
     return matched
 
 
-def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], direction: str) -> Optional[dict]:
+def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], direction: str,
+                  runner_up: bool = False) -> Optional[dict]:
     """The search's verdict on a family is only as good as the training its trials got: a
     pretrained encoder after 60 steps scores below a bag of words after 14 epochs and would
     pass it with more. This returns the best trial of the highest-ranked family (by the
     selector's score) ranked above the best trial's family whose best trial was still
-    improving at its last epoch; None when there is none."""
+    improving at its last epoch (`_reason`: "still improving"). Else, with `runner_up` (time
+    left to spend), the best trial of another family, or the next best trial of the best's
+    family when it is the only one (`_reason`: "runner-up"); else None."""
     rank = {family: i for i, family in enumerate(ranked_families)}
     sign = -1 if direction == "max" else 1
     best_of: dict[str, dict] = {}
@@ -118,9 +121,18 @@ def second_choice(done: list[dict], best_row: dict, ranked_families: list[str], 
     for family, row in best_of.items():
         history = [sign * v if v is not None else float("inf") for v in row.get("history") or []]
         if history and row.get("seconds") and min(history) == history[-1]:
-            row["_epoch_seconds"] = row["seconds"] / len(history)
             improving.append(row)
-    return min(improving, key=lambda r: rank[r["family"]], default=None)
+    chosen = min(improving, key=lambda r: rank[r["family"]], default=None)
+    reason = "still improving"
+    if chosen is None and runner_up:
+        others = [r for r in done if r is not best_row and r.get("seconds") and r.get("history")]
+        other_families = [r for r in others if r["family"] != best_row["family"]]
+        chosen = min(other_families or others, key=lambda r: sign * r["objective"], default=None)
+        reason = "runner-up"
+    if chosen is not None:
+        chosen["_epoch_seconds"] = chosen["seconds"] / len(chosen["history"])
+        chosen["_reason"] = reason
+    return chosen
 
 
 def epoch_objectives(results, objective: str) -> Optional[list]:

@@ -252,3 +252,27 @@ def test_no_trial_starts_that_cannot_end_before_the_deadline():
     assert next_poor_trial({"good": 1.0, "poor": 9.0}) == TrialStatus.RUNNING, "its own 9 s fits"
     assert next_poor_trial({"good": 1.0, "poor": 11.0}) == TrialStatus.STOPPED
     assert next_poor_trial({"good": 10.5}) == TrialStatus.STOPPED, "not even the shortest trial fits"
+
+
+def test_a_plan_done_with_time_left_grows_by_trials_of_the_leading_family():
+    def grown(spend, deadline_in, seconds=1.0):
+        oracle = CrossFamilyOracle(["good", "poor"], [], new_trials=3, deadline=time.time() + deadline_in, epochs=2,
+                                   epochs_grow=True, promote=True, hyperparameters=space(),
+                                   objective=keras_tuner.Objective("val_score", "max"), seed=1,
+                                   spend_time_left=spend)
+        started = []
+        for i in range(12):
+            values = run(oracle, f"{i:02d}")
+            oracle.family_seconds = {"good": seconds, "poor": seconds}
+            if values is None:
+                break
+            started.append(values)
+        return oracle, [v["family"] for v in started if "tuner/trial_id" not in v]
+
+    oracle, new = grown(spend=False, deadline_in=600)
+    assert len(new) == 3 and oracle.extra_trials == 0, "without spend_time_left the plan is max_trials"
+    oracle, new = grown(spend=True, deadline_in=600)
+    assert len(new) > 3 and set(new[3:]) == {"good"}, "the extra trials are the leading family's"
+    assert oracle.extra_trials >= 3
+    oracle, new = grown(spend=True, deadline_in=600, seconds=250.0)
+    assert len(new) == 3, "three of the leading family's trials do not fit in the time left: no growth"

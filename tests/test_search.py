@@ -362,3 +362,17 @@ def test_a_known_good_configuration_outranks_a_smaller_model_that_ties():
     neither = [dict(row, known_good=False) for row in done]
     best, note = parsimonious_best(neither, "max", 5000)
     assert best["trial_id"] == "0007" and "the smaller model is kept" in note
+
+
+def test_with_time_to_spend_the_runner_up_is_the_second_choice():
+    from automl.trial_choice import second_choice
+
+    best = _row("tcn", "0", [0.50, 0.40, 0.45])
+    other = _row("tcn", "1", [0.60, 0.55, 0.58])
+    lstm = _row("lstm", "2", [0.70, 0.62, 0.65])
+    ranked = ["tcn", "lstm"]
+    assert second_choice([best, other, lstm], best, ranked, "min") is None, "no time to spend: no runner-up"
+    chosen = second_choice([best, other, lstm], best, ranked, "min", runner_up=True)
+    assert chosen["trial_id"] == "lstm/2" and chosen["_reason"] == "runner-up", "another family first"
+    chosen = second_choice([best, other], best, ranked, "min", runner_up=True)
+    assert chosen["trial_id"] == "tcn/1" and chosen["_epoch_seconds"] == 10.0 / 3, "else the best's next trial"

@@ -304,6 +304,11 @@ class PipelineConfig(_Strict):
                           "35% of it, fine-tuning ends early enough to leave evaluation, export and "
                           "verification the time one timed pass of the model over the test split says "
                           "they need (at most half the run). Stage limits, when set, still apply.")
+    spend_time_limit: bool = Field(
+        True, description="With a time_limit (and epochs: auto), spend it: a search whose plan of max_trials is "
+                          "done early goes on with trials of the leading family, and fine-tuning time the best "
+                          "leaves goes to the runner-up (the better on validation is kept). false: the limit is "
+                          "only a cap.")
 
     @field_validator("output")
     @classmethod

