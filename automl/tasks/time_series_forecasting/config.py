@@ -30,6 +30,11 @@ class ForecastingData(DataConfig):
         "auto", description="Seasonal period(s) in steps (seasonal baselines, lookbacks, MASE uses the shortest); "
                             "auto = the calendar cycles of the frequency (day, week, year) the data shows."
     )
+    transform: Literal["auto", "none", "log"] = Field(
+        "auto", description="What the model forecasts: the values (none), their logs (log: a season whose swing "
+                            "grows with the level), or auto = logs when every value is positive and they forecast "
+                            "the validation windows better (the choice is in the profile)."
+    )
     missing: Literal["interpolate", "drop", "fail"] = Field(
         "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
                                    "that touch them, or fail."

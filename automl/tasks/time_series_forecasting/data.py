@@ -69,6 +69,13 @@ class SeriesData:
     std: np.ndarray = None
     #: What is computed from the series once and asked for often (the starting rule per lookback).
     derived: dict = field(default_factory=dict)
+    #: The model forecasts the logs of the targets (`transform.choose_log`), standardized by the
+    #: training part's log mean and std.
+    log_targets: bool = False
+    log_mean: np.ndarray = None
+    log_std: np.ndarray = None
+    #: What `transform.choose_log` compared, for the profile.
+    transform: dict = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -102,6 +109,29 @@ class SeriesData:
     def scaled(self) -> np.ndarray:
         """All columns standardized with the training part's mean and deviation."""
         return ((self.values - self.mean) / self.std).astype(np.float32)
+
+    @property
+    def inner(self) -> np.ndarray:
+        """The series as the model's core sees it: `scaled`, with the targets' standardized logs
+        when the model takes logs (`layers.LogLevels`)."""
+        if not self.log_targets:
+            return self.scaled
+        key = ("inner", tuple(self.log_mean), tuple(self.log_std))
+        if key not in self.derived:
+            inner = self.scaled.copy()
+            k = self.num_targets
+            with np.errstate(invalid="ignore", divide="ignore"):
+                inner[:, :k] = (np.log(self.values[:, :k]) - self.log_mean) / self.log_std
+            self.derived[key] = inner.astype(np.float32)
+        return self.derived[key]
+
+    def inner_to_raw(self, targets: np.ndarray) -> np.ndarray:
+        """Targets as the model's core forecasts them (`inner`) in the data's units."""
+        k = self.num_targets
+        targets = np.asarray(targets, dtype=np.float64)
+        if self.log_targets:
+            return np.exp(targets * self.log_std + self.log_mean)
+        return targets * self.std[:k] + self.mean[:k]
 
     @cached_property
     def mase_scale(self) -> np.ndarray:

@@ -54,3 +54,40 @@ class PositionEmbedding(keras.layers.Layer):
 
     def call(self, sequence):
         return sequence + keras.ops.cast(self.positions, sequence.dtype)[None]
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class LogLevels(keras.layers.Layer):
+    """Between standardized targets and standardized logs of the targets, inside the model.
+
+    The window comes in standardized (`(raw - mean) / std`, as every forecaster takes it); forward,
+    its target columns become `(log(raw) - log_mean) / log_std` (covariates pass unchanged), so a
+    season whose swing grows with the level becomes a steady one the rule and the network forecast;
+    `inverse` turns the forecast back into standardized raw units. A raw value at or below zero is
+    taken as `TINY` (none was in the data the model was chosen on).
+    """
+
+    TINY = 1e-6
+
+    def __init__(self, mean, std, log_mean, log_std, inverse: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.mean, self.std = [float(v) for v in mean], [float(v) for v in std]
+        self.log_mean, self.log_std = [float(v) for v in log_mean], [float(v) for v in log_std]
+        self.inverse = bool(inverse)
+
+    def call(self, x):
+        ops = keras.ops
+        k = len(self.mean)
+        mean, std = ops.convert_to_tensor(self.mean, x.dtype), ops.convert_to_tensor(self.std, x.dtype)
+        log_mean, log_std = ops.convert_to_tensor(self.log_mean, x.dtype), ops.convert_to_tensor(self.log_std, x.dtype)
+        if self.inverse:
+            return (ops.exp(x * log_std + log_mean) - mean) / std
+        raw = x[..., :k] * std + mean
+        logs = (ops.log(ops.maximum(raw, self.TINY)) - log_mean) / log_std
+        if x.shape[-1] == k:
+            return logs
+        return ops.concatenate([logs, x[..., k:]], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "mean": self.mean, "std": self.std, "log_mean": self.log_mean,
+                "log_std": self.log_std, "inverse": self.inverse}

@@ -69,17 +69,32 @@ def choose_linear_start(data, lookback: int, rule) -> LinearStart:
 
 def centred_windows(data, part: str, lookback: int, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(flattened centred windows, flattened target changes) of a part, as the model sees them
-    (standardized; `SubtractLastValue`'s centring), without windows holding a missing value."""
+    (standardized, of logs where the model takes them; `SubtractLastValue`'s centring), without
+    windows holding a missing value."""
     chosen = origins(data, part, lookback)
     if limit is not None:
         chosen = evenly_spaced(chosen, limit)
-    x, y = gather(data.scaled, chosen, lookback, data.horizon, data.num_targets)
+    x, y = gather(data.inner, chosen, lookback, data.horizon, data.num_targets)
     last = x[:, -1:, : data.num_targets].copy()
     x[..., : data.num_targets] -= last
     y = y - last
     x, y = x.reshape(len(x), -1).astype(np.float64), y.reshape(len(y), -1).astype(np.float64)
     finite = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
     return x[finite], y[finite]
+
+
+def raw_window_errors(data, parts: tuple[str, ...], lookback: int, kernel: np.ndarray) -> np.ndarray:
+    """Per window of `parts` (in order), the MAE in the data's units of the linear map `kernel`'s
+    forecasts; windows holding a missing value are left out."""
+    k = data.num_targets
+    chosen = np.concatenate([origins(data, part, lookback) for part in parts])
+    x, y = gather(data.inner, chosen, lookback, data.horizon, k)
+    last = x[:, -1:, :k].copy()
+    x[..., :k] -= last
+    changes = x.reshape(len(x), -1).astype(np.float64) @ kernel.astype(np.float64)
+    forecast = data.inner_to_raw(last + changes.reshape(len(x), data.horizon, k))
+    errors = np.abs(forecast - data.inner_to_raw(y)).reshape(len(x), -1)
+    return errors[np.isfinite(errors).all(axis=1)].mean(axis=1)
 
 
 def least_squares(x: np.ndarray, y: np.ndarray) -> np.ndarray:
