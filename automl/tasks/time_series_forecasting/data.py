@@ -1,11 +1,13 @@
-"""Time-series data: one regular series of target and covariate columns.
+"""Time-series data: one regular series of target and covariate columns, or many.
 
 The rows are read from a CSV (or a DataFrame / dict of columns from the
 API), checked for order, placed on the regular grid of the inferred
 frequency, and missing steps are handled by `data.missing`. The split is
 chronological: the first rows train, the next validate, the last test.
 Scaling (mean and standard deviation per column) is fitted on the
-training rows only.
+training rows only. Many series (`panel.py`: long format with an id column,
+or wide with `data.wide`) are each placed on their own grid and split on
+their own, then stacked; `segments` say where each lies.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy as np
 
 from automl.errors import DataError
 from automl.data.text_files import read_text_file
+from automl.tasks.time_series_forecasting.panel import Segment, find_id_column, split_long, split_wide
 from automl.tasks.time_series_forecasting.seasons import find_seasons
 from automl.tasks.time_series_forecasting.timestamps import Frequency, check_order, grid_positions, grid_times, infer_frequency, parse_times
 
@@ -76,6 +79,40 @@ class SeriesData:
     log_std: np.ndarray = None
     #: What `transform.choose_log` compared, for the profile.
     transform: dict = field(default_factory=dict)
+    #: Where each series lies in the stacked rows (one segment for one series).
+    segments: list = field(default_factory=list)
+    #: The column naming each row's series (long format); None for one series or a wide file.
+    id_column: Optional[str] = None
+    #: Series left out (too short for the horizon), for the profile; None when all were kept.
+    series_note: Optional[str] = None
+
+    @property
+    def num_series(self) -> int:
+        return len(self.segments)
+
+    @property
+    def many(self) -> bool:
+        """Several series, one global model."""
+        return len(self.segments) > 1
+
+    def part_ranges(self, part: str) -> list[tuple[int, int]]:
+        """[start, end) rows of a part in every series, in series order."""
+        if part not in ("train", "val", "test"):
+            raise ValueError(f"Unknown split. Received: name={part!r}; expected train, val or test")
+        return [segment.part_range(part) for segment in self.segments]
+
+    @property
+    def train_mask(self) -> np.ndarray:
+        """True on the training rows of every series."""
+        mask = np.zeros(len(self.values), dtype=bool)
+        for start, end in self.part_ranges("train"):
+            mask[start:end] = True
+        return mask
+
+    def series_of(self, rows: np.ndarray) -> np.ndarray:
+        """The index (in `segments`) of the series each row belongs to."""
+        starts = np.array([segment.start for segment in self.segments])
+        return np.searchsorted(starts, np.asarray(rows), side="right") - 1
 
     @property
     def columns(self) -> list[str]:
@@ -91,7 +128,9 @@ class SeriesData:
         return len(self.targets)
 
     def part_range(self, part: str) -> tuple[int, int]:
-        """[start, end) step indices of a part."""
+        """[start, end) step indices of a part (one series; `part_ranges` for many)."""
+        if self.many:
+            raise ValueError("part_range is for one series: use part_ranges")
         train_end, val_end = self.boundaries
         ranges = {"train": (0, train_end), "val": (train_end, val_end), "test": (val_end, len(self.times))}
         if part not in ranges:
@@ -99,11 +138,11 @@ class SeriesData:
         return ranges[part]
 
     def split_sizes(self) -> dict:
-        sizes = {}
-        for part in ("train", "val", "test"):
-            start, end = self.part_range(part)
-            sizes[part] = end - start
-        return sizes
+        return {part: int(sum(end - start for start, end in self.part_ranges(part))) for part in ("train", "val", "test")}
+
+    def shortest_training_part(self) -> int:
+        """Steps of the shortest series' training part (lookbacks must fit in every series)."""
+        return int(min(end - start for start, end in self.part_ranges("train")))
 
     @cached_property
     def scaled(self) -> np.ndarray:
@@ -134,53 +173,135 @@ class SeriesData:
         return targets * self.std[:k] + self.mean[:k]
 
     @cached_property
+    def series_mase_scale(self) -> np.ndarray:
+        """(series, targets): each series' mean absolute seasonal difference over its training part
+        (MASE's denominator)."""
+        scales = []
+        for start, end in self.part_ranges("train"):
+            train = self.values[start:end, : self.num_targets]
+            lag = self.season if self.season < len(train) else 1
+            scale = np.nanmean(np.abs(train[lag:] - train[:-lag]), axis=0)
+            scales.append(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0))
+        return np.array(scales)
+
+    @property
     def mase_scale(self) -> np.ndarray:
-        """Per target: mean absolute seasonal difference over the training part (MASE's denominator)."""
-        train = self.values[: self.boundaries[0], : self.num_targets]
-        lag = self.season if self.season < len(train) else 1
-        scale = np.nanmean(np.abs(train[lag:] - train[:-lag]), axis=0)
-        return np.where(scale > 0, scale, 1.0)
+        """Per target: MASE's denominator of the one series (the first of many)."""
+        return self.series_mase_scale[0]
 
 
 def load_series_data(cfg, seed: int = 0, arrays=None) -> SeriesData:
-    """Reads, checks and splits a series as `cfg` (the config's `data` section) says."""
+    """Reads, checks and splits a series (or many) as `cfg` (the config's `data` section) says."""
     del seed  # the split is chronological
     if arrays is not None:
         source, columns = "<dataframe>", _columns_of(arrays)
     else:
         source = str(cfg.path)
         columns = read_csv_columns(Path(cfg.path), cfg.encoding)
-    time_column, time_source = _time_column(cfg, columns, source)
+    id_column = find_id_column(cfg.id_column, columns, source,
+                               lambda values: _reads_as_times(values[:50], cfg.time_format))
+    series = split_long(columns, id_column) if id_column is not None else [("", columns)]
+    # In a long file times repeat from one series to the next: they increase within the first.
+    time_column, time_source = _time_column(cfg, series[0][1], source)
     covariates = list(cfg.covariates)
-    targets = _targets(cfg, columns, time_column, covariates, source)
-    times = parse_times(columns[time_column], f"{source}: column {time_column!r}", cfg.time_format)
-    check_order(times, source)
-    frequency = infer_frequency(times, source)
-    positions = grid_positions(times, frequency, source)
-    steps = int(positions[-1]) + 1
-    values = np.full((steps, len(targets) + len(covariates)), np.nan)
-    for j, name in enumerate(targets + covariates):
-        values[positions, j] = numbers(columns[name], source, name)
-    grid = grid_times(times[0], steps, frequency)
-    missing = {"missing_steps": int(steps - len(times)),
-               "missing_values": {name: int(np.isnan(values[:, j]).sum())
-                                  for j, name in enumerate(targets + covariates)}}
-    values = _apply_missing_policy(values, cfg.missing, source, grid, targets + covariates, missing)
-    train_end, val_end = _boundaries(steps, cfg.split.val, cfg.split.test, source)
-    seasons, season_source = find_seasons(cfg.season, frequency, values[:train_end, 0])
+    targets = _targets(cfg, series[0][1], time_column, covariates, source)
+    if id_column is None and cfg.wide and len(targets) > 1:
+        if covariates:
+            raise DataError(f"{source}: data.wide reads every value column as a series of its own; covariates "
+                            f"{covariates} would belong to none. Use the long format (an id column) for covariates")
+        series, targets = split_wide(columns, time_column, targets, "value"), ["value"]
+    names = targets + covariates
+    placed = [(series_id, *_on_grid(rows, time_column, names, cfg, _where(source, series_id)))
+              for series_id, rows in series]
+    frequencies = {frequency for _, _, _, frequency, _ in placed}
+    if len(frequencies) > 1:
+        found = ", ".join(sorted({f.name for f in frequencies}))
+        raise DataError(f"{source}: the series are not all at one frequency ({found}); one model forecasts "
+                        f"steps of one length: keep the series of one frequency")
+    frequency = frequencies.pop()
+    longest = max(placed, key=lambda entry: len(entry[1]))
+    steps = len(longest[1])
+    train_end, _ = _boundaries(steps, cfg.split.val, cfg.split.test, _where(source, longest[0]))
+    seasons, season_source = find_seasons(cfg.season, frequency, longest[2][:train_end, 0])
     horizon = seasons[0] if cfg.horizon == "auto" else int(cfg.horizon)
-    train_end, val_end = _fit_horizon(steps, train_end, val_end, horizon, source)
-    features, calendar_note = learnable_calendar(cfg.calendar_features, grid[:train_end])  # shown in the profile
+    kept, left_out, segments, start = [], [], [], 0
+    for series_id, grid, values, _, missing in placed:
+        try:
+            train_end, val_end = _boundaries(len(grid), cfg.split.val, cfg.split.test, _where(source, series_id))
+            train_end, val_end = _fit_horizon(len(grid), train_end, val_end, horizon, _where(source, series_id))
+        except DataError as err:
+            if len(placed) == 1:
+                raise
+            left_out.append((series_id, len(grid), str(err)))
+            continue
+        kept.append((series_id, grid, values, missing))
+        segments.append(Segment(series_id, start, start + len(grid), start + train_end, start + val_end))
+        start += len(grid)
+    if not kept:
+        raise DataError(f"{source}: every series is too short for data.horizon={horizon}: "
+                        f"{left_out[0][2]}. Lower the horizon or use longer series")
+    grid = np.concatenate([g for _, g, _, _ in kept])
+    values = np.concatenate([v for _, _, v, _ in kept])
+    missing = _merged_missing([m for _, _, _, m in kept], names)
+    train_times = np.concatenate([grid[seg.start:seg.train_end] for seg in segments])
+    features, calendar_note = learnable_calendar(cfg.calendar_features, np.sort(train_times))  # in the profile
     calendar_names, calendar_values = calendar_columns(grid, features)
     values = np.concatenate([values, calendar_values], axis=1)
+    first = segments[0]
     data = SeriesData(source, grid, values, targets, covariates, calendar_names, frequency, seasons, season_source,
-                      horizon, (train_end, val_end), cfg.missing, missing, time_column, cfg.time_format,
-                      calendar_note=calendar_note, time_source=time_source)
-    train = values[:train_end]
+                      horizon, (first.train_end, first.val_end), cfg.missing, missing, time_column, cfg.time_format,
+                      calendar_note=calendar_note, time_source=time_source, segments=segments, id_column=id_column,
+                      series_note=_series_note(left_out, horizon))
+    train = values[data.train_mask]
     data.mean = np.nanmean(train, axis=0)
     std = np.nanstd(train, axis=0)
     data.std = np.where(std > 1e-8, std, 1.0)
     return data
+
+
+def _where(source: str, series_id: str) -> str:
+    """Names a series in errors: the file, and the series' id when there are several."""
+    return f"{source}: series {series_id!r}" if series_id else source
+
+
+def _on_grid(columns: dict, time_column: str, names: list[str], cfg, where: str):
+    """One series on the regular grid of its frequency: (grid times, values (steps, names), frequency,
+    what was missing), missing steps handled as data.missing says."""
+    times = parse_times(columns[time_column], f"{where}: column {time_column!r}", cfg.time_format)
+    check_order(times, where)
+    frequency = infer_frequency(times, where)
+    positions = grid_positions(times, frequency, where)
+    steps = int(positions[-1]) + 1
+    values = np.full((steps, len(names)), np.nan)
+    for j, name in enumerate(names):
+        values[positions, j] = numbers(columns[name], where, name)
+    grid = grid_times(times[0], steps, frequency)
+    missing = {"missing_steps": int(steps - len(times)),
+               "missing_values": {name: int(np.isnan(values[:, j]).sum()) for j, name in enumerate(names)}}
+    values = _apply_missing_policy(values, cfg.missing, where, grid, names, missing)
+    return grid, values, frequency, missing
+
+
+def _merged_missing(each: list[dict], names: list[str]) -> dict:
+    """What was missing, summed over the series (one series' dict as it is)."""
+    if len(each) == 1:
+        return each[0]
+    merged = {"missing_steps": sum(m["missing_steps"] for m in each),
+              "missing_values": {name: sum(m["missing_values"][name] for m in each) for name in names}}
+    policies = {m.get("policy") for m in each if "nothing missing" not in str(m.get("policy"))}
+    merged["policy"] = policies.pop() if policies else each[0].get("policy")
+    if any("interpolated_values" in m for m in each):
+        merged["interpolated_values"] = sum(m.get("interpolated_values", 0) for m in each)
+    return merged
+
+
+def _series_note(left_out: list, horizon: int) -> Optional[str]:
+    if not left_out:
+        return None
+    named = ", ".join(f"{series_id!r} ({steps} steps)" for series_id, steps, _ in left_out[:10])
+    more = f" and {len(left_out) - 10} more" if len(left_out) > 10 else ""
+    return (f"{len(left_out)} series left out, too short to train, validate and test on a horizon of {horizon}: "
+            f"{named}{more}")
 
 
 def _columns_of(table) -> dict:

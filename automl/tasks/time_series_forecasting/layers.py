@@ -91,3 +91,51 @@ class LogLevels(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "mean": self.mean, "std": self.std, "log_mean": self.log_mean,
                 "log_std": self.log_std, "inverse": self.inverse}
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class WindowScale(keras.layers.Layer):
+    """Each window's own scale: the mean absolute step-to-step change of its targets (at least
+    `floor`), shaped (batch, 1, 1).
+
+    With many series one network forecasts them all; dividing its input by this scale (and
+    multiplying its correction back) lets a series of thousands and one of tens look alike to it.
+    """
+
+    def __init__(self, num_targets: int, floor: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.num_targets, self.floor = num_targets, floor
+
+    def call(self, window):
+        targets = window[..., : self.num_targets]
+        steps = keras.ops.abs(targets[:, 1:, :] - targets[:, :-1, :])
+        return keras.ops.maximum(keras.ops.mean(steps, axis=(1, 2), keepdims=True), self.floor)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], 1, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "num_targets": self.num_targets, "floor": self.floor}
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class ScaleTargets(keras.layers.Layer):
+    """Divides (or, `multiply`, multiplies) the first `num_targets` columns by a (batch, 1, 1) scale."""
+
+    def __init__(self, num_targets: int, multiply: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.num_targets, self.multiply = num_targets, multiply
+
+    def call(self, inputs):
+        x, scale = inputs
+        targets = x[..., : self.num_targets]
+        targets = targets * scale if self.multiply else targets / scale
+        if x.shape[-1] == self.num_targets:
+            return targets
+        return keras.ops.concatenate([targets, x[..., self.num_targets:]], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self):
+        return {**super().get_config(), "num_targets": self.num_targets, "multiply": self.multiply}

@@ -39,3 +39,26 @@ def _summary(error, smape, scaled, axis) -> dict:
 
 def _plain(value):
     return float(value) if np.ndim(value) == 0 else np.asarray(value)
+
+
+def panel_metrics(actual: np.ndarray, forecast: np.ndarray, series: np.ndarray, series_scale: np.ndarray,
+                  ids: list[str], target_names: list[str] | None = None) -> dict:
+    """Metrics of many series' forecasts: MAE, RMSE and sMAPE over every window; MASE per series (each
+    by its own training scale) and, as M4 scores it, their mean over the series (each series counts
+    once, however many windows it has); `per_series` gives each series' MAE, MASE and windows.
+
+    Args:
+        series: (windows,) the index in `ids` of each window's series.
+        series_scale: (series, targets) each series' MASE denominator.
+    """
+    series = np.asarray(series)
+    out = forecast_metrics(actual, forecast, series_scale[series][:, None, :], target_names)
+    per_series = {}
+    for index in np.unique(series):
+        picked = series == index
+        one = forecast_metrics(actual[picked], forecast[picked], series_scale[index])
+        per_series[ids[index]] = {"mae": one["mae"], "mase": one["mase"], "windows": one["windows"]}
+    out["mase"] = float(np.mean([m["mase"] for m in per_series.values()]))
+    out["per_series"] = per_series
+    out["series"] = len(per_series)
+    return out

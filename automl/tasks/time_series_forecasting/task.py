@@ -16,7 +16,7 @@ from automl.tasks.time_series_forecasting.data import SeriesData, describe_missi
 from automl.tasks.time_series_forecasting.baselines import longest_history, rules_for
 from automl.tasks.time_series_forecasting.evidence import EVIDENCE, gain_in_standard_errors, independent_windows
 from automl.tasks.time_series_forecasting.seasons import autocorrelation
-from automl.tasks.time_series_forecasting.metrics import forecast_metrics
+from automl.tasks.time_series_forecasting.metrics import forecast_metrics, panel_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
 from automl.api import PythonApi
 from automl.data.examples import Examples
@@ -45,6 +45,10 @@ class Forecasting(Task):
 
     def load_data(self, config, arrays=None) -> SeriesData:
         data = load_series_data(config.data, config.seed, arrays=arrays)
+        if data.many and data.missing_policy == "drop":
+            # Each series' windows would then depend on the lookback, and the test windows with them.
+            raise DataError(f"{data.source}: data.missing: drop is for one series; with {data.num_series} series "
+                            f"use interpolate (or fail)")
         lookback = min(self.lookbacks(data))
         for part in ("train", "val", "test"):
             if not len(origins(data, part, lookback)):
@@ -67,19 +71,20 @@ class Forecasting(Task):
         best, so every model is that rule plus a correction (a year and a step for monthly data
         with a trend: seasonal naive alone, all a 12-month window holds, forecast air passengers'
         test part 3.6 times worse than with drift)."""
-        choices = lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
+        choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
         best = self.starting_rule(data, choices[-1])
         return [c for c in choices if best.feasible(c)]
 
     def default_lookback(self, data) -> int:
         """Two shortest seasons, or the shortest window that holds the baseline rule forecasting the
         training part best (a week of half-hours when last week's load is the best guess)."""
-        choices = lookback_choices(data.seasons, data.horizon, data.split_sizes()["train"])
+        choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
         return max(choices[min(1, len(choices) - 1)], self.lookbacks(data)[0])
 
     def profile(self, data) -> dict:
-        train_end = data.boundaries[0]
-        target = data.values[:train_end, 0]
+        longest = max(data.segments, key=lambda segment: segment.end - segment.start)
+        target = data.values[longest.start:longest.train_end, 0]
+        train = data.values[data.train_mask]
         lookback = self.default_lookback(data)
         return {
             "source": data.source,
@@ -87,8 +92,8 @@ class Forecasting(Task):
             "split_sizes": data.split_sizes(),
             "split_method": "chronological",
             "windows": {part: int(len(origins(data, part, lookback))) for part in ("train", "val", "test")},
-            "start": str(data.times[0]),
-            "end": str(data.times[-1]),
+            "start": str(data.times.min()),
+            "end": str(data.times.max()),
             "frequency": data.frequency.to_report(),
             "time_column": {"name": data.time_column, "found_by": data.time_source},
             "season": data.season,
@@ -103,9 +108,9 @@ class Forecasting(Task):
             "covariates": data.covariates,
             "calendar_features": data.calendar,
             "calendar_note": data.calendar_note,
-            "train_range": {name: [float(np.nanmin(data.values[:train_end, j])),
-                                   float(np.nanmax(data.values[:train_end, j]))]
+            "train_range": {name: [float(np.nanmin(train[:, j])), float(np.nanmax(train[:, j]))]
                             for j, name in enumerate(data.targets)},
+            **({"series": _series_profile(data)} if data.many else {}),
             "missing": data.missing,
             "missing_note": describe_missing(data.missing),
         }
@@ -135,7 +140,15 @@ class Forecasting(Task):
             scaling = dict(mean=data.mean[:k], std=data.std[:k], log_mean=data.log_mean, log_std=data.log_std)
             levels = LogLevels(**scaling, name="to_logs", dtype="float32")(inputs)
         centred = SubtractLastValue(k, name="centre")(levels)
-        changes = self.build_head(hp, backbone(centred), data)
+        if data.many:  # one network for series of every size: it sees each window in its own scale
+            from automl.tasks.time_series_forecasting.layers import ScaleTargets, WindowScale
+
+            scale = WindowScale(k, name="window_scale", dtype="float32")(centred)
+            unscaled = ScaleTargets(k, name="to_window_scale", dtype="float32")([centred, scale])
+            correction = self.build_head(hp, backbone(unscaled), data)
+            changes = ScaleTargets(k, multiply=True, name="from_window_scale", dtype="float32")([correction, scale])
+        else:
+            changes = self.build_head(hp, backbone(centred), data)
         if hp.Boolean("linear_skip", default=True):
             changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
         if not data.log_targets:
@@ -168,7 +181,7 @@ class Forecasting(Task):
         (computed once per lookback: the default lookback and every model build ask for it)."""
         chosen = data.derived.setdefault("starting_rule", {})
         if lookback not in chosen:
-            actual, forecasts = _rule_forecasts(data, "train", lookback)
+            actual, forecasts, _ = _rule_forecasts(data, "train", lookback)
             rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
             errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
             chosen[lookback] = rules[min(errors, key=errors.get)]
@@ -217,7 +230,9 @@ class Forecasting(Task):
         chosen = origins(data, part, lookback)
         if indices is not None:
             chosen = np.intersect1d(chosen, indices)
-        return window_dataset(data.scaled, chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle)
+        weights = _series_weights(data, chosen) if data.many else None
+        return window_dataset(data.scaled, chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle,
+                              weights=weights)
 
     def representative_inputs(self, data, count, seed, hp=None):
         lookback = self._lookback(hp, data)
@@ -235,7 +250,15 @@ class Forecasting(Task):
         return self.preprocessor(data, None).decode(scaled)
 
     def evaluate(self, targets, outputs, data: SeriesData) -> dict:
-        return forecast_metrics(self.to_raw(targets, data), self.to_raw(outputs, data), data.mase_scale, data.targets)
+        """Metrics on the test windows; with many series, MASE per series and their mean."""
+        actual, forecast = self.to_raw(targets, data), self.to_raw(outputs, data)
+        if not data.many:
+            return forecast_metrics(actual, forecast, data.mase_scale, data.targets)
+        # Many series keep missing steps interpolated, so the test windows are the same at every lookback.
+        series = data.series_of(origins(data, "test", self.default_lookback(data)))
+        if len(series) != len(actual):
+            raise ValueError(f"{len(actual)} forecasts for {len(series)} test windows: evaluate takes the test part's")
+        return panel_metrics(actual, forecast, series, data.series_mase_scale, _series_ids(data), data.targets)
 
     scorer = handed_over("automl.tasks.time_series_forecasting.task:ForecastScorer")
 
@@ -245,14 +268,22 @@ class Forecasting(Task):
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
         lookback = self._lookback(hp, data)
-        val_actual, val_forecasts = _rule_forecasts(data, "val", lookback)
-        test_actual, test_forecasts = _rule_forecasts(data, "test", lookback)
-        return {
-            "test": {name: forecast_metrics(test_actual, forecast, data.mase_scale, data.targets)
-                     for name, forecast in test_forecasts.items()},
-            "validation": {name: _standardized_mae(val_actual, forecast, data)
-                               for name, forecast in val_forecasts.items()},
-        }
+        val_actual, val_forecasts, _ = _rule_forecasts(data, "val", lookback)
+        test_actual, test_forecasts, test_origins = _rule_forecasts(data, "test", lookback)
+        baselines = {"validation": {name: _standardized_mae(val_actual, forecast, data)
+                                    for name, forecast in val_forecasts.items()}}
+        if not data.many:
+            baselines["test"] = {name: forecast_metrics(test_actual, forecast, data.mase_scale, data.targets)
+                                 for name, forecast in test_forecasts.items()}
+            return baselines
+        series, ids = data.series_of(test_origins), _series_ids(data)
+        baselines["test"] = {name: panel_metrics(test_actual, forecast, series, data.series_mase_scale, ids, data.targets)
+                             for name, forecast in test_forecasts.items()}
+        baselines["test"]["rule_per_series"] = _rule_per_series(data, lookback, baselines["test"])
+        baselines["notes"] = {"rule_per_series": "each series' own rule: the one with the lowest MAE on that "
+                                                 "series' training and validation windows (rules fit nothing, so "
+                                                 "every past window is a fair backtest)"}
+        return baselines
 
     # -- report and bundle ----------------------------------------------------
 
@@ -286,7 +317,11 @@ class Forecasting(Task):
             "horizon": data.horizon,
             "season": data.season,
             "seasons": data.seasons,
-            "last_training_time": str(data.times[data.boundaries[0] - 1]),
+            "last_training_time": str(max(data.times[segment.train_end - 1] for segment in data.segments)),
+            **({"series": {"id_column": data.id_column, "ids": _series_ids(data),
+                           "note": "one model for every series: a window of one series per call, scaled with "
+                                   "the mean and std here (the table's, not the series')"}}
+               if data.many else {}),
             # Inside the model: the window's targets become standardized logs, and the forecast values again.
             "transform": "log" if data.log_targets else "none",
         }
@@ -297,18 +332,58 @@ class Forecasting(Task):
         return WindowScaler(data.mean, data.std, data.num_targets)
 
 
-def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict]:
-    """(actuals, {baseline: forecasts}) in raw units on a part's windows with the history the rules
-    need; windows touching a dropped value are left out."""
+def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict, np.ndarray]:
+    """(actuals, {baseline: forecasts}, the windows' origins) in raw units on a part's windows with
+    the history the rules need in their own series; windows touching a dropped value are left out."""
     chosen = origins(data, part, lookback)
-    chosen = chosen[chosen >= longest_history(data.seasons)]
+    series_start = np.array([segment.start for segment in data.segments])[data.series_of(chosen)]
+    chosen = chosen[chosen - series_start >= longest_history(data.seasons)]
     raw = data.values[:, : data.num_targets]
     actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1].astype(np.float64)
     forecasts = {rule.name: rule.forecast(raw, chosen, data.horizon) for rule in rules_for(data.seasons)}
     usable = np.isfinite(actual).all(axis=(1, 2))
     for forecast in forecasts.values():
         usable &= np.isfinite(forecast).all(axis=(1, 2))
-    return actual[usable], {name: forecast[usable] for name, forecast in forecasts.items()}
+    return actual[usable], {name: forecast[usable] for name, forecast in forecasts.items()}, chosen[usable]
+
+
+def _series_weights(data, chosen: np.ndarray) -> np.ndarray:
+    """Each window's loss weight with many series: its errors (in the table's standard deviations)
+    divided by its series' MASE scale, so every series counts by its errors relative to its own
+    size, as the mean MASE judges it, not by its size."""
+    k = data.num_targets
+    relative_scale = data.series_mase_scale[:, :k] / data.std[:k]  # (series, targets)
+    return 1.0 / relative_scale.mean(axis=1)[data.series_of(chosen)]
+
+
+def _series_ids(data) -> list[str]:
+    return [segment.id for segment in data.segments]
+
+
+def _series_profile(data) -> dict:
+    lengths = [segment.end - segment.start for segment in data.segments]
+    return {"count": data.num_series, "id_column": data.id_column or "(wide: one column per series)",
+            "ids": _series_ids(data)[:50], "steps": {"min": int(min(lengths)), "max": int(max(lengths))},
+            "note": data.series_note}
+
+
+def _rule_per_series(data, lookback: int, test: dict) -> dict:
+    """What a forecaster of one rule per series scores: each series' rule is the one with the lowest
+    MAE over its own training and validation windows; its test metrics, and their mean MASE."""
+    past = [_rule_forecasts(data, part, lookback) for part in ("train", "val")]
+    actual = np.concatenate([p[0] for p in past])
+    series = data.series_of(np.concatenate([p[2] for p in past]))
+    per_series = {}
+    for index, series_id in enumerate(_series_ids(data)):
+        picked = series == index
+        if series_id not in next(iter(test.values()))["per_series"]:
+            continue
+        errors = {name: float(np.mean(np.abs(np.concatenate([p[1][name] for p in past])[picked] - actual[picked])))
+                  for name in past[0][1]} if picked.any() else {"naive": 0.0}
+        rule = min(errors, key=errors.get)
+        per_series[series_id] = {**test[rule]["per_series"][series_id], "rule": rule}
+    return {"mase": float(np.mean([m["mase"] for m in per_series.values()])),
+            "mae": float(np.mean([m["mae"] for m in per_series.values()])), "per_series": per_series}
 
 
 def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
@@ -377,15 +452,18 @@ class ForecastInference(Inference):
         chosen = keras.models.clone_model(model)
         chosen.set_weights(model.get_weights())
         weights = head.get_weights()
+        # Many series: each window's errors relative to its series' size, as training weighed them.
+        lookback = self.task._lookback(hp, data)
+        relative = _series_weights(data, origins(data, "val", lookback)) if data.many else np.ones(len(x))
         per_window = {}
         for share in CORRECTION_SHARES:
             _layer(chosen, "head").set_weights([w * share for w in weights])
             errors = np.abs(chosen.predict(x, batch_size=256, verbose=0) - y)
-            per_window[share] = errors.reshape(len(x), -1).mean(axis=1)
+            per_window[share] = errors.reshape(len(x), -1).mean(axis=1) * relative
         independent = independent_windows(len(x), data.horizon)
         best, gains = choose_share(per_window, independent)
         _layer(chosen, "head").set_weights([w * best for w in weights])
-        start = self.task.linear_start(data, self.task._lookback(hp, data)).name if _layer(model, "linear") is not None else "naive"
+        start = self.task.linear_start(data, lookback).name if _layer(model, "linear") is not None else "naive"
         inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
                      "independent_windows": round(independent, 1),
                      "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
@@ -401,7 +479,7 @@ class ForecastInference(Inference):
         return model
 
 
-    int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD", "MUL", "LOG", "EXP", "MAXIMUM")
+    int8_float_ops = ("STRIDED_SLICE", "SUB", "ADD", "MUL", "LOG", "EXP", "MAXIMUM", "ABS", "MEAN", "DIV")
     output_name = "forecast"
 
     def tflite_metadata(self, data, hp, config):
@@ -452,6 +530,12 @@ class ForecastingView(ReportView):
                 f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
                 f"horizon {profile['horizon']}, windows {profile['windows']}")
         notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
+        series = profile.get("series")
+        if series:
+            notes.insert(0, f"{series['count']} series of {series['steps']['min']}-{series['steps']['max']} steps "
+                            f"(one model for all)")
+            if series.get("note"):
+                notes.append(series["note"])
         found = profile.get("time_column", {})
         if found.get("found_by", "data.time_column") != "data.time_column":
             notes.insert(0, f"times from {found['found_by']}")
@@ -468,12 +552,17 @@ class ForecastingView(ReportView):
 
         lookback = inputs.shape[1]
         test_origins = origins(data, "test", lookback)
-        start, end = data.part_range("test")
+        # With many series, the first one's test part (every series is in report.json's per_series).
+        shown = data.series_of(test_origins) == 0
+        start, end = data.segments[0].part_range("test")
+        title = f" of series {data.segments[0].id!r}" if data.many else ""
         return [
-            ("Forecasts against the actuals (test part)",
+            (f"Forecasts against the actuals (test part{title})",
              figures.forecast_plot(data.times[start:end], data.values[start:end, :data.num_targets],
-                                   data.times, test_origins, self.task.to_raw(outputs, data), data.targets)),
+                                   data.times, test_origins[shown], self.task.to_raw(outputs[shown], data),
+                                   data.targets)),
             ("Error by horizon step (test part, MAE)",
              figures.error_by_step({"model": report["test_metrics"]["per_step"]["mae"],
-                                    **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()}})),
+                                    **{name: m["per_step"]["mae"] for name, m in report.get("baselines", {}).items()
+                                       if "per_step" in m}})),
         ]

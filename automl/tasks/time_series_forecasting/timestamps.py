@@ -19,6 +19,7 @@ from automl.errors import DataError
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
     "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%Y",
+    "%b %d %Y", "%d %b %Y", "%B %d %Y", "%d %B %Y", "%b %Y", "%B %Y",
 )
 
 _FIXED_NAMES = {60: "minutely", 3600: "hourly", 86400: "daily", 7 * 86400: "weekly"}

@@ -43,7 +43,7 @@ def choose_log(data, lookback: int, rule, wanted: str = "auto") -> dict:
         return {"log": False, "why": "a target value is zero or below: logs need positive values"}
     kernel = rule.linear_kernel(lookback, data.horizon, data.num_targets, len(data.columns))
     plain = raw_window_errors(data, BACKTEST_PARTS, lookback, kernel)
-    train = np.log(targets[: data.boundaries[0]])
+    train = np.log(targets[data.train_mask])
     log_std = np.nanstd(train, axis=0)
     data.log_targets, data.log_mean, data.log_std = True, np.nanmean(train, axis=0), np.where(log_std > 1e-8, log_std, 1.0)
     logged = raw_window_errors(data, BACKTEST_PARTS, lookback, kernel)

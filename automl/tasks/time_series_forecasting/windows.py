@@ -14,10 +14,14 @@ import numpy as np
 
 
 def origins(data, part: str, lookback: int) -> np.ndarray:
-    """Origins of every complete window of `part` (windows touching a dropped value are left out)."""
-    start, end = data.part_range(part)
-    first = start + lookback if part == "train" else max(start, lookback)
-    candidates = np.arange(first, end - data.horizon + 1, dtype=np.int64)
+    """Origins of every complete window of `part`, series after series (a window stays inside its
+    series; windows touching a dropped value are left out)."""
+    each = []
+    for segment in data.segments:
+        start, end = segment.part_range(part)
+        first = start + lookback if part == "train" else max(start, segment.start + lookback)
+        each.append(np.arange(first, end - data.horizon + 1, dtype=np.int64))
+    candidates = np.concatenate(each)
     if data.missing_policy == "drop" and len(candidates):
         bad = np.isnan(data.values).any(axis=1)
         bad_before = np.concatenate([[0], np.cumsum(bad)])  # bad rows in [0, i)
@@ -35,20 +39,24 @@ def gather(values: np.ndarray, origins_: np.ndarray, lookback: int, horizon: int
 
 
 def window_dataset(values: np.ndarray, origins_: np.ndarray, lookback: int, horizon: int, num_targets: int,
-                   batch_size: int, shuffle: bool, seed: int = 0):
-    """A batched `tf.data.Dataset` of windows cut on the fly from the series (no copies held)."""
+                   batch_size: int, shuffle: bool, seed: int = 0, weights: np.ndarray | None = None):
+    """A batched `tf.data.Dataset` of windows cut on the fly from the series (no copies held), with
+    each window's loss weight when `weights` (one per origin) is given."""
     import tensorflow as tf
 
     series = tf.constant(values, dtype=tf.float32)
     past = tf.range(-lookback, 0, dtype=tf.int64)
     future = tf.range(horizon, dtype=tf.int64)
 
-    def cut(t):
+    def cut(t, *weight):
         x = tf.gather(series, t[:, None] + past[None, :])
         y = tf.gather(series, t[:, None] + future[None, :])[..., :num_targets]
-        return x, y
+        return (x, y, *weight)
 
-    ds = tf.data.Dataset.from_tensor_slices(origins_.astype(np.int64))
+    # A weight per window, shaped to broadcast over the per-step losses Keras weighs.
+    slices = (origins_.astype(np.int64) if weights is None
+              else (origins_.astype(np.int64), weights.astype(np.float32)[:, None]))
+    ds = tf.data.Dataset.from_tensor_slices(slices)
     if shuffle:
         ds = ds.shuffle(len(origins_), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).map(cut, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
