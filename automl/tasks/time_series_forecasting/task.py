@@ -149,8 +149,8 @@ class Forecasting(Task):
             changes = ScaleTargets(k, multiply=True, name="from_window_scale", dtype="float32")([correction, scale])
         else:
             changes = self.build_head(hp, backbone(centred), data)
-        if hp.Boolean("linear_skip", default=True):
-            changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
+        # The rule is always there (not searched): a trial that learns nothing forecasts as the rule does.
+        changes = keras.layers.Add(name="with_linear", dtype="float32")([changes, self._linear(centred, data)])
         if not data.log_targets:
             return AddLastValue(name="forecast", dtype="float32")([changes, levels])
         logs = AddLastValue(name="log_forecast", dtype="float32")([changes, levels])
@@ -463,7 +463,7 @@ class ForecastInference(Inference):
         independent = independent_windows(len(x), data.horizon)
         best, gains = choose_share(per_window, independent)
         _layer(chosen, "head").set_weights([w * best for w in weights])
-        start = self.task.linear_start(data, lookback).name if _layer(model, "linear") is not None else "naive"
+        start = self.task.linear_start(data, lookback).name
         inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
                      "independent_windows": round(independent, 1),
                      "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
