@@ -184,6 +184,14 @@ class SeriesData:
             scales.append(np.where(np.isfinite(scale) & (scale > 0), scale, 1.0))
         return np.array(scales)
 
+    def window_weights(self, origins: np.ndarray) -> np.ndarray:
+        """Each window's weight with many series: its errors (in the table's standard deviations)
+        divided by its series' MASE scale, so every series counts by its errors relative to its own
+        size, as the mean MASE judges it, not by its size."""
+        k = self.num_targets
+        relative_scale = self.series_mase_scale[:, :k] / self.std[:k]  # (series, targets)
+        return 1.0 / relative_scale.mean(axis=1)[self.series_of(origins)]
+
     @property
     def mase_scale(self) -> np.ndarray:
         """Per target: MASE's denominator of the one series (the first of many)."""

@@ -70,7 +70,9 @@ def choose_linear_start(data, lookback: int, rule) -> LinearStart:
 def centred_windows(data, part: str, lookback: int, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
     """(flattened centred windows, flattened target changes) of a part, as the model sees them
     (standardized, of logs where the model takes them; `SubtractLastValue`'s centring), without
-    windows holding a missing value."""
+    windows holding a missing value. With many series each window is multiplied by its weight
+    (`SeriesData.window_weights`): the map is linear without a bias, so the fit and its validation
+    MAE then weigh each series' errors relative to its size, as the mean MASE does."""
     chosen = origins(data, part, lookback)
     if limit is not None:
         chosen = evenly_spaced(chosen, limit)
@@ -79,6 +81,9 @@ def centred_windows(data, part: str, lookback: int, limit: int | None) -> tuple[
     x[..., : data.num_targets] -= last
     y = y - last
     x, y = x.reshape(len(x), -1).astype(np.float64), y.reshape(len(y), -1).astype(np.float64)
+    if data.many:
+        weights = data.window_weights(chosen)[:, None]
+        x, y = x * weights, y * weights
     finite = np.isfinite(x).all(axis=1) & np.isfinite(y).all(axis=1)
     return x[finite], y[finite]
 

@@ -230,7 +230,7 @@ class Forecasting(Task):
         chosen = origins(data, part, lookback)
         if indices is not None:
             chosen = np.intersect1d(chosen, indices)
-        weights = _series_weights(data, chosen) if data.many else None
+        weights = data.window_weights(chosen) if data.many else None
         return window_dataset(data.scaled, chosen, lookback, data.horizon, data.num_targets, batch_size, shuffle,
                               weights=weights)
 
@@ -347,15 +347,6 @@ def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict, n
     return actual[usable], {name: forecast[usable] for name, forecast in forecasts.items()}, chosen[usable]
 
 
-def _series_weights(data, chosen: np.ndarray) -> np.ndarray:
-    """Each window's loss weight with many series: its errors (in the table's standard deviations)
-    divided by its series' MASE scale, so every series counts by its errors relative to its own
-    size, as the mean MASE judges it, not by its size."""
-    k = data.num_targets
-    relative_scale = data.series_mase_scale[:, :k] / data.std[:k]  # (series, targets)
-    return 1.0 / relative_scale.mean(axis=1)[data.series_of(chosen)]
-
-
 def _series_ids(data) -> list[str]:
     return [segment.id for segment in data.segments]
 
@@ -454,7 +445,7 @@ class ForecastInference(Inference):
         weights = head.get_weights()
         # Many series: each window's errors relative to its series' size, as training weighed them.
         lookback = self.task._lookback(hp, data)
-        relative = _series_weights(data, origins(data, "val", lookback)) if data.many else np.ones(len(x))
+        relative = data.window_weights(origins(data, "val", lookback)) if data.many else np.ones(len(x))
         per_window = {}
         for share in CORRECTION_SHARES:
             _layer(chosen, "head").set_weights([w * share for w in weights])
