@@ -363,15 +363,13 @@ def _rule_per_series(data, lookback: int, test: dict) -> dict:
     MAE over its own training and validation windows; its test metrics, and their mean MASE."""
     past = [_rule_forecasts(data, part, lookback) for part in ("train", "val")]
     actual = np.concatenate([p[0] for p in past])
+    errors = {name: np.abs(np.concatenate([p[1][name] for p in past]) - actual).mean(axis=(1, 2))
+              for name in past[0][1]}  # per past window
     series = data.series_of(np.concatenate([p[2] for p in past]))
     per_series = {}
-    for index, series_id in enumerate(_series_ids(data)):
-        picked = series == index
-        if series_id not in next(iter(test.values()))["per_series"]:
-            continue
-        errors = {name: float(np.mean(np.abs(np.concatenate([p[1][name] for p in past])[picked] - actual[picked])))
-                  for name in past[0][1]} if picked.any() else {"naive": 0.0}
-        rule = min(errors, key=errors.get)
+    for series_id in next(iter(test.values()))["per_series"]:
+        picked = series == _series_ids(data).index(series_id)
+        rule = min(errors, key=lambda name: errors[name][picked].mean() if picked.any() else 0.0)
         per_series[series_id] = {**test[rule]["per_series"][series_id], "rule": rule}
     return {"mase": float(np.mean([m["mase"] for m in per_series.values()])),
             "mae": float(np.mean([m["mae"] for m in per_series.values()])), "per_series": per_series}
