@@ -139,6 +139,10 @@ class RunBudget:
             if len(tuned.get("compared", [])) > 1:
                 tried = " and ".join(f"{c['trial_id']} ({c['epochs_run']} epochs)" for c in tuned["compared"])
                 why.append(f"fine-tuning trained {tried} and kept {tuned.get('kept')}")
+        backtests = report.get("backtests") or {}
+        if backtests.get("folds"):
+            why.append(f"{backtests['folds']} backtest(s) of the kept model ran in {format_seconds(backtests['seconds'])}, "
+                       f"{backtests.get('why_fewer') or 'as many as its training part allows (data.backtests)'}")
         return (f"{format_seconds(unused)} of the run's {format_seconds(self.total)} left unused: "
                 + ("; ".join(why) or "evaluation and export took less than the reserve kept for them"))
 

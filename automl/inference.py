@@ -24,9 +24,19 @@ class Inference:
     def __init__(self, task):
         self.task = task
 
-    def choose(self, model, data, hp, config):
+    def backtest(self, data, family, hp, pretrained, trained, seconds, config) -> Optional[dict]:
+        """More evidence for `choose`, gathered after fine-tuning in the `seconds` it left (None: no
+        limit) from the kept trial (`family`, `hp`) trained again: a forecaster's rolling origins.
+        A JSON-ready dict the run keeps (`automl export` chooses again from it), or None.
+
+        Args:
+            trained: the `FinetuneResult` of the kept trial (its epochs and seconds).
+        """
+        return None
+
+    def choose(self, model, data, hp, config, evidence=None):
         """The model that is evaluated, exported and verified, and what the report's `inference`
-        says of it (None: the trained model as it is)."""
+        says of it (None: the trained model as it is); `evidence` is what `backtest` returned."""
         return model, None
 
     def tf_keras(self, model, inference: Optional[dict]):

@@ -179,9 +179,14 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
             tuned = _with_second_choice(config, task, data, result, tuned, runtime, out, finetune_print, report,
                                         limit)
             model = tuned.model
+            evidence = _backtests(config, task, data, result.best, tuned, runtime, out / "finetune", finetune_print,
+                                  budget)
+            if evidence is not None:
+                report["backtests"] = evidence
         else:
             model = _best_trial_model(config, task, data, result, runtime)
             report["finetune"] = {"skipped": True}
+            evidence = None
     from automl.families import get_family
 
     best_family = get_family(result.best["family"])
@@ -190,7 +195,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     # What is evaluated, exported and verified (a GAN would hand over its generator); compression
     # fine-tunes the model as trained.
     trained = model
-    model, inference = task.inference.choose(model, view, best_hp, config)
+    model, inference = task.inference.choose(model, view, best_hp, config, evidence)
     if inference:
         report["inference"] = inference
         say("evaluate", f"inference model: {task.report_view.describe_inference(inference)}")
@@ -368,6 +373,33 @@ def _with_second_choice(config, task, data, result, tuned, runtime, out: Path, f
         report["best"] = public_fields(result.second)
     report["finetune"] = {**kept.to_report(), "compared": compared, "kept": chosen["trial_id"], "why": why}
     return kept
+
+
+def _backtests(config, task, data, best: dict, tuned, runtime, folder: Path, finetune_print: str,
+               budget) -> Optional[dict]:
+    """The task's evidence for choosing what ships (`Inference.backtest`), gathered in the time
+    fine-tuning left before the reserve; kept in `folder` with the fine-tuning's fingerprint and
+    kept trial, so a rerun of the same work reuses it instead of training again."""
+    import json
+
+    from automl.families import get_family
+    from automl.run_dir import write_json
+
+    stored_at = folder / "backtests.json"
+    key = fingerprint(finetune_print, best["trial_id"])
+    if stored_at.exists():
+        stored = json.loads(stored_at.read_text())
+        if stored.get("fingerprint") == key:
+            return stored["evidence"]
+    left = budget.left()
+    seconds = None if left is None else max(0.0, left - (budget.reserve or 0.0))
+    family = get_family(best["family"])
+    view = task.examples.for_family(data, family, best["pretrained"])
+    with runtime.strategy.scope():
+        evidence = task.inference.backtest(view, family, best["_hp"], best["pretrained"], tuned, seconds, config)
+    if evidence is not None:
+        write_json(stored_at, {"fingerprint": key, "evidence": evidence})
+    return evidence
 
 
 def _refuse_a_limit_too_short(config, task, data, selection, runtime, budget) -> None:

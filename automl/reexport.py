@@ -43,7 +43,7 @@ def _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clu
     with Publication(export_dir, lambda folder: only_a_bundle(folder, run.run_dir), "--out") as publication:
         export_dir = publication.target
         say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
-        model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config)
+        model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config, run.report.get("backtests"))
         score = score_on_test(model, run.task, run.data, run.hp)
         bundle = make_bundle(model, run.task, run.data, config, score, publication.folder, run_dir=run.run_dir,
                              hp=run.hp, family=run.family, card=run.report, trained=run.trained, inference=inference)

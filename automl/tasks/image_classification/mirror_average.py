@@ -118,7 +118,7 @@ class MirrorAverage(Inference):
     def int8_io(self, data):
         return "uint8", "uint8"  # what MediaPipe's ImageClassifier hands and reads
 
-    def choose(self, model, data, hp, config):
+    def choose(self, model, data, hp, config, evidence=None):
         images, labels = self.task.eval_arrays(data, "val")
         return choose_mirror_average(model, images, labels, config.export.mirror_average,
                                      trained_with_flips="flip" in hp.get("augmentation"))

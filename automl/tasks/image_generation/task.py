@@ -233,7 +233,7 @@ class GeneratorAlone(Inference):
                                hp.get("latent_dim"), list(data.class_names) if conditional else [],
                                "grey" if channels == 1 else "RGB", (height, width))
 
-    def choose(self, model, data, hp, config):
+    def choose(self, model, data, hp, config, evidence=None):
         """The generator alone, and the untrained generator's distance for scale."""
         import keras
 

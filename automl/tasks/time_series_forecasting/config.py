@@ -42,12 +42,25 @@ class ForecastingData(DataConfig):
                             "grows with the level), or auto = logs when every value is positive and they forecast "
                             "the validation windows better (the choice is in the profile)."
     )
+    backtests: Union[Auto, int] = Field(
+        "auto", description="Rolling origins that decide, beside the validation windows, between the rule, the "
+                                  "model and a blend of them: the kept trial trained again with each series' training "
+                                  "part cut 1, 2... horizons earlier, judged on the horizon after the cut; auto = as "
+                                  "many (at most 5) as the time a time_limit leaves after fine-tuning allows, none "
+                                  "without a time_limit.")
     missing: Literal["interpolate", "drop", "fail"] = Field(
         "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
                                    "that touch them, or fail."
     )
 
     _encoding = field_validator("encoding")(check_encoding)
+
+    @field_validator("backtests")
+    @classmethod
+    def _not_negative(cls, value):
+        if value != "auto" and value < 0:
+            raise ValueError(f"expected 'auto' or a number of folds of at least 0. Received: {value!r}")
+        return value
 
     @field_validator("horizon", "season")
     @classmethod

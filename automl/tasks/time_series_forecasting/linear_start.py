@@ -53,11 +53,7 @@ def choose_linear_start(data, lookback: int, rule) -> LinearStart:
     x_val, y_val = centred_windows(data, "val", lookback, None)
     rule_kernel = rule.linear_kernel(lookback, data.horizon, k, columns)
     candidates = [LinearStart(rule.name, rule_kernel, _mae(x_val, y_val, rule_kernel))]
-    target_weights = np.tile(np.arange(columns) < k, lookback)
-    subsets = {"least_squares_targets": target_weights}
-    if columns > k:
-        subsets["least_squares_all_columns"] = np.ones(lookback * columns, dtype=bool)
-    for name, used in subsets.items():
+    for name, used in _fitted_weights(data, lookback).items():
         weights = int(used.sum())
         if weights > MAX_WEIGHTS or len(x_train) < MIN_WINDOWS_PER_WEIGHT * weights or not len(x_val):
             continue
@@ -65,6 +61,28 @@ def choose_linear_start(data, lookback: int, rule) -> LinearStart:
         kernel[used] = least_squares(x_train[:, used], y_train)
         candidates.append(LinearStart(name, kernel, _mae(x_val, y_val, kernel)))
     return min(candidates, key=lambda c: c.validation_mae)
+
+
+def refit_linear_start(data, lookback: int, start: LinearStart) -> LinearStart:
+    """`start` fitted again on `data`'s training windows when it is a least-squares fit (a rule's map
+    fits nothing): a backtest's model must not have seen the windows it is judged on."""
+    used = _fitted_weights(data, lookback).get(start.name)
+    if used is None:
+        return start
+    x_train, y_train = centred_windows(data, "train", lookback, MAX_WINDOWS)
+    kernel = np.zeros_like(start.kernel)
+    kernel[used] = least_squares(x_train[:, used], y_train)
+    return LinearStart(start.name, kernel, float("nan"))
+
+
+def _fitted_weights(data, lookback: int) -> dict:
+    """name -> which of the flattened window's values a least-squares fit weighs: the targets'
+    lags, and every column's when there are covariates."""
+    columns, k = len(data.columns), data.num_targets
+    subsets = {"least_squares_targets": np.tile(np.arange(columns) < k, lookback)}
+    if columns > k:
+        subsets["least_squares_all_columns"] = np.ones(lookback * columns, dtype=bool)
+    return subsets
 
 
 def centred_windows(data, part: str, lookback: int, limit: int | None) -> tuple[np.ndarray, np.ndarray]:

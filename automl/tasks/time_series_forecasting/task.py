@@ -14,7 +14,8 @@ import numpy as np
 
 from automl.tasks.time_series_forecasting.data import SeriesData, describe_missing, load_series_data
 from automl.tasks.time_series_forecasting.baselines import longest_history, rules_for
-from automl.tasks.time_series_forecasting.evidence import EVIDENCE, gain_in_standard_errors, independent_windows
+from automl.tasks.time_series_forecasting.blend import choose_share, head_layer, share_errors
+from automl.tasks.time_series_forecasting.evidence import EVIDENCE, independent_windows
 from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics, panel_metrics
 from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
@@ -380,14 +381,6 @@ def _standardized_mae(actual: np.ndarray, forecast: np.ndarray, data) -> float:
     return float(np.mean(np.abs(forecast - actual) / data.std[: data.num_targets]))
 
 
-def _layer(model, name: str):
-    """The model's layer `name` (the correction `head`, the `linear` map), or None."""
-    try:
-        return model.get_layer(name)
-    except ValueError:
-        return None
-
-
 def _calendar_formula(name: str) -> str:
     from automl.tasks.time_series_forecasting.data import CALENDAR_PERIODS
 
@@ -407,18 +400,6 @@ class SeriesApi(PythonApi):
         return super().in_memory(data)
 
 
-#: Shares of the network's correction tried on top of the linear map's rule, largest first: 1 is the
-#: model as trained, 0 the rule alone (`ForecastInference.choose`).
-CORRECTION_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
-def choose_share(per_window: dict, independent: float) -> tuple[float, dict]:
-    """The share of the correction to ship from each share's per-window validation MAE (share 0:
-    the rule alone), and every share's gain over the rule in standard errors."""
-    gains = {share: gain_in_standard_errors(per_window[0.0] - errors, independent)
-             for share, errors in per_window.items()}
-    kept = [share for share in per_window if share == 0.0 or gains[share] > EVIDENCE]
-    return min(kept, key=lambda share: per_window[share].mean()), gains  # ties keep the larger share
-
-
 class ForecastInference(Inference):
     """The forecaster as trained, or its linear map's rule plus a share of the network's correction
     when that forecasts the validation windows better (the whole correction, none of it, or a
@@ -426,38 +407,62 @@ class ForecastInference(Inference):
     range would clip in int8. Slicing off the last value, centring and adding the level back stay
     float; everything between is int8."""
 
-    def choose(self, model, data, hp, config):
+    def backtest(self, data, family, hp, pretrained, trained, seconds, config):
+        """Rolling-origin backtests of the kept trial (`backtests.py`) for `choose`: `data.backtests`
+        folds, or with auto as many (up to MAX_FOLDS) as the `seconds` fine-tuning left allow under
+        a time_limit, none without one."""
+        from automl.tasks.time_series_forecasting.backtests import MAX_FOLDS, run_backtests
+
+        wanted = config.data.backtests
+        if wanted == 0:
+            return {"folds": 0, "why": "data.backtests is 0"}
+        if wanted == "auto" and (seconds is None or not config.spend_time_limit):
+            return {"folds": 0, "why": "data.backtests: auto runs them in the time a time_limit leaves after "
+                                       "fine-tuning (set a number to run them regardless)"}
+        if head_layer(trained.model) is None or not trained.epochs_run:
+            return {"folds": 0, "why": "the model has no correction to weigh against its rule"}
+        return run_backtests(self.task, data, family, hp, pretrained, trained.epochs_run,
+                             trained.seconds / trained.epochs_run, MAX_FOLDS if wanted == "auto" else wanted,
+                             None if wanted != "auto" else seconds, config.seed)
+
+    def choose(self, model, data, hp, config, evidence=None):
         """Scales the correction head (a linear last layer, so scaling its weights scales the
-        correction) by the share with the lowest validation MAE among those whose gain over the rule
-        alone is more than `EVIDENCE` standard errors of the windows' paired differences (windows a
-        horizon apart counted as independent: neighbours share all but one step); the rule alone
-        when none is. The test split is not looked at."""
+        correction) by the share with the lowest MAE among those whose gain over the rule alone is
+        more than `EVIDENCE` standard errors of the windows' paired differences (windows a horizon
+        apart counted as independent: neighbours share all but one step); the rule alone when none
+        is. The windows are validation's and, when `evidence` holds backtests, the folds' (the same
+        trial trained on earlier data). The test split is not looked at."""
         import keras
 
-        head = _layer(model, "head")
-        if head is None:
+        if head_layer(model) is None:
             return model, None
         x, y = self.task.eval_arrays(data, "val", hp)
-        chosen = keras.models.clone_model(model)
-        chosen.set_weights(model.get_weights())
-        weights = head.get_weights()
         # Many series: each window's errors relative to its series' size, as training weighed them.
         lookback = self.task._lookback(hp, data)
         relative = data.window_weights(origins(data, "val", lookback)) if data.many else np.ones(len(x))
-        per_window = {}
-        for share in CORRECTION_SHARES:
-            _layer(chosen, "head").set_weights([w * share for w in weights])
-            errors = np.abs(chosen.predict(x, batch_size=256, verbose=0) - y)
-            per_window[share] = errors.reshape(len(x), -1).mean(axis=1) * relative
+        on_validation = share_errors(model, x, y, relative)
         independent = independent_windows(len(x), data.horizon)
+        per_window = on_validation
+        folds = (evidence or {}).get("folds", 0)
+        if folds:
+            per_window = {share: np.concatenate([errors, evidence["errors"][str(share)]])
+                          for share, errors in on_validation.items()}
+            independent += evidence["independent_windows"]
         best, gains = choose_share(per_window, independent)
-        _layer(chosen, "head").set_weights([w * best for w in weights])
+        chosen = keras.models.clone_model(model)
+        chosen.set_weights(model.get_weights())
+        head_layer(chosen).set_weights([w * best for w in head_layer(model).get_weights()])
         start = self.task.linear_start(data, lookback).name
-        inference = {"rule": start, "correction_share": best, "validation_windows": int(len(x)),
+        inference = {"rule": start, "correction_share": best, "windows": int(sum(map(len, per_window.values())) /
+                                                                              len(per_window)),
+                     "validation_windows": int(len(x)), "backtest_folds": int(folds),
                      "independent_windows": round(independent, 1),
-                     "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
+                     "mae": {str(share): round(float(e.mean()), 6) for share, e in per_window.items()},
+                     "validation_mae": {str(share): round(float(e.mean()), 6) for share, e in on_validation.items()},
                      "gain_over_rule_in_standard_errors": {str(share): round(float(g), 2) for share, g in gains.items()
                                                           if share != 0.0}}
+        if evidence and not folds:
+            inference["backtests_skipped"] = evidence.get("why")
         return (model, inference) if best == 1.0 else (chosen, inference)
 
     def tf_keras(self, model, inference):
@@ -508,10 +513,15 @@ class ForecastingView(ReportView):
         share = inference["correction_share"]
         what = ("the model as trained" if share == 1.0 else f"the {inference['rule']} rule alone" if share == 0.0
                 else f"the {inference['rule']} rule plus {share:g} of the network's correction")
-        return (f"{what}: the lowest validation MAE of the blends whose gain over the rule passes "
-                f"{EVIDENCE:g} standard error on {inference['validation_windows']} windows "
-                f"(~{inference['independent_windows']} independent); MAE {inference['validation_mae']}, gain in "
-                f"standard errors {inference['gain_over_rule_in_standard_errors']}")
+        folds = inference.get("backtest_folds", 0)
+        windows = inference.get("windows", inference["validation_windows"])
+        where = (f"{windows} windows ({inference['validation_windows']} of validation, {windows - inference['validation_windows']} "
+                 f"of {folds} backtest(s))" if folds else f"{windows} validation windows")
+        skipped = f"; no backtests: {inference['backtests_skipped']}" if inference.get("backtests_skipped") else ""
+        return (f"{what}: the lowest MAE of the blends whose gain over the rule passes "
+                f"{EVIDENCE:g} standard error on {where}, ~{inference['independent_windows']} independent; "
+                f"MAE {inference.get('mae', inference['validation_mae'])}, gain in standard errors "
+                f"{inference['gain_over_rule_in_standard_errors']}{skipped}")
 
     def describe_profile(self, profile: dict) -> str:
         seasons = " and ".join(str(s) for s in profile["seasons"])

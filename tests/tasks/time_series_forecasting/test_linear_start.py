@@ -78,7 +78,7 @@ def test_a_correction_that_hurts_on_validation_is_not_shipped_and_the_file_is_th
 
 
 def test_a_share_of_the_correction_is_shipped_only_on_evidence_from_enough_windows():
-    from automl.tasks.time_series_forecasting.task import choose_share
+    from automl.tasks.time_series_forecasting.blend import choose_share
 
     rng = np.random.default_rng(0)
     rule = rng.uniform(0.2, 0.4, 300)

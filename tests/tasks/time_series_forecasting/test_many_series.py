@@ -72,7 +72,7 @@ def panel_run(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("panel")
     result = automl.fit(str(employment_long(folder / "long.csv", SECTORS)), task="time_series_forecasting",
-                        output=str(folder / "run"), data={"horizon": 12},
+                        output=str(folder / "run"), data={"horizon": 12, "backtests": 2},
                         search={"families": ["tcn"], "max_trials": 1, "epochs": 3},
                         finetune={"epochs": 4}, export={"formats": ["tflite"], "quantizations": ["float32"]})
     return folder, result, json.loads((folder / "run" / "report.json").read_text())
@@ -90,6 +90,29 @@ def test_one_model_forecasts_every_series_with_metrics_per_series_and_their_mean
     assert metrics["mase"] < per_rule["mase"]
     float32 = next(r for r in report["exports"] if r["quantization"] == "float32")
     assert float32["vs_keras"]["max_rel_error"] < 1e-3
+
+
+def test_two_backtests_join_validation_in_choosing_what_ships_and_export_chooses_alike(panel_run, tmp_path):
+    from automl.cli import main
+
+    from automl.tasks.time_series_forecasting.backtests import cut_earlier, possible_folds
+    from automl.tasks.time_series_forecasting.windows import origins
+
+    folder, result, report = panel_run
+    backtests, inference = report["backtests"], report["inference"]
+    lookback = report["best"]["hyperparameters"]["lookback"]
+    # As many of the two asked as keep half the training windows; 12 windows in each series a fold.
+    folds = possible_folds(result._data, lookback, 2)
+    assert folds >= 1 and backtests["folds"] == folds and backtests["epochs"] == 4
+    assert backtests["windows"] == 12 * 6 * folds == sum(
+        len(origins(cut_earlier(result._data, back), "val", lookback)) for back in range(1, folds + 1))
+    assert inference["windows"] == inference["validation_windows"] + backtests["windows"]
+    assert inference["backtest_folds"] == folds
+    assert (folder / "run" / "finetune" / "backtests.json").exists()
+    # automl export trains nothing: it chooses again from the evidence the run kept.
+    assert main(["export", str(folder / "run"), "--out", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "report.json").read_text())["inference"]
+    assert again == inference
 
 
 def test_automl_predict_forecasts_each_series_of_a_history_file(panel_run, capsys):
