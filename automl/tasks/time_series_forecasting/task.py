@@ -18,7 +18,8 @@ from automl.tasks.time_series_forecasting.blend import choose_share, head_layer,
 from automl.tasks.time_series_forecasting.evidence import EVIDENCE, independent_windows
 from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics, panel_metrics
-from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, lookback_choices, origins, window_dataset
+from automl.tasks.time_series_forecasting.windows import (evenly_spaced, gather, lookback_choices, longest_lookback,
+                                                          origins, window_dataset)
 from automl.api import PythonApi
 from automl.data.examples import Examples
 from automl.errors import DataError
@@ -73,8 +74,11 @@ class Forecasting(Task):
         with a trend: seasonal naive alone, all a 12-month window holds, forecast air passengers'
         test part 3.6 times worse than with drift)."""
         choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
-        best = self.starting_rule(data, choices[-1])
-        return [c for c in choices if best.feasible(c)]
+        longest = longest_lookback(data.seasons, data.horizon, data.shortest_training_part())
+        # The rule chosen among all that fit the longest lookback; the shortest window holding it
+        # is searched too (two weeks and a day of half-hours for the load's two-week average).
+        best = self.starting_rule(data, longest)
+        return sorted({c for c in choices if best.feasible(c)} | {best.history if best.history > 1 else choices[0]})
 
     def default_lookback(self, data) -> int:
         """Two shortest seasons, or the shortest window that holds the baseline rule forecasting the
@@ -178,15 +182,25 @@ class Forecasting(Task):
         return keras.layers.Reshape((data.horizon, data.num_targets), dtype="float32", name="linear_changes")(linear)
 
     def starting_rule(self, data, lookback: int):
-        """The baseline `Rule` with the lowest MAE on the training windows this lookback allows
-        (computed once per lookback: the default lookback and every model build ask for it)."""
+        """The baseline `Rule` (classic or variant) with the lowest MAE on the training and validation
+        windows this lookback allows (computed once per lookback: the default lookback and every
+        model build ask for it)."""
         chosen = data.derived.setdefault("starting_rule", {})
         if lookback not in chosen:
-            actual, forecasts, _ = _rule_forecasts(data, "train", lookback)
-            rules = {rule.name: rule for rule in rules_for(data.seasons) if rule.feasible(lookback)}
-            errors = {name: _standardized_mae(actual, forecasts[name], data) for name in rules}
+            rules = {rule.name: rule for rule in rules_for(data.seasons, variants=True) if rule.feasible(lookback)}
+            # Rules fit nothing: every training and validation window is a fair backtest of each.
+            past = [_rule_forecasts(data, part, lookback, list(rules.values())) for part in ("train", "val")]
+            actual = np.concatenate([p[0] for p in past])
+            errors = {name: _standardized_mae(actual, np.concatenate([p[1][name] for p in past]), data) for name in rules}
             chosen[lookback] = rules[min(errors, key=errors.get)]
         return chosen[lookback]
+
+    def reported_rules(self, data, lookback: int) -> list:
+        """The baselines the report scores: the classic rules, and the model's own when it is a
+        variant (`baselines.rules_for`)."""
+        rules = rules_for(data.seasons)
+        own = self.starting_rule(data, lookback)
+        return rules if own.classic else [*rules, own]
 
     def linear_start(self, data, lookback: int):
         """The `LinearStart` of the model's linear map at this lookback (computed once per lookback)."""
@@ -269,8 +283,9 @@ class Forecasting(Task):
     def baselines(self, data, hp) -> dict:
         """Each baseline's test metrics and validation MAE (standardized, as the search objective)."""
         lookback = self._lookback(hp, data)
-        val_actual, val_forecasts, _ = _rule_forecasts(data, "val", lookback)
-        test_actual, test_forecasts, test_origins = _rule_forecasts(data, "test", lookback)
+        rules = self.reported_rules(data, lookback)
+        val_actual, val_forecasts, _ = _rule_forecasts(data, "val", lookback, rules)
+        test_actual, test_forecasts, test_origins = _rule_forecasts(data, "test", lookback, rules)
         baselines = {"validation": {name: _standardized_mae(val_actual, forecast, data)
                                     for name, forecast in val_forecasts.items()}}
         if not data.many:
@@ -280,7 +295,7 @@ class Forecasting(Task):
         series, ids = data.series_of(test_origins), _series_ids(data)
         baselines["test"] = {name: panel_metrics(test_actual, forecast, series, data.series_mase_scale, ids, data.targets)
                              for name, forecast in test_forecasts.items()}
-        baselines["test"]["rule_per_series"] = _rule_per_series(data, lookback, baselines["test"])
+        baselines["test"]["rule_per_series"] = _rule_per_series(data, lookback, rules, baselines["test"])
         baselines["notes"] = {"rule_per_series": "each series' own rule: the one with the lowest MAE on that "
                                                  "series' training and validation windows (rules fit nothing, so "
                                                  "every past window is a fair backtest)"}
@@ -333,15 +348,15 @@ class Forecasting(Task):
         return WindowScaler(data.mean, data.std, data.num_targets)
 
 
-def _rule_forecasts(data, part: str, lookback: int) -> tuple[np.ndarray, dict, np.ndarray]:
-    """(actuals, {baseline: forecasts}, the windows' origins) in raw units on a part's windows with
+def _rule_forecasts(data, part: str, lookback: int, rules: list) -> tuple[np.ndarray, dict, np.ndarray]:
+    """(actuals, {rule: forecasts}, the windows' origins) in raw units on a part's windows with
     the history the rules need in their own series; windows touching a dropped value are left out."""
     chosen = origins(data, part, lookback)
     series_start = np.array([segment.start for segment in data.segments])[data.series_of(chosen)]
-    chosen = chosen[chosen - series_start >= longest_history(data.seasons)]
+    chosen = chosen[chosen - series_start >= longest_history(rules)]
     raw = data.values[:, : data.num_targets]
     actual = gather(raw, chosen, 1, data.horizon, data.num_targets)[1].astype(np.float64)
-    forecasts = {rule.name: rule.forecast(raw, chosen, data.horizon) for rule in rules_for(data.seasons)}
+    forecasts = {rule.name: rule.forecast(raw, chosen, data.horizon) for rule in rules}
     usable = np.isfinite(actual).all(axis=(1, 2))
     for forecast in forecasts.values():
         usable &= np.isfinite(forecast).all(axis=(1, 2))
@@ -359,10 +374,10 @@ def _series_profile(data) -> dict:
             "note": data.series_note}
 
 
-def _rule_per_series(data, lookback: int, test: dict) -> dict:
+def _rule_per_series(data, lookback: int, rules: list, test: dict) -> dict:
     """What a forecaster of one rule per series scores: each series' rule is the one with the lowest
     MAE over its own training and validation windows; its test metrics, and their mean MASE."""
-    past = [_rule_forecasts(data, part, lookback) for part in ("train", "val")]
+    past = [_rule_forecasts(data, part, lookback, rules) for part in ("train", "val")]
     actual = np.concatenate([p[0] for p in past])
     errors = {name: np.abs(np.concatenate([p[1][name] for p in past]) - actual).mean(axis=(1, 2))
               for name in past[0][1]}  # per past window

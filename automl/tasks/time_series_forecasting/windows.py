@@ -68,11 +68,18 @@ def lookback_choices(seasons: list[int], horizon: int, train_steps: int) -> list
     more) so a weekly rule fits in the window;
     keeping at least half of the training part for windows."""
     base = seasons[0] if seasons[0] > 1 else max(horizon, 8)
-    limit = max(train_steps // 2 - horizon, base)
+    limit = longest_lookback(seasons, horizon, train_steps)
     wanted = {k * base for k in (1, 2, 3, 4)}
     if seasons[-1] > 4 * base:
         wanted |= {seasons[-1] + 1, seasons[-1] + base}
     return sorted({min(k, limit) for k in wanted})
+
+
+def longest_lookback(seasons: list[int], horizon: int, train_steps: int) -> int:
+    """The longest lookback searched: half the training part less a horizon (windows need room),
+    at least the shortest season (or the horizon's multiple when there is none)."""
+    base = seasons[0] if seasons[0] > 1 else max(horizon, 8)
+    return max(train_steps // 2 - horizon, base)
 
 
 def evenly_spaced(origins_: np.ndarray, count: int) -> np.ndarray:
