@@ -379,14 +379,15 @@ def _backtests(config, task, data, best: dict, tuned, runtime, folder: Path, fin
                budget) -> Optional[dict]:
     """The task's evidence for choosing what ships (`Inference.backtest`), gathered in the time
     fine-tuning left before the reserve; kept in `folder` with the fine-tuning's fingerprint and
-    kept trial, so a rerun of the same work reuses it instead of training again."""
+    kept trial and its epochs, so a rerun of the same work reuses it instead of training again (none
+    is kept when none ran: a rerun with more time may run them)."""
     import json
 
     from automl.families import get_family
     from automl.run_dir import write_json
 
     stored_at = folder / "backtests.json"
-    key = fingerprint(finetune_print, best["trial_id"])
+    key = fingerprint(finetune_print, best["trial_id"], tuned.epochs_run)
     if stored_at.exists():
         stored = json.loads(stored_at.read_text())
         if stored.get("fingerprint") == key:
@@ -397,7 +398,7 @@ def _backtests(config, task, data, best: dict, tuned, runtime, folder: Path, fin
     view = task.examples.for_family(data, family, best["pretrained"])
     with runtime.strategy.scope():
         evidence = task.inference.backtest(view, family, best["_hp"], best["pretrained"], tuned, seconds, config)
-    if evidence is not None:
+    if evidence is not None and evidence.get("folds"):
         write_json(stored_at, {"fingerprint": key, "evidence": evidence})
     return evidence
 

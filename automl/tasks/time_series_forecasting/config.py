@@ -45,9 +45,9 @@ class ForecastingData(DataConfig):
     backtests: Union[Auto, int] = Field(
         "auto", description="Rolling origins that decide, beside the validation windows, between the rule, the "
                                   "model and a blend of them: the kept trial trained again with each series' training "
-                                  "part cut 1, 2... horizons earlier, judged on the horizon after the cut; auto = as "
-                                  "many (at most 5) as the time a time_limit leaves after fine-tuning allows, none "
-                                  "without a time_limit.")
+                                  "part cut 1, 2... horizons earlier, judged on the horizon after the cut (each fold keeps at "
+                                  "least half the training windows, and ends within a time_limit); auto = up to 5 "
+                                  "in the time a time_limit leaves after fine-tuning, none without a time_limit.")
     missing: Literal["interpolate", "drop", "fail"] = Field(
         "interpolate", description="Missing steps or values: interpolate linearly, drop the windows "
                                    "that touch them, or fail."

@@ -424,8 +424,8 @@ class ForecastInference(Inference):
 
     def backtest(self, data, family, hp, pretrained, trained, seconds, config):
         """Rolling-origin backtests of the kept trial (`backtests.py`) for `choose`: `data.backtests`
-        folds, or with auto as many (up to MAX_FOLDS) as the `seconds` fine-tuning left allow under
-        a time_limit, none without one."""
+        folds, or with auto up to MAX_FOLDS, none without a time_limit; under one, as many as the
+        `seconds` fine-tuning left allow."""
         from automl.tasks.time_series_forecasting.backtests import MAX_FOLDS, run_backtests
 
         wanted = config.data.backtests
@@ -438,7 +438,7 @@ class ForecastInference(Inference):
             return {"folds": 0, "why": "the model has no correction to weigh against its rule"}
         return run_backtests(self.task, data, family, hp, pretrained, trained.epochs_run,
                              trained.seconds / trained.epochs_run, MAX_FOLDS if wanted == "auto" else wanted,
-                             None if wanted != "auto" else seconds, config.seed)
+                             seconds, config.seed)
 
     def choose(self, model, data, hp, config, evidence=None):
         """Scales the correction head (a linear last layer, so scaling its weights scales the
