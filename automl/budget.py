@@ -142,7 +142,7 @@ class RunBudget:
         backtests = report.get("backtests") or {}
         if backtests.get("folds"):
             why.append(f"{backtests['folds']} backtest(s) of the kept model ran in {format_seconds(backtests['seconds'])}, "
-                       f"{backtests.get('why_fewer') or 'as many as its training part allows (data.backtests)'}")
+                       f"no more: {backtests['why_no_more']}")
         return (f"{format_seconds(unused)} of the run's {format_seconds(self.total)} left unused: "
                 + ("; ".join(why) or "evaluation and export took less than the reserve kept for them"))
 

@@ -62,3 +62,29 @@ def flex_ops_in(row: dict) -> list[str]:
     in_file = flex_ops(tflite_ops(Path(row["path"]).read_bytes()))
     assert row["flex_ops"] == in_file, f"{row['path']}: the row says {row['flex_ops']}, the file has {in_file}"
     return in_file
+
+
+def air_forecaster_with_random_correction(folder, spread: float):
+    """Air passengers (monthly, horizon 12) and a TCN forecaster at lookback 24 whose correction head
+    holds random weights of `spread` (a network that learned noise): (config, task, data, hp, model)."""
+    import keras
+    import keras_tuner
+
+    from automl.config.loader import config_from_mapping
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+    from automl.tasks.time_series_forecasting.task import Forecasting
+    from tests.conftest import AIR_PASSENGERS, pmdarima_series
+
+    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", folder / "air.csv")
+    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
+    task = Forecasting()
+    data = task.load_data(config)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("lookback", 24)
+    keras.utils.set_random_seed(0)
+    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+    head = model.get_layer("head")
+    head.set_weights([np.random.default_rng(0).normal(0, spread, w.shape).astype(np.float32)
+                      for w in head.get_weights()])
+    return config, task, data, hp, model

@@ -78,6 +78,13 @@ def _positive_or_auto(value):
     return value
 
 
+def not_negative_or_auto(value):
+    """A count that may be zero (`data.backtests`, `data.tile_overlap`), or auto."""
+    if value not in ("auto", None) and value < 0:
+        raise ValueError(f"expected 'auto' or an integer of at least 0. Received: {value!r}")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

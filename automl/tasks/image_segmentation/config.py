@@ -6,7 +6,7 @@ from typing import ClassVar, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty, _Strict
+from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty, _Strict, not_negative_or_auto
 
 
 class SegmentationClass(_Strict):
@@ -61,12 +61,7 @@ class SegmentationData(DataConfig):
                              f"5 times). Received: {value!r}")
         return value
 
-    @field_validator("tile_overlap")
-    @classmethod
-    def _overlap(cls, value):
-        if value != "auto" and value < 0:
-            raise ValueError(f"expected 'auto' or an integer of at least 0. Received: {value!r}")
-        return value
+    _overlap = field_validator("tile_overlap")(not_negative_or_auto)
 
 
 class SegmentationConfig(PipelineConfig):

@@ -65,9 +65,10 @@ def run_backtests(task, data, family, hp, pretrained: bool, epochs: int, epoch_s
     lookback = task._lookback(hp, data)
     start = task.linear_start(data, lookback)
     possible = possible_folds(data, lookback, wanted)
+    shorter = (f"a training part cut {possible + 1} horizon(s) earlier would keep less than {MIN_TRAIN_SHARE:.0%} "
+               "of the model's training windows")
     if not possible:
-        return {"folds": 0, "why": f"a training part cut one horizon earlier keeps less than {MIN_TRAIN_SHARE:.0%} "
-                                   "of the model's training windows"}
+        return {"folds": 0, "why": shorter}
     full = len(origins(data, "train", lookback))
     started, errors, windows, ran, why = time.time(), [], 0, 0, None
     for back in range(1, possible + 1):
@@ -95,7 +96,9 @@ def run_backtests(task, data, family, hp, pretrained: bool, epochs: int, epoch_s
     shares = errors[0].keys()
     return {"folds": ran, "windows": windows, "epochs": epochs,
             "independent_windows": sum(independent_windows(len(e[0.0]), data.horizon) for e in errors),
-            "seconds": round(time.time() - started, 1), **({"why_fewer": why} if why else {}),
+            "seconds": round(time.time() - started, 1),
+            "why_no_more": why or (shorter if possible < wanted else f"{wanted} asked (data.backtests; auto: at most "
+                                                                         f"{MAX_FOLDS})"),
             "errors": {str(s): [round(float(v), 6) for e in errors for v in e[s]] for s in shares}}
 
 

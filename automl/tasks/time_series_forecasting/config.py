@@ -6,7 +6,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from automl.config.schema import Auto, DataConfig, PipelineConfig, check_encoding
+from automl.config.schema import Auto, DataConfig, PipelineConfig, check_encoding, not_negative_or_auto
 
 
 class ForecastingData(DataConfig):
@@ -54,13 +54,7 @@ class ForecastingData(DataConfig):
     )
 
     _encoding = field_validator("encoding")(check_encoding)
-
-    @field_validator("backtests")
-    @classmethod
-    def _not_negative(cls, value):
-        if value != "auto" and value < 0:
-            raise ValueError(f"expected 'auto' or a number of folds of at least 0. Received: {value!r}")
-        return value
+    _backtests = field_validator("backtests")(not_negative_or_auto)
 
     @field_validator("horizon", "season")
     @classmethod

@@ -4,12 +4,14 @@ horizon after it, and its windows join validation's in the choice between rule, 
 import numpy as np
 import pytest
 
+from automl.config.loader import config_from_mapping
+from automl.errors import ConfigError
 from automl.tasks.time_series_forecasting.backtests import MIN_TRAIN_SHARE, cut_earlier, possible_folds
 from automl.tasks.time_series_forecasting.config import ForecastingData as DataConfig
 from automl.tasks.time_series_forecasting.data import load_series_data
-from automl.tasks.time_series_forecasting.task import Forecasting
 from automl.tasks.time_series_forecasting.windows import origins
-from tests.conftest import AIR_PASSENGERS, employment_long, pmdarima_series
+from tests.conftest import employment_long
+from tests.helpers import air_forecaster_with_random_correction
 
 
 def test_a_fold_trains_before_its_cut_in_every_series_and_is_judged_on_the_horizon_after(tmp_path):
@@ -38,24 +40,7 @@ def test_a_fold_trains_before_its_cut_in_every_series_and_is_judged_on_the_horiz
 
 @pytest.fixture(scope="module")
 def air(tmp_path_factory):
-    import keras
-    import keras_tuner
-
-    from automl.config.loader import config_from_mapping
-    from automl.families import get_family
-    from automl.hypermodel import TaskHyperModel
-
-    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path_factory.mktemp("air") / "air.csv")
-    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
-    task = Forecasting()
-    data = task.load_data(config)
-    hp = keras_tuner.HyperParameters()
-    hp.Fixed("lookback", 24)
-    keras.utils.set_random_seed(0)
-    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
-    head = model.get_layer("head")
-    head.set_weights([np.random.default_rng(0).normal(0, 0.02, w.shape).astype(np.float32) for w in head.get_weights()])
-    return config, task, data, hp, model
+    return air_forecaster_with_random_correction(tmp_path_factory.mktemp("air"), spread=0.02)
 
 
 def _evidence(rule_error: float, model_error: float, folds: int = 5, horizon: int = 12) -> dict:
@@ -93,3 +78,5 @@ def test_backtests_run_when_asked_or_in_time_a_limit_leaves_and_say_why_not(air)
     assert none == {"folds": 0, "why": "data.backtests is 0"}
     _, inference = task.inference.choose(model, data, hp, config, skipped)
     assert "no backtests: data.backtests: auto runs them" in task.report_view.describe_inference(inference)
+    with pytest.raises(ConfigError, match=r"data.backtests: expected 'auto' or an integer of at least 0. Received: -2"):
+        config_from_mapping({"task": "time_series_forecasting", "data": {"path": config.data.path, "backtests": -2}})

@@ -9,6 +9,7 @@ from automl.tasks.time_series_forecasting.data import load_series_data
 from automl.tasks.time_series_forecasting.linear_start import MIN_WINDOWS_PER_WEIGHT, centred_windows
 from automl.tasks.time_series_forecasting.task import Forecasting
 from tests.conftest import AIR_PASSENGERS, SEATTLE_TEMPS, pmdarima_series
+from tests.helpers import air_forecaster_with_random_correction
 
 
 def _test_mae(data, lookback, kernel):
@@ -48,23 +49,7 @@ def test_a_short_series_keeps_the_rule(tmp_path):
 def test_a_correction_that_hurts_on_validation_is_not_shipped_and_the_file_is_the_rule(tmp_path):
     """A network correction that makes validation forecasts worse is scaled away: the model chosen
     for export forecasts exactly the linear map's rule (air passengers: seasonal naive with drift)."""
-    import keras
-    import keras_tuner
-
-    from automl.config.loader import config_from_mapping
-    from automl.families import get_family
-    from automl.hypermodel import TaskHyperModel
-
-    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
-    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
-    task = Forecasting()
-    data = task.load_data(config)
-    hp = keras_tuner.HyperParameters()
-    hp.Fixed("lookback", 24)
-    keras.utils.set_random_seed(0)
-    model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
-    head = model.get_layer("head")
-    head.set_weights([np.random.default_rng(0).normal(0, 0.05, w.shape).astype(np.float32) for w in head.get_weights()])
+    config, task, data, hp, model = air_forecaster_with_random_correction(tmp_path, spread=0.05)
 
     chosen, inference = task.inference.choose(model, data, hp, config)
     assert inference["correction_share"] == 0.0 and inference["rule"] == "seasonal_naive_drift"

@@ -104,6 +104,9 @@ def test_two_backtests_join_validation_in_choosing_what_ships_and_export_chooses
     # As many of the two asked as keep half the training windows; 12 windows in each series a fold.
     folds = possible_folds(result._data, lookback, 2)
     assert folds >= 1 and backtests["folds"] == folds and backtests["epochs"] == 4
+    assert backtests["why_no_more"] == ("2 asked (data.backtests; auto: at most 5)" if folds == 2 else
+                                        f"a training part cut {folds + 1} horizon(s) earlier would keep less than "
+                                        "50% of the model's training windows")
     assert backtests["windows"] == 12 * 6 * folds == sum(
         len(origins(cut_earlier(result._data, back), "val", lookback)) for back in range(1, folds + 1))
     assert inference["windows"] == inference["validation_windows"] + backtests["windows"]
