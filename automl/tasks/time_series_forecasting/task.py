@@ -69,8 +69,8 @@ class Forecasting(Task):
     python_api = handed_over("automl.tasks.time_series_forecasting.task:SeriesApi")
 
     def lookbacks(self, data) -> list[int]:
-        """The lookbacks searched: those that hold the baseline rule forecasting the training part
-        best, so every model is that rule plus a correction (a year and a step for monthly data
+        """The lookbacks searched: those that hold the baseline rule forecasting the training and
+        validation windows best, so every model is that rule plus a correction (a year and a step for monthly data
         with a trend: seasonal naive alone, all a 12-month window holds, forecast air passengers'
         test part 3.6 times worse than with drift)."""
         choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
@@ -82,7 +82,8 @@ class Forecasting(Task):
 
     def default_lookback(self, data) -> int:
         """Two shortest seasons, or the shortest window that holds the baseline rule forecasting the
-        training part best (a week of half-hours when last week's load is the best guess)."""
+        training and validation windows best (two weeks and a day of half-hours when the mean of the
+        last two weeks, lifted by the last day's change, is the best guess)."""
         choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
         return max(choices[min(1, len(choices) - 1)], self.lookbacks(data)[0])
 
