@@ -23,13 +23,16 @@ def head_layer(model):
         return None
 
 
-def share_errors(model, x: np.ndarray, y: np.ndarray, relative: np.ndarray) -> dict:
+def share_errors(model, x: np.ndarray, y: np.ndarray, relative: np.ndarray, scratch=None) -> dict:
     """share -> per-window MAE (standardized, times each window's `relative` weight) of the rule
-    plus that share of the correction. `model` is left as it was."""
+    plus that share of the correction. `model` is left as it was; the shares are set in `scratch`
+    (a copy of it the caller keeps), or in a copy made here."""
     import keras
 
-    scaled = keras.models.clone_model(model)
-    scaled.set_weights(model.get_weights())
+    scaled = scratch
+    if scaled is None:
+        scaled = keras.models.clone_model(model)
+        scaled.set_weights(model.get_weights())
     weights = head_layer(model).get_weights()
     errors = {}
     for share in CORRECTION_SHARES:

@@ -456,7 +456,9 @@ class ForecastInference(Inference):
         # Many series: each window's errors relative to its series' size, as training weighed them.
         lookback = self.task._lookback(hp, data)
         relative = data.window_weights(origins(data, "val", lookback)) if data.many else np.ones(len(x))
-        on_validation = share_errors(model, x, y, relative)
+        chosen = keras.models.clone_model(model)
+        chosen.set_weights(model.get_weights())
+        on_validation = share_errors(model, x, y, relative, scratch=chosen)
         independent = independent_windows(len(x), data.horizon)
         per_window = on_validation
         folds = (evidence or {}).get("folds", 0)
@@ -465,8 +467,6 @@ class ForecastInference(Inference):
                           for share, errors in on_validation.items()}
             independent += evidence["independent_windows"]
         best, gains = choose_share(per_window, independent)
-        chosen = keras.models.clone_model(model)
-        chosen.set_weights(model.get_weights())
         head_layer(chosen).set_weights([w * best for w in head_layer(model).get_weights()])
         start = self.task.linear_start(data, lookback).name
         inference = {"rule": start, "correction_share": best, "windows": int(sum(map(len, per_window.values())) /
