@@ -73,6 +73,12 @@ class Rule:
                     _add(weights, (h, i + (j + 1) * m), -factor / (steps * w))
         return weights
 
+    def one_step_weights(self) -> dict:
+        """{steps back from the origin: weight}: the rule's forecast of the step at its origin."""
+        if self.kind == "naive":
+            return {1: 1.0}
+        return {back: weight for (_, back), weight in self._weights(1).items()}
+
     @property
     def history(self) -> int:
         """Steps of past the rule reads before an origin."""

@@ -13,6 +13,17 @@ covariate's effect learned in one season can mislead in another), and the
 candidate that forecasts the validation windows best is the start. A fit
 with fewer than `MIN_WINDOWS_PER_WEIGHT` windows per weight is not tried:
 on a short series it would fit the noise of a few windows.
+
+A third kind is the rule plus a least-squares fit on the rule's own last
+one-step errors (`error_map`; an autoregression of its residuals, as Taylor's
+double-seasonal Holt-Winters adds one): where the rule errs now it errs
+next, most in the first steps of the horizon. The errors are linear in the
+window, so rule and fit fold into one map. It reads a season or two of errors
+(`ERROR_SEASONS`) beyond the steps the rule reads. Half-hourly load, the
+weekly rule on logs with a day of errors: MAE 292 on validation against the
+rule's 333, and on the test windows 322 against 380; Seattle's hourly
+temperatures 0.068 against 0.084 on validation; air passengers and weekly CO2
+keep the rule (the fit loses on their validation windows).
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from automl.tasks.time_series_forecasting.windows import evenly_spaced, gather, origins
+from automl.tasks.time_series_forecasting.windows import base_step, evenly_spaced, gather, origins
 
 #: Windows per fitted weight below which a least-squares fit is not tried.
 MIN_WINDOWS_PER_WEIGHT = 10
@@ -29,6 +40,9 @@ MIN_WINDOWS_PER_WEIGHT = 10
 #: keeps the normal equations at a few hundred megabytes and seconds.
 MAX_WINDOWS = 20_000
 MAX_WEIGHTS = 2_000
+#: How many of the rule's last one-step errors a fitted correction reads, in base steps
+#: (`windows.base_step`: the shortest season).
+ERROR_SEASONS = (1, 2)
 #: Ridge term relative to the mean diagonal of the normal equations: only numerical safety,
 #: for the lags of a smooth series are nearly collinear.
 RIDGE = 1e-6
@@ -38,21 +52,30 @@ RIDGE = 1e-6
 class LinearStart:
     """A linear map from the flattened centred window to the flattened forecast changes."""
 
-    name: str  # a rule's name, "least_squares_targets" or "least_squares_all_columns"
+    name: str  # a rule's name, "least_squares_targets", "least_squares_all_columns" or "<rule>+last_<n>_errors"
     kernel: np.ndarray  # (lookback * columns, horizon * targets), float32
     validation_mae: float  # standardized, on the validation windows of this lookback
+    rule: object = None  # the `Rule` whose errors are fitted, with
+    error_lags: int = 0  # how many of its last one-step errors
 
     def describe(self) -> str:
         return f"{self.name} (validation MAE {self.validation_mae:.4f} standardized)"
 
 
 def choose_linear_start(data, lookback: int, rule) -> LinearStart:
-    """The rule's map or a least-squares fit, whichever has the lower validation MAE."""
+    """The rule's map, a least-squares fit or the rule plus a fit on its errors, whichever has the
+    lower validation MAE."""
     columns, k = len(data.columns), data.num_targets
     x_train, y_train = centred_windows(data, "train", lookback, MAX_WINDOWS)
     x_val, y_val = centred_windows(data, "val", lookback, None)
     rule_kernel = rule.linear_kernel(lookback, data.horizon, k, columns)
     candidates = [LinearStart(rule.name, rule_kernel, _mae(x_val, y_val, rule_kernel))]
+    for lags in error_lag_choices(data):
+        if lags > lookback - rule.history or len(x_train) < MIN_WINDOWS_PER_WEIGHT * lags * k or not len(x_val):
+            continue
+        kernel = _rule_with_errors(x_train, y_train, rule, lookback, columns, lags, k)
+        candidates.append(LinearStart(f"{rule.name}+last_{lags}_errors", kernel, _mae(x_val, y_val, kernel),
+                                      rule, lags))
     for name, used in _fitted_weights(data, lookback).items():
         weights = int(used.sum())
         if weights > MAX_WEIGHTS or len(x_train) < MIN_WINDOWS_PER_WEIGHT * weights or not len(x_val):
@@ -67,12 +90,55 @@ def refit_linear_start(data, lookback: int, start: LinearStart) -> LinearStart:
     """`start` fitted again on `data`'s training windows when it is a least-squares fit (a rule's map
     fits nothing): a backtest's model must not have seen the windows it is judged on."""
     used = _fitted_weights(data, lookback).get(start.name)
-    if used is None:
+    if used is None and not start.error_lags:
         return start
     x_train, y_train = centred_windows(data, "train", lookback, MAX_WINDOWS)
+    if start.error_lags:
+        kernel = _rule_with_errors(x_train, y_train, start.rule, lookback, len(data.columns), start.error_lags,
+                                   data.num_targets)
+        return LinearStart(start.name, kernel, float("nan"), start.rule, start.error_lags)
     kernel = np.zeros_like(start.kernel)
     kernel[used] = least_squares(x_train[:, used], y_train)
     return LinearStart(start.name, kernel, float("nan"))
+
+
+def error_lag_choices(data) -> list[int]:
+    """How many of the rule's last one-step errors a fitted correction may read (`ERROR_SEASONS`)."""
+    return [base_step(data.seasons, data.horizon) * seasons for seasons in ERROR_SEASONS]
+
+
+def error_lookbacks(data, rule, longest: int) -> list[int]:
+    """The lookbacks that hold the rule and room for a fit on its errors with enough training windows."""
+    fits = []
+    for lags in error_lag_choices(data):
+        lookback = rule.history + lags
+        if lookback <= longest and len(origins(data, "train", lookback)) >= MIN_WINDOWS_PER_WEIGHT * lags * data.num_targets:
+            fits.append(lookback)
+    return fits
+
+
+def error_map(rule, lookback: int, lags: int, columns: int, num_targets: int) -> np.ndarray:
+    """The (lookback * columns, lags * num_targets) matrix taking a flattened window to the rule's
+    one-step errors at its last `lags` steps: each step less the rule's forecast of it from the
+    steps before. The rule's weights sum to one, so centring the window changes no error."""
+    errors = np.zeros((lookback * columns, lags * num_targets))
+    for lag in range(1, lags + 1):
+        step = lookback - lag
+        for j in range(num_targets):
+            column = (lag - 1) * num_targets + j
+            errors[step * columns + j, column] += 1.0
+            for back, weight in rule.one_step_weights().items():
+                errors[(step - back) * columns + j, column] -= weight
+    return errors
+
+
+def _rule_with_errors(x_train, y_train, rule, lookback: int, columns: int, lags: int, num_targets: int) -> np.ndarray:
+    """The rule's map plus a least-squares fit, on its last `lags` one-step errors, of what it misses
+    on the training windows; one (lookback * columns, horizon * num_targets) map."""
+    rule_kernel = rule.linear_kernel(lookback, y_train.shape[1] // num_targets, num_targets, columns).astype(np.float64)
+    errors = error_map(rule, lookback, lags, columns, num_targets)
+    fit = least_squares(x_train @ errors, y_train - x_train @ rule_kernel).astype(np.float64)
+    return (rule_kernel + errors @ fit).astype(np.float32)
 
 
 def _fitted_weights(data, lookback: int) -> dict:

@@ -16,6 +16,7 @@ from automl.tasks.time_series_forecasting.data import SeriesData, describe_missi
 from automl.tasks.time_series_forecasting.baselines import longest_history, rules_for
 from automl.tasks.time_series_forecasting.blend import choose_share, head_layer, share_errors
 from automl.tasks.time_series_forecasting.evidence import EVIDENCE, independent_windows
+from automl.tasks.time_series_forecasting.linear_start import error_lookbacks
 from automl.tasks.time_series_forecasting.seasons import autocorrelation
 from automl.tasks.time_series_forecasting.metrics import forecast_metrics, panel_metrics
 from automl.tasks.time_series_forecasting.windows import (evenly_spaced, gather, lookback_choices, longest_lookback,
@@ -60,8 +61,8 @@ class Forecasting(Task):
                                 f"interpolate, a shorter data.horizon, or a longer series")
         from automl.tasks.time_series_forecasting.transform import choose_log
 
-        default = self.default_lookback(data)
-        data.transform = choose_log(data, default, self.starting_rule(data, default), config.data.transform)
+        at = self.rule_lookback(data)
+        data.transform = choose_log(data, at, self.starting_rule(data, at), config.data.transform)
         data.derived.pop("linear_start", None)  # found again on the series the model sees
         return data
 
@@ -78,14 +79,25 @@ class Forecasting(Task):
         # The rule chosen among all that fit the longest lookback; the shortest window holding it
         # is searched too (two weeks and a day of half-hours for the load's two-week average).
         best = self.starting_rule(data, longest)
-        return sorted({c for c in choices if best.feasible(c)} | {best.history if best.history > 1 else choices[0]})
+        held = {c for c in choices if best.feasible(c)} | {best.history if best.history > 1 else choices[0]}
+        # And room for a fit on the rule's last errors (a day or two of half-hours after two weeks and a day).
+        return sorted(held | set(error_lookbacks(data, best, longest)))
 
-    def default_lookback(self, data) -> int:
+    def rule_lookback(self, data) -> int:
         """Two shortest seasons, or the shortest window that holds the baseline rule forecasting the
         training and validation windows best (two weeks and a day of half-hours when the mean of the
-        last two weeks, lifted by the last day's change, is the best guess)."""
+        last two weeks, lifted by the last day's change, is the best guess): where logs are chosen."""
         choices = lookback_choices(data.seasons, data.horizon, data.shortest_training_part())
         return max(choices[min(1, len(choices) - 1)], self.lookbacks(data)[0])
+
+    def default_lookback(self, data) -> int:
+        """The rule's lookback, or one with room for a fit on the rule's errors when its linear map
+        forecasts the validation windows better (the search's first trial starts there)."""
+        first = self.rule_lookback(data)
+        longest = longest_lookback(data.seasons, data.horizon, data.shortest_training_part())
+        roomier = [lookback for lookback in error_lookbacks(data, self.starting_rule(data, longest), longest)
+                   if lookback > first]
+        return min([first, *roomier], key=lambda lookback: self.linear_start(data, lookback).validation_mae)
 
     def profile(self, data) -> dict:
         longest = max(data.segments, key=lambda segment: segment.end - segment.start)

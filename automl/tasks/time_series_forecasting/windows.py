@@ -67,7 +67,7 @@ def lookback_choices(seasons: list[int], horizon: int, train_steps: int) -> list
     season), and the longest season (one step more, for its drift rule, and one shortest season
     more) so a weekly rule fits in the window;
     keeping at least half of the training part for windows."""
-    base = seasons[0] if seasons[0] > 1 else max(horizon, 8)
+    base = base_step(seasons, horizon)
     limit = longest_lookback(seasons, horizon, train_steps)
     wanted = {k * base for k in (1, 2, 3, 4)}
     if seasons[-1] > 4 * base:
@@ -78,8 +78,12 @@ def lookback_choices(seasons: list[int], horizon: int, train_steps: int) -> list
 def longest_lookback(seasons: list[int], horizon: int, train_steps: int) -> int:
     """The longest lookback searched: half the training part less a horizon (windows need room),
     at least the shortest season (or the horizon's multiple when there is none)."""
-    base = seasons[0] if seasons[0] > 1 else max(horizon, 8)
-    return max(train_steps // 2 - horizon, base)
+    return max(train_steps // 2 - horizon, base_step(seasons, horizon))
+
+
+def base_step(seasons: list[int], horizon: int) -> int:
+    """The unit lookbacks are counted in: the shortest season, or the horizon (at least 8) without one."""
+    return seasons[0] if seasons[0] > 1 else max(horizon, 8)
 
 
 def evenly_spaced(origins_: np.ndarray, count: int) -> np.ndarray:

@@ -6,9 +6,12 @@ import pytest
 
 from automl.tasks.time_series_forecasting.config import ForecastingData as DataConfig
 from automl.tasks.time_series_forecasting.data import load_series_data
-from automl.tasks.time_series_forecasting.linear_start import MIN_WINDOWS_PER_WEIGHT, centred_windows
+from automl.tasks.time_series_forecasting.baselines import Rule
+from automl.tasks.time_series_forecasting.backtests import cut_earlier
+from automl.tasks.time_series_forecasting.linear_start import (MIN_WINDOWS_PER_WEIGHT, centred_windows, error_map,
+                                                               raw_window_errors, refit_linear_start)
 from automl.tasks.time_series_forecasting.task import Forecasting
-from tests.conftest import AIR_PASSENGERS, SEATTLE_TEMPS, pmdarima_series
+from tests.conftest import AIR_PASSENGERS, SEATTLE_TEMPS, TAYLOR, pmdarima_series
 from tests.helpers import air_forecaster_with_random_correction
 
 
@@ -33,7 +36,41 @@ def test_a_smooth_series_starts_from_a_least_squares_fit_that_beats_the_rule_on_
     rule_kernel = rule.linear_kernel(48, 24, 1, len(data.columns))
     assert _test_mae(data, 48, start.kernel) < 0.97 * _test_mae(data, 48, rule_kernel)
     assert start.kernel.shape == rule_kernel.shape and start.kernel.dtype == np.float32
-    assert "least_squares_targets" in task.profile(data)["linear_start"]["start"]
+    # The first trial's lookback has room for a day of the drift rule's errors, whose fit forecasts validation best.
+    profile = task.profile(data)["linear_start"]
+    assert profile["lookback"] == 25 + 48 and profile["start"].startswith("seasonal_naive_drift+last_48_errors")
+
+
+@pytest.mark.parametrize("rule", [Rule("naive"), Rule("seasonal_naive_drift", 7, "r", seasons_averaged=2, level_steps=3)])
+def test_the_error_map_gives_the_rules_one_step_errors_on_a_centred_window(rule):
+    # Two targets and a covariate, interleaved as a flattened window is; centring must not matter.
+    rng = np.random.default_rng(0)
+    lookback, lags, columns = 40, 9, 3
+    window = rng.normal(size=(lookback, columns)).cumsum(axis=0)
+    centred = window - np.r_[window[-1, :2], 0.0]
+    errors = centred.reshape(-1) @ error_map(rule, lookback, lags, columns, 2)
+    steps = lookback - np.arange(1, lags + 1)
+    expected = window[steps, :2] - rule.forecast(window[:, :2], steps, 1)[:, 0]
+    np.testing.assert_allclose(errors.reshape(lags, 2), expected, atol=1e-9)
+
+
+def test_the_half_hourly_load_starts_from_its_rule_plus_a_fit_on_the_rules_last_errors(tmp_path):
+    # Where the weekly rule errs now it errs in the next hours: a day of its one-step errors, fitted on
+    # the training windows, forecasts the 558 test windows (chosen on validation alone) far better.
+    path = pmdarima_series(TAYLOR, "2000-06-05T00:00", "30m", tmp_path / "taylor.csv")
+    data = load_series_data(DataConfig(path=str(path), horizon=48, transform="none", split={"val": 0.15, "test": 0.15}))
+    task = Forecasting()
+    lookback = task.default_lookback(data)
+    rule = task.starting_rule(data, lookback)
+    start = task.linear_start(data, lookback)
+    assert start.name == f"{rule.name}+last_48_errors" and lookback == rule.history + 48
+    assert start.validation_mae < task.linear_start(data, rule.history).validation_mae
+    rule_kernel = rule.linear_kernel(lookback, 48, 1, 1)
+    assert (raw_window_errors(data, ("test",), lookback, start.kernel).mean()
+            < 0.95 * raw_window_errors(data, ("test",), lookback, rule_kernel).mean())
+    # A backtest fits the errors again on its own training part.
+    refit = refit_linear_start(cut_earlier(data, 1), lookback, start)
+    assert refit.name == start.name and not np.allclose(refit.kernel, start.kernel)
 
 
 def test_a_short_series_keeps_the_rule(tmp_path):
