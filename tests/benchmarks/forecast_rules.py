@@ -43,6 +43,10 @@ def series_sets(root: Path) -> dict:
     if EMPLOYMENT:
         sets["employment (22 sectors, long, 57-120 monthly)"] = (employment_long(root / "employment.csv", stagger=3),
                                                                  {"horizon": 12})
+    # The 257-point monthly series: the euro area's electrical equipment index, 1995-2016.
+    elec = _package_file("statsmodels", "statsmodels/datasets/elec_equip/elec_equip.csv")
+    if elec:
+        sets["elec_equip (257 monthly)"] = (elec, {"horizon": 12})
     nile = _package_file("statsmodels", "statsmodels/datasets/nile/nile.csv")
     if nile:
         sets["nile (100 yearly)"] = (nile, {})

@@ -7,20 +7,30 @@ whose steps in seconds vary.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional, Sequence
 
 import numpy as np
 
 from automl.errors import DataError
 
-#: Formats tried in order when `data.time_format` is not given.
+#: Formats tried in order when `data.time_format` is not given; the first that reads every value is
+#: used (so 13/01/2020 among the rows settles day-first; where both orders read every value,
+#: month-first wins, as spreadsheets in the US and pandas read them).
 TIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d",
-    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%Y",
-    "%b %d %Y", "%d %b %Y", "%B %d %Y", "%d %B %Y", "%b %Y", "%B %Y",
+    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%dT%H:%M:%S%z",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%Y%m%d", "%Y-%m", "%Y/%m", "%YM%m", "%Y",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y", "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%m/%d/%y", "%d/%m/%y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%d-%m-%Y", "%m/%Y",
+    "%b %d %Y", "%d %b %Y", "%B %d %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %Y", "%B %Y",
+    "%b-%d-%Y", "%d-%b-%Y", "%d-%b-%y", "%b-%Y", "%b-%y",
 )
+#: Quarters as people write them: 1995Q1, 1995-Q1, 1995 Q1, Q1 1995, Q1-1995.
+_QUARTER = re.compile(r"^(?:(\d{4})[-\s]?Q([1-4])|Q([1-4])[-\s]?(\d{4}))$", re.IGNORECASE)
 
 _FIXED_NAMES = {60: "minutely", 3600: "hourly", 86400: "daily", 7 * 86400: "weekly"}
 
@@ -58,20 +68,36 @@ def parse_times(values: Sequence, where: str, time_format: Optional[str] = None)
         raise DataError(f"{where}: no rows")
     if isinstance(values[0], (np.datetime64, datetime)) or np.asarray(values[:1]).dtype.kind == "M":
         return np.asarray(values, dtype="datetime64[s]")
-    texts = [str(v).strip() for v in values]
+    texts = [_quarter_as_month(str(v).strip()) for v in values]
     formats = [time_format] if time_format else [f for f in TIME_FORMATS if _parses(texts[0], f)]
     if not formats:
         raise DataError(f"{where}: cannot read {texts[0]!r} (row 1) as a time; set data.time_format "
                         f"(a strftime format such as '%Y-%m-%d %H:%M')")
-    fmt = formats[0]
+    fmt = next((f for f in formats[1:] if all(_parses(text, f) for text in texts)), None) if len(formats) > 1 \
+        and not all(_parses(text, formats[0]) for text in texts) else None
+    fmt = fmt or formats[0]
     out = np.empty(len(texts), dtype="datetime64[s]")
     for row, text in enumerate(texts):
         try:
-            out[row] = np.datetime64(datetime.strptime(text, fmt), "s")
+            out[row] = np.datetime64(_naive_utc(datetime.strptime(text, fmt)), "s")
         except ValueError:
             raise DataError(f"{where}: row {row + 1}: {text!r} does not match the time format {fmt!r} "
                             f"of the first row") from None
     return out
+
+
+def _quarter_as_month(text: str) -> str:
+    """A quarter (1995Q2) as its first month (1995-04); other text unchanged."""
+    match = _QUARTER.match(text)
+    if not match:
+        return text
+    year, quarter = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+    return f"{year}-{3 * int(quarter) - 2:02d}"
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """A time with a UTC offset as the same instant in UTC, without the offset (numpy keeps none)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _parses(text: str, fmt: str) -> bool:

@@ -65,6 +65,15 @@ def test_a_yearly_series_with_an_integer_year_column_is_read_by_default():
     assert data.frequency.name == "yearly" and str(data.times[0])[:4] == "1871" and data.targets == ["volume"]
 
 
+def test_a_monthly_index_with_dates_written_jan_1_1995_under_an_upper_case_name_is_read_by_default():
+    from tests.conftest import _package_file
+
+    elec = _package_file("statsmodels", "statsmodels/datasets/elec_equip/elec_equip.csv")
+    data = load_series_data(DataConfig(path=str(elec), horizon=12))
+    assert data.time_column == "DATE" and data.frequency.name == "monthly" and len(data.times) == 257
+    assert str(data.times[0])[:10] == "1995-01-01" and str(data.times[-1])[:7] == "2016-05"
+
+
 def test_dates_under_any_name_are_found_by_their_values(tmp_path):
     path = tmp_path / "sales.csv"
     rows = "".join(f"{i % 7},2021-{1 + i // 28:02d}-{1 + i % 28:02d},{100 + i}\n" for i in range(84))

@@ -13,6 +13,20 @@ def test_formats_of_the_shipped_data_sets_are_recognized():
     assert parse_times(["2012-01-31"], "weather")[0] == np.datetime64("2012-01-31")
 
 
+@pytest.mark.parametrize("texts, expected", [
+    (["Jan-1-1995", "Feb-1-1995"], ["1995-01-01", "1995-02-01"]),  # statsmodels' elec_equip
+    (["01/02/2020", "01/03/2020", "13/03/2020"], ["2020-02-01", "2020-03-01", "2020-03-13"]),  # a 13th: day first
+    (["01/02/2020", "02/02/2020"], ["2020-01-02", "2020-02-02"]),  # either order reads: month first
+    (["31.01.2020 08:00", "01.02.2020 08:00"], ["2020-01-31T08:00", "2020-02-01T08:00"]),
+    (["1995Q1", "1995-Q2", "Q3 1995"], ["1995-01-01", "1995-04-01", "1995-07-01"]),
+    (["1995M11", "1995M12"], ["1995-11-01", "1995-12-01"]),
+    (["2020-01-01T10:00:00+02:00", "2020-01-01T09:00:00Z"], ["2020-01-01T08:00", "2020-01-01T09:00"]),
+    (["2019-01-01 00:00:00.000", "2019-01-01 00:30:00.000"], ["2019-01-01T00:00", "2019-01-01T00:30"]),
+])
+def test_dates_as_people_write_them_are_read(texts, expected):
+    np.testing.assert_array_equal(parse_times(texts, "f"), np.array(expected, dtype="datetime64[s]"))
+
+
 def test_a_row_in_another_format_is_named():
     with pytest.raises(DataError, match=r"row 2: '01/02/2012' does not match"):
         parse_times(["2012-01-01", "01/02/2012"], "f.csv: column 'date'")
