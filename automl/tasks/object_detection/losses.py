@@ -10,8 +10,6 @@ trains one.
 
 from __future__ import annotations
 
-import numpy as np
-
 from automl.tasks.object_detection.anchors import encode, iou
 
 POSITIVE_IOU = 0.5
@@ -27,7 +25,7 @@ def match(anchors, boxes, classes):
     from keras import ops
 
     valid = classes >= 0  # (B, M)
-    overlaps = iou(ops.convert_to_tensor(anchors)[None], boxes)  # (B, A, M)
+    overlaps = iou(ops.convert_to_tensor(anchors, dtype="float32")[None], boxes)  # (B, A, M)
     overlaps = ops.where(valid[:, None, :], overlaps, -1.0)
     best_box = ops.argmax(overlaps, axis=-1)  # (B, A)
     best_iou = ops.max(overlaps, axis=-1)
@@ -43,30 +41,31 @@ def match(anchors, boxes, classes):
     return matched_boxes, matched_classes, positive, counted
 
 
-def detection_loss(anchors: np.ndarray, num_classes: int):
-    """A Keras loss of (targets (B, M, 5): box and class, -1 padding; outputs (B, A, 4 + classes):
-    regressions and class logits), per image, normalized by its positive anchors."""
+def detection_loss():
+    """A Keras loss of (targets (B, M, 5): box and class, -1 padding; outputs (B, A, 8 + classes):
+    regressions, the anchors themselves (`head.with_anchors`) and class logits), per image,
+    normalized by its positive anchors. It needs nothing of the data: the anchors come with the outputs."""
     import keras
     from keras import ops
 
     @keras.saving.register_keras_serializable(package="automl")
-    def loss(y_true, y_pred):
+    def detection_loss(y_true, y_pred):
         boxes, classes = y_true[..., :4], ops.cast(y_true[..., 4], "int32")
+        anchors, logits = y_pred[0, :, 4:8], y_pred[..., 8:]
         matched_boxes, matched_classes, positive, counted = match(anchors, boxes, classes)
         positive_f, counted_f = ops.cast(positive, "float32"), ops.cast(counted, "float32")
-        targets = ops.one_hot(ops.maximum(matched_classes, 0), num_classes) * positive_f[..., None]
-        logits = y_pred[..., 4:]
+        targets = ops.one_hot(ops.maximum(matched_classes, 0), ops.shape(logits)[-1]) * positive_f[..., None]
         probability = ops.sigmoid(logits)
         # Binary cross-entropy from logits, elementwise (Keras's own averages over the last axis).
         cross_entropy = ops.maximum(logits, 0) - logits * targets + ops.log1p(ops.exp(-ops.abs(logits)))
         p_t = targets * probability + (1 - targets) * (1 - probability)
         alpha = targets * FOCAL_ALPHA + (1 - targets) * (1 - FOCAL_ALPHA)
         focal = ops.sum(alpha * (1 - p_t) ** FOCAL_GAMMA * cross_entropy, axis=-1) * counted_f
-        wanted = encode(matched_boxes, ops.convert_to_tensor(anchors)[None])
+        wanted = encode(matched_boxes, anchors[None])
         error = ops.abs(y_pred[..., :4] - wanted)
         huber = ops.where(error < HUBER_DELTA, 0.5 * error ** 2, HUBER_DELTA * (error - 0.5 * HUBER_DELTA))
         box = ops.sum(huber, axis=-1) * positive_f
         positives = ops.maximum(ops.sum(positive_f, axis=-1), 1.0)
         return (ops.sum(focal, axis=-1) + ops.sum(box, axis=-1)) / positives
 
-    return loss
+    return detection_loss
