@@ -85,6 +85,17 @@ def not_negative_or_auto(value):
     return value
 
 
+def multiple_of_32_or_auto(least: int, why: str):
+    """A field validator for image sides the model halves five times (`data.tile_size`,
+    `data.input_size`): 'auto', or a multiple of 32 of at least `least`; `why` says what halves them."""
+    def check(value):
+        if value != "auto" and (value < least or value % 32):
+            raise ValueError(f"expected 'auto' or a multiple of 32 of at least {least} ({why}). Received: {value!r}")
+        return value
+
+    return check
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 

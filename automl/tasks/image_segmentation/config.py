@@ -6,7 +6,7 @@ from typing import ClassVar, Literal, Optional, Union
 
 from pydantic import Field, field_validator, model_validator
 
-from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty, _Strict, not_negative_or_auto
+from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty, _Strict, multiple_of_32_or_auto, not_negative_or_auto
 
 
 class SegmentationClass(_Strict):
@@ -53,13 +53,7 @@ class SegmentationData(DataConfig):
 
     _lists = field_validator("classes", "class_names")(_not_empty)
 
-    @field_validator("tile_size")
-    @classmethod
-    def _tile_multiple(cls, value):
-        if value != "auto" and (value < 32 or value % 32):
-            raise ValueError(f"expected 'auto' or a multiple of 32 (the U-Net halves tiles up to "
-                             f"5 times). Received: {value!r}")
-        return value
+    _tile_multiple = field_validator("tile_size")(multiple_of_32_or_auto(32, "the U-Net halves tiles up to 5 times"))
 
     _overlap = field_validator("tile_overlap")(not_negative_or_auto)
 

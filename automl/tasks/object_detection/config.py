@@ -6,7 +6,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty
+from automl.config.schema import Auto, DataConfig, PipelineConfig, _not_empty, multiple_of_32_or_auto
 
 
 class DetectionData(DataConfig):
@@ -22,14 +22,7 @@ class DetectionData(DataConfig):
                             "within the images' own size.")
 
     _names = field_validator("class_names")(_not_empty)
-
-    @field_validator("input_size")
-    @classmethod
-    def _multiple_of_32(cls, value):
-        if value != "auto" and (value < 64 or value % 32):
-            raise ValueError(f"expected 'auto' or a multiple of 32 of at least 64 (the backbone halves the "
-                             f"image five times). Received: {value!r}")
-        return value
+    _size = field_validator("input_size")(multiple_of_32_or_auto(64, "the backbone halves the image five times"))
 
 
 class DetectionConfig(PipelineConfig):

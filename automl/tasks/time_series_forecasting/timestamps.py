@@ -73,9 +73,9 @@ def parse_times(values: Sequence, where: str, time_format: Optional[str] = None)
     if not formats:
         raise DataError(f"{where}: cannot read {texts[0]!r} (row 1) as a time; set data.time_format "
                         f"(a strftime format such as '%Y-%m-%d %H:%M')")
-    fmt = next((f for f in formats[1:] if all(_parses(text, f) for text in texts)), None) if len(formats) > 1 \
-        and not all(_parses(text, formats[0]) for text in texts) else None
-    fmt = fmt or formats[0]
+    fmt = formats[0]
+    if len(formats) > 1 and not all(_parses(text, fmt) for text in texts):  # 01/02 read both ways, 13/02 one
+        fmt = next((f for f in formats[1:] if all(_parses(text, f) for text in texts)), fmt)
     out = np.empty(len(texts), dtype="datetime64[s]")
     for row, text in enumerate(texts):
         try:
