@@ -39,11 +39,20 @@ class Rule:
     name: str = ""
     seasons_averaged: int = 1
     level_steps: int = 1
+    #: A smoothed rule (`linear_start.smoothed_rule`) weighs each season averaged this much less than
+    #: the one after it, as exponential smoothing weighs its past,
+    season_decay: float = 1.0
+    #: and adds this share of the drift it measures, as a damped trend does.
+    drift_share: float = 1.0
 
     @property
     def classic(self) -> bool:
         """naive, seasonal naive and seasonal naive with drift as everyone computes them."""
-        return self.seasons_averaged == 1 and self.level_steps == 1
+        return self.seasons_averaged == 1 and self.level_steps == 1 and self.smoothing == (1.0, 1.0)
+
+    @property
+    def smoothing(self) -> tuple[float, float]:
+        return self.season_decay, self.drift_share
 
     def forecast(self, targets: np.ndarray, origins: np.ndarray, horizon: int) -> np.ndarray:
         """Forecasts (windows, horizon, targets) from the raw target columns."""
@@ -58,19 +67,22 @@ class Rule:
         """{(forecast step, steps back from the origin): weight}: the rule as a linear map."""
         weights: dict = {}
         m, w, steps = self.season, self.seasons_averaged, self.level_steps
+        share = float(self.season_decay) ** np.arange(w, dtype=float)
+        share /= share.sum()  # of each season averaged, the last first
+        older = float(share @ np.arange(w))  # seasons the average lags behind the last one
         for h in range(horizon):
             back = h // m + 1  # 1 inside the first season, 2 in the next...
             for j in range(w):
-                _add(weights, (h, (back + j) * m - h), 1.0 / w)
+                _add(weights, (h, (back + j) * m - h), float(share[j]))
             if self.kind != "seasonal_naive_drift":
                 continue
-            # The last steps' mean less their mean in the seasons averaged, per season of lag: the
-            # averaged seasonal value lags back + (w - 1) / 2 seasons, the past mean (w + 1) / 2.
-            factor = (2 * back + w - 1) / (w + 1)
+            # The last steps' mean less their (same way weighted) mean in the seasons averaged, per
+            # season of lag: the seasonal value lags back + older seasons, the past mean 1 + older.
+            factor = self.drift_share * (back + older) / (1 + older)
             for i in range(1, steps + 1):
                 _add(weights, (h, i), factor / steps)
                 for j in range(w):
-                    _add(weights, (h, i + (j + 1) * m), -factor / (steps * w))
+                    _add(weights, (h, i + (j + 1) * m), -factor * float(share[j]) / steps)
         return weights
 
     def one_step_weights(self) -> dict:

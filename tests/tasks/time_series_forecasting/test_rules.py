@@ -1,6 +1,8 @@
 """The baseline rules and their steadier variants: exact where they should be, the same inside the
 model (as a linear map on centred windows) as on the raw series."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -11,11 +13,16 @@ from automl.tasks.time_series_forecasting.baselines import rules_for
 def test_every_rule_forecasts_as_its_linear_map_and_drift_rules_are_exact_on_trend_plus_season(seasons, horizon):
     steps = np.arange(3000)
     pattern = np.random.default_rng(0).normal(size=max(seasons))
-    # A line plus a pattern repeating every season: each drift rule, averaged or not, recovers it
-    # exactly at every step, also beyond the first season of the horizon.
+    # A line plus a pattern repeating every season: each drift rule, averaged (equally or older
+    # seasons weighed less) or not, recovers it exactly at every step, also beyond the first season
+    # of the horizon; one that adds a share of its drift does not, but is still its linear map.
     series = (0.37 * steps + pattern[steps % max(seasons)])[:, None]
     noisy = series + np.random.default_rng(1).normal(size=series.shape)
-    for rule in rules_for(seasons, variants=True):
+    variants = rules_for(seasons, variants=True)
+    smoothed = [replace(rule, season_decay=0.6) for rule in variants if rule.seasons_averaged > 1]
+    damped = [replace(rule, drift_share=0.5) for rule in variants if rule.kind == "seasonal_naive_drift"]
+    assert len(smoothed) > 0 and len(damped) > 0
+    for rule in [*variants, *smoothed, *damped]:
         lookback = rule.history + 3
         origins = np.arange(lookback, 2800, 7)
         forecast = rule.forecast(noisy, origins, horizon)
@@ -24,7 +31,7 @@ def test_every_rule_forecasts_as_its_linear_map_and_drift_rules_are_exact_on_tre
         kernel = rule.linear_kernel(lookback, horizon, 1, 1)
         mapped = ((window - last).reshape(len(origins), -1) @ kernel).reshape(forecast.shape) + last
         np.testing.assert_allclose(mapped, forecast, atol=1e-3, err_msg=rule.name)
-        if rule.kind == "seasonal_naive_drift" and rule.season == max(seasons):
+        if rule.kind == "seasonal_naive_drift" and rule.season == max(seasons) and rule.drift_share == 1:
             exact = series[origins[:, None] + np.arange(horizon)[None]]
             np.testing.assert_allclose(rule.forecast(series, origins, horizon), exact, atol=1e-8, err_msg=rule.name)
 
