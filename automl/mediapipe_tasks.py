@@ -94,6 +94,37 @@ def segment_images(model_path: Path, images) -> np.ndarray:
     return np.stack(masks)
 
 
+def detect_objects(model_path: Path, images, labels: list[str], max_detections: int) -> dict:
+    """MediaPipe's `ObjectDetector` on each image (file or pixels), shaped as a detector's four outputs:
+    boxes (N, max_detections, 4) y_min, x_min, y_max, x_max relative to the image, classes, scores
+    (highest first), and their count; and "pixel_grid", each image's (height, width): MediaPipe gives
+    boxes in whole pixels (the corner and the size truncated), which a comparison must allow for."""
+    from mediapipe.tasks.python import BaseOptions, vision
+
+    n = len(images)
+    boxes = np.zeros((n, max_detections, 4), np.float32)
+    classes, scores = np.zeros((n, max_detections), np.float32), np.zeros((n, max_detections), np.float32)
+    counts, grid = np.zeros(n, np.float32), np.zeros((n, 2), np.float32)
+    options = vision.ObjectDetectorOptions(base_options=BaseOptions(model_asset_path=str(model_path)),
+                                           score_threshold=0.0, max_results=max_detections)
+    with vision.ObjectDetector.create_from_options(options) as detector:
+        for i, source in enumerate(images):
+            image = _image(source)
+            height, width = image.height, image.width
+            grid[i] = height, width
+            found = sorted(detector.detect(image).detections, key=lambda d: -d.categories[0].score)
+            for d, detection in enumerate(found[:max_detections]):
+                box = detection.bounding_box
+                boxes[i, d] = [box.origin_y / height, box.origin_x / width, (box.origin_y + box.height) / height,
+                               (box.origin_x + box.width) / width]
+                category = detection.categories[0]  # its index is None when the file names its labels
+                classes[i, d] = category.index if category.index is not None else labels.index(category.category_name)
+                scores[i, d] = category.score
+            counts[i] = min(len(found), max_detections)
+    return {"detection_boxes": boxes, "detection_classes": classes, "detection_scores": scores,
+            "num_detections": counts, "pixel_grid": grid}
+
+
 def classify_texts(model_path: Path, texts, classes: int) -> np.ndarray:
     """(N, classes) scores from MediaPipe's `TextClassifier` for each text."""
     from mediapipe.tasks.python import BaseOptions, text

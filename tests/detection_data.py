@@ -77,11 +77,16 @@ def _overlap(box, other) -> float:
     return w * h / smaller
 
 
-def nuclei_tiles(out: Path, tile: int = 64, stride: int = 64, min_visible: float = 0.5) -> Path:
-    """Tiles of stardist's nuclei image as 8-bit PNGs and a COCO JSON (tiles that do not overlap by default,
-    so no pixel is in two parts of a split): a box around each nucleus's pixels
+def nuclei_tiles(out: Path, tile: int = 64, stride: int = 64, min_visible: float = 0.5, region: int | None = None,
+                 held_regions: int = 2, seed: int = 0) -> Path:
+    """Tiles of stardist's nuclei image as 8-bit PNGs and a COCO JSON: a box around each nucleus's pixels
     inside the tile, for the nuclei with at least `min_visible` of their pixels inside (a nucleus cut
-    more than that by the tile's edge is left out of that tile's boxes)."""
+    more than that by the tile's edge is left out of that tile's boxes).
+
+    Without `region`, tiles of the whole image that do not overlap by default, split later by image.
+    With `region` (a side in px), the image is cut into square regions first, `held_regions` of them
+    (seeded) go to val/ and as many to test/, the rest to train/, and each region is tiled on its own
+    (tiles may overlap within a region, never across parts): more tiles without leaking a pixel."""
     import tifffile
     from PIL import Image
 
@@ -89,22 +94,31 @@ def nuclei_tiles(out: Path, tile: int = 64, stride: int = 64, min_visible: float
     top = float(np.percentile(image, 99.8))
     image = np.clip(image.astype(np.float32) * 255.0 / top, 0, 255).astype(np.uint8)
     areas = np.bincount(mask.ravel())
-    (out / "images").mkdir(parents=True, exist_ok=True)
+    side = region or mask.shape[0]
+    corners = [(y, x) for y in range(0, mask.shape[0] - side + 1, side) for x in range(0, mask.shape[1] - side + 1, side)]
+    parts = [""] * len(corners)
+    if region:
+        order = np.random.default_rng(seed).permutation(len(corners))
+        parts = ["train"] * len(corners)
+        for k, index in enumerate(order[:2 * held_regions]):
+            parts[index] = "val" if k < held_regions else "test"
     images, annotations = [], []
-    for y in range(0, mask.shape[0] - tile + 1, stride):
-        for x in range(0, mask.shape[1] - tile + 1, stride):
-            name = f"tile_y{y:03d}_x{x:03d}.png"
-            Image.fromarray(image[y:y + tile, x:x + tile]).save(out / "images" / name)
-            images.append({"id": len(images) + 1, "file_name": name, "width": tile, "height": tile})
-            window = mask[y:y + tile, x:x + tile]
-            for instance in np.unique(window[window > 0]):
-                rows, cols = np.nonzero(window == instance)
-                if len(rows) < min_visible * areas[instance]:
-                    continue
-                annotations.append({"id": len(annotations) + 1, "image_id": len(images), "category_id": 1,
-                                    "iscrowd": 0, "bbox": [int(cols.min()), int(rows.min()),
-                                                           int(cols.max() - cols.min() + 1),
-                                                           int(rows.max() - rows.min() + 1)]})
+    for (top_y, left_x), part in zip(corners, parts):
+        (out / "images" / part).mkdir(parents=True, exist_ok=True)
+        for y in range(top_y, top_y + side - tile + 1, stride):
+            for x in range(left_x, left_x + side - tile + 1, stride):
+                name = str(Path(part) / f"tile_y{y:03d}_x{x:03d}.png") if part else f"tile_y{y:03d}_x{x:03d}.png"
+                Image.fromarray(image[y:y + tile, x:x + tile]).save(out / "images" / name)
+                images.append({"id": len(images) + 1, "file_name": name, "width": tile, "height": tile})
+                window = mask[y:y + tile, x:x + tile]
+                for instance in np.unique(window[window > 0]):
+                    rows, cols = np.nonzero(window == instance)
+                    if len(rows) < min_visible * areas[instance]:
+                        continue
+                    annotations.append({"id": len(annotations) + 1, "image_id": len(images), "category_id": 1,
+                                        "iscrowd": 0, "bbox": [int(cols.min()), int(rows.min()),
+                                                               int(cols.max() - cols.min() + 1),
+                                                               int(rows.max() - rows.min() + 1)]})
     (out / "annotations.json").write_text(json.dumps({"images": images, "annotations": annotations,
                                                       "categories": [{"id": 1, "name": "nucleus"}]}))
     return out
@@ -115,6 +129,11 @@ if __name__ == "__main__":
     parser.add_argument("kind", choices=["scenes", "nuclei"])
     parser.add_argument("out", type=Path)
     parser.add_argument("--count", type=int, default=4000, help="scenes to make")
+    parser.add_argument("--regions", action="store_true",
+                        help="nuclei: 128-px regions dealt to train/val/test, tiled with a 16-px stride")
     args = parser.parse_args()
-    made = fashion_scenes(args.out, args.count) if args.kind == "scenes" else nuclei_tiles(args.out)
+    if args.kind == "scenes":
+        made = fashion_scenes(args.out, args.count)
+    else:
+        made = nuclei_tiles(args.out, stride=16, region=128) if args.regions else nuclei_tiles(args.out)
     print(made)

@@ -56,6 +56,34 @@ def image_segmenter(name: str, description: str, size: tuple[int, int], labels: 
     return _general(name, description, [image], [masks]), _labels_file(labels)
 
 
+def object_detector(name: str, description: str, size: int, labels: list[str], max_detections: int) -> tuple[dict, dict]:
+    """A detector of (size, size) RGB frames (pixel values as read) whose file decodes and suppresses
+    itself: four outputs, each named for the model output it describes ("model_output", which
+    `packing` puts in the file's output order), as MediaPipe's ObjectDetector reads a file with
+    TFLite's detection post-processing."""
+    def output(model_output, meta_name, text, properties=None, **extra):
+        return {"name": meta_name, "model_output": model_output, "description": text,
+                "content": {"content_properties": properties or {"FeatureProperties": {}},
+                            "range": {"min": 2, "max": 2}}, **extra}
+
+    outputs = [
+        output("detection_boxes", "location", f"Up to {max_detections} boxes: y_min, x_min, y_max, x_max relative to "
+                                              "the image", {"BoundingBoxProperties": {
+                                                  "index": [1, 0, 3, 2], "type": "BOUNDARIES", "coordinate_type": "RATIO"}}),
+        output("detection_classes", "category", "Each box's class index into labels.txt",
+               associated_files=[{"name": "labels.txt", "description": "Class names, one per line, in index order",
+                                  "type": "TENSOR_VALUE_LABELS"}]),
+        output("detection_scores", "score", "Each box's score 0..1, highest first"),
+        {"name": "number of detections", "model_output": "num_detections",
+         "description": "How many of the rows hold detections", "content": {"content_properties": {"FeatureProperties": {}}}},
+    ]
+    image = _rgb_image((size, size), False, "values 0..255 as read (scaled inside the model)")
+    metadata = _general(name, description, [image], outputs)
+    metadata["subgraph_metadata"][0]["output_tensor_groups"] = [
+        {"name": "detection_result", "tensor_names": ["location", "category", "score"]}]
+    return metadata, _labels_file(labels)
+
+
 #: MediaPipe's BERT preprocessor finds the three inputs by these metadata names.
 BERT_INPUTS = {
     "token_ids": ("ids", "WordPiece ids of the text: [CLS] pieces [SEP], then 0 (padding)"),

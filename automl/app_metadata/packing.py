@@ -46,23 +46,25 @@ def with_metadata(content: bytes, metadata: dict, files: dict[str, bytes]) -> by
 
 
 def in_file_order(model, metadata: dict) -> dict:
-    """`metadata` with its input tensor metadata in the order of the file's inputs, for a model
-    with several: an entry's "model_input" (dropped here) names the signature input it describes,
-    as the converter may order inputs otherwise than the model lists them."""
-    subgraph = metadata["subgraph_metadata"][0]
-    inputs = subgraph["input_tensor_metadata"]
-    if not any("model_input" in entry for entry in inputs):
-        return metadata
-    signature = model.signatureDefs[0]
-    index_of = {_name(tensor): tensor.tensorIndex for tensor in signature.inputs}
-    position = {index: i for i, index in enumerate(model.subgraphs[signature.subgraphIndex].inputs)}
-    missing = [entry["model_input"] for entry in inputs if entry["model_input"] not in index_of]
-    if missing:
-        raise ValueError(f"metadata describes inputs {missing} the model does not have; it has {sorted(index_of)}")
-    ordered = sorted(inputs, key=lambda entry: position[index_of[entry["model_input"]]])
-    ordered = [{k: v for k, v in entry.items() if k != "model_input"} for entry in ordered]
-    return {**metadata, "subgraph_metadata": [{**subgraph, "input_tensor_metadata": ordered},
-                                              *metadata["subgraph_metadata"][1:]]}
+    """`metadata` with its input (and output) tensor metadata in the order of the file's inputs (and
+    outputs), for a model with several: an entry's "model_input" ("model_output"), dropped here,
+    names the signature input (output) it describes, as the converter may order them otherwise
+    than the model lists them."""
+    subgraph = dict(metadata["subgraph_metadata"][0])
+    signature = model.signatureDefs[0] if model.signatureDefs else None
+    for side, key in (("input", "model_input"), ("output", "model_output")):
+        entries = subgraph.get(f"{side}_tensor_metadata") or []
+        if not any(key in entry for entry in entries):
+            continue
+        index_of = {_name(tensor): tensor.tensorIndex for tensor in getattr(signature, f"{side}s")}
+        tensors = getattr(model.subgraphs[signature.subgraphIndex], f"{side}s")
+        position = {index: i for i, index in enumerate(tensors)}
+        missing = [entry[key] for entry in entries if entry[key] not in index_of]
+        if missing:
+            raise ValueError(f"metadata describes {side}s {missing} the model does not have; it has {sorted(index_of)}")
+        ordered = sorted(entries, key=lambda entry: position[index_of[entry[key]]])
+        subgraph[f"{side}_tensor_metadata"] = [{k: v for k, v in entry.items() if k != key} for entry in ordered]
+    return {**metadata, "subgraph_metadata": [subgraph, *metadata["subgraph_metadata"][1:]]}
 
 
 def read_metadata(content: bytes) -> tuple[dict | None, dict[str, bytes]]:

@@ -21,6 +21,8 @@ _FAMILIES = {
     "unet": "automl.families.unet:UNet",
     "dcgan": "automl.families.dcgan:DCGAN",
     "pretrained_unet": "automl.families.pretrained_unet:PretrainedUNet",
+    "retinanet": "automl.families.detection_backbones:RetinaNetResNet",
+    "mobilenet_fpn": "automl.families.detection_backbones:MobileNetFPN",
 }
 
 

@@ -15,6 +15,8 @@ _TASKS = {
                          "automl.tasks.image_generation.config:ImageGenerationConfig"),
     "image_segmentation": ("automl.tasks.image_segmentation.task:ImageSegmentation",
                            "automl.tasks.image_segmentation.config:SegmentationConfig"),
+    "object_detection": ("automl.tasks.object_detection.task:ObjectDetection",
+                         "automl.tasks.object_detection.config:DetectionConfig"),
     "text_classification": ("automl.tasks.text_classification.task:TextClassification",
                             "automl.tasks.text_classification.config:TextClassificationConfig"),
     "time_series_forecasting": ("automl.tasks.time_series_forecasting.task:Forecasting",

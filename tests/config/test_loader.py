@@ -126,6 +126,8 @@ def test_shipped_pipelines_load(path):
             pytest.skip("needs the package that ships its data")
     config = load_config(path)
     assert config.name == path.stem  # runs land in runs/<file name>
+    if not Path(config.data.path).exists() and "python tests/detection_data.py" in path.read_text():
+        pytest.skip("its data is made first by tests/detection_data.py, as the file says")
     assert Path(config.data.path).exists()
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from automl.data.split import SplitParts, stratified_split
 from automl.errors import DataError
+from automl.tasks.object_detection.anchors import AnchorPlan, plan_anchors
 from automl.tasks.object_detection.annotations import Annotations, ImageBoxes, read_annotations
 
 #: The finest feature map's stride, and how many of its cells the smallest boxes should span.
@@ -67,6 +68,8 @@ class DetectionData(SplitParts):
     #: Every annotated image as read (pixel boxes, original sizes), for the profile.
     annotations: list[ImageBoxes]
     skipped: dict
+    #: Anchors sized from the training boxes (`anchors.plan_anchors`).
+    anchor_plan: AnchorPlan
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -88,9 +91,14 @@ def load_detection_data(data_config, seed: int) -> DetectionData:
     parts, method = split_images(annotations, data_config.split, seed)
     most = max(1, max(len(image.boxes) for image in annotations.images))
     sets = {part: _box_set([annotations.images[i] for i in indices], size, most) for part, indices in parts.items()}
+    train = sets["train"]
+    if not (train.classes >= 0).any():
+        raise DataError(f"{annotations.source}: the training part's {len(train)} image(s) hold no box; a detector "
+                        f"learns from boxes")
+    plan = plan_anchors(train.boxes[train.classes >= 0], size)
     return DetectionData(annotations.class_names, annotations.source, annotations.layout, annotations.names_from,
-                         size, why, method, sets["train"], sets["val"], sets["test"], annotations.images,
-                         annotations.skipped)
+                         size, why, method, train, sets["val"], sets["test"], annotations.images,
+                         annotations.skipped, plan)
 
 
 def choose_input_size(images: list[ImageBoxes], wanted) -> tuple[int, str]:
@@ -166,17 +174,23 @@ def _box_set(images: list[ImageBoxes], size: int, most: int) -> BoxSet:
 
 
 def read_resized(path: Path, size: int) -> np.ndarray:
-    """An image file as (size, size, 3) uint8 RGB: grey repeated, alpha dropped, more than 8 bits per
-    value scaled down by the image's own 99.8th percentile."""
-    from PIL import Image
-
+    """An image file as (size, size, 3) uint8 RGB (`as_rgb_uint8`)."""
     from automl.tasks.image_segmentation.data import read_image
 
-    pixels = read_image(path)
+    return as_rgb_uint8(read_image(Path(path)), size)
+
+
+def as_rgb_uint8(pixels: np.ndarray, size: int | None) -> np.ndarray:
+    """(size, size, 3) uint8 RGB, stretched (None: the image's own size): grey repeated, alpha dropped,
+    more than 8 bits per value scaled down by the image's own 99.8th percentile."""
+    from PIL import Image
+
     if pixels.dtype != np.uint8:
         top = float(np.percentile(pixels, 99.8)) or 1.0
         pixels = np.clip(pixels.astype(np.float32) * (255.0 / top), 0, 255).astype(np.uint8)
     if pixels.ndim == 2:
         pixels = pixels[..., None]
-    pixels = np.repeat(pixels, 3, axis=-1) if pixels.shape[-1] == 1 else pixels[..., :3]
+    pixels = np.repeat(pixels[..., :1], 3, axis=-1) if pixels.shape[-1] < 3 else pixels[..., :3]  # grey (+ alpha)
+    if size is None:
+        return np.ascontiguousarray(pixels)
     return np.asarray(Image.fromarray(pixels).resize((size, size), Image.BILINEAR))

@@ -8,16 +8,15 @@ from __future__ import annotations
 def detection_head(hp, pyramid: dict, anchors, per_cell: int, num_classes: int):
     """(B, anchors, 8 + num_classes): box regressions, the anchor, then class logits, for each anchor."""
     import keras
-    from keras_hub.src.models.retinanet.prediction_head import PredictionHead
 
-    from automl.tasks.object_detection.layers import WithAnchors
+    from automl.tasks.object_detection.layers import LevelHead, WithAnchors
 
     convs = hp.Choice("head_convs", [1, 2, 3], default=2)
     levels = sorted(pyramid, key=lambda name: int(name[1:]))
     width = int(pyramid[levels[0]].shape[-1])
-    boxes = PredictionHead(output_filters=per_cell * 4, num_filters=width, num_conv_layers=convs, name="box_head")
+    boxes = LevelHead(output_filters=per_cell * 4, num_filters=width, num_conv_layers=convs, name="box_head")
     # The class logits start at the prior 0.01 (focal loss's start: background everywhere).
-    classes = PredictionHead(output_filters=per_cell * num_classes, num_filters=width, num_conv_layers=convs,
+    classes = LevelHead(output_filters=per_cell * num_classes, num_filters=width, num_conv_layers=convs,
                              use_prior_probability=True, prior_probability=0.01, name="class_head")
     regressions, logits = [], []
     for level in levels:

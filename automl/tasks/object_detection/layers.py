@@ -6,9 +6,10 @@ The exported file must hand apps boxes, not anchor regressions: MediaPipe's
 TFLite's own detection post-processing writes them. Everything here is
 TensorFlow ops that convert to builtin TFLite ops: `tf.argmax` (Keras's
 `ops.argmax` emits a Flex `BitwiseAnd`), `tf.math.top_k` and
-`tf.image.non_max_suppression_with_scores` (NON_MAX_SUPPRESSION_V5).
-Suppression is per class in one call: each box is shifted by twice its class
-index, so boxes of different classes never overlap.
+`tf.image.non_max_suppression_with_scores` (NON_MAX_SUPPRESSION_V5), and no
+loop (a `map_fn` over images adds subgraphs; MediaPipe refuses a file with
+more than one). Suppression is per image and class in one call: each box is
+shifted by twice its (image, class) slot, so no two of them overlap.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import tensorflow as tf
+from keras_hub.src.models.retinanet.prediction_head import PredictionHead
 
 from automl.tasks.object_detection.anchors import decode
 
@@ -44,27 +46,34 @@ class Detections(keras.layers.Layer):
         probabilities = tf.sigmoid(raw[..., 8:])
         scores = tf.reduce_max(probabilities, axis=-1)
         classes = tf.cast(tf.argmax(probabilities, axis=-1), tf.float32)
-        keep = min(PRE_NMS, int(raw.shape[1]))
-
-        def one_image(args):
-            image_boxes, image_scores, image_classes = args
-            top_scores, top = tf.math.top_k(image_scores, k=keep)
-            top_boxes, top_classes = tf.gather(image_boxes, top), tf.gather(image_classes, top)
-            shifted = top_boxes + 2.0 * top_classes[:, None]
-            chosen, chosen_scores = tf.image.non_max_suppression_with_scores(
-                shifted, top_scores, self.max_detections, self.iou_threshold, self.score_floor)
-            count = tf.shape(chosen)[0]
-            pad = self.max_detections - count
-            out_boxes = tf.pad(tf.gather(top_boxes, chosen), [[0, pad], [0, 0]])
-            out_classes = tf.pad(tf.gather(top_classes, chosen), [[0, pad]])
-            out_scores = tf.pad(chosen_scores, [[0, pad]])
-            return out_boxes, out_classes, out_scores, tf.cast(count, tf.float32)
-
-        signature = (tf.TensorSpec((self.max_detections, 4), tf.float32),
-                     tf.TensorSpec((self.max_detections,), tf.float32),
-                     tf.TensorSpec((self.max_detections,), tf.float32), tf.TensorSpec((), tf.float32))
-        out = tf.map_fn(one_image, (boxes, scores, classes), fn_output_signature=signature)
-        return dict(zip(OUTPUT_NAMES, out))
+        keep, n = min(PRE_NMS, int(raw.shape[1])), self.max_detections
+        # Each image's best anchors; then one suppression over the whole batch (a loop over images
+        # would add subgraphs, and MediaPipe loads single-subgraph files only): every box is shifted
+        # by twice its (image, class) slot, so boxes of different images or classes never overlap.
+        top_scores, top = tf.math.top_k(scores, k=keep)  # (B, K)
+        top_boxes = tf.gather(boxes, top, batch_dims=1)
+        top_classes = tf.gather(classes, top, batch_dims=1)
+        batch = tf.shape(top)[0]
+        image = tf.cast(tf.range(batch)[:, None] * tf.ones_like(top), tf.float32)
+        slot = image * float(raw.shape[-1] - 8) + top_classes
+        flat_boxes = tf.reshape(top_boxes + 2.0 * slot[..., None], [-1, 4])
+        flat_scores = tf.reshape(top_scores, [-1])
+        chosen, chosen_scores = tf.image.non_max_suppression_with_scores(
+            flat_boxes, flat_scores, batch * keep, self.iou_threshold, self.score_floor)
+        # LiteRT's suppression pads its answer with index 0 and score 0 when nothing passes the floor.
+        real = chosen_scores > 0.0
+        chosen, chosen_scores = tf.boolean_mask(chosen, real), tf.boolean_mask(chosen_scores, real)
+        # Survivors come highest score first: each one's rank among its own image's gives its row.
+        owner = chosen // keep
+        ranks = tf.reduce_sum(tf.cumsum(tf.one_hot(owner, batch), axis=0) * tf.one_hot(owner, batch), axis=1) - 1.0
+        kept = ranks < float(n)
+        where = tf.stack([tf.boolean_mask(owner, kept), tf.cast(tf.boolean_mask(ranks, kept), tf.int32)], axis=1)
+        picked = tf.boolean_mask(chosen, kept)
+        out_boxes = tf.scatter_nd(where, tf.gather(tf.reshape(top_boxes, [-1, 4]), picked), [batch, n, 4])
+        out_classes = tf.scatter_nd(where, tf.gather(tf.reshape(top_classes, [-1]), picked), [batch, n])
+        out_scores = tf.scatter_nd(where, tf.boolean_mask(chosen_scores, kept), [batch, n])
+        counts = tf.reduce_sum(tf.one_hot(where[:, 0], batch), axis=0)
+        return dict(zip(OUTPUT_NAMES, (out_boxes, out_classes, out_scores, counts)))
 
     def compute_output_spec(self, raw):
         batch = raw.shape[0]
@@ -75,6 +84,15 @@ class Detections(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "max_detections": self.max_detections,
                 "iou_threshold": self.iou_threshold, "score_floor": self.score_floor}
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class LevelHead(PredictionHead):
+    """keras-hub's RetinaNet `PredictionHead`, buildable from the list shape a saved model's config gives
+    it (its own `build` adds a tuple to the shape: loading the bundle's model.keras failed)."""
+
+    def build(self, input_shape):
+        super().build(tuple(input_shape))
 
 
 @keras.saving.register_keras_serializable(package="automl")
