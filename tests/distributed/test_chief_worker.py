@@ -94,13 +94,14 @@ def _trials(report: dict) -> list[dict]:
 
 
 def test_a_chief_and_two_workers_run_every_trial_once(cluster):
-    c = cluster(trials=12, epochs=1)
+    # Six trials shared by two workers (twelve took 99 s of CI's time and showed nothing more).
+    c = cluster(trials=6, epochs=1)
     for name in ("chief", "w0", "w1"):
         c.start(name)
     report = c.finish()
     trials = _trials(report)
-    assert report["status"] == "succeeded" and len(trials) == 12
-    assert len({t["trial_id"] for t in trials}) == 12
+    assert report["status"] == "succeeded" and len(trials) == 6
+    assert len({t["trial_id"] for t in trials}) == 6
     assert all(t["status"] == "completed" for t in trials)
     assert {t["worker"] for t in trials} == {"w0", "w1"}, "both workers trained, and the chief none"
     assert "port is unauthenticated" in c.log("chief")
