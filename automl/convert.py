@@ -25,7 +25,8 @@ def _unsupported_ops(message: str) -> list[str]:
 
 
 def convert_tflite(source, quantization: str, representative, allow_flex: bool,
-                   float_inputs: bool = True, float_ops: tuple = (), int8_io: tuple = ("int8", "int8")) -> bytes:
+                   float_inputs: bool = True, float_ops: tuple = (), int8_io: tuple = ("int8", "int8"),
+                   float_layers: tuple = ()) -> bytes:
     """Converts a model to TFLite bytes at one quantization.
 
     Args:
@@ -41,6 +42,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         int8_io: for int8, the file's input and output types, "int8" or "uint8". A uint8 input
             takes pixel values 0..255 as they are (scale 1, zero point 0, `pin_pixel_input`):
             what MediaPipe's image tasks hand a quantized model.
+        float_layers: for int8, names of Keras layers whose ops all stay in float, whatever
+            their type (as `float_ops`, the model then takes and returns float).
     """
     import tensorflow as tf
 
@@ -64,8 +67,8 @@ def convert_tflite(source, quantization: str, representative, allow_flex: bool,
         ops.append(tf.lite.OpsSet.SELECT_TF_OPS)
     converter.target_spec.supported_ops = ops
     try:
-        if quantization == "int8" and float_ops:
-            return _int8_with_float_ops(converter, float_ops)
+        if quantization == "int8" and (float_ops or float_layers):
+            return _int8_with_float_ops(converter, float_ops, float_layers)
         if quantization == "int4":
             from automl.int4 import int4_weights
 
@@ -93,11 +96,12 @@ def check_quantizations(family, hp, quantizations) -> None:
                               f"TFLite {quantization} export: {blocked[quantization]}")
 
 
-def _int8_with_float_ops(converter, float_ops) -> bytes:
-    """Calibrates, then quantizes every op to int8 except the `float_ops` types.
+def _int8_with_float_ops(converter, float_ops, float_layers=()) -> bytes:
+    """Calibrates, then quantizes every op to int8 except the `float_ops` types and the ops of
+    the `float_layers`.
 
     This is TFLite's selective quantization (what `QuantizationDebugger` does
-    with `denylisted_ops`), without building its instrumented debug model.
+    with `denylisted_ops` and `denylisted_nodes`), without building its instrumented debug model.
     """
     import tensorflow as tf
     from tensorflow.lite.python import convert as tflite_convert
@@ -107,7 +111,23 @@ def _int8_with_float_ops(converter, float_ops) -> bytes:
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True  # noqa: SLF001 - the documented selective-quantization path
     calibrated = converter.convert()
-    return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops))
+    return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops),
+                                        denylisted_nodes=layer_tensors(calibrated, float_layers))
+
+
+def layer_tensors(content: bytes, layers) -> list[str]:
+    """The names of a TFLite model's tensors that the Keras `layers` made: the converter names them
+    by the layer's scope (`model_1/detections_1/mul`: layer `detections`)."""
+    import re
+
+    from ai_edge_litert import schema_py_generated as schema
+
+    if not layers:
+        return []
+    scope = re.compile(r"(^|/)(" + "|".join(re.escape(name) for name in layers) + r")(_\d+)?/")
+    model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    names = {tensor.name.decode() for graph in model.subgraphs or [] for tensor in graph.tensors or []}
+    return sorted(name for name in names if scope.search(name))
 
 
 def pin_pixel_input(content: bytes) -> bytes:

@@ -68,8 +68,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             say("export", f"TFLite {quantization}")
             family_ops = family.int8_float_ops if family is not None else ()
             float_ops = (*family_ops, *task.inference.int8_float_ops) if quantization == "int8" else ()
+            float_layers = task.inference.int8_float_layers if quantization == "int8" else ()
             content = convert_tflite(source, quantization, representative, cfg.allow_flex_ops, float_inputs,
-                                     float_ops, task.inference.int8_io(data))
+                                     float_ops, task.inference.int8_io(data), float_layers)
             if described:
                 content = with_metadata(content, *described)
             path = export_dir / f"model_{quantization}.tflite"
@@ -79,6 +80,8 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
                    "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops, "flex_ops": flex_ops(ops)}
             if float_ops:
                 row["float_ops"] = list(float_ops)
+            if float_layers:
+                row["float_layers"] = list(float_layers)
             notes = [note] if note else []
             if quantization == "int4":
                 from automl.int4 import float_weights, int4_note

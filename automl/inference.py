@@ -17,6 +17,8 @@ class Inference:
 
     #: TFLite op types an int8 model of this task keeps in float (beside the family's).
     int8_float_ops: tuple[str, ...] = ()
+    #: Keras layers of the model (as `choose` returns it) whose ops an int8 file keeps in float.
+    int8_float_layers: tuple[str, ...] = ()
     #: The name of a one-output model's output in the files' serving signature, for apps that run
     #: them through `get_signature_runner()` (None: output_0).
     output_name: str | None = None
