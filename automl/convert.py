@@ -111,23 +111,87 @@ def _int8_with_float_ops(converter, float_ops, float_layers=()) -> bytes:
     converter.experimental_mlir_quantizer = True
     converter._experimental_calibrate_only = True  # noqa: SLF001 - the documented selective-quantization path
     calibrated = converter.convert()
-    return tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=list(float_ops),
-                                        denylisted_nodes=layer_tensors(calibrated, float_layers))
+    names = None
+    if float_layers:
+        calibrated, names = _without_statistics(calibrated, float_layers)
+    float_ops = list(float_ops)
+    for _ in range(3):
+        content = tflite_convert.mlir_quantize(calibrated, fully_quantize=False, denylisted_ops=float_ops,
+                                               denylisted_nodes=names)
+        left = quantized_ops_in(content, float_layers)
+        if not left:
+            return content
+        # Ops the quantizer still gives an int8 range from their neighbours (a top-k of scores):
+        # their type is kept float everywhere.
+        float_ops += [op for op in left if op not in float_ops]
+    raise ExportError(f"TFLite int8: ops of the layers kept in float ({', '.join(float_layers)}) are quantized "
+                      f"all the same: {', '.join(left)}")
 
 
-def layer_tensors(content: bytes, layers) -> list[str]:
-    """The names of a TFLite model's tensors that the Keras `layers` made: the converter names them
-    by the layer's scope (`model_1/detections_1/mul`: layer `detections`)."""
-    import re
+def _without_statistics(calibrated: bytes, layers) -> tuple[bytes, list[str]]:
+    """The calibrated model with no range recorded for the tensors the `layers`' ops make (a
+    tensor without one stays float), and those tensors' names. Denying the layers' nodes by name
+    alone left ops that only move values quantized (a detector's gathers and scatters: class 6
+    read back as 5.99)."""
+    from ai_edge_litert.tools import flatbuffer_utils
 
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    names = []
+    for graph in model.subgraphs:
+        for index in _layer_outputs(graph, _layer_scope(layers)):
+            tensor = graph.tensors[index]
+            tensor.quantization = None
+            names.append(tensor.name.decode())
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model)), sorted(names)
+
+
+def _layer_outputs(graph, scope) -> set[int]:
+    """Indices of the tensors that ops of the scope's layers make: ops that read or make a tensor
+    named in the scope (a layer's last op may make the model's output, named otherwise)."""
+    def named(index):
+        return index >= 0 and bool(scope.search(graph.tensors[index].name.decode()))
+
+    made = set()
+    for op in graph.operators or []:
+        inputs = list(op.inputs) if op.inputs is not None else []
+        outputs = list(op.outputs) if op.outputs is not None else []
+        if any(named(i) for i in inputs + outputs):
+            made.update(i for i in outputs if i >= 0)
+    return made
+
+
+def quantized_ops_in(content: bytes, layers) -> list[str]:
+    """The types of the ops of the Keras `layers` that compute in int8 (an int8 or uint8 output;
+    the QUANTIZE and DEQUANTIZE at their edges aside)."""
     from ai_edge_litert import schema_py_generated as schema
 
     if not layers:
         return []
-    scope = re.compile(r"(^|/)(" + "|".join(re.escape(name) for name in layers) + r")(_\d+)?/")
-    model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
-    names = {tensor.name.decode() for graph in model.subgraphs or [] for tensor in graph.tensors or []}
-    return sorted(name for name in names if scope.search(name))
+    model = _read_model(content)
+    quantized = (schema.TensorType.INT8, schema.TensorType.UINT8)
+    found = set()
+    for graph in model.subgraphs or []:
+        made = _layer_outputs(graph, _layer_scope(layers))
+        for op in graph.operators or []:
+            name = _op_name(model.operatorCodes[op.opcodeIndex])
+            if name not in ("QUANTIZE", "DEQUANTIZE") and any(
+                    i in made and graph.tensors[i].type in quantized for i in op.outputs):
+                found.add(name)
+    return sorted(found)
+
+
+def _layer_scope(layers):
+    import re
+
+    if not layers:
+        return None
+    return re.compile(r"(^|/)(" + "|".join(re.escape(name) for name in layers) + r")(_\d+)?/")
+
+
+def _read_model(content: bytes):
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
 
 
 def pin_pixel_input(content: bytes) -> bytes:

@@ -9,6 +9,7 @@ import pytest
 
 import automl
 from automl.cli import main
+from automl.convert import quantized_ops_in
 from tests.conftest import NUCLEI_IMAGE
 from tests.helpers import flex_ops_in
 
@@ -66,6 +67,9 @@ def test_the_int8_file_runs_the_network_in_int8_and_decodes_in_float_to_kerass_b
     assert not row.get("rejected"), row
     assert row["float_layers"] == ["raw_detections", "detections"]
     assert {"QUANTIZE", "DEQUANTIZE", "NON_MAX_SUPPRESSION_V5"} <= set(row["ops"]) and flex_ops_in(row) == []
+    # Not one op of the decoding in int8 (a gather of class indices in int8 read class 6 as 5.99).
+    content = (result.out_dir / "export" / "model_int8.tflite").read_bytes()
+    assert quantized_ops_in(content, row["float_layers"]) == []
     assert row["vs_keras"]["matched_share"] >= 0.9 and row["vs_keras"]["mean_matched_iou"] >= 0.9, row["vs_keras"]
 
 
