@@ -229,19 +229,25 @@ def _predict(args) -> int:
         from automl.lone_model import LoneModel
 
         lone = LoneModel(args.run_dir)
+        inputs, options = _own_options(args, lone, f"Options of the file {args.run_dir}.")
         out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir).parent / "predictions"
-        return _print_rows(lone.rows([*args.inputs, *args.extra], out_dir), args.json, lone.show)
+        return _print_rows(lone.rows(inputs, out_dir, options), args.json, lone.show)
     export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
     reader = get_task(metadata["task"]).bundle_reader
-    own = argparse.ArgumentParser(prog=f"automl predict {args.run_dir}",
-                                  description=f"Options of the {metadata['task']} bundle in {export_dir}.")
-    own.add_argument("more_inputs", nargs="*", help=argparse.SUPPRESS)
-    reader.arguments(own)
-    options = vars(own.parse_args(args.extra))
-    inputs = [*args.inputs, *options.pop("more_inputs")]
+    inputs, options = _own_options(args, reader, f"Options of the {metadata['task']} bundle in {export_dir}.")
     options["out_dir"] = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
     rows = reader.rows(export_dir, metadata, model_path, inputs, options)
     return _print_rows(rows, args.json, reader.show)
+
+
+def _own_options(args, reader, description: str) -> tuple[list, dict]:
+    """The inputs and the options of what runs them (a detector's --min-score), from what the
+    common `predict` parser did not know."""
+    own = argparse.ArgumentParser(prog=f"automl predict {args.run_dir}", description=description)
+    own.add_argument("more_inputs", nargs="*", help=argparse.SUPPRESS)
+    reader.arguments(own)
+    options = vars(own.parse_args(args.extra))
+    return [*args.inputs, *options.pop("more_inputs")], options
 
 
 def _print_rows(rows: list[dict], as_json: bool, show) -> int:

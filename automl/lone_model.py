@@ -4,7 +4,8 @@ carries (labels, image size, normalization), as MediaPipe Tasks reads it; no bun
 Image classifiers give a label and its confidence per image, BERT text classifiers per text (the
 WordPiece vocabulary packed in the file tokenizes it); image segmenters a class-index mask PNG per
 image (the image resized to the model's input as MediaPipe does, the mask back to the image's
-size). Other files carry no metadata that says how to feed them: the error says to pass
+size); object detectors their boxes in the image's own pixels (`--min-score`, and `--out-dir`
+draws them). Other files carry no metadata that says how to feed them: the error says to pass
 the bundle.
 """
 
@@ -18,8 +19,8 @@ from automl.errors import DataError
 
 
 class LoneModel:
-    """Args: path, a .tflite file with TFLite Metadata for an image classifier or segmenter or a BERT
-    text classifier."""
+    """Args: path, a .tflite file with TFLite Metadata for an image classifier, segmenter or object
+    detector or a BERT text classifier."""
 
     def __init__(self, path: str | Path):
         from automl.app_metadata.packing import read_metadata
@@ -37,6 +38,11 @@ class LoneModel:
         output = graph["output_tensor_metadata"][0]
         label_file = next((f["name"] for f in output.get("associated_files", []) if f["type"] == "TENSOR_AXIS_LABELS"),
                           None)
+        # A detector's class output carries its labels as values, not along an axis.
+        class_file = next((f["name"] for out in graph["output_tensor_metadata"]
+                           for f in out.get("associated_files", []) if f["type"] == "TENSOR_VALUE_LABELS"), None)
+        self.detects = class_file in files
+        label_file = class_file if self.detects else label_file
         self.labels = files[label_file].decode("utf-8").splitlines() if label_file in files else None
         self.model = LiteRTModel(self.path)
         self.tokenizer = _packed_wordpiece(graph, files, self.model)
@@ -46,8 +52,8 @@ class LoneModel:
         properties = image.get("content", {}).get("content_properties", {}).get("ImageProperties")
         if not properties or not self.labels:
             raise DataError(f"{self.path}: its metadata describes no image or text classifier input; only image "
-                            f"classifiers and segmenters and BERT text classifiers run alone (pass the bundle for "
-                            f"the others)")
+                            f"classifiers, segmenters and object detectors and BERT text classifiers run alone "
+                            f"(pass the bundle for the others)")
         size = properties["default_size"]
         self.height, self.width = int(size["height"]), int(size["width"])
         normalization = image["process_units"][0]["options"]["NormalizationOptions"]
@@ -56,8 +62,15 @@ class LoneModel:
         output_kind = output.get("content", {}).get("content_properties", {})
         self.segments = "ImageProperties" in output_kind
 
-    def _pixels(self, path) -> tuple[np.ndarray, tuple[int, int]]:
-        """The image at `path` as the model's normalized input, and the image's own (height, width)."""
+    def arguments(self, parser) -> None:
+        """The options of this kind of file (a detector's `--min-score`)."""
+        if self.detects:
+            from automl.tasks.object_detection.bundle import BoxReader
+
+            BoxReader().arguments(parser)
+
+    def _pixels(self, path) -> tuple[np.ndarray, np.ndarray]:
+        """The image at `path` as the model's normalized input, and the image's own pixels."""
         from PIL import Image, UnidentifiedImageError
 
         from automl.tasks.image_classification.preprocessor import resize_bilinear
@@ -70,12 +83,23 @@ class LoneModel:
         except (UnidentifiedImageError, OSError, ValueError) as err:
             raise DataError(f"cannot read the image: {type(err).__name__}: {err}") from None
         resized = resize_bilinear(pixels, self.height, self.width)
-        return (resized - self.mean) / self.std, pixels.shape[:2]
+        return (resized - self.mean) / self.std, pixels
 
-    def rows(self, inputs, out_dir: Path) -> list[dict]:
-        """One row per image: label and confidence, or the mask written into `out_dir`."""
+    def rows(self, inputs, out_dir: Path, options: dict | None = None) -> list[dict]:
+        """One row per image: label and confidence, or the mask written into `out_dir`; a detector's
+        one per box (`options`: its `min_score`)."""
         from automl.predict import rows_for_each
 
+        if self.detects:
+            from automl.tasks.object_detection.bundle import MIN_SCORE, box_rows
+
+            threshold = (options or {}).get("min_score", MIN_SCORE)
+
+            def detect(item):
+                normalized, pixels = self._pixels(item)
+                return box_rows(item, pixels, self.model.predict(normalized[None]), self.labels, threshold, out_dir)
+
+            return rows_for_each(inputs, detect)
         return rows_for_each(inputs, lambda item: [self._row(item, out_dir)])
 
     def _row(self, item, out_dir: Path) -> dict:
@@ -85,7 +109,8 @@ class LoneModel:
             output = self.model.predict(encode_inputs(self.tokenizer, [str(item)]))[0]
             return {"input": str(item), "label": self.labels[int(output.argmax())],
                     "confidence": round(float(output.max()), 4)}
-        pixels, (height, width) = self._pixels(item)
+        pixels, original = self._pixels(item)
+        height, width = original.shape[:2]
         output = self.model.predict(pixels[None])[0]
         if not self.segments:
             return {"input": str(item), "label": self.labels[int(output.argmax())],
@@ -103,6 +128,10 @@ class LoneModel:
                 "class_share": {name: round(float(s), 4) for name, s in zip(self.labels, shares)}}
 
     def show(self, row: dict) -> str:
+        if self.detects:
+            from automl.tasks.object_detection.bundle import BoxReader
+
+            return BoxReader().show(row)
         if "mask" in row:
             return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
         return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"

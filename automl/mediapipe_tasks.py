@@ -112,12 +112,14 @@ def detect_objects(model_path: Path, images, labels: list[str], max_detections: 
             image = _image(source)
             height, width = image.height, image.width
             grid[i] = height, width
-            found = sorted(detector.detect(image).detections, key=lambda d: -d.categories[0].score)
-            for d, detection in enumerate(found[:max_detections]):
-                box = detection.bounding_box
+            # MediaPipe merges the file's detections of one box into one detection with several
+            # categories (a box both Shirt and T-shirt): each category is a detection again here.
+            found = sorted(((detection.bounding_box, category) for detection in detector.detect(image).detections
+                            for category in detection.categories), key=lambda pair: -pair[1].score)
+            for d, (box, category) in enumerate(found[:max_detections]):
                 boxes[i, d] = [box.origin_y / height, box.origin_x / width, (box.origin_y + box.height) / height,
                                (box.origin_x + box.width) / width]
-                category = detection.categories[0]  # its index is None when the file names its labels
+                # The category's index is None when the file names its labels.
                 classes[i, d] = category.index if category.index is not None else labels.index(category.category_name)
                 scores[i, d] = category.score
             counts[i] = min(len(found), max_detections)

@@ -33,21 +33,7 @@ class BoxReader(BundleReader):
 
         def detect(path):
             pixels = read_image(Path(path))
-            height, width = pixels.shape[:2]
-            found = model.predict(preprocessor.encode([pixels]))
-            rows = []
-            for d in range(int(found["num_detections"][0])):
-                score = float(found["detection_scores"][0, d])
-                if score < threshold:
-                    continue
-                y0, x0, y1, x1 = found["detection_boxes"][0, d] * [height, width, height, width]
-                rows.append({"input": str(path), "class": labels[int(found["detection_classes"][0, d])],
-                             "score": round(score, 4), "x": round(float(x0), 1), "y": round(float(y0), 1),
-                             "w": round(float(x1 - x0), 1), "h": round(float(y1 - y0), 1)})
-            if out_dir:
-                rows = rows or [{"input": str(path)}]
-                rows[0]["drawn"] = str(draw_boxes(pixels, rows, Path(out_dir) / f"{Path(path).stem}_boxes.png"))
-            return rows or [{"input": str(path), "class": None, "note": f"no detection scores {threshold} or more"}]
+            return box_rows(path, pixels, model.predict(preprocessor.encode([pixels])), labels, threshold, out_dir)
 
         return rows_for_each(inputs, detect)
 
@@ -71,6 +57,26 @@ class BoxReader(BundleReader):
         if row.get("class") is None:
             return f"{row['input']}\t{row.get('note', '')}{chr(9) + row['drawn'] if row.get('drawn') else ''}"
         return f"{row['input']}\t{row['class']}\t{row['score']}\t{row['x']}\t{row['y']}\t{row['w']}\t{row['h']}"
+
+
+def box_rows(path, pixels: np.ndarray, found: dict, labels: list[str], threshold: float, out_dir=None) -> list[dict]:
+    """The rows of one image's detections (`found`: the file's four outputs for it alone) scoring
+    `threshold` or more, boxes in the image's own pixels; with `out_dir`, the image with them drawn."""
+    height, width = pixels.shape[:2]
+    rows = []
+    for d in range(int(found["num_detections"][0])):
+        score = float(found["detection_scores"][0, d])
+        if score < threshold:
+            continue
+        y0, x0, y1, x1 = found["detection_boxes"][0, d] * [height, width, height, width]
+        rows.append({"input": str(path), "class": labels[int(found["detection_classes"][0, d])],
+                     "score": round(score, 4), "x": round(float(x0), 1), "y": round(float(y0), 1),
+                     "w": round(float(x1 - x0), 1), "h": round(float(y1 - y0), 1)})
+    note = {"class": None, "note": f"no detection scores {threshold} or more"}
+    if out_dir:
+        rows = rows or [{"input": str(path), **note}]
+        rows[0]["drawn"] = str(draw_boxes(pixels, rows, Path(out_dir) / f"{Path(path).stem}_boxes.png"))
+    return rows or [{"input": str(path), **note}]
 
 
 def draw_boxes(pixels: np.ndarray, rows: list[dict], path: Path) -> Path:

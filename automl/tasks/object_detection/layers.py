@@ -4,8 +4,8 @@ the model (decoding and non-maximum suppression).
 The exported file must hand apps boxes, not anchor regressions: MediaPipe's
 `ObjectDetector` reads four outputs (boxes, classes, scores, count), as
 TFLite's own detection post-processing writes them. Everything here is
-TensorFlow ops that convert to builtin TFLite ops: `tf.argmax` (Keras's
-`ops.argmax` emits a Flex `BitwiseAnd`), `tf.math.top_k` and
+TensorFlow ops that convert to builtin TFLite ops (Keras's `ops.argmax`
+emits a Flex `BitwiseAnd`; none is needed), `tf.math.top_k` and
 `tf.image.non_max_suppression_with_scores` (NON_MAX_SUPPRESSION_V5), and no
 loop (a `map_fn` over images adds subgraphs; MediaPipe refuses a file with
 more than one). Suppression is per image and class in one call: each box is
@@ -23,7 +23,7 @@ from automl.tasks.object_detection.anchors import decode
 
 #: Detections per image the file returns at most (COCO's evaluation reads up to 100).
 MAX_DETECTIONS = 50
-#: The anchors kept by score before suppression.
+#: The (anchor, class) pairs kept by score before suppression.
 PRE_NMS = 200
 IOU_THRESHOLD = 0.5
 #: Scores below this are dropped before suppression; apps set their own threshold above it.
@@ -43,19 +43,22 @@ class Detections(keras.layers.Layer):
 
     def call(self, raw):
         boxes = decode(raw[..., :4], raw[..., 4:8])
-        probabilities = tf.sigmoid(raw[..., 8:])
-        scores = tf.reduce_max(probabilities, axis=-1)
-        classes = tf.cast(tf.argmax(probabilities, axis=-1), tf.float32)
-        keep, n = min(PRE_NMS, int(raw.shape[1])), self.max_detections
-        # Each image's best anchors; then one suppression over the whole batch (a loop over images
+        class_count = int(raw.shape[-1]) - 8
+        batch = tf.shape(raw)[0]
+        # Every (anchor, class) pair is a candidate, as in RetinaNet: an object the model cannot
+        # tell between two classes is found as both, each at its own score (the best class alone
+        # lost the other when it was the true one).
+        scores = tf.reshape(tf.sigmoid(raw[..., 8:]), [batch, -1])
+        keep, n = min(PRE_NMS, int(raw.shape[1]) * class_count), self.max_detections
+        # Each image's best pairs; then one suppression over the whole batch (a loop over images
         # would add subgraphs, and MediaPipe loads single-subgraph files only): every box is shifted
         # by twice its (image, class) slot, so boxes of different images or classes never overlap.
         top_scores, top = tf.math.top_k(scores, k=keep)  # (B, K)
-        top_boxes = tf.gather(boxes, top, batch_dims=1)
-        top_classes = tf.gather(classes, top, batch_dims=1)
-        batch = tf.shape(top)[0]
+        anchor = top // class_count
+        top_boxes = tf.gather(boxes, anchor, batch_dims=1)
+        top_classes = tf.cast(top - anchor * class_count, tf.float32)
         image = tf.cast(tf.range(batch)[:, None] * tf.ones_like(top), tf.float32)
-        slot = image * float(raw.shape[-1] - 8) + top_classes
+        slot = image * float(class_count) + top_classes
         flat_boxes = tf.reshape(top_boxes + 2.0 * slot[..., None], [-1, 4])
         flat_scores = tf.reshape(top_scores, [-1])
         chosen, chosen_scores = tf.image.non_max_suppression_with_scores(

@@ -93,6 +93,13 @@ def test_automl_predict_lists_boxes_in_the_images_pixels_and_draws_them(nuclei_r
     drawn = Image.open(rows[0]["drawn"])
     assert drawn.size == (128, 128)
 
+    # The file alone, read through its metadata as MediaPipe reads it, finds the same boxes.
+    lone = str(result.out_dir / "export" / "model_float32.tflite")
+    assert main(["predict", lone, str(path), "--min-score", "0.05", "--json"]) == 0
+    alone = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(alone) == len(boxes) and [row["class"] for row in alone] == [row["class"] for row in boxes]
+    assert max(abs(a[k] - b[k]) for a, b in zip(alone, boxes) for k in ("x", "y", "w", "h")) < 3.0
+
 
 def test_mediapipes_object_detector_loads_the_file_and_finds_kerass_boxes(nuclei_run):
     """The check verify runs in MediaPipe's ObjectDetector (the Tasks API apps use) over the test images:
