@@ -65,9 +65,9 @@ class LoneModel:
     def arguments(self, parser) -> None:
         """The options of this kind of file (a detector's `--min-score`)."""
         if self.detects:
-            from automl.tasks.object_detection.bundle import BoxReader
+            from automl.tasks.object_detection.bundle import box_options
 
-            BoxReader().arguments(parser)
+            box_options(parser)
 
     def _pixels(self, path) -> tuple[np.ndarray, np.ndarray]:
         """The image at `path` as the model's normalized input, and the image's own pixels."""
@@ -129,9 +129,9 @@ class LoneModel:
 
     def show(self, row: dict) -> str:
         if self.detects:
-            from automl.tasks.object_detection.bundle import BoxReader
+            from automl.tasks.object_detection.bundle import show_box_row
 
-            return BoxReader().show(row)
+            return show_box_row(row)
         if "mask" in row:
             return f"{row['mask']}\t{row['class_share']}\t{row['input']}"
         return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"

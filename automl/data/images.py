@@ -1,16 +1,38 @@
-"""What every image task's data loading shares: pixel arrays in one layout, the size images are
-resized to, and a seeded cap on the training examples. Image classification and generation read
-their images through these."""
+"""What every image task's data loading shares: reading an image file, pixel arrays in one layout,
+the size images are resized to, and a seeded cap on the training examples. Image classification and
+generation read their images through these; segmentation and detection read files with `read_image`."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
 from automl.data.split import stratified_sample
 from automl.errors import DataError
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Pixels of an image file as (H, W) or (H, W, C); TIFF through tifffile."""
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            try:
+                import tifffile
+            except ImportError:
+                raise DataError(f"{path}: reading TIFF needs the tifffile package (pip install tifffile)") from None
+            return np.asarray(tifffile.imread(path))
+        from PIL import Image
+
+        with Image.open(path) as image:
+            if image.mode in ("RGBA", "LA", "CMYK", "YCbCr"):
+                image = image.convert("RGB")
+            return np.asarray(image)
+    except DataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - PIL and tifffile raise many kinds
+        raise DataError(f"{path}: cannot read image: {type(err).__name__}: {err}") from None
 
 
 def as_nhwc(images: np.ndarray, where: str) -> np.ndarray:

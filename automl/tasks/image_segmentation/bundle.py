@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.bundle_reader import BundleReader
-from automl.tasks.image_segmentation.data import read_image
+from automl.data.images import read_image
 
 
 class BundleSegmenter:

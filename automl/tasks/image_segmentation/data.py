@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.data.files import IMAGE_SUFFIXES, is_hidden, read_npz
+from automl.data.images import read_image
 from automl.errors import DataError
 from automl.data.split import SplitParts
 from automl.tasks.image_segmentation.tiling import Box, pad_to, region_grid, tile_boxes
@@ -73,27 +74,6 @@ class SegmentationData(SplitParts):
 
 
 # ---------------------------------------------------------------- reading files
-
-
-def read_image(path: Path) -> np.ndarray:
-    """Pixels of an image file as (H, W) or (H, W, C); TIFF through tifffile."""
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            try:
-                import tifffile
-            except ImportError:
-                raise DataError(f"{path}: reading TIFF needs the tifffile package (pip install tifffile)") from None
-            return np.asarray(tifffile.imread(path))
-        from PIL import Image
-
-        with Image.open(path) as image:
-            if image.mode in ("RGBA", "LA", "CMYK", "YCbCr"):
-                image = image.convert("RGB")
-            return np.asarray(image)
-    except DataError:
-        raise
-    except Exception as err:  # noqa: BLE001 - PIL and tifffile raise many kinds
-        raise DataError(f"{path}: cannot read image: {type(err).__name__}: {err}") from None
 
 
 def _as_hwc(image: np.ndarray, where: str) -> np.ndarray:

@@ -16,15 +16,14 @@ MIN_SCORE = 0.3
 
 class BoxReader(BundleReader):
     def arguments(self, parser) -> None:
-        parser.add_argument("--min-score", type=float, default=MIN_SCORE,
-                            help=f"object detection: list detections scoring at least this (default {MIN_SCORE})")
+        box_options(parser)
 
     def rows(self, export_dir, metadata, model_path, inputs, options):
         """One row per detection: the image, class, score and box in the image's own pixels (x, y of the
         top-left corner, width, height); an image without detections gets one row saying so."""
         from automl.predict import rows_for_each
         from automl.preprocessing import load_preprocessor
-        from automl.tasks.image_segmentation.data import read_image
+        from automl.data.images import read_image
         from automl.verify import LiteRTModel
 
         preprocessor, model = load_preprocessor(export_dir), LiteRTModel(model_path)
@@ -54,9 +53,19 @@ class BoxReader(BundleReader):
         return detect_objects(model_path, raw, list(data.class_names), MAX_DETECTIONS)
 
     def show(self, row: dict) -> str:
-        if row.get("class") is None:
-            return f"{row['input']}\t{row.get('note', '')}{chr(9) + row['drawn'] if row.get('drawn') else ''}"
-        return f"{row['input']}\t{row['class']}\t{row['score']}\t{row['x']}\t{row['y']}\t{row['w']}\t{row['h']}"
+        return show_box_row(row)
+
+
+def box_options(parser) -> None:
+    """`automl predict`'s options for a detector (its bundle or its file alone)."""
+    parser.add_argument("--min-score", type=float, default=MIN_SCORE,
+                        help=f"object detection: list detections scoring at least this (default {MIN_SCORE})")
+
+
+def show_box_row(row: dict) -> str:
+    if row.get("class") is None:
+        return f"{row['input']}\t{row.get('note', '')}{chr(9) + row['drawn'] if row.get('drawn') else ''}"
+    return f"{row['input']}\t{row['class']}\t{row['score']}\t{row['x']}\t{row['y']}\t{row['w']}\t{row['h']}"
 
 
 def box_rows(path, pixels: np.ndarray, found: dict, labels: list[str], threshold: float, out_dir=None) -> list[dict]:

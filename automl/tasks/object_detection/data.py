@@ -175,7 +175,7 @@ def _box_set(images: list[ImageBoxes], size: int, most: int) -> BoxSet:
 
 def read_resized(path: Path, size: int) -> np.ndarray:
     """An image file as (size, size, 3) uint8 RGB (`as_rgb_uint8`)."""
-    from automl.tasks.image_segmentation.data import read_image
+    from automl.data.images import read_image
 
     return as_rgb_uint8(read_image(Path(path)), size)
 
