@@ -192,6 +192,10 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
     best_family = get_family(result.best["family"])
     best_hp = result.best["_hp"]
     view = task.examples.for_family(data, best_family, result.best["pretrained"])
+    # Trained in mixed precision or not, what is evaluated, exported and compressed computes in float32.
+    from automl.precision import float32_from_now_on
+
+    model = float32_from_now_on(model)
     # What is evaluated, exported and verified (a GAN would hand over its generator); compression
     # fine-tunes the model as trained.
     trained = model
@@ -454,7 +458,10 @@ def _measured_reserve(config, task, data, best: dict, runtime) -> Optional[float
     from automl.hypermodel import TaskHyperModel
     from automl.mediapipe_tasks import will_run
 
-    with runtime.strategy.scope():
+    from automl.precision import float32_policy
+
+    # Evaluated and exported in float32, whatever it trains in.
+    with runtime.strategy.scope(), float32_policy():
         hypermodel = TaskHyperModel(get_family(best["family"]), task, data, pretrained=best["pretrained"],
                                     seed=config.seed)
         model = hypermodel.build(best["_hp"])

@@ -54,6 +54,7 @@ def choose_runtime(config) -> Runtime:
     import tensorflow as tf
 
     from automl.errors import ConfigError
+    from automl.precision import cpu_has_bf16_tiles
     from automl.tasks import get_task
 
     refuse_multi_worker()
@@ -87,9 +88,13 @@ def choose_runtime(config) -> Runtime:
         tf.config.experimental.enable_op_determinism()
     policy = "float32"
     mixed = config.runtime.mixed_precision
-    # Mixed precision pays off on GPUs with tensor cores and on TPUs, not on CPUs.
-    if mixed is True or (mixed == "auto" and name != "default (CPU)" and trainer.mixed_precision):
-        policy = "mixed_bfloat16" if name == "TPUStrategy" else "mixed_float16"
+    on_cpu = name == "default (CPU)"
+    # Mixed precision pays off on GPUs with tensor cores and on TPUs; on a CPU, only with AMX
+    # bfloat16 tiles, and for the tasks measured to gain (Trainer.bfloat16_on_cpu).
+    if mixed is True or (mixed == "auto" and trainer.mixed_precision
+                         and (not on_cpu or (trainer.bfloat16_on_cpu and cpu_has_bf16_tiles()))):
+        # float16 needs loss scaling and has no fast CPU kernels; bfloat16 needs neither.
+        policy = "mixed_bfloat16" if name == "TPUStrategy" or on_cpu else "mixed_float16"
     keras.mixed_precision.set_global_policy(policy)
     devices = [d.name for d in tf.config.list_logical_devices() if d.device_type != "CPU"] or ["CPU"]
     return Runtime(strategy, name, devices, policy)

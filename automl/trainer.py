@@ -25,6 +25,9 @@ class Trainer:
     #: own train_step may not (keras#20164; gradients applied without loss scaling).
     data_parallel: bool = True
     mixed_precision: bool = True
+    #: `runtime.mixed_precision: auto` trains in bfloat16 on CPUs with AMX tiles: on for the tasks
+    #: whose models were measured faster that way (a detector's step 0.34 s -> 0.25 s).
+    bfloat16_on_cpu: bool = False
 
     def __init__(self, task):
         self.task = task

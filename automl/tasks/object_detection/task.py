@@ -33,6 +33,7 @@ class ObjectDetection(Task):
     inference = handed_over("automl.tasks.object_detection.inference:DetectorFiles")
     scorer = handed_over("automl.tasks.object_detection.scorer:DetectionScorer")
     bundle_reader = handed_over("automl.tasks.object_detection.bundle:BoxReader")
+    trainer = handed_over("automl.tasks.object_detection.trainer:DetectionTrainer")
     #: Images give no single class to stratify search samples by.
     examples = handed_over("automl.data.examples:UnlabelledExamples")
 

@@ -3,6 +3,7 @@ beside the Otsu-components baseline, a file with decoding and suppression inside
 Keras's boxes, and `automl predict` listing and drawing boxes from the bundle alone."""
 
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import automl
 from automl.cli import main
 from automl.convert import quantized_ops_in
+from automl.precision import cpu_has_bf16_tiles
 from tests.conftest import NUCLEI_IMAGE
 from tests.helpers import flex_ops_in
 
@@ -44,6 +46,10 @@ def test_the_report_scores_boxes_as_coco_does_beside_the_otsu_baseline(nuclei_ru
     assert "otsu_components" in report["baselines"] and "Otsu" in report["baseline_notes"]["otsu_components"]
     profile = report["dataset"]
     assert profile["layout"] == "coco" and profile["class_names"] == ["nucleus"] and profile["input_size"] == 96
+    # Trained in bfloat16 on a CPU with AMX tiles; evaluated and exported in float32 either way.
+    assert report["runtime"]["precision_policy"] == ("mixed_bfloat16" if cpu_has_bf16_tiles() else "float32")
+    with zipfile.ZipFile(result.out_dir / "export" / "model.keras") as saved:
+        assert "mixed_" not in saved.read("config.json").decode()
     html = (result.out_dir / "report.html").read_text()
     assert "AP per class" in html and "Precision-recall at IoU 0.5" in html and "true boxes (green)" in html
 
