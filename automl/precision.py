@@ -25,8 +25,31 @@ def cpu_has_bf16_tiles(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     return any(line.startswith("flags") and AMX_BF16_FLAG in line.split() for line in text.splitlines())
 
 
+#: The policy models are trained in (`train_in`). Keras keeps its global policy in the state
+#: `keras.backend.clear_session()` resets, which KerasTuner calls before it builds each trial's model.
+_training_policy = "float32"
+
+
 def is_mixed(policy_name: str) -> bool:
     return policy_name.startswith("mixed_")
+
+
+def train_in(policy: str) -> None:
+    """Models built for training from now on compute in `policy` (the runtime's choice)."""
+    global _training_policy
+    import keras
+
+    _training_policy = policy
+    keras.mixed_precision.set_global_policy(policy)
+
+
+def apply_training_policy() -> None:
+    """Keras's global policy made the training policy again, before a model is built (a
+    `clear_session` since `train_in` left Keras with float32)."""
+    import keras
+
+    if keras.mixed_precision.global_policy().name != _training_policy:
+        keras.mixed_precision.set_global_policy(_training_policy)
 
 
 @contextlib.contextmanager
@@ -34,12 +57,13 @@ def float32_policy():
     """Layers built inside compute in float32, whatever the run trains in."""
     import keras
 
-    before = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
+    before = keras.mixed_precision.global_policy(), _training_policy
+    train_in("float32")
     try:
         yield
     finally:
-        keras.mixed_precision.set_global_policy(before)
+        train_in(before[1])
+        keras.mixed_precision.set_global_policy(before[0])
 
 
 def float32_copy(model):
@@ -58,9 +82,7 @@ def float32_copy(model):
 
 def float32_from_now_on(model):
     """`model` in float32 (`float32_copy`), and every model built after it (compression's, export's)."""
-    import keras
-
-    keras.mixed_precision.set_global_policy("float32")
+    train_in("float32")
     return float32_copy(model)
 
 

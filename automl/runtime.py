@@ -50,11 +50,10 @@ def refuse_multi_worker() -> None:
 
 def choose_runtime(config) -> Runtime:
     """Picks TPU, several GPUs, one GPU or CPU (or what runtime.strategy names)."""
-    import keras
     import tensorflow as tf
 
     from automl.errors import ConfigError
-    from automl.precision import cpu_has_bf16_tiles
+    from automl.precision import cpu_has_bf16_tiles, train_in
     from automl.tasks import get_task
 
     refuse_multi_worker()
@@ -95,7 +94,7 @@ def choose_runtime(config) -> Runtime:
                          and (not on_cpu or (trainer.bfloat16_on_cpu and cpu_has_bf16_tiles()))):
         # float16 needs loss scaling and has no fast CPU kernels; bfloat16 needs neither.
         policy = "mixed_bfloat16" if name == "TPUStrategy" or on_cpu else "mixed_float16"
-    keras.mixed_precision.set_global_policy(policy)
+    train_in(policy)
     devices = [d.name for d in tf.config.list_logical_devices() if d.device_type != "CPU"] or ["CPU"]
     return Runtime(strategy, name, devices, policy)
 

@@ -36,6 +36,9 @@ class Trainer:
         """The trainable model for a family and hyperparameters, compiled and ready for `fit`."""
         import keras
 
+        from automl.precision import apply_training_policy
+
+        apply_training_policy()
         inputs = self.task.model_inputs(hp, data)
         backbone = lambda x: family.build(hp, x, pretrained=pretrained)  # noqa: E731
         outputs = self.task.model_outputs(hp, inputs, backbone, data)

@@ -238,7 +238,8 @@ def verify_exports(rows: list[dict], task, data, test_inputs, test_targets, kera
         row["input_dtype"] = np.dtype(model.input["dtype"]).name
         drop = task.scorer.headline_drop(keras_metrics[headline], metrics[headline])
         row["drop_vs_keras"] = round(float(drop), 4)
-        shown = ", ".join(f"{k}={v:.4g}" for k, v in comparison.items())
+        # None where a figure has nothing to measure (IoU of matched boxes when no box was found).
+        shown = ", ".join(f"{k}={'-' if v is None else format(v, '.4g')}" for k, v in comparison.items())
         say("verify", f"  {headline}={metrics[headline]:.4f} (Keras {keras_metrics[headline]:.4f}), "
                       f"{shown}, {row['bytes'] / 1024:.0f} KiB, {row['latency_ms']:.2f} ms/example")
         # A compressed file carries its own gate (export.compression.accuracy_gate).

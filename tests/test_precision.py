@@ -52,3 +52,34 @@ def test_a_float32_model_is_its_own_copy():
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     assert float32_copy(model) is model
+
+
+def test_a_trials_model_is_built_in_the_runs_policy_after_keras_clears_its_session(tmp_path):
+    """KerasTuner clears Keras's session (and with it Keras's global policy) before it builds each
+    trial's model: the runtime's choice must hold all the same."""
+    import keras_tuner
+
+    from automl.config.loader import config_from_mapping
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+    from automl.precision import train_in
+    from automl.tasks.time_series_forecasting.task import Forecasting
+    from tests.conftest import AIR_PASSENGERS, pmdarima_series
+
+    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
+    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
+    task = Forecasting()
+    data = task.load_data(config)
+    hp = keras_tuner.HyperParameters()
+    hp.Fixed("lookback", 24)
+    try:
+        train_in("mixed_bfloat16")
+        keras.backend.clear_session()
+        assert keras.mixed_precision.global_policy().name == "float32"
+        model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
+        assert "mixed_bfloat16" in {layer.dtype_policy.name for layer in model.layers}
+        with float32_policy():
+            assert {layer.dtype_policy.name for layer in TaskHyperModel(get_family("tcn"), task, data).build(hp).layers
+                    if layer.weights} == {"float32"}
+    finally:
+        train_in("float32")
