@@ -11,7 +11,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import keras
 import keras_tuner
@@ -49,6 +49,8 @@ class TaskHyperModel(keras_tuner.HyperModel):
         self.deadline = deadline
         #: When the running trial's share of the search budget ends (set as each trial starts).
         self.trial_deadline: Optional[float] = None
+        #: Given the trial's first epoch's seconds, a new end of its share, or None (`StopBeforeShareEnds`).
+        self.replan: Optional[Callable[[float], Optional[float]]] = None
         self.label = label or family.info.name
         self.seed = seed
         self.max_model_mb = max_model_mb
@@ -69,7 +71,7 @@ class TaskHyperModel(keras_tuner.HyperModel):
                 f"its float32 model is {megabytes:.2f} MB, over constraints.max_model_mb={self.max_model_mb}")
         callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
                      epoch_callback("search", self.label, epochs, self.deadline, self.task.report_view.shown_metrics()),
-                     StopBeforeShareEnds(self.trial_deadline)]
+                     StopBeforeShareEnds(self.trial_deadline, self.replan)]
         if self.trial_deadline is not None:
             # A trial that stopped improving hands the rest of its share to the trials after it
             # (KerasTuner keeps its best epoch).
@@ -127,9 +129,12 @@ class StopBeforeShareEnds(keras.callbacks.Callback):
     epoch always runs.
     """
 
-    def __init__(self, share_ends: Optional[float]):
+    def __init__(self, share_ends: Optional[float], replan: Optional[Callable[[float], Optional[float]]] = None):
         super().__init__()
         self.share_ends = share_ends
+        #: Asked once, with the first epoch's seconds, for a new end of the share (the oracle's
+        #: plan fitted to what an epoch costs); None keeps it.
+        self.replan = replan
         self._last_end = None
 
     def on_train_begin(self, logs=None):
@@ -142,6 +147,8 @@ class StopBeforeShareEnds(keras.callbacks.Callback):
         # take longer than the epochs after it; it says little, so a second epoch runs
         # whenever the share has time left after it.
         now = time.time()
+        if self._first and self.replan is not None:
+            self.share_ends = self.replan(now - self._last_end) or self.share_ends
         per_epoch, self._last_end = (0.0 if self._first else now - self._last_end), now
         self._first = False
         if now + per_epoch > self.share_ends:
@@ -169,6 +176,8 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         self.building: Optional[str] = None
         #: When the running trial's share of the search budget ends (set as each trial starts).
         self.trial_deadline: Optional[float] = None
+        #: Given the trial's first epoch's seconds, a new end of its share, or None (`StopBeforeShareEnds`).
+        self.replan: Optional[Callable[[float], Optional[float]]] = None
         #: Where the running trial's TensorBoard logs go (None: no logs), and its id.
         self.tensorboard_dir: Optional[str] = None
         self.trial_id: Optional[str] = None
@@ -192,7 +201,7 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         hypermodel = self.of(hp)
         if self.tensorboard_dir:
             callbacks = [*(callbacks or []), *self._tensorboard(hp)]
-        hypermodel.trial_deadline = self.trial_deadline
+        hypermodel.trial_deadline, hypermodel.replan = self.trial_deadline, self.replan
         epochs = hp.values.get("tuner/epochs", epochs)
         initial_epoch = hp.values.get("tuner/initial_epoch", 0)
         keep = None

@@ -21,7 +21,7 @@ from automl.distributed import role
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import FamiliesHyperModel, TaskHyperModel
-from automl.oracle import ETA, CrossFamilyOracle, bare_name, family_values
+from automl.oracle import ETA, MIN_UNIT_EPOCHS, CrossFamilyOracle, bare_name, family_values
 from automl.progress import format_seconds, say
 from automl.search_result import BEST_WEIGHTS, SECOND_WEIGHTS, SearchResult
 from automl.training import TENSORBOARD
@@ -209,9 +209,14 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         return None
     rows = trial_rows(tuner)
     notes.extend(oracle.lease_events)
-    extra = oracle.new_started() - search.max_trials if oracle.extra_trials else 0
+    plan = oracle.fitted_trials or search.max_trials
+    if oracle.fitted_trials:
+        notes.append(f"{oracle.fitted_trials} new trial(s) of the {search.max_trials} search.max_trials plans: an "
+                     f"epoch of the first took {oracle.first_epoch_seconds:.0f}s, and a trial trains at least "
+                     f"{MIN_UNIT_EPOCHS} epochs in its share of the search's time")
+    extra = oracle.new_started() - plan if oracle.extra_trials else 0
     if extra > 0:
-        notes.append(f"the plan of {search.max_trials} new trial(s) was done with time left: {extra} more of the "
+        notes.append(f"the plan of {plan} new trial(s) was done with time left: {extra} more of the "
                      f"leading family ran (search.max_trials plans, the run's time_limit is spent)")
     # The time limit stopped the search only if it cut the plan short.
     # A plan that grew into the time left (spend_time_left) ended when no more of it fitted.

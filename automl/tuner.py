@@ -4,6 +4,7 @@ files (which keep only a trial's best epoch)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
@@ -54,6 +55,9 @@ class SearchTuner(keras_tuner.Tuner):
         hypermodel = self.hypermodel
         share = trial.hyperparameters.values.get(SHARE_KEY)  # set by the oracle (the chief's, on a worker)
         hypermodel.trial_deadline = None if share is None else self._trial_start + share
+        # The oracle fits its plan to the first epoch where it runs in this process (not a worker's).
+        hypermodel.replan = None if role() or share is None else functools.partial(
+            self.oracle.fit_plan_to_epoch, trial.trial_id, self._trial_start)
         hypermodel.trial_id = trial.trial_id
         hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
         hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))

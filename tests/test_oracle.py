@@ -276,3 +276,36 @@ def test_a_plan_done_with_time_left_grows_by_trials_of_the_leading_family():
     assert oracle.extra_trials >= 3
     oracle, new = grown(spend=True, deadline_in=600, seconds=250.0)
     assert len(new) == 3, "three of the leading family's trials do not fit in the time left: no growth"
+
+
+def test_the_plan_fits_what_the_first_epoch_costs(tmp_path):
+    from automl.oracle import MIN_UNIT_EPOCHS, SHARE_KEY
+
+    def planned(epoch_seconds, new_trials=6, search_seconds=600.0, folder="plan"):
+        """The oracle after the first trial's first epoch, the end of that trial's share (None: it stands)."""
+        oracle = CrossFamilyOracle(["good", "poor"], [], new_trials=new_trials,
+                                   deadline=time.time() + search_seconds, epochs=50, epochs_grow=False,
+                                   hyperparameters=space(), objective=keras_tuner.Objective("val_score", "max"),
+                                   seed=1)
+        oracle._set_project_dir(str(tmp_path), folder)
+        trial = oracle.create_trial("tuner0")
+        started = time.time()
+        return oracle, trial, oracle.fit_plan_to_epoch(trial.trial_id, started, epoch_seconds), started
+
+    # 600 s and 6 trials with their promotions: 10 units of 60 s each.
+    oracle, _, ends, _ = planned(epoch_seconds=10.0)
+    assert ends is None and oracle.new_trials == 6 and oracle.fitted_trials is None, "6 epochs a unit: it stands"
+    oracle, trial, ends, started = planned(epoch_seconds=39.0, folder="dear")
+    # 600 / (3 x 39) = 5.1 units: 3 trials and one promotion of 2 units.
+    assert MIN_UNIT_EPOCHS == 3 and oracle.new_trials == oracle.fitted_trials == 3 and oracle.planned_trials == 6
+    assert oracle.planned_units() == 5 and abs(ends - started - 120.0) < 1.0
+    assert abs(trial.hyperparameters.values[SHARE_KEY] - 120.0) < 1.0
+    again = CrossFamilyOracle(["good", "poor"], [], new_trials=6, deadline=oracle.deadline, epochs=50,
+                              epochs_grow=False, hyperparameters=space(),
+                              objective=keras_tuner.Objective("val_score", "max"), seed=1)
+    again.trials = oracle.trials
+    again.set_state(oracle.get_state())
+    assert again.new_trials == 3 and again.first_epoch_seconds == 39.0, "a resumed search keeps the fitted plan"
+    assert oracle.fit_plan_to_epoch(trial.trial_id, started, 80.0) is None, "fitted once, at the first epoch"
+    oracle, _, ends, started = planned(epoch_seconds=300.0, folder="dearest")
+    assert oracle.new_trials == 1 and abs(ends - started - 600.0) < 1.0, "one trial, the known-good one, at least"
