@@ -34,3 +34,24 @@ def test_a_shifted_box_and_a_missed_one_lower_the_scores():
     assert metrics["map"] < 0.6
     nothing = _score(boxes, np.maximum(CLASSES, 0), np.full((2, 3), 0.9), np.array([0, 0]))
     assert nothing["map"] == 0.0
+
+
+def _one_box(box, score=0.9, cls=1):
+    """One image's four outputs holding one detection (y_min, x_min, y_max, x_max relative)."""
+    return {"detection_boxes": np.array([[box]], np.float32), "detection_classes": np.array([[cls]], np.float32),
+            "detection_scores": np.array([[score]], np.float32), "num_detections": np.array([1], np.float32)}
+
+
+def test_mediapipes_whole_pixel_boxes_match_within_a_hair_of_a_whole_pixel():
+    from automl.tasks.object_detection.scorer import match_detections
+
+    keras_box = np.array([41.0, 53.38, 73.93, 114.47]) / 128  # y_min on a whole pixel
+    # MediaPipe truncates corner and size; its y_min read 40.99999 (float arithmetic of another runtime).
+    hair = dict(_one_box(np.array([40.0, 53.0, 72.0, 114.0]) / 128), pixel_grid=np.array([[128.0, 128.0]]))
+    found = match_detections(_one_box(keras_box), hair)
+    assert found["matched_share"] == 1.0 and found["min_matched_iou"] == 1.0, found
+    # A whole pixel off where the value was not near one is a difference, and is shown as one.
+    # (its height 32.93 truncates to 32, not 31).
+    off = dict(_one_box(np.array([40.0, 53.0, 71.0, 114.0]) / 128), pixel_grid=np.array([[128.0, 128.0]]))
+    found = match_detections(_one_box(keras_box), off)
+    assert found["matched_share"] == 1.0 and found["min_matched_iou"] < 0.99, found
