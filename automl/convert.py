@@ -167,7 +167,7 @@ def quantized_ops_in(content: bytes, layers) -> list[str]:
 
     if not layers:
         return []
-    model = _read_model(content)
+    model = read_flatbuffer(content)
     quantized = (schema.TensorType.INT8, schema.TensorType.UINT8)
     found = set()
     for graph in model.subgraphs or []:
@@ -188,7 +188,27 @@ def _layer_scope(layers):
     return re.compile(r"(^|/)(" + "|".join(re.escape(name) for name in layers) + r")(_\d+)?/")
 
 
-def _read_model(content: bytes):
+def float_op_types(content: bytes) -> list[str]:
+    """The types of the ops that compute in float in a .tflite file (a float32 output; DEQUANTIZE,
+    whose output is float by definition, aside): in an int8 file, what stayed float, declared or
+    reached by the quantizer's loop (`_int8_with_float_ops`)."""
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = read_flatbuffer(content)
+    found = set()
+    for graph in model.subgraphs or []:
+        for op in graph.operators or []:
+            name = _op_name(model.operatorCodes[op.opcodeIndex])
+            outputs = op.outputs if op.outputs is not None else []
+            if name != "DEQUANTIZE" and any(i >= 0 and graph.tensors[i].type == schema.TensorType.FLOAT32
+                                            for i in outputs):
+                found.add(name)
+    return sorted(found)
+
+
+def read_flatbuffer(content: bytes):
+    """A .tflite file's contents as LiteRT's schema objects (no interpreter: files no runtime here
+    can open are read too)."""
     from ai_edge_litert import schema_py_generated as schema
 
     return schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
@@ -223,9 +243,7 @@ def tflite_ops(model_bytes: bytes) -> list[str]:
     """The op names a TFLite model runs, read from its flatbuffer: builtin ops by their
     `BuiltinOperator` name, custom ops (Flex ops among them: `Flex<TensorFlow op>`) by their code.
     Read from the file, not from an interpreter, so a model no runtime here can open is counted too."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    model = read_flatbuffer(model_bytes)
     used = {op.opcodeIndex for graph in model.subgraphs or [] for op in graph.operators or []}
     return sorted({_op_name(model.operatorCodes[index]) for index in used})
 

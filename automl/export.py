@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from automl.compression.stage import compressed_exports, gzip_size
-from automl.convert import (check_quantizations, convert_tflite, export_saved_model, flex_ops, is_keras3,
-                            representative_stream, tflite_ops, twin_converter)
+from automl.convert import (check_quantizations, convert_tflite, export_saved_model, flex_ops, float_op_types,
+                            is_keras3, representative_stream, tflite_ops, twin_converter)
 from automl.app_metadata.packing import with_metadata
 from automl.progress import say
 from automl.versions import package_versions
@@ -78,8 +78,9 @@ def export_models(model, task, data, config, out_dir: Path, hp=None, family=None
             ops = tflite_ops(content)
             row = {"path": str(path), "format": "tflite", "quantization": quantization, "compression": "none",
                    "bytes": len(content), "gzip_bytes": gzip_size(content), "ops": ops, "flex_ops": flex_ops(ops)}
-            if float_ops:
-                row["float_ops"] = list(float_ops)
+            if float_ops or float_layers:
+                # What stayed float in the file: the declared types, and those the quantizer reached.
+                row["float_ops"] = float_op_types(content)
             if float_layers:
                 row["float_layers"] = list(float_layers)
             notes = [note] if note else []

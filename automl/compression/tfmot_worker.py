@@ -304,7 +304,9 @@ def int8_values_per_channel(content: bytes) -> int:
     from the flatbuffer: an interpreter is not needed (and aborts on some clustered files)."""
     from ai_edge_litert import schema_py_generated as schema
 
-    model = schema.ModelT.InitFromPackedBuf(bytearray(content), 0)
+    from automl.convert import read_flatbuffer
+
+    model = read_flatbuffer(content)
     most = 0
     for graph in model.subgraphs or []:
         for tensor in graph.tensors or []:

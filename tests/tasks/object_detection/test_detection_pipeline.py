@@ -72,6 +72,8 @@ def test_the_int8_file_runs_the_network_in_int8_and_decodes_in_float_to_kerass_b
     row = next(r for r in result.report["exports"] if r.get("quantization") == "int8")
     assert not row.get("rejected"), row
     assert row["float_layers"] == ["raw_detections", "detections"]
+    # What stayed float, read from the file: the suppression, and the top-k the quantizer's loop denied.
+    assert {"NON_MAX_SUPPRESSION_V5", "TOPK_V2"} <= set(row["float_ops"]) and "CONV_2D" not in row["float_ops"]
     assert {"QUANTIZE", "DEQUANTIZE", "NON_MAX_SUPPRESSION_V5"} <= set(row["ops"]) and flex_ops_in(row) == []
     # Not one op of the decoding in int8 (a gather of class indices in int8 read class 6 as 5.99).
     content = (result.out_dir / "export" / "model_int8.tflite").read_bytes()
