@@ -14,8 +14,9 @@ others. The oracle owns what the search spends:
 - new configurations go to families by how they stand: a family ranked k-th
   by its best score gets ETA**-k of the new trials, so one that does badly
   gets fewer;
-- the plan fits the model: after the first epoch of a fresh search's first trial, when a rung-0
-  trial's share would train fewer than MIN_UNIT_EPOCHS epochs, fewer new trials are planned
+- the plan fits the model: with epochs left to the time shares, after the first epoch of a fresh
+  search's first trial (its tracing counted: a cautious measure), when a rung-0 trial's share
+  would train fewer than MIN_UNIT_EPOCHS epochs, fewer new trials are planned
   (`fit_plan_to_epoch`): short trials from scratch are ranked by noise, and their time is taken
   from the model that is kept;
 - the time left (`spend_time_left`, under a run-wide time limit): when the
@@ -332,7 +333,8 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         long): when a unit of the plan would train fewer than MIN_UNIT_EPOCHS epochs, fewer new
         trials (at least one), and the new end of this trial's share; None when the plan stands."""
         trial = self.trials.get(trial_id)
-        if (self.deadline is None or trial is None or len(self.trials) != 1 or self.end_order
+        # Only where time shares decide a trial's epochs (search.epochs: auto), not pinned epochs.
+        if (self.deadline is None or self.epochs_grow or trial is None or len(self.trials) != 1 or self.end_order
                 or self.planned_trials is not None or rung_of(trial) != 0 or epoch_seconds <= 0):
             return None
         search_seconds = self.deadline - started
