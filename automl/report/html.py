@@ -142,6 +142,8 @@ def write_html_report(report: dict, path: Path, task=None, examples=None) -> Non
                                       report.get("best", {}).get("objective", {}).get("name", "objective"))
     if curve:
         parts.append("<h2>Search: best objective against time</h2>" + _img(curve, "objective against time"))
+    if search.get("notes"):  # what the search decided on its own: a plan fitted, grown, compared at matched time
+        parts.append("<h2>Search notes</h2>" + "".join(f"<p>{escape(note)}</p>" for note in search["notes"]))
     timings = report.get("timings", {})
     limits = report.get("time_limits", {})
     rows = [["used", *timings.values()]]
