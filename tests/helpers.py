@@ -64,15 +64,12 @@ def flex_ops_in(row: dict) -> list[str]:
     return in_file
 
 
-def air_forecaster_with_random_correction(folder, spread: float):
-    """Air passengers (monthly, horizon 12) and a TCN forecaster at lookback 24 whose correction head
-    holds random weights of `spread` (a network that learned noise): (config, task, data, hp, model)."""
-    import keras
+def air_passengers_at_lookback_24(folder):
+    """Air passengers (monthly, horizon 12) loaded for forecasting, and hyperparameters pinning a
+    lookback of 24: (config, task, data, hp)."""
     import keras_tuner
 
     from automl.config.loader import config_from_mapping
-    from automl.families import get_family
-    from automl.hypermodel import TaskHyperModel
     from automl.tasks.time_series_forecasting.task import Forecasting
     from tests.conftest import AIR_PASSENGERS, pmdarima_series
 
@@ -82,6 +79,18 @@ def air_forecaster_with_random_correction(folder, spread: float):
     data = task.load_data(config)
     hp = keras_tuner.HyperParameters()
     hp.Fixed("lookback", 24)
+    return config, task, data, hp
+
+
+def air_forecaster_with_random_correction(folder, spread: float):
+    """Air passengers (monthly, horizon 12) and a TCN forecaster at lookback 24 whose correction head
+    holds random weights of `spread` (a network that learned noise): (config, task, data, hp, model)."""
+    import keras
+
+    from automl.families import get_family
+    from automl.hypermodel import TaskHyperModel
+
+    config, task, data, hp = air_passengers_at_lookback_24(folder)
     keras.utils.set_random_seed(0)
     model = TaskHyperModel(get_family("tcn"), task, data).build(hp)
     head = model.get_layer("head")

@@ -57,21 +57,12 @@ def test_a_float32_model_is_its_own_copy():
 def test_a_trials_model_is_built_in_the_runs_policy_after_keras_clears_its_session(tmp_path):
     """KerasTuner clears Keras's session (and with it Keras's global policy) before it builds each
     trial's model: the runtime's choice must hold all the same."""
-    import keras_tuner
-
-    from automl.config.loader import config_from_mapping
     from automl.families import get_family
     from automl.hypermodel import TaskHyperModel
     from automl.precision import train_in
-    from automl.tasks.time_series_forecasting.task import Forecasting
-    from tests.conftest import AIR_PASSENGERS, pmdarima_series
+    from tests.helpers import air_passengers_at_lookback_24
 
-    path = pmdarima_series(AIR_PASSENGERS, "1949-01", "1M", tmp_path / "air.csv")
-    config = config_from_mapping({"task": "time_series_forecasting", "data": {"path": str(path), "horizon": 12}})
-    task = Forecasting()
-    data = task.load_data(config)
-    hp = keras_tuner.HyperParameters()
-    hp.Fixed("lookback", 24)
+    _, task, data, hp = air_passengers_at_lookback_24(tmp_path)
     try:
         train_in("mixed_bfloat16")
         keras.backend.clear_session()
