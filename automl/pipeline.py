@@ -20,6 +20,7 @@ from typing import Optional
 import yaml
 
 from automl.errors import PipelineFailed
+from automl.precision import policy_restored_after
 from automl.progress import format_seconds, interruption_name, say
 from automl.run_lock import run_directory_lock
 from automl.run_dir import (EXPORT, HTML, PARTIAL_EXPORT, PARTIAL_HTML, PARTIAL_ZIP, REPORT, ZIP, Recorder,
@@ -54,7 +55,7 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
     refuse_multi_worker()  # before any work, not after the data and the selection
     require_tfmot(config.export.compression.techniques)
     out = Path(out_dir or config.output_dir())
-    with run_directory_lock(out, "run"):
+    with run_directory_lock(out, "run"), policy_restored_after():
         return _run_locked(config, arrays, out)
 
 
@@ -299,7 +300,8 @@ def run_worker(config, out_dir: Optional[str | Path] = None, wait_seconds: float
     worker_id = os.environ.get("KERASTUNER_TUNER_ID", "")
     # One process per worker id: the chief's oracle keeps one trial per id, so two would share it.
     with run_directory_lock(out / "workers" / worker_id, f"run --worker (worker id {worker_id})",
-                            busy=f"--worker-id {worker_id!r} is taken by another worker of this search"):
+                            busy=f"--worker-id {worker_id!r} is taken by another worker of this search"), \
+            policy_restored_after():
         _work(config, out, wait_seconds)
 
 

@@ -53,6 +53,20 @@ def apply_training_policy() -> None:
 
 
 @contextlib.contextmanager
+def policy_restored_after():
+    """Keras's global policy and the training policy as they were before the block, however it
+    ends: a run that fails mid-training leaves the process (a notebook, the next `fit`) in float32."""
+    import sys
+
+    before = _training_policy
+    try:
+        yield
+    finally:
+        if "keras" in sys.modules:  # a run refused before TensorFlow was imported changed nothing
+            train_in(before)
+
+
+@contextlib.contextmanager
 def float32_policy():
     """Layers built inside compute in float32, whatever the run trains in."""
     import keras

@@ -74,3 +74,26 @@ def test_a_trials_model_is_built_in_the_runs_policy_after_keras_clears_its_sessi
                     if layer.weights} == {"float32"}
     finally:
         train_in("float32")
+
+
+def test_a_run_that_fails_after_choosing_mixed_precision_leaves_the_process_in_float32(sample_dir, tmp_path):
+    """A notebook's next model (or the next `fit`) must not inherit a failed run's bfloat16."""
+    import pytest
+
+    from automl.config.loader import config_from_mapping
+    from automl.errors import ConfigError
+    from automl.pipeline import run_pipeline
+    from tests.helpers import sample_folder
+
+    folder = sample_folder(sample_dir, tmp_path / "images", 20)
+    config = config_from_mapping({"task": "image_classification", "data": {"path": str(folder)}, "time_limit": "3s",
+                                  "runtime": {"mixed_precision": True}, "search": {"families": ["small_cnn"]}})
+    with pytest.raises(ConfigError, match="too short"):  # refused after the runtime chose mixed_bfloat16
+        run_pipeline(config, out_dir=tmp_path / "run")
+    import json
+
+    partial = json.loads((tmp_path / "run" / "report.json").read_text())  # no complete run to keep
+    assert partial["runtime"]["precision_policy"] == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "float32"
+    inputs = keras.Input((4,))
+    assert keras.layers.Dense(2)(inputs).dtype == "float32"
