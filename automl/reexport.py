@@ -34,13 +34,14 @@ def _reexport(run_dir, quantizations, compression, sparsity, layer_sparsity, clu
     from automl.run_dir import write_json
 
     started = time.time()
-    run = load_finished_run(run_dir)
     for staged in Path(run_dir).glob(".export-*.partial-*"):  # an export killed before (we hold the lock)
         shutil.rmtree(staged, ignore_errors=True)
-    config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
-    require_tfmot(config.export.compression.techniques, "--compression" if compression else "export.compression")
-    export_dir = Path(out) if out else next_export_dir(run.run_dir)
-    with Publication(export_dir, lambda folder: only_a_bundle(folder, run.run_dir), "--out") as publication:
+    export_dir = Path(out) if out else next_export_dir(Path(run_dir))
+    # The target is refused before the model is loaded: a wrong --out is told in a second, not ten.
+    with Publication(export_dir, lambda folder: only_a_bundle(folder, Path(run_dir)), "--out") as publication:
+        run = load_finished_run(run_dir)
+        config = _with_overrides(run.config, quantizations, compression, sparsity, layer_sparsity, clusters)
+        require_tfmot(config.export.compression.techniques, "--compression" if compression else "export.compression")
         export_dir = publication.target
         say("export", f"{run.run_dir} -> {export_dir} (no search, no training but what compression asks)")
         model, inference = run.task.inference.choose(run.trained, run.data, run.hp, config, run.report.get("backtests"))

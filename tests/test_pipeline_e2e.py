@@ -446,8 +446,12 @@ def _epochs_done(out):
     return json.loads(state.read_text())["epochs_done"] if state.exists() else 0
 
 
-def test_kill_9_during_finetuning_then_the_same_command_continues_from_the_last_epoch(tmp_path):
+def test_kill_9_during_finetuning_then_the_same_command_continues_from_the_last_epoch(quickstart_run, tmp_path):
+    # From a finished run's copy: its search is kept (longer fine-tuning is not a search setting), so
+    # the first command goes straight to the fine-tuning that is killed.
     out = tmp_path / "run"
+    shutil.copytree(quickstart_run[0], out)
+    shutil.rmtree(out / "finetune")  # its epochs would count as this run's before it starts
     longer = ["--set", "finetune.epochs=6", "--set", "finetune.patience=20"]
     command = [sys.executable, "-m", "automl", "run", "pipelines/quickstart.yaml", "--out", str(out), *FAST, *longer]
     with open(tmp_path / "first.log", "w") as log:
