@@ -13,4 +13,11 @@ def fit(data, /, task, **overrides):
     return _fit(data, task, **overrides)
 
 
-__all__ = ["fit", "__version__"]
+def load(run_dir):
+    """A finished run reopened from its directory; see `automl.api.load`."""
+    from automl.api import load as _load
+
+    return _load(run_dir)
+
+
+__all__ = ["fit", "load", "__version__"]

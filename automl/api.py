@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -86,6 +87,13 @@ class Result:
             row["path"] = str(publication.final_path(row["path"]))
         return bundle.rows
 
+    def leaderboard(self, baselines: bool = True):
+        """The search's trials ranked best first (and the baseline rules scored on validation): a
+        pandas DataFrame when pandas is installed, else a list of dicts with the same columns."""
+        from automl.leaderboard import as_frame, leaderboard_rows
+
+        return as_frame(leaderboard_rows(self.report, baselines=baselines))
+
     def __repr__(self) -> str:
         metric = self.report.get("test_metrics", {})
         return f"Result(task={self.report.get('task')!r}, test_metrics={ {k: v for k, v in metric.items() if isinstance(v, float)} }, out_dir='{self.out_dir}')"
@@ -114,7 +122,7 @@ class PythonApi:
         return Result(artifacts, config)
 
 
-def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides) -> Result:
+def fit(data: Any, /, task: str, *, template: Optional[str] = None, verbose: int = 1, **overrides) -> Result:
     """Runs the whole pipeline on `data` and returns a `Result`.
 
     Args:
@@ -122,8 +130,12 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
             or for time series a DataFrame or dict of columns.
         task: the task type, one of `automl.tasks.task_names()`.
         template: a template in templates/ to start from; defaults to the task's.
+        verbose: 0 prints nothing (the report has it all), 1 (default) automl's progress lines as the CLI
+            shows them, 2 also TensorFlow's and the other libraries' own log lines.
         **overrides: config sections as in YAML, e.g. `search={"max_trials": 3}`,
             `output="runs/x"`, `seed=1`, `data={"horizon": 24}` (merged with the data given).
+            Without `output`, each `fit` gets a new run directory (runs/NAME, runs/NAME-2, ...);
+            with it, a run directory holding the same search resumes it.
 
     Returns:
         A `Result` with `.model`, `.predict()`, `.evaluate()`, `.export()`, `.report` (a task may
@@ -140,4 +152,48 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, **overrides)
     arrays, raw["data"] = in_memory if in_memory is not None else (None, {"path": str(data)})
     raw = deep_merge(raw, overrides)
     config = config_from_mapping(raw, source="automl.fit")
-    return python_api.result(run_pipeline(config, arrays=arrays), config)
+    if "output" not in overrides:
+        config.output = str(new_run_dir(Path(config.output_dir())))
+    with output_kept_to(verbose):
+        return python_api.result(run_pipeline(config, arrays=arrays), config)
+
+
+def load(run_dir: str | Path) -> Result:
+    """A finished run reopened from its directory: the same `Result` `fit` returned (the model as
+    fine-tuned, `predict`, `evaluate`, `export`, `leaderboard`). The run's data must be where it
+    was (its test split is read again); a run on Python arrays cannot be reopened."""
+    from automl.finished_run import load_finished_run
+    from automl.pipeline import RunArtifacts
+
+    with output_kept_to(1):
+        run = load_finished_run(run_dir)
+        model, inference = run.task.inference.choose(run.trained, run.data, run.hp, run.config,
+                                                     run.report.get("backtests"))
+    artifacts = RunArtifacts(model=model, task=run.task, data=run.data, report=run.report, out_dir=run.run_dir,
+                             hp=run.hp, trained=run.trained, inference=inference)
+    return run.task.python_api.result(artifacts, run.config)
+
+
+def new_run_dir(wanted: Path) -> Path:
+    """`wanted` when it is free (missing or empty), else the first free `wanted-2`, `wanted-3`, ...:
+    a second `fit` never resumes or replaces the first one's run."""
+    candidate, index = wanted, 1
+    while candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+        index += 1
+        candidate = wanted.with_name(f"{wanted.name}-{index}")
+    return candidate
+
+
+@contextlib.contextmanager
+def output_kept_to(verbose: int):
+    """What a run prints, as `fit(verbose=)` says: native libraries' log lines filtered out of
+    stderr below 2, automl's own progress lines silenced at 0."""
+    from automl.progress import quiet_progress
+    from automl.quiet import filtered_stderr, quiet_python_logging
+
+    if verbose >= 2:
+        yield
+        return
+    quiet_python_logging()
+    with filtered_stderr(), quiet_progress(verbose == 0):
+        yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -54,9 +55,27 @@ def format_seconds(seconds: Optional[float]) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+_SILENT = threading.Event()
+
+
 def say(stage: str, message: str) -> None:
+    if _SILENT.is_set():
+        return
     stamp = time.strftime("%H:%M:%S")
     print(f"[{stamp}] {stage:<9} {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def quiet_progress(silent: bool = True):
+    """No progress line while the block runs (`automl.fit(verbose=0)`); the report keeps them all."""
+    if not silent:
+        yield
+        return
+    _SILENT.set()
+    try:
+        yield
+    finally:
+        _SILENT.clear()
 
 
 def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float], shown_metrics=("loss", "val_loss")):

@@ -1,0 +1,68 @@
+"""The search's trials ranked best first, as one list of rows: the HTML report's table, the
+terminal's table at the end of the search and `Result.leaderboard()` all read it."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+#: The columns of a row, in the order tables show them.
+COLUMNS = ("rank", "trial", "family", "rung", "status", "objective", "epochs", "seconds", "parameters", "notes")
+
+
+def leaderboard_rows(report: dict, baselines: bool = True) -> list[dict]:
+    """One dict per trial (and per baseline rule the report scored on validation), the best first.
+
+    `objective` is the search's objective (its name and direction are in `report["best"]`); a
+    failed trial has none and its error as notes, a promoted trial says which one it continues.
+    """
+    search = report.get("search") or {}
+    best = report.get("best") or {}
+    direction = (best.get("objective") or {}).get("direction", "max")
+    rows = []
+    for trial in search.get("trials", []):
+        history = trial.get("history") or []
+        notes = trial.get("error") or (f"continues {trial['continues']}" if trial.get("continues") else "")
+        rows.append({"trial": trial["trial_id"], "family": trial.get("family"), "rung": trial.get("rung", 0),
+                     "status": trial.get("status"), "objective": trial.get("objective"),
+                     "epochs": len(history) or None, "seconds": trial.get("seconds"), "parameters": trial.get("params"),
+                     "best": trial["trial_id"] == best.get("trial_id"), "hyperparameters": trial.get("hyperparameters", {}),
+                     "notes": notes})
+    if baselines:  # rules need no training; their validation score is on the objective's scale
+        described = report.get("baseline_notes", {})
+        for name, value in report.get("baseline_validation", {}).items():
+            rows.append({"trial": f"baseline/{name}", "family": "baseline", "rung": None, "status": "baseline",
+                         "objective": value, "epochs": None, "seconds": None, "parameters": 0, "best": False,
+                         "hyperparameters": {}, "notes": described.get(name, "rule, no parameters")})
+    sign = -1 if direction == "max" else 1
+    rows.sort(key=lambda row: (row["objective"] is None, sign * (row["objective"] or 0)))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank if row["objective"] is not None else None
+    return rows
+
+
+def objective_name(report: dict) -> str:
+    return ((report.get("best") or {}).get("objective") or {}).get("name", "objective")
+
+
+def as_frame(rows: list[dict]):
+    """The rows as a pandas DataFrame when pandas is installed, else the rows themselves."""
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows, columns=[*COLUMNS, "best", "hyperparameters"])
+
+
+def text_table(headers: list[str], rows: list[list], right: Optional[set[int]] = None) -> list[str]:
+    """Aligned plain-text lines (a header, a rule, the rows) for the terminal; numbers to the right."""
+    right = right if right is not None else {i for i, cell in enumerate(rows[0] if rows else []) if _is_number(cell)}
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def _is_number(cell) -> bool:
+    return isinstance(cell, (int, float)) and not isinstance(cell, bool)
