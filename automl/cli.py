@@ -52,10 +52,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="train the trials a chief hands out (same file and run directory), then stop")
     run.add_argument("--chief-address", metavar="HOST:PORT", help="the chief a worker works for")
     run.add_argument("--worker-id", help="this worker's id (default worker-<host>-<pid>)")
-    validate = sub.add_parser("validate", help="check a pipeline file and print the resolved config",
+    validate = sub.add_parser("validate", help="check a pipeline file and its data (read as the run reads it, "
+                                               "without training or TensorFlow); print the resolved config",
                               parents=[common])
     validate.add_argument("file")
     validate.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    validate.add_argument("--no-data", action="store_true", help="check the file only, not its data")
     init = sub.add_parser("init", help="print a commented pipeline file for a task", parents=[common])
     init.add_argument("--task", required=True)
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
@@ -195,9 +197,23 @@ def _validate(args) -> int:
     from automl.config.loader import load_config
 
     config = load_config(args.file, args.set)
+    data_line = None if args.no_data else _data_line(config)
     print(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False), end="")
+    if data_line:
+        print(f"# data: {data_line}", file=sys.stderr)
     print(f"# {args.file}: valid", file=sys.stderr)
     return 0
+
+
+def _data_line(config) -> str:
+    """The data read and profiled as a run's data stage does (columns, rows, labels, image sizes,
+    horizon against the series): what can only fail is refused here, in a second, not by `run`."""
+    from automl.tasks import get_task
+
+    task = get_task(config.task)
+    if config.data.path == ".":  # in-memory data comes with automl.fit only
+        return ""
+    return task.report_view.describe_profile(task.profile(task.load_data(config)))
 
 
 def _init(args) -> int:

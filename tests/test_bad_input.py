@@ -224,7 +224,7 @@ def test_latin1_csv_says_so(automl, tmp_path):
 
 
 def test_a_text_label_with_one_example_is_refused_at_the_data_stage(automl, tmp_path):
-    rows = [f"review {i}: {'a warm, funny film' if i % 2 else 'dull and far too long'},{'pos' if i % 2 else 'neg'}"
+    rows = [f"review {i}: {'a warm and funny film' if i % 2 else 'dull and far too long'},{'pos' if i % 2 else 'neg'}"
             for i in range(40)]
     data = write(tmp_path / "t.csv", "text,label\n" + "\n".join(rows[:17] + ["one of a kind,odd"] + rows[17:]) + "\n")
     path = write(tmp_path / "p.yaml", f"extends: text_classification\ndata:\n  path: {data}\n")
@@ -276,3 +276,47 @@ def test_a_task_s_own_predict_option_is_not_read_as_an_abbreviation():
 
     args, extra = _parser().parse_known_args(["predict", "runs/gan", "--samples", "16", "--out", "grid.png"])
     assert args.out_dir is None and extra == ["--samples", "16", "--out", "grid.png"]
+
+
+_VALIDATE_WITHOUT_TF = """
+import sys
+from automl.cli import main
+code = main(["validate", *sys.argv[1:]])
+print("exit", code, "tensorflow imported" if "tensorflow" in sys.modules or "keras" in sys.modules else "no tensorflow")
+"""
+
+
+def test_validate_reads_the_data_and_refuses_what_run_would_fail_on_without_tensorflow(tmp_path):
+    """A text column the file does not have, a horizon longer than the series: refused by `validate`
+    with one line (the file, the key, the value, what was expected), as the run's data stage would
+    refuse them, and TensorFlow is never imported (the check takes a fraction of a second)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    reviews = write(tmp_path / "reviews.csv", "comment,label\n" + "".join(
+        f"{'a warm and funny film' if i % 2 else 'dull and far too long'} ({i}),{'pos' if i % 2 else 'neg'}\n"
+        for i in range(60)))
+    text = write(tmp_path / "text.yaml", f"extends: text_classification\ndata:\n  path: {reviews}\n  text_column: review\n")
+    days = write(tmp_path / "days.csv", "date,sales\n" + "".join(
+        f"{day},{100 + (i % 7) * 3 + i * 0.1:.1f}\n"
+        for i, day in enumerate(np.arange("2024-01-01", "2025-02-04", dtype="datetime64[D]"))))
+    series = write(tmp_path / "series.yaml", f"extends: time_series_forecasting\ndata:\n  path: {days}\n  horizon: 5000\n")
+
+    def validate(*args):
+        done = subprocess.run([sys.executable, "-c", _VALIDATE_WITHOUT_TF, *map(str, args)], cwd=REPO,
+                              capture_output=True, text=True, timeout=120)
+        return done.stdout.splitlines()[-1], [line for line in done.stderr.splitlines() if line.strip()]
+
+    said, problems = validate(text)
+    assert said == "exit 1 no tensorflow"
+    assert_one_line(problems, str(reviews), "data.text_column='review' is not a column", "'comment'")
+    said, problems = validate(series)
+    assert said == "exit 1 no tensorflow"
+    assert_one_line(problems, str(days), "400 steps are too few for data.horizon=5000")
+    # The same files with what they hold: valid, and the data line says what the run will read.
+    said, problems = validate(text, "--set", "data.text_column=comment")
+    assert said == "exit 0 no tensorflow" and problems[0].startswith("# data: 60 examples"), problems
+    said, problems = validate(series, "--set", "data.horizon=7")
+    assert said == "exit 0 no tensorflow" and problems[0].startswith("# data: 400 examples"), problems

@@ -552,10 +552,13 @@ class ForecastingView(ReportView):
                 f"{inference['gain_over_rule_in_standard_errors']}{skipped}")
 
     def describe_profile(self, profile: dict) -> str:
+        from automl.readable import number
+
         seasons = " and ".join(str(s) for s in profile["seasons"])
         text = (f"{super().describe_profile(profile)}, {profile['frequency']['name']}, "
                 f"season{'s' if len(profile['seasons']) > 1 else ''} {seasons}, "
-                f"horizon {profile['horizon']}, windows {profile['windows']}")
+                f"horizon {profile['horizon']}, windows (train/val/test) "
+                f"{' / '.join(number(profile['windows'].get(part)) for part in ('train', 'val', 'test'))}")
         notes = [profile[key] for key in ("missing_note", "calendar_note") if profile.get(key)]
         series = profile.get("series")
         if series:
