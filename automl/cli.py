@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--no-data", action="store_true", help="check the file only, not its data")
     init = sub.add_parser("init", help="print a commented pipeline file for a task", parents=[common])
     init.add_argument("--task", required=True)
+    init.add_argument("--full", action="store_true", help="every key with its description and default, not only "
+                                                          "what you fill in")
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
     schema.add_argument("--task", help="only this task's keys (default: every task's, told apart by `task`)")
     predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
@@ -217,9 +219,9 @@ def _data_line(config) -> str:
 
 
 def _init(args) -> int:
-    from automl.config.template import commented_pipeline
+    from automl.config.template import commented_pipeline, short_pipeline
 
-    print(commented_pipeline(args.task), end="")
+    print((commented_pipeline if args.full else short_pipeline)(args.task), end="")
     return 0
 
 

@@ -123,6 +123,8 @@ class DataConfig(_Strict):
 
     #: Keys that name files or folders: the loader resolves them and checks they exist.
     path_keys: ClassVar[tuple[str, ...]] = ("path",)
+    #: Keys a user fills in for their data: the short file of `automl init` holds these (and `--full` all).
+    asked_keys: ClassVar[tuple[str, ...]] = ("path",)
 
     path: str = Field(
         ...,

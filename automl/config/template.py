@@ -37,6 +37,29 @@ def _lines(model: type[BaseModel], values: dict, indent: int) -> list[str]:
     return out
 
 
+def short_pipeline(task: str) -> str:
+    """What a user fills in: the data keys the task asks for (`DataConfig.asked_keys`) and the time
+    limit, each with its description; the rest comes from the task's template (`extends`)."""
+    from automl.tasks import get_config_class, require_task
+
+    require_task(task, "init --task")
+    config_class = get_config_class(task)
+    data_class = config_class.model_fields["data"].annotation
+    defaults = read_yaml(TEMPLATES_DIR / f"{task}.yaml")
+    lines = [f"# automl pipeline for {task}. Run: automl run THIS_FILE",
+             f"# Only what you fill in; everything else is the {task} template's default.",
+             f"# `automl init --task {task} --full` lists every key with its description.",
+             "schema_version: 1", f"name: my_{task}", f"extends: {task}", "data:"]
+    for key in data_class.asked_keys:
+        field = data_class.model_fields[key]
+        value = "path/to/your/data" if key == "path" else defaults.get("data", {}).get(
+            key, field.get_default(call_default_factory=True))
+        lines += [f"  # {field.description}", f"  {key}: {_value(value)}"]
+    time_limit = config_class.model_fields["time_limit"]
+    lines += [f"# {time_limit.description.split(':')[0]}", f"time_limit: {defaults.get('time_limit') or '30m'}"]
+    return "\n".join(lines) + "\n"
+
+
 def commented_pipeline(task: str) -> str:
     from automl.tasks import get_config_class, require_task
 

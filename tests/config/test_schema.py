@@ -10,7 +10,7 @@ import yaml
 from automl.cli import main
 from automl.config.loader import load_config
 from automl.config.schema import pipeline_file_schema
-from automl.config.template import commented_pipeline
+from automl.config.template import commented_pipeline, short_pipeline
 from automl.tasks import task_names
 from tests.conftest import REPO
 
@@ -32,8 +32,9 @@ def test_shipped_pipelines_match_the_schema(validator, path):
 
 
 @pytest.mark.parametrize("task", task_names())
-def test_init_output_matches_the_schema_and_loads(validator, task, tmp_path):
-    text = commented_pipeline(task)
+@pytest.mark.parametrize("make", [commented_pipeline, short_pipeline], ids=["full", "short"])
+def test_init_output_matches_the_schema_and_loads(validator, task, make, tmp_path):
+    text = make(task)
     assert messages(validator, yaml.safe_load(text)) == []
     (tmp_path / "data.csv").write_text("x\n")
     path = tmp_path / "p.yaml"
@@ -55,3 +56,16 @@ def test_schema_command_prints_the_file_schema(capsys):
     schema = json.loads(capsys.readouterr().out)
     assert len(schema["anyOf"]) == len(task_names())
     assert all("extends" in schema["$defs"][ref["$ref"].split("/")[-1]]["properties"] for ref in schema["anyOf"])
+
+
+@pytest.mark.parametrize("task", task_names())
+def test_init_writes_what_a_user_fills_in_and_full_writes_every_key(task, capsys):
+    """The short file: its data keys, a time limit and a pointer to --full, under 20 lines; a file with
+    every key is what `--full` is for (it was 112-120 lines by default, lease settings included)."""
+    assert main(["init", "--task", task]) == 0
+    short = capsys.readouterr().out
+    assert len(short.splitlines()) <= 20 and f"--task {task} --full" in short
+    assert "lease" not in short and "compression" not in short
+    assert main(["init", "--task", task, "--full"]) == 0
+    full = yaml.safe_load(capsys.readouterr().out)
+    assert {"search", "finetune", "export", "runtime"} <= set(full)

@@ -33,6 +33,7 @@ class SegmentationClass(_Strict):
 
 class SegmentationData(DataConfig):
     path_keys: ClassVar[tuple[str, ...]] = ("path", "mask_path")
+    asked_keys: ClassVar[tuple[str, ...]] = ("path", "mask_path")
 
     mask_path: Optional[str] = Field(
         None, description="Mask file or folder for the image(s) at data.path; by default the "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import ClassVar, Literal, Optional
 
 from pydantic import Field, field_validator
 
@@ -10,6 +10,7 @@ from automl.config.schema import DataConfig, PipelineConfig, _not_empty, check_e
 
 
 class TextClassificationData(DataConfig):
+    asked_keys: ClassVar[tuple[str, ...]] = ("path", "text_column", "label_column")
     format: Literal["auto", "csv", "tsv", "jsonl", "folder"] = Field(
         "auto", description="auto = from the file's suffix (.csv, .tsv, .jsonl; .gz/.bz2 too), or a folder "
                             "of .txt files per class.")

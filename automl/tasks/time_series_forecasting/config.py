@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import ClassVar, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
@@ -10,6 +10,7 @@ from automl.config.schema import Auto, DataConfig, PipelineConfig, check_encodin
 
 
 class ForecastingData(DataConfig):
+    asked_keys: ClassVar[tuple[str, ...]] = ("path", "time_column", "targets", "horizon")
     format: Literal["auto", "csv", "tsv"] = Field("auto", description="auto = from the file's suffix.")
     encoding: str = Field(
         "auto", description="Text encoding of the file (e.g. latin-1); auto = UTF-8, and a file that is not "
