@@ -225,10 +225,15 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         fails when two families both declare one (learning_rate)."""
         from tensorboard.plugins.hparams import api as hparams_api
 
-        values = {k: v for k, v in hp.values.items() if isinstance(v, (bool, int, float, str))}
+        from automl.oracle import family_values
+
+        # The family and its own values: no bookkeeping (a trial's time share, its parent trial).
+        values = {"family": hp.values.get("family"), **{k: v for k, v in family_values(hp.values).items()
+                                                      if isinstance(v, (bool, int, float, str))}}
+        run = Path(self.tensorboard_dir).name
         return [keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir, write_graph=False, update_freq="epoch",
                                             profile_batch=0),
-                hparams_api.KerasCallback(writer=self.tensorboard_dir, hparams=values, trial_id=self.trial_id)]
+                hparams_api.KerasCallback(writer=self.tensorboard_dir, hparams=values, trial_id=run)]
 
     def of(self, hp) -> TaskHyperModel:
         """The hypermodel of the family a trial's values chose."""

@@ -365,6 +365,10 @@ class CrossFamilyOracle(keras_tuner.Oracle):
         return new_trials + sum(new_trials // self.eta ** r * self.units(r)
                                 for r in range(1, self.top_rung(new_trials) + 1))
 
+    def planned_trial_count(self) -> int:
+        """Trials in the plan: the new ones and every promotion successive halving makes."""
+        return self.new_trials + sum(self.new_trials // self.eta ** r for r in range(1, self.top_rung() + 1))
+
     def rung(self, trial_id: str) -> int:
         trial = self.trials.get(trial_id)
         return 0 if trial is None else rung_of(trial)

@@ -56,13 +56,48 @@ def format_seconds(seconds: Optional[float]) -> str:
 
 
 _SILENT = threading.Event()
+_LAST_LINE = [time.time()]  # when the last progress line was printed
+#: A line at least this often while an epoch runs: a long first epoch (tracing, a large model) is
+#: not silence.
+HEARTBEAT_SECONDS = 15.0
 
 
 def say(stage: str, message: str) -> None:
+    _LAST_LINE[0] = time.time()
     if _SILENT.is_set():
         return
     stamp = time.strftime("%H:%M:%S")
     print(f"[{stamp}] {stage:<9} {message}", file=sys.stderr, flush=True)
+
+
+def say_table(stage: str, lines: list[str]) -> None:
+    """A table as progress lines (each with its time and stage, as every line of the run)."""
+    for line in lines:
+        say(stage, line)
+
+
+_BEATING: list[Optional[threading.Event]] = [None]  # the one heartbeat running, if any
+
+
+def start_heartbeat(stage: str, describe) -> None:
+    """Until `stop_heartbeat`, a line every HEARTBEAT_SECONDS without another progress line: what
+    `describe()` says (the epoch and batch reached). One runs at a time: a new one replaces it."""
+    stop_heartbeat()
+    stop = _BEATING[0] = threading.Event()
+
+    def beat():
+        while not stop.wait(1.0):
+            if time.time() - _LAST_LINE[0] >= HEARTBEAT_SECONDS:
+                say(stage, describe())
+
+    threading.Thread(target=beat, daemon=True).start()
+
+
+def stop_heartbeat() -> None:
+    """Ends the heartbeat (an epoch ended, or a stage did: a failed trial's never outlives it)."""
+    if _BEATING[0] is not None:
+        _BEATING[0].set()
+        _BEATING[0] = None
 
 
 @contextlib.contextmanager
@@ -87,9 +122,24 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
 
     class EpochProgress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.time()
+            self._start, self._epoch, self._batches = time.time(), epoch, 0
+            start_heartbeat(stage, self._still_running)
+
+        def _still_running(self) -> str:
+            steps = (self.params or {}).get("steps")
+            if not self._batches:
+                where = "tracing the model, then its first batch"
+            elif steps and self._batches >= steps:
+                where = "scoring the validation split"
+            else:
+                where = f"batch {self._batches}/{steps}" if steps else f"batch {self._batches}"
+            return f"{label} epoch {self._epoch + 1}/{epochs}: {where} ({time.time() - self._start:.0f}s)"
+
+        def on_train_end(self, logs=None):
+            stop_heartbeat()
 
         def on_epoch_end(self, epoch, logs=None):
+            stop_heartbeat()
             check_interrupted()
             logs = logs or {}
             shown = " ".join(
@@ -104,6 +154,7 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
                 self.model.stop_training = True
 
         def on_train_batch_end(self, batch, logs=None):
+            self._batches = batch + 1
             check_interrupted()
             if deadline is not None and time.time() >= deadline:
                 self.model.stop_training = True

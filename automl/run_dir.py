@@ -26,7 +26,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from automl.progress import say
+from automl.progress import say, stop_heartbeat
 
 REPORT, PARTIAL_REPORT = "report.json", "report.partial.json"
 HTML, PARTIAL_HTML = "report.html", "report.partial.html"
@@ -125,6 +125,7 @@ class Recorder:
         try:
             yield
         finally:
+            stop_heartbeat()  # an epoch a failure cut short leaves none beating into the next stage
             seconds = time.time() - start
             if fingerprint is not None:
                 self.book[name]["seconds"] = round(self.spent(name) + seconds, 1)

@@ -21,8 +21,9 @@ from automl.distributed import role
 from automl.errors import ConfigError, SearchError
 from automl.families import get_family
 from automl.hypermodel import FamiliesHyperModel, TaskHyperModel
+from automl.leaderboard import terminal_lines
 from automl.oracle import ETA, MIN_UNIT_EPOCHS, CrossFamilyOracle, bare_name, family_values
-from automl.progress import format_seconds, say
+from automl.progress import format_seconds, say, say_table
 from automl.search_result import BEST_WEIGHTS, SECOND_WEIGHTS, SearchResult
 from automl.training import TENSORBOARD
 from automl.trial_choice import compare_at_matched_time, parsimonious_best, second_choice
@@ -274,6 +275,7 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
     say("search", f"best: {best['trial_id']} {objective_name}={best_row['objective']:.4f} "
                   f"({len(done)} completed, {len(rows) - len(done)} failed"
                   f"{', stopped by the time limit' if stopped else ''})")
+    say_table("search", terminal_lines({"search": {"trials": trials}, "best": best}))
     if second:
         why = ("was still improving when its time ended" if second["reason"] == "still improving"
                else "is the runner-up")

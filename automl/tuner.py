@@ -17,7 +17,7 @@ from automl.distributed import role
 from automl.hypermodel import forget_progress
 from automl.lease import HEARTBEATS_PER_LEASE, ReportEachEpoch, keep_lease
 from automl.oracle import SHARE_KEY, family_values, rung_of
-from automl.progress import say
+from automl.progress import format_seconds, say, stop_heartbeat
 from automl.trial_choice import epoch_objectives
 from automl.trial_memory import custom_gradient_names, release_memory, resident_mb
 
@@ -42,6 +42,9 @@ class SearchTuner(keras_tuner.Tuner):
         self.heartbeat_seconds = max(0.5, lease / HEARTBEATS_PER_LEASE) if lease and role() == "worker" else None
         #: Bytes of the largest checkpoint a trial wrote: the room the next trial needs.
         self._largest_checkpoint: Optional[int] = None
+        #: When this process began searching, and the plan's units ended by then (a resumed
+        #: search's): the pace the ETA of the trials left is read from.
+        self._pace_from: Optional[tuple[float, int]] = None
 
     def on_trial_begin(self, trial):
         from automl.disk import ensure_room
@@ -59,15 +62,55 @@ class SearchTuner(keras_tuner.Tuner):
         hypermodel.replan = None if role() or share is None else functools.partial(
             self.oracle.fit_plan_to_epoch, trial.trial_id, self._trial_start)
         hypermodel.trial_id = trial.trial_id
-        hypermodel.tensorboard_dir = str(self.tensorboard_root / trial.trial_id) if self.tensorboard_root else None
+        hypermodel.tensorboard_dir = (str(self.tensorboard_root / self._tensorboard_run(trial))
+                                      if self.tensorboard_root else None)
         hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))
         values = trial.hyperparameters.values
-        shown = family_values(values)
+        shown = " ".join(f"{key}={value}" for key, value in family_values(values).items())
         parent = values.get("tuner/trial_id")
         how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
-        say("search", f"trial {trial.trial_id} ({values.get('family')}, rung {rung_of(trial)}"
-                      f"{how}): {shown}")
+        say("search", f"trial {self._position()}{values.get('family')} (id {trial.trial_id}, rung {rung_of(trial)}"
+                      f"{how}{self._time_left()}): {shown}")
         super().on_trial_begin(trial)
+
+    def _tensorboard_run(self, trial) -> str:
+        """"small_cnn-0003": the family and the trial a promotion chain starts from, so a trial
+        promoted to the next rung goes on in the same TensorBoard run (its epochs continue)."""
+        values = trial.hyperparameters.values
+        first = trial.trial_id
+        parent = values.get("tuner/trial_id")
+        while parent is not None:
+            first = parent
+            try:
+                parent = self.oracle.get_trial(parent).hyperparameters.values.get("tuner/trial_id")
+            except Exception:  # noqa: BLE001 - a worker's client may not reach it: the parent's id still names the run
+                parent = None
+        return f"{values.get('family')}-{first}"
+
+    def _position(self) -> str:
+        """"3/8 ": this trial's place in the plan (which grows with time left over); nothing on a
+        worker, whose oracle is a client of the chief's."""
+        planned = getattr(self.oracle, "planned_trial_count", None)
+        if planned is None:
+            return ""
+        begun = len(self.oracle.trials)
+        return f"{begun}/{max(begun, planned())} "
+
+    def _time_left(self) -> str:
+        """The search's time left: to its deadline, or at the pace of the trials ended so far."""
+        oracle = self.oracle
+        if getattr(oracle, "planned_units", None) is None:
+            return ""
+        if oracle.deadline is not None:
+            return f"; search time left {format_seconds(oracle.deadline - time.time())}"
+        ended = oracle.units_ended()
+        if self._pace_from is None:
+            self._pace_from = (time.time(), ended)
+        started, ended_before = self._pace_from
+        if ended <= ended_before:
+            return ""
+        pace = (time.time() - started) / (ended - ended_before)
+        return f"; about {format_seconds(pace * max(0, oracle.planned_units() - ended))} of search left"
 
     def run_trial(self, trial, *args, **kwargs):
         kwargs["callbacks"] = [*kwargs.get("callbacks", []), ReportEachEpoch(self.oracle, trial.trial_id)]
@@ -84,6 +127,7 @@ class SearchTuner(keras_tuner.Tuner):
             self.hypermodel.start_weights = None
 
     def on_trial_end(self, trial):
+        stop_heartbeat()  # a trial that failed mid-epoch
         if trial.status in FAILED and trial.message:
             say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
         # One file per tuner: workers sharing the run directory must not write over each other.

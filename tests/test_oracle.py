@@ -167,6 +167,9 @@ def test_a_promoted_trial_continues_from_its_checkpoint(sample_dir, tmp_path, mo
     assert initial_epoch >= 1
     # Every trial is built from the same seed: a fresh start would equal the parent's start.
     assert any(not np.array_equal(a, b) for a, b in zip(weights, starts[parent_index][0]))
+    # In TensorBoard the promoted trial goes on in its parent's run: three runs, not four.
+    runs = sorted(p.name for p in (tmp_path / "run" / "tensorboard" / "search").iterdir())
+    assert runs == sorted(f"tiny-{t['trial_id'].split('/')[1]}" for t in result.trials[:3])
 
 
 def leased_oracle(tmp_path, lease_seconds):

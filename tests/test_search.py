@@ -39,6 +39,10 @@ def test_failed_trials_are_recorded_and_the_search_goes_on(sample_dir, tmp_path,
     # TensorBoard: the completed trial's epochs and its hyperparameters (KerasTuner's HParams logs).
     logs = list((tmp_path / "run" / "tensorboard" / "search").rglob("events.out.tfevents*"))
     assert logs and any(b"learning_rate" in path.read_bytes() for path in logs)
+    # Runs named by family and trial; the search's bookkeeping (a trial's time share) is no hyperparameter.
+    runs = {path.relative_to(tmp_path / "run" / "tensorboard" / "search").parts[0] for path in logs}
+    assert runs and all(run.startswith("tiny-") for run in runs), runs
+    assert not any(b"tuner/" in path.read_bytes() for path in logs)
 
 
 def test_rerun_resumes_instead_of_starting_over(sample_dir, tmp_path, tiny_registry, monkeypatch):

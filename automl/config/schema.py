@@ -303,8 +303,9 @@ class RuntimeConfig(_Strict):
                             "on CPUs with AMX bfloat16 tiles for the tasks measured faster there. What is "
                             "evaluated and exported is the float32 model with the trained weights.")
     tensorboard: bool = Field(
-        True, description="TensorBoard logs of the search (one run per trial, with its hyperparameters) "
-                          "and of fine-tuning, under <run>/tensorboard/.")
+        True, description="TensorBoard logs of the search (one run per trial and the promotions that continue "
+                          "it, named by family, with its hyperparameters) and of fine-tuning, under "
+                          "<run>/tensorboard/.")
 
 
 class PipelineConfig(_Strict):
