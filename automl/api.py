@@ -155,7 +155,9 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, verbose: int
     if "output" not in overrides:
         config.output = str(new_run_dir(Path(config.output_dir())))
     with output_kept_to(verbose):
-        return python_api.result(run_pipeline(config, arrays=arrays), config)
+        command = f"automl.fit({'arrays' if arrays is not None else repr(str(data))}, task={task!r}" + "".join(
+            f", {key}={value!r}" for key, value in overrides.items()) + ")"
+        return python_api.result(run_pipeline(config, arrays=arrays, command=command), config)
 
 
 def load(run_dir: str | Path) -> Result:

@@ -8,6 +8,7 @@ make and check their bundle here, so the bundle is the same whichever made it.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -15,6 +16,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from automl.progress import say
+from automl.report.html import closeness_text
 from automl.verify import count_examples
 
 
@@ -96,13 +98,17 @@ def make_bundle(model, task, data, config, score: TestScore, folder: Path, *, ru
             if "tflite" in config.export.formats:
                 bundle.predict_check = task.bundle_reader.check(folder, data, score.outputs)
                 if bundle.predict_check:
+                    check = bundle.predict_check
                     say("verify", f"automl predict on the raw test inputs (bundle and LiteRT only): "
-                                  f"{bundle.predict_check}")
+                                  f"{check.get('model')} on {check.get('examples')} examples, "
+                                  f"{closeness_text(check.get('vs_keras'))} against Keras")
                 in_mediapipe = task.bundle_reader.check_in_mediapipe(rows, data, score.outputs)
                 if in_mediapipe:
                     say("verify", in_mediapipe)
     write_model_card(folder, {**card, "name": config.name, "task": config.task,
                               "mediapipe_task": task.bundle_reader.mediapipe_task,
                               "headline_metric": task.goal.headline, "test_metrics": score.metrics,
-                              "inference": inference}, rows, config.data.path)
+                              "inference": inference,
+                              "inference_text": task.report_view.describe_inference(inference) if inference else None},
+                     rows, os.path.normpath(config.data.path))
     return bundle

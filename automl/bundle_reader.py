@@ -39,6 +39,10 @@ class BundleReader:
         """One `automl predict` row as a terminal line."""
         return "\t".join(str(v) for v in row.values())
 
+    def header(self, options: dict) -> Optional[str]:
+        """The line naming the columns `show` prints (None: no header)."""
+        return None
+
     def raw_test_inputs(self, data):
         """The test part as users would pass it to `automl predict` (texts, pixel arrays, image
         files), for `check`; None when the bundle is not checked this way."""
@@ -94,6 +98,8 @@ class BundleReader:
                 row["mediapipe"] = {"task": self.mediapipe_task,
                                     "skipped": f"mediapipe is not installed ({mediapipe_tasks.INSTALL})"}
             return f"not run in MediaPipe {self.mediapipe_task}: mediapipe is not installed ({mediapipe_tasks.INSTALL})"
+        from automl.report.html import closeness_text
+
         lines = []
         for row in kept:
             name = Path(row["path"]).name
@@ -108,12 +114,33 @@ class BundleReader:
                 continue
             row["mediapipe"] = {"task": self.mediapipe_task, "version": version,
                                 "examples": count_examples(outputs), "vs_keras": comparison}
-            lines.append(f"{name}: {comparison}")
+            lines.append(f"{name}: {closeness_text(comparison)}")
         return f"MediaPipe {version} {self.mediapipe_task} on the raw test inputs: " + "; ".join(lines)
 
 
 class LabelReader(BundleReader):
-    """A classifier's bundle: a label and its confidence per input."""
+    """A classifier's bundle: a label and its confidence per input (the `--top-k` best with theirs)."""
+
+    def arguments(self, parser) -> None:
+        parser.add_argument("--top-k", type=int, default=1, metavar="K",
+                            help="also list the K most likely labels with their confidences (default 1)")
+
+    def rows(self, export_dir, metadata: dict, model_path, inputs: list, options: dict) -> list[dict]:
+        from automl.errors import ConfigError, DataError
+        from automl.predict import Predictor
+
+        top_k = options.get("top_k", 1)
+        if top_k < 1:
+            raise ConfigError(f"--top-k {top_k}: expected 1 or more")
+        if not inputs:
+            raise DataError(f"predict: no inputs given; the {metadata['task']} bundle in {export_dir} labels "
+                            f"inputs (texts, image paths or folders of images, as its metadata.json says)")
+        quantization = model_path.name.removeprefix("model_").removesuffix(".tflite")
+        return Predictor(export_dir, quantization).predict(inputs, top_k=top_k)
+
+    def header(self, options: dict) -> Optional[str]:
+        return "label\tconfidence\t" + ("top labels\t" if options.get("top_k", 1) > 1 else "") + "input"
 
     def show(self, row: dict) -> str:
-        return f"{row['label']}\t{row['confidence']:.3f}\t{row['input']}"
+        top = ("\t" + ", ".join(f"{label} {confidence:.3f}" for label, confidence in row["top"])) if "top" in row else ""
+        return f"{row['label']}\t{row['confidence']:.3f}{top}\t{row['input']}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import shlex
 import sys
 import traceback
 
@@ -64,18 +65,24 @@ def _parser() -> argparse.ArgumentParser:
                                                           "what you fill in")
     schema = sub.add_parser("schema", help="print the JSON Schema of pipeline files (for editors)", parents=[common])
     schema.add_argument("--task", help="only this task's keys (default: every task's, told apart by `task`)")
+    schema.add_argument("--markdown", action="store_true", help="every task's keys as the Markdown reference page "
+                                                                "(docs/configuration-reference.md)")
     predict = sub.add_parser("predict", help="run a finished run's exported .tflite on LiteRT over new inputs "
                                               "(labels, masks or forecasts, as the run's task gives)", parents=[common],
                              epilog="The run's task may take options of its own (image generation: --samples N "
                                     "--seed S --out grid.png); an unknown one is an error that lists them.",
                              # A task's --out must not be read as an abbreviation of --out-dir.
                              allow_abbrev=False)
-    predict.add_argument("run_dir", help="a finished run, its export folder, or an image or BERT text model's "
-                                         ".tflite alone (its TFLite Metadata says how to run it)")
-    predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or history CSVs "
+    predict.add_argument("run_dir", help="a finished run, its export folder or export.zip, or an image or BERT text "
+                                         "model's .tflite alone (its TFLite Metadata says how to run it)")
+    predict.add_argument("inputs", nargs="*", help="what the run's task reads: texts, image paths or folders of "
+                                                    "images, or history CSVs "
                                                     "(the bundle's metadata.json says which); for a generator, "
                                                     "optional class names its samples ask for")
-    predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8", "int4"])
+    predict.add_argument("--quantization", choices=["float32", "float16", "dynamic", "int8", "int4"],
+                         help="the file of this quantization (default: the smallest in the bundle)")
+    predict.add_argument("--model", metavar="FILE", help="a .tflite file of the bundle by name "
+                                                           "(e.g. model_float32.tflite)")
     predict.add_argument("--json", action="store_true", help="print JSON lines")
     predict.add_argument("--out-dir", help="where a task that writes files (masks) puts them "
                                            "(default RUN_DIR/predictions)")
@@ -107,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
+    args.command_line = "automl " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     # `predict` hands what it does not know to the run's task (its own options, inputs after them).
     if getattr(args, "command", None) == "predict":
         args.extra = extra
@@ -189,7 +197,7 @@ def _run(args) -> int:
         distributed.serve_as_chief(args.listen)
     from automl.pipeline import run_pipeline
 
-    run_pipeline(config, out_dir=out)
+    run_pipeline(config, out_dir=out, command=args.command_line)
     return 0
 
 
@@ -230,6 +238,12 @@ def _schema(args) -> int:
 
     from automl.tasks import require_task
 
+    if args.markdown:
+        from automl.config.reference import reference_markdown
+
+        print(reference_markdown(), end="")
+        return 0
+
     if args.task is not None:
         require_task(args.task, "schema --task")
     print(json.dumps(pipeline_file_schema(args.task), indent=2))
@@ -240,7 +254,7 @@ def _predict(args) -> int:
     """Runs the bundle on each input; a bad input is an error line, and the others go on."""
     from pathlib import Path
 
-    from automl.predict import open_bundle
+    from automl.predict import expand_folders, open_bundle
     from automl.tasks import get_task
 
     if args.run_dir.endswith(".tflite"):  # a file alone: its TFLite Metadata says how to run it
@@ -250,12 +264,33 @@ def _predict(args) -> int:
         inputs, options = _own_options(args, lone, f"Options of the file {args.run_dir}.")
         out_dir = Path(args.out_dir) if args.out_dir else Path(args.run_dir).parent / "predictions"
         return _print_rows(lone.rows(inputs, out_dir, options), args.json, lone.show)
-    export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization)
+    export_dir, metadata, model_path = open_bundle(args.run_dir, args.quantization, args.model)
     reader = get_task(metadata["task"]).bundle_reader
     inputs, options = _own_options(args, reader, f"Options of the {metadata['task']} bundle in {export_dir}.")
-    options["out_dir"] = Path(args.out_dir) if args.out_dir else Path(args.run_dir) / "predictions"
+    if len(metadata.get("input", {}).get("shape") or []) == 4:  # images: a folder stands for the images in it
+        inputs = expand_folders(inputs)
+    run_dir = Path(args.run_dir)
+    options["out_dir"] = Path(args.out_dir) if args.out_dir else (
+        run_dir.parent / "predictions" if run_dir.suffix == ".zip" else run_dir / "predictions")
+    _say_which_model(model_path, metadata, args.run_dir)
     rows = reader.rows(export_dir, metadata, model_path, inputs, options)
+    header = None if args.json else reader.header(options)
+    if header:
+        print(header)
     return _print_rows(rows, args.json, reader.show)
+
+
+def _say_which_model(model_path, metadata: dict, source: str) -> None:
+    """The file that answers (a progress line, off stdout), and when its scores are 8-bit, their step."""
+    from automl.progress import say
+    from automl.readable import size
+
+    step = ((metadata.get("int8_io") or {}).get("output") or {}).get("scale")
+    coarse = ("int8" in model_path.name and step and (metadata.get("int8_io") or {}).get("output", {}).get("dtype")
+              in ("uint8", "int8"))
+    note = (f"; its scores come in steps of {step:.4g} (8-bit output): --model model_float32.tflite gives finer ones"
+            if coarse else "")
+    say("predict", f"{model_path.name} ({size(model_path.stat().st_size)}) of {source}{note}")
 
 
 def _own_options(args, reader, description: str) -> tuple[list, dict]:

@@ -66,3 +66,33 @@ def text_table(headers: list[str], rows: list[list], right: Optional[set[int]] =
 
 def _is_number(cell) -> bool:
     return isinstance(cell, (int, float)) and not isinstance(cell, bool)
+
+
+def terminal_lines(report: dict, limit: int = 10) -> list[str]:
+    """The leaderboard as the terminal shows it at the end of the search (the first `limit` rows)."""
+    from automl.progress import format_seconds
+    from automl.readable import number
+
+    rows = leaderboard_rows(report)
+    cells = [[row["rank"] or "-", ("* " if row["best"] else "") + row["trial"], row["status"], number(row["objective"]),
+              row["epochs"] or "-", format_seconds(row["seconds"]) if row["seconds"] is not None else "-"]
+             for row in rows[:limit]]
+    lines = text_table(["rank", "trial", "status", objective_name(report), "epochs", "time"], cells, right={0, 3, 4, 5})
+    if len(rows) > limit:
+        lines.append(f"... {len(rows) - limit} more in the report")
+    return lines
+
+
+def exports_lines(report: dict) -> list[str]:
+    """The exported files as the terminal shows them at the end of a run: file, size, the headline
+    metric on LiteRT, latency, and why a file was left out."""
+    from pathlib import Path
+
+    from automl.readable import number, size
+
+    metric = report.get("headline_metric") or "metric"
+    cells = [[Path(row["path"]).name, size(row.get("bytes")), number((row.get("test_metrics") or {}).get(metric)),
+              f"{row['latency_ms']:.3g} ms" if row.get("latency_ms") is not None else "-",
+              "left out: " + str(row["rejected"]).splitlines()[0][:80] if row.get("rejected") else ""]
+             for row in report.get("exports", [])]
+    return text_table(["file", "size", metric, "latency", ""], cells, right={1, 2, 3}) if cells else []

@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 from automl.app_snippets import app_section, litert_section
+from automl.readable import number, phrase
 from automl.report.html import closeness_text
 
 #: Files in a bundle that the zip leaves out (big, and not what a phone runs).
@@ -29,13 +30,13 @@ def write_model_card(export_dir: Path, report: dict, rows: list[dict], source: s
              "## Data",
              "",
              f"- Source: `{source}`",
-             f"- Split (seeded): {json.dumps(dataset.get('split_sizes', {}))}",
-             f"- Model: {best.get('family', '?')} with {json.dumps(best.get('hyperparameters', {}))}",
+             f"- Split (seeded): {phrase(dataset.get('split_sizes', {}))}",
+             f"- Model: {best.get('family', '?')} with {phrase(best.get('hyperparameters', {}))}",
              f"- Keras model on the test split: "
-             f"{', '.join(f'{k} {v:.4f}' for k, v in keras_metrics.items() if isinstance(v, float))}",
+             f"{', '.join(f'{k} {number(v)}' for k, v in keras_metrics.items() if isinstance(v, float))}",
              ""]
-    if report.get("inference"):
-        lines += [f"- Inference: {json.dumps(report['inference'])}", ""]
+    if report.get("inference_text"):
+        lines += [f"- Inference: {report['inference_text']}", ""]
     in_mediapipe = any("mediapipe" in row for row in rows)
     lines += ["## Files", "",
               f"| file | quantization | compression | bytes | gzip bytes | test {headline} | against Keras "

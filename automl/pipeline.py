@@ -20,8 +20,9 @@ from typing import Optional
 import yaml
 
 from automl.errors import PipelineFailed
+from automl.leaderboard import exports_lines
 from automl.precision import policy_restored_after
-from automl.progress import format_seconds, interruption_name, say
+from automl.progress import format_seconds, interruption_name, say, say_table
 from automl.run_lock import run_directory_lock
 from automl.run_dir import (EXPORT, HTML, PARTIAL_EXPORT, PARTIAL_HTML, PARTIAL_ZIP, REPORT, ZIP, Recorder,
                             as_published, data_fingerprint, fingerprint, fresh_partial_export, prepare_search_dir,
@@ -41,13 +42,14 @@ class RunArtifacts:
     inference: Optional[dict] = None
 
 
-def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> RunArtifacts:
+def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None, command: str = "") -> RunArtifacts:
     """Runs a whole pipeline; returns the model, data and report.
 
     Args:
         config: a validated `PipelineConfig`.
         arrays: optional in-memory data, `(inputs, targets)`, from the Python API.
         out_dir: run directory; defaults to `config.output_dir()`.
+        command: what started the run (`automl run ...`, `automl.fit(...)`), for the report.
     """
     from automl.compression import require_tfmot
     from automl.runtime import refuse_multi_worker
@@ -56,18 +58,24 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None) -> R
     require_tfmot(config.export.compression.techniques)
     out = Path(out_dir or config.output_dir())
     with run_directory_lock(out, "run"), policy_restored_after():
-        return _run_locked(config, arrays, out)
+        return _run_locked(config, arrays, out, command)
 
 
-def _run_locked(config, arrays, out: Path) -> RunArtifacts:
+def _run_locked(config, arrays, out: Path, command: str) -> RunArtifacts:
     from automl.tasks import get_task
+    from automl.versions import machine, package_versions
 
     (out / "pipeline.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
     task = get_task(config.task)
     recorder = Recorder(out, {"status": "running", "task": config.task, "name": config.run_name(),
                                "schema_version": config.schema_version, "seed": config.seed,
-                               "timings": {}})
-    say("run", f"{config.task} -> {out}")
+                               "timings": {},
+                               "run": {"started": time.strftime("%Y-%m-%d %H:%M %Z"), "command": command,
+                                       "versions": package_versions(), "machine": machine()}})
+    limit = config.time_limit
+    ends = (f"; time limit {format_seconds(limit)}, ends by {time.strftime('%H:%M', time.localtime(time.time() + limit))}"
+            if limit else "")
+    say("run", f"{config.task} -> {out}{ends}")
     try:
         artifacts = _run_stages(config, task, arrays, out, recorder)
     except BaseException as err:
@@ -252,6 +260,7 @@ def _run_stages(config, task, arrays, out: Path, recorder: Recorder) -> RunArtif
         say("done", unused)
     _write_html(report, out / PARTIAL_HTML, task, (view, score.inputs, score.targets, score.outputs))
     recorder.publish_complete()
+    say_table("done", exports_lines(report))
     say("done", f"{report['status']} in {format_seconds(report['timings']['total_seconds'])}; "
                 f"report: {out / HTML}")
     return RunArtifacts(model, task, view, report, out, best_hp, trained, inference)

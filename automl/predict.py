@@ -17,21 +17,72 @@ from automl.errors import DataError
 PREFERENCE = ("int4", "int8", "dynamic", "float16", "float32")  # smallest first
 
 
-def open_bundle(run_dir: str | Path, quantization: Optional[str] = None) -> tuple[Path, dict, Path]:
-    """(export folder, metadata, .tflite path) of a run; the smallest model unless one is named."""
+def open_bundle(run_dir: str | Path, quantization: Optional[str] = None,
+                model: Optional[str] = None) -> tuple[Path, dict, Path]:
+    """(export folder, metadata, .tflite path) of a run directory, its export folder or its
+    export.zip; the file named `model`, else the one of `quantization`, else the smallest."""
     root = Path(run_dir)
+    if root.suffix == ".zip" and root.is_file():
+        root = _unzipped(root)
     _finish_a_killed_publication(root)
     export_dir = root / "export" if (root / "export").is_dir() else root
     meta_path = export_dir / "metadata.json"
     if not meta_path.exists():
-        raise DataError(f"{meta_path} not found: is {run_dir} a finished automl run?")
+        raise DataError(f"{meta_path} not found: is {run_dir} a finished automl run, its export folder or "
+                        f"its export.zip?")
     metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    if model is not None:
+        path = export_dir / Path(model).name
+        present = sorted(p.name for p in export_dir.glob("*.tflite"))
+        if path.suffix != ".tflite" or not path.is_file():
+            raise DataError(f"--model {model}: not a .tflite file of the bundle in {export_dir}; it has {present}")
+        return export_dir, metadata, path
     choices = [quantization] if quantization else PREFERENCE
     path = next((export_dir / f"model_{q}.tflite" for q in choices
                  if (export_dir / f"model_{q}.tflite").exists()), None)
     if path is None:
         raise DataError(f"no model_{'/'.join(choices)}.tflite in {export_dir}")
     return export_dir, metadata, path
+
+
+def _unzipped(archive: Path) -> Path:
+    """An export.zip opened into a temporary folder removed when the process ends; the folder in
+    it that holds metadata.json."""
+    import atexit
+    import shutil
+    import tempfile
+    import zipfile
+
+    folder = Path(tempfile.mkdtemp(prefix="automl-bundle-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(folder)
+    except zipfile.BadZipFile as err:
+        raise DataError(f"{archive}: not a zip file an automl export made ({err})") from None
+    found = sorted(folder.rglob("metadata.json"), key=lambda p: len(p.parts))
+    if not found:
+        raise DataError(f"{archive}: holds no metadata.json; expected the export.zip of an automl run")
+    return found[0].parent
+
+
+def expand_folders(inputs: Sequence[str]) -> list[str]:
+    """Inputs with each folder replaced by the image files in it (and its subfolders), sorted as
+    people sort names; other inputs as given."""
+    from automl.data.files import IMAGE_SUFFIXES, is_hidden, natural_key
+
+    expanded = []
+    for item in inputs:
+        folder = Path(str(item))
+        if folder.is_dir():
+            images = [p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+                      and not any(is_hidden(Path(part)) for part in p.relative_to(folder).parts)]
+            if not images:
+                raise DataError(f"{folder}: a folder without images ({', '.join(IMAGE_SUFFIXES)})")
+            expanded += [str(p) for p in sorted(images, key=lambda p: natural_key(str(p)))]
+        else:
+            expanded.append(item)
+    return expanded
 
 
 def _finish_a_killed_publication(root: Path) -> None:
@@ -87,8 +138,9 @@ class Predictor:
         """Class probabilities for texts or image paths (every input must be usable)."""
         return self.preprocessor.run(self.model.predict, list(inputs))
 
-    def predict(self, inputs: Sequence) -> list[dict]:
-        """One row per input, in order: its label and confidence, or the error that input met."""
+    def predict(self, inputs: Sequence, top_k: int = 1) -> list[dict]:
+        """One row per input, in order: its label and confidence (and with `top_k` > 1 the `top`
+        labels and their confidences), or the error that input met."""
         from automl.preprocessing import stack_batches
 
         rows: list[dict] = [{"input": str(item)[:200]} for item in inputs]
@@ -103,4 +155,6 @@ class Predictor:
             probabilities = self.preprocessor.decode(self.model.predict(stack_batches(encoded)))
             for i, p in zip(good, probabilities):
                 rows[i].update(label=self.labels[int(p.argmax())], confidence=round(float(p.max()), 4))
+                if top_k > 1:
+                    rows[i]["top"] = [[self.labels[k], round(float(p[k]), 4)] for k in np.argsort(-p)[:top_k]]
         return rows

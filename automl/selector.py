@@ -11,6 +11,7 @@ from typing import Callable, Optional
 
 from automl.errors import ConfigError
 from automl.families import family_names, get_family
+from automl.readable import plural
 
 
 @dataclass
@@ -125,7 +126,8 @@ def select_families(task: str, profile: dict, config, weights_check: WeightsChec
                 dropped.reasons.append("searched beside the ranked families: its trials take seconds")
                 continue
             excluded.append({"family": dropped.family,
-                             "reason": f"ranked below the {keep} family(ies) the time and trial budget allow"})
+                             "reason": f"ranked below the {plural(keep, 'family', 'families')} the time and trial "
+                                       f"budget allow"})
         candidates = candidates[:keep] + fast
     if not candidates:
         raise ConfigError("no family fits this data and these settings: "

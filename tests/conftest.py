@@ -110,3 +110,23 @@ def employment_long(path: Path, sectors=None, stagger: int = 5) -> Path:
         lines += [f"{sector},{r['month']},{r[sector]}" for r in rows[stagger * i:]]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+#: The quickstart in about 35 s: two trials of two epochs, four epochs of fine-tuning.
+QUICKSTART_FAST = ["--set", "search.max_trials=2", "--set", "search.epochs=2", "--set", "finetune.epochs=4",
+                   "--set", "export.int8_accuracy_gate=0.05"]
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory):
+    """One finished quickstart run for every test that reads one (the end-to-end tests, the docs'
+    commands): (run directory, report, the run's stderr). Tests that change it work on a copy."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("quick") / "run"
+    result = subprocess.run([sys.executable, "-m", "automl", "run", "pipelines/quickstart.yaml", "--out", str(out),
+                             *QUICKSTART_FAST], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-4000:]
+    return out, json.loads((out / "report.json").read_text()), result.stderr

@@ -7,24 +7,14 @@ import sys
 
 import pytest
 
+from tests.conftest import QUICKSTART_FAST as FAST
 from tests.conftest import REPO
 from tests.helpers import flex_ops_in
-
-FAST = ["--set", "search.max_trials=2", "--set", "search.epochs=2", "--set", "finetune.epochs=4",
-        "--set", "export.int8_accuracy_gate=0.05"]
 
 
 def run(out, *extra, pipeline="pipelines/quickstart.yaml"):
     return subprocess.run([sys.executable, "-m", "automl", "run", pipeline, "--out", str(out), *FAST, *extra],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
-
-
-@pytest.fixture(scope="module")
-def quickstart_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("quick") / "run"
-    result = run(out)
-    assert result.returncode == 0, result.stderr[-4000:]
-    return out, json.loads((out / "report.json").read_text()), result.stderr
 
 
 def test_report_has_what_users_read(quickstart_run):
@@ -236,7 +226,7 @@ def test_bundle_files(quickstart_run):
 def test_html_report_and_progress(quickstart_run):
     out, report, stderr = quickstart_run
     page = (out / "report.html").read_text()
-    for heading in ("Search trials", "Exports", "Confusion matrix", "Sample test predictions", "learning curves"):
+    for heading in ("Search trials", "Exported files", "Confusion matrix", "Sample test predictions", "learning curves"):
         assert heading in page
     assert page.count("data:image/png;base64,") >= 3
     assert "trial" in stderr and "epoch 1/" in stderr and "time left" in stderr
@@ -302,13 +292,40 @@ def test_predict_reports_each_bad_input_and_goes_on(quickstart_run, tmp_path, sa
     result = subprocess.run([sys.executable, "-m", "automl", "predict", str(out), *map(str, inputs)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
-    labels = result.stdout.splitlines()
+    header, *labels = result.stdout.splitlines()
+    assert header == "label\tconfidence\tinput"
     assert len(labels) == 2 and all(line.endswith(str(good)) for line in labels)
-    errors = result.stderr.splitlines()
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("[")]
     assert len(errors) == 3 and "Traceback" not in result.stderr
     assert errors[0].startswith(f"error: {tmp_path / 'missing.png'}: no such image file")
     assert errors[1].startswith("error: a warm, funny film: no such image file")
     assert errors[2].startswith(f"error: {corrupt}: cannot read the image")
+
+
+def test_predict_reads_an_export_zip_and_a_folder_and_says_which_file_answers(quickstart_run, sample_dir):
+    """As an app developer would: the zip that was sent, a folder of photos, the three likeliest
+    labels; the int8 file's 8-bit scores said, and --model picks the float32 file instead."""
+    out, _, _ = quickstart_run
+    folder = sample_dir / "Trouser"
+
+    def predict(*args):
+        done = subprocess.run([sys.executable, "-m", "automl", "predict", *map(str, args)], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.splitlines(), done.stderr
+
+    (header, *rows), said = predict(out / "export.zip", folder, "--top-k", "3")
+    assert header == "label\tconfidence\ttop labels\tinput"
+    images = sorted(folder.glob("*.png"))
+    assert len(rows) == len(images) and {row.split("\t")[-1] for row in rows} == {str(p) for p in images}
+    top = [row.split("\t")[2].split(", ") for row in rows]
+    assert all(len(labels) == 3 for labels in top)
+    confidences = [[float(item.rsplit(" ", 1)[1]) for item in labels] for labels in top]
+    assert all(c == sorted(c, reverse=True) for c in confidences)
+    assert sum(row.startswith("Trouser\t") for row in rows) >= 0.8 * len(rows)
+    assert "model_int8.tflite" in said and "steps of 0.003906 (8-bit output)" in said
+    _, said = predict(out, images[0], "--model", "model_float32.tflite")
+    assert "model_float32.tflite" in said and "8-bit" not in said
 
 
 @pytest.mark.parametrize("signal_name, exit_code, said", [("SIGINT", 130, "Ctrl-C")])
@@ -479,3 +496,17 @@ def test_kill_9_during_finetuning_then_the_same_command_continues_from_the_last_
         _kill_when(process, lambda: (out / "export.partial").exists())
     assert json.loads((out / "report.json").read_text()) == report
     assert _files(out / "export") == bundle
+
+
+def test_the_report_reads_well_in_chromium(quickstart_run):
+    from tests.report_browser import assert_report_reads_well
+
+    out, report, _ = quickstart_run
+    seen = assert_report_reads_well(out, "image_classification", ("Per class", "Confusion matrix", "Search trials",
+                                                                  "Fine-tuning learning curves"))
+    text = seen["text"]
+    # One confusion matrix at a time: the Keras model's, and a button for each file.
+    assert all(f"model_{q}.tflite" in text for q in ("float32", "int8"))
+    assert text.count("true \\ predicted") == 1
+    assert report["run"]["command"].startswith("automl run pipelines/quickstart.yaml")
+    assert "automl run pipelines/quickstart.yaml" in text and "Ankle_boot" in text

@@ -68,3 +68,52 @@ class ClassificationView(ReportView):
 
     def describe_profile(self, profile: dict) -> str:
         return f"{super().describe_profile(profile)}, {profile['num_classes']} classes, imbalance {profile['imbalance_ratio']}"
+
+    def report_sections(self, report: dict) -> list[tuple[str, str]]:
+        """Precision, recall, F1 and support per class, and the confusion matrix of the Keras model
+        and of each exported file (one shown at a time), from the matrices report.json keeps."""
+        from automl.report.html import table, toggle
+
+        matrix = report.get("test_metrics", {}).get("confusion_matrix")
+        names = report.get("dataset", {}).get("class_names")
+        if not matrix or not names:
+            return []
+        rows = [[name, *(f"{score:.3f}" for score in scores[:3]), scores[3]]
+                for name, scores in zip(names, per_class_scores(matrix))]
+        views = [("Keras model", confusion_table(matrix, names))]
+        for row in report.get("exports", []):
+            other = (row.get("test_metrics") or {}).get("confusion_matrix")
+            if other and row.get("format") == "tflite":
+                views.append((row["path"].rsplit("/", 1)[-1], confusion_table(other, names)))
+        return [("Per class (test split, Keras model)",
+                 table(["class", "precision", "recall", "F1", "support"], rows)),
+                ("Confusion matrix (test split; rows are the true class)", toggle("confusion", views))]
+
+
+def per_class_scores(matrix) -> list[tuple[float, float, float, int]]:
+    """(precision, recall, F1, support) per class of a confusion matrix whose rows are the truth."""
+    confusion = np.asarray(matrix, dtype=float)
+    true_pos, predicted, actual = np.diag(confusion), confusion.sum(0), confusion.sum(1)
+    precision = np.divide(true_pos, predicted, out=np.zeros_like(true_pos), where=predicted > 0)
+    recall = np.divide(true_pos, actual, out=np.zeros_like(true_pos), where=actual > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(true_pos), where=total > 0)
+    return [(float(p), float(r), float(f), int(n)) for p, r, f, n in zip(precision, recall, f1, actual)]
+
+
+def confusion_table(matrix, names: list[str]) -> str:
+    """A confusion matrix as an HTML table, cells shaded by their share of the row (readable text)."""
+    from automl.report.html import escape
+
+    counts = np.asarray(matrix)
+    head = "<tr><th>true \\ predicted</th>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "</tr>"
+    body = []
+    for name, row in zip(names, counts):
+        total = max(int(row.sum()), 1)
+        cells = []
+        for value in row:
+            share = value / total
+            colour = "color:#fff;" if share > 0.55 else ""
+            cells.append(f"<td style='background:rgba(31,119,180,{share:.2f});{colour}'>{int(value)}</td>")
+        body.append(f"<tr><th class='row'>{escape(name)}</th>{''.join(cells)}</tr>")
+    return f"<table class='matrix'>{head}{''.join(body)}</table>"

@@ -223,9 +223,7 @@ class ImageClassificationView(ClassificationView):
         shown = np.arange(min(16, len(targets)))
         wrong = np.flatnonzero(predicted != targets)[:16]
         titles = lambda idx: [f"{names[predicted[i]]}\n(true {names[targets[i]]})" for i in idx]
-        out = [("Confusion matrix (test split)",
-                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names)),
-               ("Sample test predictions", figures.image_grid(
+        out = [("Sample test predictions", figures.image_grid(
                    inputs[shown], titles(shown), list(predicted[shown] != targets[shown])))]
         if len(wrong):
             out.append(("Misclassified test examples",

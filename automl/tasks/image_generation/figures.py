@@ -48,8 +48,8 @@ def nearest_pairs(generated: np.ndarray, nearest: np.ndarray, distances: np.ndar
             ax = axes[row][i]
             ax.axis("off")
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
-        axes[0][i].set_title("generated", fontsize=7)
-        axes[1][i].set_title(f"nearest real\n(distance {distances[i]:.2f})", fontsize=7)
+        axes[0][i].set_title("generated", fontsize=10)
+        axes[1][i].set_title(f"nearest real\n(distance {distances[i]:.2f})", fontsize=10)
     return to_png(fig)
 
 
@@ -65,5 +65,5 @@ def epoch_rows(by_epoch: dict, most_rows: int = 10) -> str:
         for ax, image in zip(row, by_epoch[epoch]):
             ax.axis("off")
             ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray")
-        row[0].set_title(f"epoch {epoch}", fontsize=7, loc="left")
+        row[0].set_title(f"epoch {epoch}", fontsize=10, loc="left")
     return to_png(fig)

@@ -36,12 +36,12 @@ def mask_overlays(images, true_masks, predicted_masks, names: list[str], intensi
             ax.imshow(shown, cmap="gray")
             if mask is not None:
                 ax.imshow(mask, cmap=cmap, vmin=0, vmax=len(names) - 1, alpha=0.45, interpolation="nearest")
-            ax.set_title(title, fontsize=8)
+            ax.set_title(title, fontsize=10)
             ax.axis("off")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i], alpha=0.6) for i in range(1, len(names))]
     if handles:
         fig.legend(handles, names[1:], loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(6, len(handles)),
-                   fontsize=8)
+                   fontsize=10)
     return to_png(fig)
 
 
@@ -64,5 +64,5 @@ def regions_overlay(image, predicted_mask, regions: dict, names: list[str], inte
         for box in boxes:
             axes[0].add_patch(plt.Rectangle((box.left, box.top), box.right - box.left - 1, box.bottom - box.top - 1,
                                             fill=False, color=colours[part], linewidth=1.5))
-            axes[0].text(box.left + 3, box.top + 12, part, color=colours[part], fontsize=7)
+            axes[0].text(box.left + 3, box.top + 12, part, color=colours[part], fontsize=10)
     return to_png(fig)

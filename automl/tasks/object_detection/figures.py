@@ -37,7 +37,7 @@ def boxes_on_images(images, targets, outputs, names: list[str], count: int = 8) 
             klass = int(outputs["detection_classes"][i, d])
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor="orange", linewidth=1.2,
                                    linestyle="--"))
-            ax.text(x0, y0, f"{names[klass]} {score:.2f}", fontsize=6, color="black",
+            ax.text(x0, y0, f"{names[klass]} {score:.2f}", fontsize=9, color="black",
                     bbox={"facecolor": "orange", "alpha": 0.7, "pad": 0.5, "linewidth": 0})
     fig.tight_layout()
     return to_png(fig)

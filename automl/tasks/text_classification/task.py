@@ -9,7 +9,6 @@ models: MediaPipe's TextClassifier feeds the three); the tokenizer travels besid
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -206,14 +205,6 @@ class TextReader(LabelReader):
 class TextClassificationView(ClassificationView):
     """What the terminal and the report show of TextClassification runs."""
 
-    def report_figures(self, report, data, inputs, targets, outputs) -> list:
-        from automl.report import figures
-
-        names = data.class_names
-        out = [("Confusion matrix (test split)",
-                figures.confusion_matrix(report["test_metrics"]["confusion_matrix"], names))]
-        return out
-
     def report_examples(self, data, targets, outputs, limit: int = 12) -> list[dict]:
         predicted = outputs.argmax(-1)
         texts = data.part("test").texts
@@ -223,13 +214,13 @@ class TextClassificationView(ClassificationView):
                 for i in wrong]
 
     def report_sections(self, report: dict) -> list[tuple[str, str]]:
-        from automl.report.html import escape, table
+        from automl.report.html import table
 
-        sections = []
+        sections = super().report_sections(report)
         if report.get("report_examples"):
             rows = [[m["text"], m["true"], m["predicted"], m["confidence"]] for m in report["report_examples"]]
             sections.append(("Misclassified test examples", table(["text", "true", "predicted", "confidence"], rows)))
         skipped = report.get("dataset", {}).get("skipped_rows")
         if skipped:
-            sections.append(("Skipped rows", f"<p>{escape(json.dumps(skipped))}</p>"))
+            sections.append(("Skipped rows", table(["reason", "rows"], list(skipped.items()))))
         return sections

@@ -538,6 +538,13 @@ class ForecastingView(ReportView):
     """What the terminal and the report show of Forecasting runs."""
 
     def describe_inference(self, inference: dict) -> str:
+        from automl.readable import number
+
+        def by_share(values) -> str:  # {"1.0": 0.0442, "0.75": ...} -> "1: 0.04423, 0.75: ..."
+            if not isinstance(values, dict):
+                return number(values)
+            return ", ".join(f"{float(share):g}: {number(value)}" for share, value in values.items())
+
         share = inference["correction_share"]
         what = ("the model as trained" if share == 1.0 else f"the {inference['rule']} rule alone" if share == 0.0
                 else f"the {inference['rule']} rule plus {share:g} of the network's correction")
@@ -548,8 +555,8 @@ class ForecastingView(ReportView):
         skipped = f"; no backtests: {inference['backtests_skipped']}" if inference.get("backtests_skipped") else ""
         return (f"{what}: the lowest MAE of the blends whose gain over the rule passes "
                 f"{EVIDENCE:g} standard error on {where}, ~{inference['independent_windows']} independent; "
-                f"MAE {inference.get('mae', inference['validation_mae'])}, gain in standard errors "
-                f"{inference['gain_over_rule_in_standard_errors']}{skipped}")
+                f"MAE by share of the correction {by_share(inference.get('mae', inference['validation_mae']))}; "
+                f"gain in standard errors {by_share(inference['gain_over_rule_in_standard_errors'])}{skipped}")
 
     def describe_profile(self, profile: dict) -> str:
         from automl.readable import number

@@ -128,3 +128,9 @@ def test_automl_export_of_a_generation_run_makes_the_same_bundle(gan_run, tmp_pa
            if r["format"] == "tflite"}
     assert frechet == pytest.approx(ran, rel=1e-3)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_the_report_reads_well_in_chromium(gan_run):
+    from tests.report_browser import assert_report_reads_well
+
+    assert_report_reads_well(gan_run.out_dir, "image_generation", ("Test metrics",))

@@ -138,3 +138,10 @@ def test_automl_predict_writes_a_full_size_mask(nuclei_run, tmp_path, capsys):
     keras_mask = result.predict(crop[None])[0].argmax(-1)
     assert np.mean(written == keras_mask) > 0.97
     assert set(row["class_share"]) == {"background", "nucleus"}
+
+
+def test_the_report_reads_well_in_chromium(nuclei_run):
+    from tests.report_browser import assert_report_reads_well
+
+    result, _, _ = nuclei_run
+    assert_report_reads_well(result.out_dir, "image_segmentation", ("Test metrics",))

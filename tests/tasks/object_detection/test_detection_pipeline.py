@@ -124,3 +124,10 @@ def test_mediapipes_object_detector_loads_the_file_and_finds_kerass_boxes(nuclei
     assert found["task"] == "ObjectDetector" and "error" not in found, found
     assert found["vs_keras"]["detections"] > 0, found
     assert found["vs_keras"]["matched_share"] == 1.0 and found["vs_keras"]["min_matched_iou"] >= 0.99, found
+
+
+def test_the_report_reads_well_in_chromium(nuclei_run):
+    from tests.report_browser import assert_report_reads_well
+
+    result, _ = nuclei_run
+    assert_report_reads_well(result.out_dir, "object_detection", ("Test metrics",))

@@ -149,3 +149,12 @@ def test_bag_of_ngrams_reads_long_texts_whole_and_learns(tmp_path):
     assert report["dataset"]["words_per_text"]["p95"] > 200
     assert report["best"]["hyperparameters"]["sequence_length"] >= 2 * 200
     assert report["test_metrics"]["accuracy"] > 0.8  # 10 snippets agree more often than one
+
+
+def test_the_report_reads_well_in_chromium(bilstm_run):
+    from tests.report_browser import assert_report_reads_well
+
+    out, _ = bilstm_run
+    seen = assert_report_reads_well(out, "text_classification", ("Per class", "Confusion matrix",
+                                                                 "Misclassified test examples"))
+    assert "fresh" in seen["text"] and "rotten" in seen["text"]

@@ -112,3 +112,10 @@ def test_the_model_cards_signature_runner_snippet_runs_as_written(result):
     assert normalization["mean"] == pytest.approx(meta["input"]["mean"])
     assert normalization["std"] == pytest.approx(meta["input"]["std"])
     assert "next 52 weekly steps of co2" in forecast["description"]
+
+
+def test_the_report_reads_well_in_chromium(result):
+    from tests.report_browser import assert_report_reads_well
+
+    seen = assert_report_reads_well(result.out_dir, "time_series_forecasting", ("Test metrics",))
+    assert "seasonal_naive" in seen["text"]
