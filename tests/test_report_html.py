@@ -9,3 +9,31 @@ def test_the_search_notes_are_in_the_html_report(tmp_path):
     write_html_report(report, tmp_path / "report.html")
     page = (tmp_path / "report.html").read_text()
     assert "Search notes" in page and note in page
+
+
+def test_a_failed_download_reads_as_its_cause_without_the_address():
+    """A family's reason in the report was Keras's whole exception, URL and errno included."""
+    from automl.families.base import download_failure
+
+    offline = Exception("URL fetch failure on https://storage.googleapis.com/tensorflow/keras-applications/"
+                        "mobilenet_v2/x.h5: None -- [Errno -3] Temporary failure in name resolution")
+    assert download_failure(offline) == "no network: temporary failure in name resolution"
+    assert download_failure(OSError("HTTP Error 403: Forbidden")) == "HTTP Error 403: Forbidden"
+
+
+def test_values_read_as_people_read_them_never_as_json(tmp_path):
+    from automl.readable import number, phrase, plural
+
+    assert [number(v) for v in (1674046, 0.87333, 14.9, 4.0, 1.2e-05, None, True)] == [
+        "1,674,046", "0.8733", "14.9", "4", "1.20e-05", "-", "yes"]
+    assert phrase({"train": 700, "val": 150}) == "train 700, val 150" and phrase([]) == "none"
+    assert plural(1, "family", "families") == "1 family" and plural(3, "family", "families") == "3 families"
+    report = {"status": "failed", "task": "image_classification", "name": "image_classification",
+              "error": "DataError: first line\nTraceback (most recent call last):\n  more",
+              "dataset": {"split_sizes": {"train": 700, "val": 150, "test": 150}, "skipped_files": []},
+              "timings": {"total_seconds": 14.9, "data": 0.2}}
+    write_html_report(report, tmp_path / "report.html")
+    page = (tmp_path / "report.html").read_text()
+    assert "<h1>Image classification</h1>" in page  # an API run was titled image_classification (image_classification)
+    assert "DataError: first line" in page and "Traceback" not in page
+    assert "train 700 · val 150 · test 150" in page and '{"' not in page and "14.9000" not in page

@@ -126,11 +126,20 @@ def keras_applications_weights(build_fn, name: str) -> tuple[bool, str]:
         build_fn()
         return True, f"ImageNet weights for {name} loaded"
     except Exception as err:  # noqa: BLE001 - a download fails in many ways
-        reason = str(err).splitlines()[0][:200]
-        return False, (
-            f"ImageNet weights for {name} cannot be had ({type(err).__name__}: {reason}); "
-            "training from scratch instead"
-        )
+        return False, f"ImageNet weights for {name} cannot be had ({download_failure(err)}); training from scratch instead"
     finally:
         if interactive:
             keras.config.enable_interactive_logging()
+
+
+def download_failure(err: Exception) -> str:
+    """Why a download failed, in a few words for a report: the cause without the address and the
+    library's wrapping ("no network: name resolution failed", "HTTP Error 403: Forbidden")."""
+    import re
+
+    text = " ".join(str(err).split())
+    text = re.sub(r"URL fetch failure on \S+\s*:?\s*(None)?\s*(--)?\s*", "", text)
+    text = re.sub(r"https?://\S+", "", text).strip(" :-")
+    if "name resolution" in text or "Name or service not known" in text or "Network is unreachable" in text:
+        return "no network: " + re.sub(r"\[Errno -?\d+\]\s*", "", text).strip().lower()
+    return (text or type(err).__name__)[:120]
