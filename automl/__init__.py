@@ -13,11 +13,11 @@ def fit(data, /, task, **overrides):
     return _fit(data, task, **overrides)
 
 
-def load(run_dir):
+def load(run_dir, verbose=1):
     """A finished run reopened from its directory; see `automl.api.load`."""
     from automl.api import load as _load
 
-    return _load(run_dir)
+    return _load(run_dir, verbose=verbose)
 
 
 __all__ = ["fit", "load", "__version__"]

@@ -31,6 +31,8 @@ class Result:
         self._trained, self._inference = artifacts.trained or artifacts.model, artifacts.inference
         # The same preprocessor the bundle carries: raw inputs in, outputs in the data's units.
         self._preprocessor = artifacts.task.preprocessor(artifacts.data, artifacts.hp)
+        #: What the methods print, as `fit(verbose=)` said (TensorFlow's retracing warnings, say).
+        self.verbose = 1
 
     @property
     def class_names(self) -> Optional[list]:
@@ -44,7 +46,8 @@ class Result:
         any size cut into tiles and stitched back; outputs come in the data's units
         (class probabilities, forecasts in the series' units, per-pixel probabilities).
         """
-        return self._preprocessor.run(self._model_outputs, inputs)
+        with output_kept_to(self.verbose):
+            return self._preprocessor.run(self._model_outputs, inputs)
 
     def _model_outputs(self, inputs) -> np.ndarray:
         """The Keras model on model-ready inputs (arrays, or a dict of arrays by input name)."""
@@ -55,10 +58,11 @@ class Result:
         dict of arrays by output name for a model with several outputs)."""
         from automl.assess import score_on_test
 
-        if inputs is None:
-            return score_on_test(self.model, self._task, self._data, self._hp).metrics
-        targets = targets if isinstance(targets, dict) else np.asarray(targets)
-        return self._task.evaluate(targets, self._model_outputs(self._preprocessor.encode(inputs)), self._data)
+        with output_kept_to(self.verbose):
+            if inputs is None:
+                return score_on_test(self.model, self._task, self._data, self._hp).metrics
+            targets = targets if isinstance(targets, dict) else np.asarray(targets)
+            return self._task.evaluate(targets, self._model_outputs(self._preprocessor.encode(inputs)), self._data)
 
     def export(self, out_dir: str | Path, quantization: Optional[str | list[str]] = None,
                verify: bool = True) -> list[dict]:
@@ -75,7 +79,8 @@ class Result:
         if quantization is not None:
             config.export.quantizations = [quantization] if isinstance(quantization, str) else list(quantization)
         config.export.verify = verify
-        with Publication(Path(out_dir) / "export", only_a_bundle, "Result.export: out_dir") as publication:
+        with output_kept_to(self.verbose), \
+                Publication(Path(out_dir) / "export", only_a_bundle, "Result.export: out_dir") as publication:
             score = score_on_test(self.model, self._task, self._data, self._hp)
             bundle = make_bundle(self.model, self._task, self._data, config, score, publication.folder,
                                  run_dir=publication.folder, hp=self._hp,
@@ -157,23 +162,28 @@ def fit(data: Any, /, task: str, *, template: Optional[str] = None, verbose: int
     with output_kept_to(verbose):
         command = f"automl.fit({'arrays' if arrays is not None else repr(str(data))}, task={task!r}" + "".join(
             f", {key}={value!r}" for key, value in overrides.items()) + ")"
-        return python_api.result(run_pipeline(config, arrays=arrays, command=command), config)
+        result = python_api.result(run_pipeline(config, arrays=arrays, command=command), config)
+    result.verbose = verbose
+    return result
 
 
-def load(run_dir: str | Path) -> Result:
+def load(run_dir: str | Path, verbose: int = 1) -> Result:
     """A finished run reopened from its directory: the same `Result` `fit` returned (the model as
     fine-tuned, `predict`, `evaluate`, `export`, `leaderboard`). The run's data must be where it
-    was (its test split is read again); a run on Python arrays cannot be reopened."""
+    was (its test split is read again); a run on Python arrays cannot be reopened. `verbose` as
+    for `fit`."""
     from automl.finished_run import load_finished_run
     from automl.pipeline import RunArtifacts
 
-    with output_kept_to(1):
+    with output_kept_to(verbose):
         run = load_finished_run(run_dir)
         model, inference = run.task.inference.choose(run.trained, run.data, run.hp, run.config,
                                                      run.report.get("backtests"))
     artifacts = RunArtifacts(model=model, task=run.task, data=run.data, report=run.report, out_dir=run.run_dir,
                              hp=run.hp, trained=run.trained, inference=inference)
-    return run.task.python_api.result(artifacts, run.config)
+    result = run.task.python_api.result(artifacts, run.config)
+    result.verbose = verbose
+    return result
 
 
 def new_run_dir(wanted: Path) -> Path:
@@ -191,11 +201,10 @@ def output_kept_to(verbose: int):
     """What a run prints, as `fit(verbose=)` says: native libraries' log lines filtered out of
     stderr below 2, automl's own progress lines silenced at 0."""
     from automl.progress import quiet_progress
-    from automl.quiet import filtered_stderr, quiet_python_logging
+    from automl.quiet import filtered_stderr, python_logging_quieted
 
     if verbose >= 2:
         yield
         return
-    quiet_python_logging()
-    with filtered_stderr(), quiet_progress(verbose == 0):
+    with python_logging_quieted(), filtered_stderr(), quiet_progress(verbose == 0):
         yield

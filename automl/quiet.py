@@ -42,6 +42,21 @@ def quiet_python_logging() -> None:
 
 
 @contextlib.contextmanager
+def python_logging_quieted():
+    """`quiet_python_logging` for the block only: a notebook's own warnings and loggers come back
+    as they were after `automl.fit`."""
+    names = ("tensorflow", "absl", "keras_tuner", "h5py")
+    levels = {name: logging.getLogger(name).level for name in names}
+    with warnings.catch_warnings():
+        quiet_python_logging()
+        try:
+            yield
+        finally:
+            for name, level in levels.items():
+                logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
 def filtered_stderr():
     """Drops native log lines from file descriptor 2 while the block runs."""
     try:

@@ -31,7 +31,7 @@ from PIL import Image
 
 folder, images = sys.argv[1], sys.argv[2:]
 tiny = dict(search={"max_trials": 1, "epochs": 1, "families": ["small_cnn"]}, finetune={"epochs": 2},
-            export={"quantizations": ["float32"]})
+            export={"quantizations": ["float32"], "formats": ["tflite"]})
 first = automl.fit(folder, task="image_classification", **tiny)
 second = automl.fit(folder, task="image_classification", verbose=0, **tiny)
 pixels = np.stack([np.asarray(Image.open(path)) for path in images])

@@ -240,6 +240,21 @@ def test_terminal_shows_only_progress_lines(quickstart_run):
     assert "Downloading data from" not in stderr
 
 
+def test_the_terminal_shows_the_race_and_ends_with_the_trials_and_the_files(quickstart_run):
+    _, report, stderr = quickstart_run
+    lines = [line.split("] ", 1)[1] for line in stderr.splitlines() if line.startswith("[")]
+    trials = [line for line in lines if line.startswith("search    trial ")]
+    assert [line.split()[2] for line in trials] == ["1/2", "2/2"], trials
+    assert all("search time left" in line and "{" not in line for line in trials), trials
+    # The ranked trials when the search ends, and the exported files when the run ends.
+    header = lines.index(next(line for line in lines if line.startswith("search    rank")))
+    assert "val_accuracy" in lines[header] and lines[header + 2].split()[1:3] == ["1", "*"]
+    files = next(i for i, line in enumerate(lines) if line.startswith("done      file"))
+    shown = [line.split()[1] for line in lines[files + 2:-1]]
+    assert shown == [row["path"].rsplit("/", 1)[1] for row in report["exports"]]
+    assert "iB " in lines[files + 2] and lines[-2].endswith(" ms") and lines[-1].startswith("done      succeeded")
+
+
 def test_a_rerun_of_a_complete_run_redoes_nothing(quickstart_run):
     out, report, _ = quickstart_run
     again = run(out)
@@ -397,8 +412,10 @@ def test_sigterm_in_any_stage_of_a_rerun_leaves_the_finished_result_whole(quicks
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     before = _published(out)
+    # Other export settings (a gate, two files of four) make the rerun's result another one.
+    other = ["--set", "export.int8_accuracy_gate=0.06", "--set", "export.quantizations=[float32,int8]"]
     result = subprocess.run([sys.executable, "-c", _TERMINATE_AT, stage, "run", "pipelines/quickstart.yaml",
-                             "--out", str(out), *FAST, "--set", "export.int8_accuracy_gate=0.06"],
+                             "--out", str(out), *FAST, *other],
                             cwd=REPO, capture_output=True, text=True, timeout=600)
     assert result.returncode == 143, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
@@ -412,7 +429,7 @@ def test_sigterm_in_any_stage_of_a_rerun_leaves_the_finished_result_whole(quicks
     assert partial["error"].endswith("while publishing the result" if stage == "publish" else f"the {stage} stage")
     # The next run finishes what was cut and publishes the new result whole.
     if stage == "publish":
-        again = run(out, "--set", "export.int8_accuracy_gate=0.06")
+        again = run(out, *other)
         assert again.returncode == 0, again.stderr[-3000:]
         new = json.loads((out / "report.json").read_text())
         assert new["fingerprint"] == partial["fingerprint"] and new["status"] == "succeeded"
@@ -469,7 +486,8 @@ def test_kill_9_during_finetuning_then_the_same_command_continues_from_the_last_
     out = tmp_path / "run"
     shutil.copytree(quickstart_run[0], out)
     shutil.rmtree(out / "finetune")  # its epochs would count as this run's before it starts
-    longer = ["--set", "finetune.epochs=6", "--set", "finetune.patience=20"]
+    # Two files, not four: the export is what the last kill needs, not every quantization.
+    longer = ["--set", "finetune.epochs=6", "--set", "finetune.patience=20", "--set", "export.quantizations=[float32,int8]"]
     command = [sys.executable, "-m", "automl", "run", "pipelines/quickstart.yaml", "--out", str(out), *FAST, *longer]
     with open(tmp_path / "first.log", "w") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log)

@@ -134,3 +134,10 @@ def test_the_report_reads_well_in_chromium(gan_run):
     from tests.report_browser import assert_report_reads_well
 
     assert_report_reads_well(gan_run.out_dir, "image_generation", ("Test metrics",))
+
+
+def test_the_docs_predict_commands_run_as_written(gan_run, tmp_path):
+    from tests.docs_commands import run_page_commands
+
+    run_page_commands("tasks/image_generation.md", gan_run.out_dir, tmp_path)
+    assert (tmp_path / "grid.png").exists() and (tmp_path / "shoes.png").exists()

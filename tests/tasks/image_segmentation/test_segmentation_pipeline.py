@@ -145,3 +145,14 @@ def test_the_report_reads_well_in_chromium(nuclei_run):
 
     result, _, _ = nuclei_run
     assert_report_reads_well(result.out_dir, "image_segmentation", ("Test metrics",))
+
+
+def test_the_docs_predict_commands_run_as_written(nuclei_run, tmp_path):
+    import tifffile
+
+    from tests.docs_commands import run_page_commands
+
+    result, image, _ = nuclei_run
+    tifffile.imwrite(tmp_path / "cells.tif", image[:160, :200])
+    run_page_commands("tasks/image_segmentation.md", result.out_dir, tmp_path)
+    assert (tmp_path / "masks" / "cells_mask.png").exists()

