@@ -85,6 +85,10 @@ def float32_copy(model):
     itself when no layer is mixed)."""
     import keras
 
+    # Read from the layers first: a model trained in float32 (a GAN's, a subclassed model without
+    # get_config) is never serialized.
+    if not any(is_mixed(layer.dtype_policy.name) for layer in model._flatten_layers(include_self=True)):
+        return model
     config = keras.saving.serialize_keras_object(model)
     if not _has_mixed_policy(config):
         return model

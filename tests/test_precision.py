@@ -97,3 +97,19 @@ def test_a_run_that_fails_after_choosing_mixed_precision_leaves_the_process_in_f
     assert keras.mixed_precision.global_policy().name == "float32"
     inputs = keras.Input((4,))
     assert keras.layers.Dense(2)(inputs).dtype == "float32"
+
+
+def test_a_float32_model_without_a_config_is_its_own_copy():
+    """A subclassed model (the GAN's) that cannot be serialized is trained in float32: returned as it is."""
+
+    class Pair(keras.Model):
+        def __init__(self, first, second):
+            super().__init__()
+            self.first, self.second = first, second
+
+        def call(self, inputs):
+            return self.second(self.first(inputs))
+
+    pair = Pair(keras.layers.Dense(3), keras.layers.Dense(2))
+    pair(np.zeros((1, 4), "float32"))
+    assert float32_copy(pair) is pair
