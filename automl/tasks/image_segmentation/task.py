@@ -237,8 +237,9 @@ class SegmentationView(ReportView):
         if "per_class_iou" not in metrics:
             return []
         names = report.get("dataset", {}).get("class_names") or [str(i) for i in range(len(metrics["per_class_iou"]))]
-        exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})]
+        exports = [e for e in report.get("exports", []) if "per_class_iou" in e.get("test_metrics", {})
+                   and e.get("format") == "tflite"]  # the .keras and SavedModel rows are the Keras model
         rows = [[name, metrics["per_class_iou"][i], metrics["per_class_dice"][i],
                  *(e["test_metrics"]["per_class_iou"][i] for e in exports)] for i, name in enumerate(names)]
-        headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e.get('quantization')} TFLite)" for e in exports)]
+        headers = ["class", "IoU (Keras)", "Dice (Keras)", *(f"IoU ({e['path'].rsplit('/', 1)[-1]})" for e in exports)]
         return [("Per-class IoU (test split)", table(headers, rows))]

@@ -225,10 +225,11 @@ class DetectionView(ReportView):
         metrics = report.get("test_metrics", {})
         if "per_class" not in metrics:
             return []
-        exports = [e for e in report.get("exports", []) if "per_class" in e.get("test_metrics", {})]
+        exports = [e for e in report.get("exports", []) if "per_class" in e.get("test_metrics", {})
+                   and e.get("format") == "tflite"]  # the .keras and SavedModel rows are the Keras model
         rows = [[name, values["ap50"], values["ap"],
                  *(e["test_metrics"]["per_class"].get(name, {}).get("ap50") for e in exports)]
                 for name, values in metrics["per_class"].items()]
         headers = ["class", "AP50 (Keras)", "AP 0.5:0.95 (Keras)",
-                   *(f"AP50 ({e.get('quantization')} TFLite)" for e in exports)]
+                   *(f"AP50 ({e['path'].rsplit('/', 1)[-1]})" for e in exports)]
         return [("AP per class (test split)", table(headers, rows))]
