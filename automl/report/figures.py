@@ -62,18 +62,21 @@ def exports_chart(rows: list[dict], metric: str | None) -> str | None:
         return None
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    for row in points:
+    for index, row in enumerate(sorted(points, key=lambda r: r["bytes"])):
         size, value = row["bytes"] / 1024, row["test_metrics"][metric]
         ax.scatter([size], [value], s=60, color="crimson" if row.get("rejected") else "#1f77b4")
         latency = f", {row['latency_ms']:.3g} ms" if row.get("latency_ms") is not None else ""
         ax.annotate(f"{Path(row['path']).stem.replace('model_', '')}{latency}", (size, value),
-                    textcoords="offset points", xytext=(6, 6))
-    ax.set_xscale("log")
-    from matplotlib.ticker import FuncFormatter
+                    textcoords="offset points", xytext=(6, 6 if index % 2 == 0 else -16))  # neighbours apart
+    from matplotlib.ticker import FuncFormatter, NullFormatter
 
-    for axis_format in (ax.xaxis.set_major_formatter, ax.xaxis.set_minor_formatter):
-        axis_format(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    ax.set_xlabel("file size (KiB, log scale)")
+    sizes = [row["bytes"] / 1024 for row in points]
+    wide = max(sizes) / max(min(sizes), 1e-9) > 20  # a log scale only where sizes span decades
+    if wide:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks ran into each other
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.set_xlabel("file size (KiB, log scale)" if wide else "file size (KiB)")
     ax.set_ylabel(f"{metric.replace('_', ' ')} on LiteRT (test)")
     ax.grid(alpha=0.3)
     ax.margins(x=0.25, y=0.25)

@@ -7,6 +7,7 @@ One self-contained file (figures inline as PNG): tables of values, never JSON; n
 from __future__ import annotations
 
 import html
+import re
 from pathlib import Path
 
 from automl import readable
@@ -25,7 +26,8 @@ def table(headers: list[str], rows: list[list], numeric: bool = True) -> str:
 def _cell(value, numeric: bool) -> str:
     if isinstance(value, Raw):
         return f"<td>{value.markup}</td>"
-    is_number = numeric and isinstance(value, (int, float)) and not isinstance(value, bool)
+    is_number = (numeric and isinstance(value, (int, float)) and not isinstance(value, bool)
+                 or isinstance(value, str) and re.fullmatch(r"[\d.,]+ (KiB|MiB)", value) is not None)
     return f"<td class='num'>{escape(readable.number(value))}</td>" if is_number else f"<td>{escape(readable.phrase(value))}</td>"
 
 
