@@ -198,12 +198,12 @@ def _finetune(report: dict) -> str:
                 f"<p>Kept {escape(tuned['kept'])}: {escape(tuned['why'])}</p>"
                 + table(["trial", "validation", "epochs", "time", "parameters"], rows))
     history = tuned.get("history")
-    if history:
-        best = report.get("best", {}).get("objective", {})
-        curves = figures.learning_curves(history, best.get("name"), best.get("direction"))
+    best = report.get("best", {}).get("objective", {})
+    curves = figures.learning_curves(history, best.get("name"), best.get("direction")) if history else None
+    if curves:  # a task whose epochs log no train/validation pairs (a GAN's) draws its own
         out += "<h2>Fine-tuning learning curves</h2>" + _img(curves, "learning curves")
-        if tuned.get("stages"):
-            out += "<p>" + escape("; ".join(tuned["stages"])) + "</p>"
+    if tuned.get("stages"):
+        out += ("" if curves else "<h2>Fine-tuning</h2>") + "<p>" + escape("; ".join(tuned["stages"])) + "</p>"
     return out
 
 

@@ -2,6 +2,7 @@
 without training it again, and two bundles compared."""
 
 import json
+import shutil
 import zipfile
 
 import numpy as np
@@ -128,6 +129,14 @@ def test_a_finished_run_is_reexported_compressed_and_diffed(sample_dir, tmp_path
     assert 0 < row["vs_model_float32_agreement"] <= 1 and row["gzip_bytes"] < row["bytes"]
     float32 = next(r for r in compared if r["bundle"] == "export" and r["file"] == "model_float32.tflite")
     assert float32["vs_model_float32_agreement"] == 1.0
+
+    # docs/compression.md's commands, as written, on this run (its own folder: export-2 is the page's).
+    from tests.docs_commands import run_page_commands
+
+    shutil.rmtree(new)
+    (run / "export-2.zip").unlink()
+    exported, diffed = run_page_commands("compression.md", run, tmp_path / "docs", kinds=("export", "diff"))
+    assert "model_prune_qat_int8.tflite" in diffed.stdout
 
 
 def test_compression_settings_read_as_users_write_them():
