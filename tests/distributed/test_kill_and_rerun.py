@@ -17,7 +17,7 @@ SETTINGS = ["search.max_trials=3", "search.epochs=2", "search.strategy=random", 
 #: Where each stage is killed: the first progress line that shows it under way.
 KILL_AT = {
     "data": re.compile(r"\] run "),
-    "search": re.compile(r"\] search +trial 0001 \("),  # the first trial finished, the second started
+    "search": re.compile(r"\] search +trial 2/\d+ "),  # the first trial finished, the second started
     # The first trial's first epoch done and kept (progress.json), its second under way.
     "search trial": re.compile(r"\] search +\S+ epoch 1/2 "),
     "finetune": re.compile(r"\] finetune .* epoch 2/"),  # two fine-tuning epochs done
