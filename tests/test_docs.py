@@ -67,7 +67,10 @@ def _automl_commands() -> dict[str, list[str]]:
     return found
 
 
-@pytest.mark.parametrize("command", sorted(_automl_commands()), ids=lambda c: c[:80])
+AUTOML_COMMANDS = _automl_commands()
+
+
+@pytest.mark.parametrize("command", sorted(AUTOML_COMMANDS), ids=lambda c: c[:80])
 def test_every_automl_command_in_the_docs_parses_and_runs_its_file_checks(command, tmp_path, monkeypatch):
     """Each command is one the CLI accepts (the task's own predict options included); a run's
     pipeline file is validated with its data (TensorFlow-free, in-process: a fraction of a second)."""
@@ -76,7 +79,7 @@ def test_every_automl_command_in_the_docs_parses_and_runs_its_file_checks(comman
     from automl.cli import _parser, main
 
     argv = shlex.split(command)[1:]
-    pages = _automl_commands()[command]
+    pages = AUTOML_COMMANDS[command]
     args, extra = _parser().parse_known_args(argv)
     assert args.command, argv
     if args.command == "predict":

@@ -37,3 +37,18 @@ def test_values_read_as_people_read_them_never_as_json(tmp_path):
     assert "<h1>Image classification</h1>" in page  # an API run was titled image_classification (image_classification)
     assert "DataError: first line" in page and "Traceback" not in page
     assert "train 700 · val 150 · test 150" in page and '{"' not in page and "14.9000" not in page
+
+
+def test_the_report_names_the_file_the_model_card_tells_apps_to_ship(tmp_path):
+    """The smallest file MediaPipe ran (the card's choice), not merely the smallest kept; without
+    MediaPipe (forecasters), the smallest file kept."""
+    ran = {"vs_keras": {"agreement": 1.0}}
+    rows = [{"path": "/x/model_int4.tflite", "format": "tflite", "bytes": 90_000, "mediapipe": {"error": "no"}},
+            {"path": "/x/model_int8.tflite", "format": "tflite", "bytes": 200_000, "mediapipe": ran},
+            {"path": "/x/model_float32.tflite", "format": "tflite", "bytes": 700_000, "mediapipe": ran}]
+    report = {"status": "succeeded", "task": "image_classification", "exports": rows}
+    write_html_report(report, tmp_path / "report.html")
+    assert "model_int8.tflite</div><div class='note'>the smallest file MediaPipe ran" in (tmp_path / "report.html").read_text()
+    report["exports"] = [{k: v for k, v in row.items() if k != "mediapipe"} for row in rows]
+    write_html_report(report, tmp_path / "report.html")
+    assert "model_int4.tflite</div><div class='note'>the smallest file kept" in (tmp_path / "report.html").read_text()

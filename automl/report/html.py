@@ -89,17 +89,21 @@ def _summary(report: dict) -> str:
 
 
 def _file_to_ship(report: dict):
-    """The smallest TFLite file kept (not left out by its accuracy gate)."""
-    kept = [e for e in report.get("exports", []) if e.get("format") == "tflite" and "bytes" in e
-            and not e.get("rejected")]
-    return min(kept, key=lambda e: e["bytes"]) if kept else None
+    """The file the model card tells apps to ship (`app_snippets.pick_file`: the smallest MediaPipe
+    ran), else the smallest TFLite file kept (a task MediaPipe has no API for)."""
+    from automl.app_snippets import pick_file
+
+    rows = report.get("exports", [])
+    kept = [e for e in rows if e.get("format") == "tflite" and "bytes" in e and not e.get("rejected")]
+    return pick_file(rows) or (min(kept, key=lambda e: e["bytes"]) if kept else None)
 
 
 def _ship_reason(report: dict, row: dict) -> str:
     metric = report.get("headline_metric")
     value = (row.get("test_metrics") or {}).get(metric)
     shown = f", {metric.replace('_', ' ')} {readable.number(value)} on LiteRT" if value is not None else ""
-    return f"the smallest file kept: {readable.size(row['bytes'])}{shown}"
+    which = "the smallest file MediaPipe ran" if "vs_keras" in (row.get("mediapipe") or {}) else "the smallest file kept"
+    return f"{which}: {readable.size(row['bytes'])}{shown}"
 
 
 def _metrics(report: dict) -> str:

@@ -15,14 +15,10 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray, num_classes: i
     predicted = np.asarray(probs).argmax(axis=-1)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
-    true_pos = np.diag(confusion).astype(float)
-    precision = np.divide(true_pos, confusion.sum(0), out=np.zeros(num_classes), where=confusion.sum(0) > 0)
-    recall = np.divide(true_pos, confusion.sum(1), out=np.zeros(num_classes), where=confusion.sum(1) > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(num_classes), where=denom > 0)
-    present = confusion.sum(1) > 0
+    _, _, f1, support = _precision_recall_f1(confusion)
+    present = support > 0
     return {
-        "accuracy": float(true_pos.sum() / max(len(labels), 1)),
+        "accuracy": float(np.trace(confusion) / max(len(labels), 1)),
         "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
         "per_class_f1": [round(float(v), 4) for v in f1],
         "confusion_matrix": confusion.tolist(),
@@ -90,15 +86,21 @@ class ClassificationView(ReportView):
                 ("Confusion matrix (test split; rows are the true class)", toggle("confusion", views))]
 
 
-def per_class_scores(matrix) -> list[tuple[float, float, float, int]]:
-    """(precision, recall, F1, support) per class of a confusion matrix whose rows are the truth."""
+def _precision_recall_f1(matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall, F1 and support per class of a confusion matrix whose rows are the truth
+    (0 where a class is never predicted or never true)."""
     confusion = np.asarray(matrix, dtype=float)
     true_pos, predicted, actual = np.diag(confusion), confusion.sum(0), confusion.sum(1)
     precision = np.divide(true_pos, predicted, out=np.zeros_like(true_pos), where=predicted > 0)
     recall = np.divide(true_pos, actual, out=np.zeros_like(true_pos), where=actual > 0)
     total = precision + recall
     f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(true_pos), where=total > 0)
-    return [(float(p), float(r), float(f), int(n)) for p, r, f, n in zip(precision, recall, f1, actual)]
+    return precision, recall, f1, actual
+
+
+def per_class_scores(matrix) -> list[tuple[float, float, float, int]]:
+    """(precision, recall, F1, support) per class, as the report's per-class table shows them."""
+    return [(float(p), float(r), float(f), int(n)) for p, r, f, n in zip(*_precision_recall_f1(matrix))]
 
 
 def confusion_table(matrix, names: list[str]) -> str:
