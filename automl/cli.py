@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="train the trials a chief hands out (same file and run directory), then stop")
     run.add_argument("--chief-address", metavar="HOST:PORT", help="the chief a worker works for")
     run.add_argument("--worker-id", help="this worker's id (default worker-<host>-<pid>)")
+    run.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                     help="run the search's trials on a Ray cluster (search.engine: ray): the one at ADDRESS "
+                          "(HOST:PORT, ray://HOST:10001), or auto: the running one, else a local one")
     validate = sub.add_parser("validate", help="check a pipeline file and its data (read as the run reads it, "
                                                "without training or TensorFlow); print the resolved config",
                               parents=[common])
@@ -185,6 +188,13 @@ def _run(args) -> int:
         raise ConfigError("--chief and --worker: a process is one or the other")
     if (args.listen and not args.chief) or ((args.chief_address or args.worker_id) and not args.worker):
         raise ConfigError("--listen goes with --chief; --chief-address and --worker-id go with --worker")
+    if args.ray and (args.chief or args.worker):
+        raise ConfigError("--ray and --chief/--worker: Ray runs the trials where --chief and --worker would; "
+                          "choose one")
+    if args.ray:
+        config.search.engine = "ray"
+        if args.ray != "auto":
+            config.search.ray.address = args.ray
     from automl import distributed
 
     if args.worker:

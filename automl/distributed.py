@@ -108,3 +108,13 @@ def role() -> str | None:
     if not os.environ.get("KERASTUNER_ORACLE_IP"):
         return None
     return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
+
+
+def require_ray(engine: str) -> None:
+    """`search.engine: ray` without Ray installed: one line before any work."""
+    if engine != "ray":
+        return
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("search.engine: ray needs Ray, the optional extra: pip install 'automl[ray]'")

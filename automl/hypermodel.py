@@ -183,6 +183,8 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         self.trial_id: Optional[str] = None
         #: The running trial's folder, where its last finished epoch is kept (None: not kept).
         self.progress_dir: Optional[Path] = None
+        #: Called after each epoch is kept (a Ray trial copies its folder to the cluster's storage).
+        self.epoch_kept: Optional[Callable[[], None]] = None
 
     def build(self, hp):
         chosen = hp.Choice("family", list(self.hypermodels))
@@ -208,7 +210,8 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         if self.progress_dir is not None:
             # After KerasTuner's best-epoch checkpoint in the list: what is kept names an epoch
             # whose best weights are already saved.
-            keep = KeepEachEpoch(hypermodel.task, self.progress_dir, _best_epoch_checkpoint(callbacks))
+            keep = KeepEachEpoch(hypermodel.task, self.progress_dir, _best_epoch_checkpoint(callbacks),
+                                 then=self.epoch_kept)
             initial_epoch = keep.resume(model, initial_epoch)
             callbacks = [*(callbacks or []), keep]
         with hp.name_scope(hp.get("family")):
@@ -253,9 +256,9 @@ class KeepEachEpoch(keras.callbacks.Callback):
     Weights and optimizer first, then `progress.json` naming their epoch: a kill between the two
     trains one epoch again, never skips one."""
 
-    def __init__(self, task, folder: Path, best_checkpoint=None):
+    def __init__(self, task, folder: Path, best_checkpoint=None, then: Optional[Callable[[], None]] = None):
         super().__init__()
-        self.task, self.folder, self.best_checkpoint = task, Path(folder), best_checkpoint
+        self.task, self.folder, self.best_checkpoint, self.then = task, Path(folder), best_checkpoint, then
         self.history: dict[str, list] = {}
 
     def resume(self, model, initial_epoch: int) -> int:
@@ -287,6 +290,8 @@ class KeepEachEpoch(keras.callbacks.Callback):
         best = getattr(self.best_checkpoint, "best_value", None)
         write_json(self.folder / PROGRESS, {"epochs_done": epoch + 1, "history": self.history,
                                             "best": best if best is not None and math.isfinite(best) else None})
+        if self.then is not None:
+            self.then()
 
 
 def forget_progress(folder: Path) -> None:

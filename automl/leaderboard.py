@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 #: The columns of a row, in the order tables show them.
-COLUMNS = ("rank", "trial", "family", "rung", "status", "objective", "epochs", "seconds", "parameters", "notes")
+COLUMNS = ("rank", "trial", "family", "rung", "status", "objective", "epochs", "seconds", "parameters", "ran_on", "notes")
 
 
 def leaderboard_rows(report: dict, baselines: bool = True) -> list[dict]:
@@ -26,13 +26,14 @@ def leaderboard_rows(report: dict, baselines: bool = True) -> list[dict]:
                      "status": trial.get("status"), "objective": trial.get("objective"),
                      "epochs": len(history) or None, "seconds": trial.get("seconds"), "parameters": trial.get("params"),
                      "best": trial["trial_id"] == best.get("trial_id"), "hyperparameters": trial.get("hyperparameters", {}),
-                     "notes": notes})
+                     # The worker (chief and workers) or Ray node that trained it; None in one process.
+                     "ran_on": trial.get("worker"), "notes": notes})
     if baselines:  # rules need no training; their validation score is on the objective's scale
         described = report.get("baseline_notes", {})
         for name, value in report.get("baseline_validation", {}).items():
             rows.append({"trial": f"baseline/{name}", "family": "baseline", "rung": None, "status": "baseline",
                          "objective": value, "epochs": None, "seconds": None, "parameters": 0, "best": False,
-                         "hyperparameters": {}, "notes": described.get(name, "rule, no parameters")})
+                         "hyperparameters": {}, "ran_on": None, "notes": described.get(name, "rule, no parameters")})
     sign = -1 if direction == "max" else 1
     rows.sort(key=lambda row: (row["objective"] is None, sign * (row["objective"] or 0)))
     for rank, row in enumerate(rows, 1):
@@ -77,7 +78,12 @@ def terminal_lines(report: dict, limit: int = 10) -> list[str]:
     cells = [[row["rank"] or "-", ("* " if row["best"] else "") + row["trial"], row["status"], number(row["objective"]),
               row["epochs"] or "-", format_seconds(row["seconds"]) if row["seconds"] is not None else "-"]
              for row in rows[:limit]]
-    lines = text_table(["rank", "trial", "status", objective_name(report), "epochs", "time"], cells, right={0, 3, 4, 5})
+    headers = ["rank", "trial", "status", objective_name(report), "epochs", "time"]
+    if any(row["ran_on"] for row in rows):  # a search spread over workers or Ray nodes
+        headers.append("ran on")
+        for cell, row in zip(cells, rows):
+            cell.append(row["ran_on"] or "-")
+    lines = text_table(headers, cells, right={0, 3, 4, 5})
     if len(rows) > limit:
         lines.append(f"... {len(rows) - limit} more in the report")
     return lines

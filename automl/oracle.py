@@ -116,6 +116,8 @@ class CrossFamilyOracle(keras_tuner.Oracle):
                  spend_time_left: bool = False, **kwargs):
         super().__init__(max_trials=None, **kwargs)
         self.lease_seconds = lease_seconds
+        #: Trials run as Ray tasks (`ray_search.py`): `ran_by` names each trial's node.
+        self.on_ray = False
         #: trial id -> when its worker last reported; trial id -> the tuner (worker) that ran it.
         self.reported: dict[str, float] = {}
         #: When each running trial was handed out, and the fewest seconds a trial of each family

@@ -52,10 +52,12 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None, comm
         command: what started the run (`automl run ...`, `automl.fit(...)`), for the report.
     """
     from automl.compression import require_tfmot
+    from automl.distributed import require_ray
     from automl.runtime import refuse_multi_worker
 
     refuse_multi_worker()  # before any work, not after the data and the selection
     require_tfmot(config.export.compression.techniques)
+    require_ray(config.search.engine)
     out = Path(out_dir or config.output_dir())
     with run_directory_lock(out, "run"), policy_restored_after():
         return _run_locked(config, arrays, out, command)

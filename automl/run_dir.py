@@ -201,7 +201,9 @@ def data_fingerprint(path: str, arrays=None) -> str:
 
 #: Search settings that bound how many trials run, not what a trial does: changing them
 #: continues the saved trials instead of discarding them.
-SEARCH_BUDGET_KEYS = {"time_limit", "max_trials", "max_consecutive_failed_trials", "lease"}
+#: Search keys a search's trials do not depend on: its budgets, and where trials run (a search moves
+#: between one process, chief and workers and a Ray cluster and resumes).
+SEARCH_BUDGET_KEYS = {"time_limit", "max_trials", "max_consecutive_failed_trials", "lease", "engine", "ray"}
 
 
 def fingerprint(*parts) -> str:

@@ -70,7 +70,7 @@ def choose_runtime(config) -> Runtime:
     if wanted == "tpu" or (wanted == "auto" and _tpu_visible()):
         strategy, name = _tpu_strategy(), "TPUStrategy"
     elif wanted == "mirrored" or (wanted == "auto" and len(gpus) > 1 and trainer.data_parallel):
-        strategy, name = tf.distribute.MirroredStrategy(), "MirroredStrategy"
+        strategy, name = mirrored_strategy(), "MirroredStrategy"
     elif wanted == "gpu" or (wanted == "auto" and gpus):
         if not gpus:
             raise RuntimeError("runtime.strategy is 'gpu' but TensorFlow sees no GPU")
@@ -97,6 +97,17 @@ def choose_runtime(config) -> Runtime:
     train_in(policy)
     devices = [d.name for d in tf.config.list_logical_devices() if d.device_type != "CPU"] or ["CPU"]
     return Runtime(strategy, name, devices, policy)
+
+
+def mirrored_strategy():
+    """MirroredStrategy over this host's GPUs; without GPUs, over its logical CPU devices when there
+    are several (`tf.config.set_logical_device_configuration`: how a test splits one CPU in two)."""
+    import tensorflow as tf
+
+    if tf.config.list_logical_devices("GPU"):
+        return tf.distribute.MirroredStrategy()
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(cpus if len(cpus) > 1 else None)
 
 
 def _tpu_visible() -> bool:

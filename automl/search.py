@@ -102,7 +102,8 @@ def search_settings(config, selection) -> str:
     computed on the user's config, before time limits are shortened by time already spent."""
     from automl.run_dir import fingerprint
 
-    return fingerprint(config.search.model_dump(mode="json"), config.time_limit,
+    # Where trials run (engine, cluster) is not what they found: a search moves between them and resumes.
+    return fingerprint(config.search.model_dump(mode="json", exclude={"engine", "ray"}), config.time_limit,
                        [c.family for c in selection.candidates])
 
 
@@ -130,6 +131,24 @@ def run_search(config, task, data, selection, runtime, out_dir: Path, settings: 
     return result
 
 
+def search_hypermodel(config, task, data, selection, deadline: Optional[float]):
+    """Every selected family as one HyperModel, each on its seeded sample of the training part
+    (and the validation part's), and those samples by family: the same wherever a trial runs."""
+    val_idx = None
+    if task.examples.count(data, "val") > VAL_SAMPLE:
+        val_idx = task.examples.sample(data, "val", VAL_SAMPLE, config.seed)
+    train_indices = {c.family: trial_sample(config.search, get_family(c.family), task, data, config.seed)
+                     for c in selection.candidates}
+    hypermodel = FamiliesHyperModel({
+        c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
+                                 train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
+                                 label=c.family, seed=config.seed,
+                                 max_model_mb=config.constraints.max_model_mb)
+        for c in selection.candidates
+    })
+    return hypermodel, train_indices
+
+
 def _search(config, task, data, selection, runtime, folder: Path, time_limit: Optional[float]) -> SearchResult:
     # KerasTuner prints each failed trial's traceback; we print one line, and report.json keeps it.
     # Its DEBUG switch is the only way to say so (no public route in 1.4.8).
@@ -143,35 +162,28 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
     direction = task.goal.direction if search.objective == "auto" else _direction(objective_name)
     objective = keras_tuner.Objective(objective_name, direction)
 
-    val_idx = None
-    if task.examples.count(data, "val") > VAL_SAMPLE:
-        val_idx = task.examples.sample(data, "val", VAL_SAMPLE, config.seed)
-    train_indices = {c.family: trial_sample(search, get_family(c.family), task, data, config.seed)
-                     for c in selection.candidates}
+    hypermodel, train_indices = search_hypermodel(config, task, data, selection, deadline)
     train_size = task.examples.count(data, "train")
     sizes = sorted({train_size if idx is None else len(idx) for idx in train_indices.values()})
 
     notes: list[str] = []
     epochs = trial_epochs(search, time_limit)
     shared = search.epochs == "auto" and deadline is not None
-    hypermodel = FamiliesHyperModel({
-        c.family: TaskHyperModel(get_family(c.family), task, data, pretrained=c.pretrained,
-                                 train_indices=train_indices[c.family], val_indices=val_idx, deadline=deadline,
-                                 label=c.family, seed=config.seed,
-                                 max_model_mb=config.constraints.max_model_mb)
-        for c in selection.candidates
-    })
     families = [c.family for c in selection.candidates]
     known_good = [{"family": c.family, **values} for c in selection.candidates for values in c.known_good]
     pinned = {k: v for k, v in search.hyperparameters.items() if v != "auto"}
+    on_ray = search.engine == "ray" and role() is None
     oracle = CrossFamilyOracle(
         families, known_good if search.known_good_first else [], new_trials=search.max_trials,
         deadline=deadline, epochs=epochs, epochs_grow=not shared, promote=search.strategy == "halving",
         pinned=pinned, objective=objective, seed=config.seed,
-        max_consecutive_failed_trials=search.max_consecutive_failed_trials, lease_seconds=search.lease,
+        max_consecutive_failed_trials=search.max_consecutive_failed_trials,
+        # On Ray the cluster notices a lost trial (its task fails and runs again): no leases.
+        lease_seconds=None if on_ray else search.lease,
         # A run-wide time limit with time-shared epochs is a budget to spend: the plan grows into it.
         spend_time_left=shared and config.time_limit is not None and config.spend_time_limit)
-    oracle.announce = role() == "chief"
+    oracle.announce = role() == "chief" or on_ray
+    oracle.on_ray = on_ray
     try:
         # KerasTuner prints "Reloading Tuner from ..." on stdout; we say it on our progress line.
         with contextlib.redirect_stdout(io.StringIO()):
@@ -204,8 +216,13 @@ def _search(config, task, data, selection, runtime, folder: Path, time_limit: Op
         say("search", "waiting for workers (automl run FILE --worker --chief-address HOST:PORT)")
     # KerasTuner 1.4.8 prints a condition's first value each time a trial crosses the wire
     # (conditions.Parent.to_proto); our progress lines go to stderr.
-    with contextlib.redirect_stdout(io.StringIO()) if role() else contextlib.nullcontext():
-        tuner.search(epochs=epochs, verbose=0)
+    if on_ray:
+        from automl.ray_search import search_on_ray
+
+        search_on_ray(tuner, config, task, data, selection, epochs=epochs, deadline=deadline)
+    else:
+        with contextlib.redirect_stdout(io.StringIO()) if role() else contextlib.nullcontext():
+            tuner.search(epochs=epochs, verbose=0)
     if role() == "worker":
         return None
     rows = trial_rows(tuner)

@@ -11,6 +11,14 @@ from __future__ import annotations
 from typing import Optional
 
 
+def global_batch(hp) -> int:
+    """The trial's batch size is each replica's: under MirroredStrategy a step takes that many
+    examples per device (the learning rate scales with it: `training.scaled_for_replicas`)."""
+    from automl.training import replicas
+
+    return int(hp.get("batch_size")) * replicas()
+
+
 class Trainer:
     """Supervised training of one task's models.
 
@@ -60,7 +68,9 @@ class Trainer:
         """(Re)compiles with the searched optimizer; fine-tuning passes its own learning rate."""
         from automl.training import make_optimizer
 
-        rate = hp.get("learning_rate") if learning_rate is None else learning_rate
+        from automl.training import scaled_for_replicas
+
+        rate = scaled_for_replicas(hp.get("learning_rate") if learning_rate is None else learning_rate)
         model.compile(optimizer=make_optimizer(hp.get("optimizer"), rate), loss=self.task.loss(hp),
                       metrics=self.task.metrics())
         # Its slot variables now, eagerly: built inside the first traced train step, their
@@ -74,7 +84,7 @@ class Trainer:
         KerasTuner reads the objective from (a `History`, or a dict of metric values)."""
         from automl.training import check_finite
 
-        batch_size = hp.get("batch_size")
+        batch_size = global_batch(hp)
         train = self.task.train_dataset(hp, data, "train", batch_size, indices=train_indices)
         val = self.task.train_dataset(hp, data, "val", batch_size, indices=val_indices, shuffle=False)
         history = model.fit(train, validation_data=val, epochs=epochs, initial_epoch=initial_epoch,
@@ -84,7 +94,7 @@ class Trainer:
 
     def validation_scores(self, model, hp, data) -> dict:
         """The model's loss and metrics on the validation part, named as `fit` logs them (val_...)."""
-        val = self.task.train_dataset(hp, data, "val", hp.get("batch_size"), shuffle=False)
+        val = self.task.train_dataset(hp, data, "val", global_batch(hp), shuffle=False)
         scores = model.evaluate(val, return_dict=True, verbose=0)
         return {f"val_{name}": float(value) for name, value in scores.items()}
 
@@ -95,7 +105,7 @@ class Trainer:
 
         from automl.training import check_finite
 
-        batch_size = hp.get("batch_size")
+        batch_size = global_batch(hp)
         train = self.task.train_dataset(hp, data, "train", batch_size).unbatch()
         val = self.task.train_dataset(hp, data, "val", batch_size).unbatch()
         both = train.concatenate(val).shuffle(20_000, reshuffle_each_iteration=True)

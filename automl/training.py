@@ -25,6 +25,31 @@ BATCH_SIZES = [32, 64, 128]
 ADAMW_WEIGHT_DECAY = 0.15
 
 
+def replicas() -> int:
+    """Devices the current `tf.distribute` strategy trains on at once (1 outside any)."""
+    import tensorflow as tf
+
+    return int(tf.distribute.get_strategy().num_replicas_in_sync)
+
+
+def scaled_for_replicas(rate):
+    """A learning rate for `replicas()` devices: the batch grows with them, so does the rate (the linear
+    rule: the same steps per example as on one device); said once per strategy. A schedule stays as is."""
+    count = replicas()
+    if count == 1 or not isinstance(rate, (int, float)):
+        return rate
+    from automl.progress import say
+
+    if _SAID_SCALING.get("replicas") != count:
+        _SAID_SCALING["replicas"] = count
+        say("runtime", f"{count} replicas (MirroredStrategy): each takes the trial's batch size, so a step takes "
+                       f"{count} times as many examples, and the learning rate is {count} times the searched one")
+    return float(rate) * count
+
+
+_SAID_SCALING: dict = {}
+
+
 def make_optimizer(name: str, learning_rate):
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)

@@ -65,13 +65,17 @@ class SearchTuner(keras_tuner.Tuner):
         hypermodel.tensorboard_dir = (str(self.tensorboard_root / self._tensorboard_run(trial))
                                       if self.tensorboard_root else None)
         hypermodel.progress_dir = Path(self.get_trial_dir(trial.trial_id))
+        self.announce(trial)
+        super().on_trial_begin(trial)
+
+    def announce(self, trial, where: str = "") -> None:
+        """The line a trial starts with: its place in the plan, family, id, rung, values (`where`: its node)."""
         values = trial.hyperparameters.values
         shown = " ".join(f"{key}={value}" for key, value in family_values(values).items())
         parent = values.get("tuner/trial_id")
         how = f", continues {parent} from epoch {values['tuner/initial_epoch']}" if parent else ""
         say("search", f"trial {self._position()}{values.get('family')} (id {trial.trial_id}, rung {rung_of(trial)}"
-                      f"{how}{self._time_left()}): {shown}")
-        super().on_trial_begin(trial)
+                      f"{how}{where}{self._time_left()}): {shown}")
 
     def _tensorboard_run(self, trial) -> str:
         """"small_cnn-0003": the family and the trial a promotion chain starts from, so a trial
@@ -130,20 +134,25 @@ class SearchTuner(keras_tuner.Tuner):
         stop_heartbeat()  # a trial that failed mid-epoch
         if trial.status in FAILED and trial.message:
             say("search", f"trial failed: {trial.message.strip().splitlines()[-1][:300]}")
-        # One file per tuner: workers sharing the run directory must not write over each other.
-        stats_file = Path(self.project_dir) / (TRIAL_STATS if self.tuner_id == "tuner0"
-                                               else f"trial_stats_{self.tuner_id}.json")
-        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
         family = self.hypermodel.of(trial.hyperparameters)
         release_memory(keep_gradients=self._gradients_before)
         forget_progress(self.get_trial_dir(trial.trial_id))
         written = _largest_h5(Path(self.get_trial_dir(trial.trial_id)))
         self._largest_checkpoint = max(self._largest_checkpoint or 0, written)
-        stats[trial.trial_id] = {"seconds": round(time.time() - self._trial_start, 1), "params": family.last_params,
-                                 "history": self._trial_history, "resident_mb": resident_mb()}
-        stats_file.write_text(json.dumps(stats))
+        self.keep_stats(trial.trial_id, {"seconds": round(time.time() - self._trial_start, 1),
+                                         "params": family.last_params, "history": self._trial_history,
+                                         "resident_mb": resident_mb()})
         family.last_params = None
         super().on_trial_end(trial)
+
+    def keep_stats(self, trial_id: str, entry: dict) -> None:
+        """Adds a trial's seconds, parameters, epoch objectives and memory to this tuner's stats file."""
+        # One file per tuner: workers sharing the run directory must not write over each other.
+        stats_file = Path(self.project_dir) / (TRIAL_STATS if self.tuner_id == "tuner0"
+                                               else f"trial_stats_{self.tuner_id}.json")
+        stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+        stats[trial_id] = entry
+        stats_file.write_text(json.dumps(stats))
 
 
 def _largest_h5(folder: Path) -> int:
@@ -174,7 +183,7 @@ def trial_rows(tuner) -> list[dict]:
             # trial's models and graphs are released.
             "resident_mb": stats.get(trial_id, {}).get("resident_mb"),
             "hyperparameters": family_values(values),
-            "worker": oracle.ran_by.get(trial_id) if role() == "chief" else None,
+            "worker": oracle.ran_by.get(trial_id) if role() == "chief" or oracle.on_ray else None,
             "error": (trial.message or "").strip().splitlines()[-1] if status in FAILED and trial.message else None,
             "_message": trial.message,
             "_trial": trial,

@@ -151,6 +151,44 @@ def check_encoding(value: str) -> str:
     return value
 
 
+class TrialResources(_Strict):
+    """What a search trial asks Ray for (`search.engine: ray`)."""
+
+    cpus: Union[Auto, float] = Field(
+        "auto", description="CPUs per trial; auto = a GPU node's CPUs per GPU where the cluster has GPUs, else the "
+                            "CPUs of its smallest node (one trial per CPU node at a time, as on one machine).")
+    gpus: Union[Auto, float] = Field(
+        "auto", description="GPUs per trial; auto = 1 where the cluster has GPUs, else 0. Several GPUs train the "
+                            "trial under MirroredStrategy on one host (the batch and learning rate scaled).")
+
+    @field_validator("cpus", "gpus")
+    @classmethod
+    def _not_negative(cls, value):
+        if value != "auto" and value < 0:
+            raise ValueError(f"expected 'auto' or a number >= 0. Received: {value!r}")
+        return value
+
+
+class RayConfig(_Strict):
+    """The search on a Ray cluster: the driver (this run) keeps the oracle, Ray runs each trial where the
+    resources it asks for are free and runs it again after a node or process is lost."""
+
+    address: Optional[str] = Field(
+        "auto", description="auto = the running cluster (RAY_ADDRESS, or `ray start` on this machine), else a "
+                            "local one for this run; HOST:PORT or ray://HOST:10001 = that cluster; local = a new "
+                            "local one.")
+    trial: TrialResources = Field(TrialResources(), description="What each trial asks for.")
+    families: dict[str, TrialResources] = Field(
+        default_factory=dict, description="What one family's trials ask for instead (e.g. bert: {gpus: 2}).")
+    max_retries: int = Field(
+        3, ge=0, description="Times Ray runs a trial again after its process or node is lost; it continues after "
+                             "its last kept epoch.")
+    storage: Optional[str] = Field(
+        None, description="Where trials keep checkpoints and epochs for the cluster: a path every node mounts or "
+                          "an fsspec URI (s3://, gs://...); none = the run directory itself, which every node "
+                          "must then see at the same path.")
+
+
 class SearchConfig(_Strict):
     families: Union[Auto, list[str]] = Field(
         "auto", description="auto = the selector's ranked choice; a list pins them."
@@ -186,6 +224,10 @@ class SearchConfig(_Strict):
     )
     max_families: Union[Auto, int] = "auto"
     max_consecutive_failed_trials: int = Field(5, ge=1)
+    engine: Literal["local", "ray"] = Field(
+        "local", description="local = trials in this process (or KerasTuner's chief and workers: automl run "
+                             "--chief/--worker); ray = each trial a Ray task on a cluster (automl run --ray).")
+    ray: RayConfig = Field(RayConfig(), description="search.engine: ray: the cluster and what trials ask for.")
     lease: Duration = Field(
         "10m", validate_default=True, description="Spread over workers (automl run --chief / --worker): a trial whose worker has not "
                            "reported an epoch for this long goes to another worker.")

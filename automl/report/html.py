@@ -181,12 +181,14 @@ def _leaderboard(report: dict) -> str:
     if not rows:
         return ""
     note = " (stopped by the time limit)" if report["search"].get("stopped_by_time_limit") else ""
+    spread = any(r["ran_on"] for r in rows)  # over workers or Ray nodes: say where each trial trained
     cells = [[r["rank"], ("★ " if r["best"] else "") + r["trial"], r["rung"], r["status"], r["objective"], r["epochs"],
               format_seconds(r["seconds"]) if r["seconds"] is not None else None, r["parameters"],
+              *([r["ran_on"]] if spread else []),
               first_line(r["notes"]) or readable.phrase(r["hyperparameters"])] for r in rows]
     return (f"<h2>Search trials, best first{note}</h2>"
             + table(["rank", "trial", "rung", "status", objective_name(report).replace("_", " "), "epochs", "time",
-                     "parameters", "hyperparameters / notes"], cells))
+                     "parameters", *(["ran on"] if spread else []), "hyperparameters / notes"], cells))
 
 
 def _finetune(report: dict) -> str:
