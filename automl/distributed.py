@@ -110,11 +110,26 @@ def role() -> str | None:
     return "chief" if "chief" in os.environ.get("KERASTUNER_TUNER_ID", "") else "worker"
 
 
-def require_ray(engine: str) -> None:
-    """`search.engine: ray` without Ray installed: one line before any work."""
+def require_ray(engine: str, address: str | None = "auto") -> None:
+    """`search.engine: ray` without Ray installed, or with a cluster address where nothing answers:
+    one line before any work (Ray itself would wait minutes for its GCS, printing native log lines)."""
     if engine != "ray":
         return
     import importlib.util
 
     if importlib.util.find_spec("ray") is None:
         raise ConfigError("search.engine: ray needs Ray, the optional extra: pip install 'automl[ray]'")
+    key = "search.ray.address"
+    if address == "auto" and os.environ.get("RAY_ADDRESS"):
+        address, key = os.environ["RAY_ADDRESS"], "RAY_ADDRESS"
+    if address in (None, "auto", "local"):
+        return
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(f"{key} {address!r}: expected HOST:PORT (the head's GCS, e.g. 10.0.0.5:6379), "
+                          f"ray://HOST:10001, auto or local")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as err:
+        raise ConfigError(f"{key} {address!r}: nothing answers there ({err.strerror or err}); start the head "
+                          f"with `ray start --head --port {port}`, or give the address it printed") from None

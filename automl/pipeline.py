@@ -57,7 +57,7 @@ def run_pipeline(config, arrays=None, out_dir: Optional[str | Path] = None, comm
 
     refuse_multi_worker()  # before any work, not after the data and the selection
     require_tfmot(config.export.compression.techniques)
-    require_ray(config.search.engine)
+    require_ray(config.search.engine, config.search.ray.address)
     out = Path(out_dir or config.output_dir())
     with run_directory_lock(out, "run"), policy_restored_after():
         return _run_locked(config, arrays, out, command)

@@ -31,6 +31,9 @@ _Status = keras_tuner.engine.trial.TrialStatus
 
 #: How often the driver looks at the cluster's nodes (a node joined or lost changes the trials at once).
 NODES_EVERY_SECONDS = 5.0
+#: A trial still pending this long after the search's time limit (waiting for a node that never came,
+#: or training past its share) is cancelled: the search's limit holds on a cluster too.
+LATE_SECONDS = 60.0
 
 
 def connect(address: Optional[str]):
@@ -106,8 +109,9 @@ def trial_resources(ray_config, family: str, nodes: list[dict]) -> dict:
     if gpus == "auto":
         gpus = 1 if gpu_nodes else 0
     if cpus == "auto":
-        if gpus:  # a GPU node's CPUs shared by its GPUs
-            cpus = max(1, int(min((r.get("CPU", 0) / r["GPU"] * gpus for r in gpu_nodes), default=1)))
+        if gpus:  # a GPU node's CPUs shared by its GPUs (of the nodes with that many GPUs)
+            holding = [r for r in gpu_nodes if r["GPU"] >= gpus]
+            cpus = max(1, int(min((r.get("CPU", 0) / r["GPU"] * gpus for r in holding), default=1)))
         else:  # a whole (smallest) node per trial, as a search on one machine trains
             cpus = max(1, int(min((r["CPU"] for r in cpu_nodes), default=1)))
     if nodes and not any(r.get("CPU", 0) >= cpus and r.get("GPU", 0) >= gpus for r in (n["Resources"] for n in nodes)):
@@ -186,6 +190,8 @@ class TrialsOnRay:
         self.free_slots: list[str] = []
         self.slots_made = 0
         self.last_epoch: dict[str, str] = {}
+        #: Trials cancelled past the search's time limit (`_cancel_if_late`).
+        self.cancelled: set[str] = set()
         self._nodes, self._nodes_at = [], 0.0
 
     def nodes(self) -> list[dict]:
@@ -217,6 +223,7 @@ class TrialsOnRay:
                     time.sleep(0.5)
                     continue
                 idle_since = None
+                self._cancel_if_late()
                 ready, _ = ray.wait(list(self.pending), num_returns=1, timeout=1.0)
                 self._read_reports()
                 for ref in ready:
@@ -225,6 +232,16 @@ class TrialsOnRay:
         finally:
             stop_heartbeat()
             for ref in self.pending:  # an error here: what still runs for this search stops
+                ray.cancel(ref, force=True)
+
+    def _cancel_if_late(self) -> None:
+        import ray
+
+        if self.job.deadline is None or time.time() < self.job.deadline + LATE_SECONDS:
+            return
+        for ref, (_, trial, _) in self.pending.items():
+            if trial.trial_id not in self.cancelled:
+                self.cancelled.add(trial.trial_id)
                 ray.cancel(ref, force=True)
 
     def _hand_out(self, room: int) -> bool:
@@ -283,7 +300,9 @@ class TrialsOnRay:
         except ray.exceptions.RayError as err:  # lost more often than max_retries allows
             first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
             trial.status = _Status.FAILED
-            trial.message = (f"lost on Ray after {self.config.search.ray.max_retries} retries "
+            trial.message = (f"cancelled: still running {LATE_SECONDS:.0f} s after the search's time limit"
+                             if trial.trial_id in self.cancelled else
+                             f"lost on Ray after {self.config.search.ray.max_retries} retries "
                              f"(search.ray.max_retries): {type(err).__name__}: {first}")
             say("search", f"trial {trial.trial_id} failed: {trial.message}")
             self.oracle.end_trial(trial)

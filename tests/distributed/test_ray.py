@@ -88,6 +88,7 @@ def test_trials_spread_over_both_nodes_each_once_with_its_node(cluster, tmp_path
     ids = {w.node_id[:8] for w in workers}
     nodes = [t["worker"].split()[-1] for t in trials]
     assert set(nodes) == ids, (nodes, ids)  # both nodes trained, and only they (the head asks for no trial)
+    print(f"\ntrials per node: {dict((n, nodes.count(n)) for n in sorted(ids))}")
     assert "Ray: the cluster at" in done.stderr and "on Ray, 1 CPU" in done.stderr
     # The report's table names each trial's node; the terminal shows no KerasTuner table.
     assert "Best val_accuracy So Far" not in done.stdout + done.stderr
@@ -129,6 +130,8 @@ def test_a_node_lost_mid_trial_the_trial_continues_on_the_other(cluster, tmp_pat
     # It went on after an epoch it had kept (at least the one seen), not from its first.
     assert after and after[0][1] > 1 and after[0][1] <= kept + 2, lines
     assert len(trials[trial_id]["history"]) == 6
+    print(f"\nnode {node} removed after trial {trial_id}'s epoch {kept}; it went on from epoch {after[0][1]} on "
+          f"node {other}; epoch lines of it: {[(e[1], e[3]) for e in lines]}")
     # Each epoch of it ran once, give or take the one under way when the node went.
     assert len(lines) <= 7
     ray_cluster.add_node(num_cpus=1)  # for the next test
@@ -173,3 +176,6 @@ def test_the_driver_killed_the_same_command_resumes_without_redoing_trials(clust
     assert 19 <= reported <= 20, (first_epochs, second_epochs)
     cut = running[0][0]
     assert min(e[1] for e in second_epochs if e[0] == cut) > 1  # the cut trial went on after its kept epochs
+    print(f"\nkilled after trials {sorted(set(ended))} ended and trial {cut} reached epoch {running[-1][1]}; "
+          f"epochs reported: {len(first_epochs)} before the kill + {len(second_epochs)} after = {reported} "
+          f"(uninterrupted: 20); trial {cut} went on from epoch {min(e[1] for e in second_epochs if e[0] == cut)}")
