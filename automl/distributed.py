@@ -1,4 +1,8 @@
-"""A search spread over processes and machines: KerasTuner's chief/worker (gRPC), our oracle on the chief.
+"""A search spread over processes on one box: KerasTuner's chief/worker (gRPC), our oracle on the chief.
+
+This path needs nothing beyond automl and suits one machine or a few started by hand; on a cluster,
+`search.engine: ray` (`ray_search.py`) places trials by resources and lets Ray notice lost nodes,
+where this path keeps leases and heartbeats of its own on an unauthenticated port.
 
 `automl run FILE --chief` runs the pipeline as on one machine, except that its search serves the
 oracle (`CrossFamilyOracle`, with leases) on `--listen` until every trial has ended, training none

@@ -75,7 +75,8 @@ def _local_cluster(options: dict) -> None:
     level = warner.level
     warner.setLevel(logging.ERROR)
     try:
-        ray.init(**options)
+        # "local": a new one; with no address Ray joins a cluster already running on this machine.
+        ray.init(address="local", **options)
     finally:
         warner.setLevel(level)
 

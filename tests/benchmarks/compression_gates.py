@@ -6,6 +6,7 @@ Usage:
     python tests/benchmarks/compression_gates.py runs/fashion_mnist_pqat/report.json
     python tests/benchmarks/compression_gates.py runs/fashion_mnist/export-2/report.json \
         --ptq runs/fashion_mnist/report.json
+    python tests/benchmarks/compression_gates.py --smoke RUN_DIR   # a toy quickstart pruned, then its gates
 """
 
 from __future__ import annotations
@@ -23,9 +24,21 @@ def rows_of(path: Path) -> tuple[list[dict], dict, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("report", type=Path)
+    parser.add_argument("report", type=Path, help="a report.json (with --smoke: the run directory to make)")
     parser.add_argument("--ptq", type=Path, help="the report holding the post-training int8 row (default: the same)")
+    parser.add_argument("--smoke", action="store_true", help="one epoch of pruning on a toy quickstart run first")
     args = parser.parse_args()
+    if args.smoke:
+        import subprocess
+        import sys
+
+        from smoke import QUICKSTART, TOY_IMAGES, toy_settings
+
+        subprocess.run([sys.executable, "-m", "automl", "run", str(QUICKSTART), "--out", str(args.report),
+                        *toy_settings(f"data.max_examples={TOY_IMAGES}", "export.quantizations=[int8]",
+                                      "export.compression.techniques=[prune]", "export.compression.epochs.prune=1")],
+                       check=True)
+        args.report = args.report / "report.json"
     rows, keras_metrics, headline = rows_of(args.report)
     ptq_rows = rows_of(args.ptq)[0] if args.ptq else rows
     ptq = next((r for r in ptq_rows if r.get("quantization") == "int8" and r.get("compression", "none") == "none"),

@@ -9,7 +9,7 @@ AutoKeras needs its own virtual environment (keras 3.12.4; pip's newest keras fa
     python3 -m venv /tmp/ak && /tmp/ak/bin/pip install autokeras==3.0.0 keras==3.12.4 "tensorflow==2.20.*" tensorboard
 
 Usage:
-    python tests/benchmarks/digits_peer.py OUT_DIR [--time-limit 3m] [--autokeras /tmp/ak/bin/python]
+    python tests/benchmarks/digits_peer.py OUT_DIR [--time-limit 3m] [--autokeras /tmp/ak/bin/python] [--smoke]
 """
 
 from __future__ import annotations
@@ -59,12 +59,13 @@ def digits_npz(path: Path) -> Path:
     return path
 
 
-def run_automl(npz: Path, out: Path, time_limit: str) -> dict:
+def run_automl(npz: Path, out: Path, time_limit: str, settings: tuple[str, ...] = ()) -> dict:
     pipeline = out / "digits.yaml"
     pipeline.write_text(f"schema_version: 1\nname: digits\nextends: image_classification\n"
                         f"data: {{path: {npz}}}\ntime_limit: {time_limit}\n")
     start = time.time()
-    subprocess.run([sys.executable, "-m", "automl", "run", str(pipeline), "--out", str(out / "automl")], check=True)
+    subprocess.run([sys.executable, "-m", "automl", "run", str(pipeline), "--out", str(out / "automl"), *settings],
+                   check=True)
     seconds = time.time() - start
     report = json.loads((out / "automl" / "report.json").read_text())
     tflite = {e["quantization"]: e for e in report["exports"] if e["format"] == "tflite"}
@@ -80,10 +81,16 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--time-limit", default="3m")
     parser.add_argument("--autokeras", help="python of a venv with autokeras 3.0.0 (skipped without)")
+    parser.add_argument("--smoke", action="store_true", help="automl alone, one trial of one epoch, no time limit")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     npz = digits_npz(args.out / "digits.npz")
-    ours = run_automl(npz, args.out, args.time_limit)
+    settings = ()
+    if args.smoke:
+        from smoke import toy_settings
+
+        settings, args.autokeras = tuple(toy_settings("export.quantizations=[float32,int8]")), None
+    ours = run_automl(npz, args.out, args.time_limit, settings)
     rows = [("automl", ours["accuracy"], ours["seconds"], ours["float32_bytes"],
              f"{ours['family']}, {ours['trials']} trials; int8 {ours['int8_accuracy']} "
              f"at {ours['int8_bytes']} bytes")]

@@ -5,7 +5,8 @@ the best the report scores (the model's own steadier variant among them), and ex
 smoothing from statsmodels as an outside reference (not a dependency of automl: it needs
 `pip install statsmodels pandas patsy`; without them its column says so).
 
-Usage: python tests/benchmarks/forecast_rules.py RUN_ROOT [--budget 4m] [--only air,co2]
+Usage: python tests/benchmarks/forecast_rules.py RUN_ROOT [--budget 4m] [--only air,co2] [--smoke]
+(--smoke: the first series only, one trial of one epoch, no backtests)
 
 Each series runs `automl.fit` with its budget (long: run it in the background), all on the same
 chronological split; every figure is on the test part, which nothing chose by.
@@ -98,8 +99,14 @@ def main(argv: list[str]) -> int:
     parser.add_argument("root")
     parser.add_argument("--budget", default="4m")
     parser.add_argument("--only", default="")
+    parser.add_argument("--smoke", action="store_true")
     args = parser.parse_args(argv)
     import automl
+
+    from smoke import TOY_RUN
+
+    toy = {k: v for k, v in TOY_RUN.items() if k != "time_limit"} if args.smoke else {}
+    budget = None if args.smoke else args.budget
 
     root = Path(args.root)
     root.mkdir(parents=True, exist_ok=True)
@@ -107,13 +114,15 @@ def main(argv: list[str]) -> int:
         if args.only and not any(key in name for key in args.only.split(",")):
             continue
         out = root / name.split()[0]
-        result = automl.fit(str(path), task="time_series_forecasting", output=str(out), data=settings,
-                            time_limit=args.budget, export={"formats": ["tflite"], "quantizations": ["float32"]})
+        sections = {"export": {"formats": ["tflite"], "quantizations": ["float32"]}, **toy}
+        data = {**settings, "backtests": 0} if args.smoke else settings
+        result = automl.fit(str(path), task="time_series_forecasting", output=str(out), data=data,
+                            time_limit=budget, **sections)
         report = result.report
         rules = report["baselines"]
         inference = report.get("inference") or {}
         row = {
-            "series": name, "budget": args.budget, "used_s": report["timings"]["total_seconds"],
+            "series": name, "budget": budget, "used_s": report["timings"]["total_seconds"],
             "family": report["best"]["family"],
             "model": {k: round(report["test_metrics"][k], 4) for k in ("mae", "mase")},
             "seasonal_naive": {k: round(rules["seasonal_naive"][k], 4) for k in ("mae", "mase")},
@@ -131,6 +140,8 @@ def main(argv: list[str]) -> int:
             row["series_count"] = report["test_metrics"]["series"]
             row["rule_per_series"] = {k: round(rules["rule_per_series"][k], 4) for k in ("mae", "mase")}
         print(json.dumps(row), flush=True)
+        if args.smoke:
+            break
     return 0
 
 

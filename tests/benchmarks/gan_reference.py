@@ -1,7 +1,8 @@
 """automl's image generation beside the keras.io DCGAN, for the same wall-clock on the same data,
 scored by the same feature network (the one the automl run trained before its search).
 
-Usage: python tests/benchmarks/gan_reference.py RUN_DIR [PIPELINE.yaml] [--report-only]
+Usage: python tests/benchmarks/gan_reference.py RUN_DIR [PIPELINE.yaml] [--report-only] [--smoke]
+(--smoke: the quickstart's 1,000 images, one trial of one epoch, the reference for 5 seconds)
 
 Runs the pipeline (default pipelines/fashion_mnist_gan.yaml) into RUN_DIR, then trains the
 reference for as many seconds as the run took and prints both. The reference is the MNIST-size
@@ -82,8 +83,14 @@ def train_reference(images: np.ndarray, seconds: float, seed: int = 0):
 def main(argv: list[str]) -> int:
     run_dir = Path(argv[0])
     pipeline = next((a for a in argv[1:] if a.endswith(".yaml")), "pipelines/fashion_mnist_gan.yaml")
+    smoke = []
+    if "--smoke" in argv:
+        from smoke import SAMPLE, toy_settings
+
+        smoke = toy_settings(f"data.path={SAMPLE}", "quality.feature_epochs=1", "quality.samples=100",
+                             "search.hyperparameters={base_filters: 16, latent_dim: 16}")
     if "--report-only" not in argv:
-        code = subprocess.call([sys.executable, "-m", "automl", "run", pipeline, "--out", str(run_dir)])
+        code = subprocess.call([sys.executable, "-m", "automl", "run", pipeline, "--out", str(run_dir), *smoke])
         if code not in (0, 1):
             return code
     report = json.loads((run_dir / "report.json").read_text())
@@ -102,7 +109,7 @@ def main(argv: list[str]) -> int:
                                               for i in range(0, len(images), 500)]).astype(np.float64)
     real = features(task.unit_images(data, "test")[0])
     train_images = task.unit_images(data, "train")[0]
-    seconds = report["timings"]["total_seconds"]
+    seconds = 5.0 if smoke else report["timings"]["total_seconds"]
     print(f"training the keras.io DCGAN for {seconds:.0f}s (automl's whole run) on {len(train_images)} images")
     generator, info = train_reference((train_images + 1) / 2, seconds)
     samples = np.asarray(generator.predict(np.random.default_rng(2).standard_normal(

@@ -5,7 +5,7 @@ Runs the quickstart pipeline (its 1,000 Fashion-MNIST images) with 20 one-epoch 
 fine-tuning, then prints the process's resident memory as each trial ended (the search keeps it
 per trial, `resident_mb` in report.json).
 
-Usage: python tests/benchmarks/memory_over_trials.py [--trials 20] [--out /tmp/memory_run] [--set KEY=VALUE]
+Usage: python tests/benchmarks/memory_over_trials.py [--trials 20] [--out /tmp/memory_run] [--set KEY=VALUE] [--smoke]
 
 The environment passes through: TF_ENABLE_ONEDNN_OPTS=0 shows what of the growth is TensorFlow's
 oneDNN kernel cache (keyed by layer shapes) rather than trials kept alive (2026-12-04, quickstart:
@@ -29,7 +29,10 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("/tmp/memory_over_trials"))
     parser.add_argument("--set", action="append", default=[], help="more config overrides (KEY=VALUE)")
+    parser.add_argument("--smoke", action="store_true", help="two trials on 300 images")
     args = parser.parse_args()
+    if args.smoke:
+        args.trials, args.set = 2, [*args.set, "data.max_examples=300"]
     started = time.time()
     command = [sys.executable, "-m", "automl", "run", str(ROOT / "pipelines" / "quickstart.yaml"),
                "--out", str(args.out), "--set", f"search.max_trials={args.trials}", "--set", "search.epochs=1",

@@ -9,6 +9,8 @@ at most 15% on 8 trials.
     python tests/benchmarks/ray_overhead.py /tmp/ray_overhead --trials 8
     python tests/benchmarks/ray_overhead.py /tmp/ray_overhead --smoke
 """
+# 2026-12-06, this machine (2 cores), 8 trials: the same best trial (small_cnn/0003, validation 0.8200) and
+# test accuracy (0.8533 on 150 images); search 142.0 s in-process, 158.3 s on Ray (+11.5%), run +9.9%.
 
 from __future__ import annotations
 
@@ -24,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(out: Path, settings: list[str], ray: bool) -> dict:
+    """Runs the quickstart into `out` (`settings`: --set words) and returns its figures."""
     shutil.rmtree(out, ignore_errors=True)
     command = [sys.executable, "-m", "automl", "run", str(ROOT / "pipelines" / "quickstart.yaml"), "--out", str(out)]
-    for setting in settings:
-        command += ["--set", setting]
+    command += settings
     if ray:
         command += ["--ray", "local"]
     start = time.time()
@@ -46,12 +48,17 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--smoke", action="store_true", help="two trials of one epoch, no fine-tuning epochs to speak of")
+    parser.add_argument("--smoke", action="store_true", help="one trial of one epoch, one file, on 300 images")
     args = parser.parse_args()
-    trials, epochs, finetune = (2, 1, 1) if args.smoke else (args.trials, args.epochs, 25)
     # No time limit anywhere: what each trial trains is pinned, so the two searches can match.
-    settings = [f"search.max_trials={trials}", f"search.epochs={epochs}", "search.time_limit=null",
-                f"finetune.epochs={finetune}", "finetune.time_limit=null"]
+    settings = [f"search.max_trials={args.trials}", f"search.epochs={args.epochs}", "search.time_limit=null",
+                "finetune.epochs=25", "finetune.time_limit=null"]
+    if args.smoke:
+        from smoke import TOY_IMAGES, toy_settings
+
+        settings = toy_settings(f"data.max_examples={TOY_IMAGES}")
+    else:
+        settings = [word for setting in settings for word in ("--set", setting)]
     args.out.mkdir(parents=True, exist_ok=True)
     here = run(args.out / "in_process", settings, ray=False)
     on_ray = run(args.out / "ray", settings, ray=True)

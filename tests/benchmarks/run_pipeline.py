@@ -1,6 +1,6 @@
 """Runs a pipeline (or reads a finished run) and prints its figures.
 
-Usage: python tests/benchmarks/run_pipeline.py PIPELINE.yaml RUN_DIR [--set k=v ...] [--report-only]
+Usage: python tests/benchmarks/run_pipeline.py PIPELINE.yaml RUN_DIR [--set k=v ...] [--report-only] [--smoke]
 """
 
 from __future__ import annotations
@@ -56,6 +56,10 @@ def summarize(report: dict) -> str:
 
 def main(argv: list[str]) -> int:
     pipeline, run_dir, *rest = argv
+    if "--smoke" in rest:  # one trial of one epoch, one file (tests/benchmarks/smoke.py)
+        from smoke import toy_settings
+
+        rest = [word for word in rest if word != "--smoke"] + toy_settings()
     if "--report-only" not in rest:
         started = time.time()
         code = subprocess.call([sys.executable, "-m", "automl", "run", pipeline, "--out", run_dir, *rest])

@@ -2,8 +2,9 @@
 time from the command's start to its end, the stages' seconds, each stage's limit and the time left
 unused, with what ended the search and the fine-tuning.
 
-Usage: python tests/benchmarks/time_limit.py PIPELINE.yaml RUN_DIR TIME_LIMIT [--set k=v ...]
+Usage: python tests/benchmarks/time_limit.py PIPELINE.yaml RUN_DIR TIME_LIMIT [--set k=v ...] [--smoke]
 e.g.   python tests/benchmarks/time_limit.py pipelines/quickstart.yaml /tmp/q40 40s
+--smoke: 300 images and one exported file (the limit is still the one given, and spent).
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from pathlib import Path
 
 def main(argv: list[str]) -> int:
     pipeline, run_dir, limit, *extra = argv
+    if "--smoke" in extra:
+        from smoke import TOY_IMAGES
+
+        extra = [word for word in extra if word != "--smoke"] + [
+            "--set", f"data.max_examples={TOY_IMAGES}", "--set", "export.formats=[tflite]",
+            "--set", "export.quantizations=[float32]"]
     run = Path(run_dir)
     shutil.rmtree(run, ignore_errors=True)
     command = [sys.executable, "-m", "automl", "run", pipeline, "--out", str(run), "--set", f"time_limit={limit}",

@@ -7,7 +7,7 @@ validation epoch kept) but with the configuration pinned and no search before it
 difference between arms is their overrides. The test score is the model's own (no mirror
 averaging). One arm of 26 epochs takes about 16-20 minutes on two CPU cores: run in the background.
 
-Usage: python tests/benchmarks/training_arms.py [--epochs 26] \
+Usage: python tests/benchmarks/training_arms.py [--epochs 26] [--smoke] \
            --arms augmentation=flip,label_smoothing=0.0 augmentation=flip,label_smoothing=0.1
 """
 
@@ -29,7 +29,7 @@ def parse_arm(text: str) -> dict:
     return {name: yaml.safe_load(value) for name, value in pairs}
 
 
-def fine_tune(overrides: dict, epochs: int) -> dict:
+def fine_tune(overrides: dict, epochs: int, max_examples=None) -> dict:
     import keras
 
     from automl.config.loader import config_from_mapping
@@ -41,7 +41,7 @@ def fine_tune(overrides: dict, epochs: int) -> dict:
     keras.utils.set_random_seed(0)
     config = config_from_mapping({
         "task": "image_classification", "seed": 0,
-        "data": {"path": "/usr/share/datasets/fashion-mnist", "split": {"val": 0.1}},
+        "data": {"path": "/usr/share/datasets/fashion-mnist", "split": {"val": 0.1}, "max_examples": max_examples},
         "finetune": {"epochs": epochs, "patience": epochs + 1},
     })
     task = get_task(config.task)
@@ -65,12 +65,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=26)
     parser.add_argument("--arms", nargs="+", type=parse_arm,
                         default=[{"augmentation": "flip"}, {"augmentation": "flip_erase"}])
+    parser.add_argument("--smoke", action="store_true", help="one epoch on 300 images per arm")
     args = parser.parse_args()
+    examples = 300 if args.smoke else None
+    epochs = 1 if args.smoke else args.epochs
     rows = []
     for overrides in args.arms:
-        rows.append(fine_tune(overrides, args.epochs))
+        rows.append(fine_tune(overrides, epochs, examples))
         print(rows[-1], flush=True)
-    print(f"\nFashion-MNIST, 54,000 train / 6,000 val / 10,000 test, {args.epochs} epochs each, seed 0")
+    sizes = "300 images" if args.smoke else "54,000 train / 6,000 val / 10,000 test"
+    print(f"\nFashion-MNIST, {sizes}, {epochs} epochs each, seed 0")
     print(f"{'test acc':>9}{'best val':>10}{'train':>8}{'seconds':>9}  arm")
     for row in rows:
         print(f"{row['test_accuracy']:>9.4f}{row['best_val_accuracy']:>10.4f}{row['last_train_accuracy']:>8.4f}"
