@@ -45,24 +45,24 @@ def connect(address: Optional[str]):
         return lambda: None
     options = dict(log_to_driver=False, logging_level=logging.WARNING, configure_logging=False)
     if address in (None, "local"):
-        _local_cluster(options)
-        say("search", f"Ray: a local cluster for this run ({_cluster_line()}; clients need the token in "
+        context = _local_cluster(options)
+        say("search", f"Ray: a local cluster for this run ({_cluster_line(context)}; clients need the token in "
                       f"~/.ray/auth_token)")
     elif address == "auto":
         try:
-            ray.init(address="auto", **options)
-            say("search", f"Ray: the running cluster ({_cluster_line()})")
+            context = ray.init(address="auto", **options)
+            say("search", f"Ray: the running cluster ({_cluster_line(context)})")
         except ConnectionError:
-            _local_cluster(options)
-            say("search", f"Ray: no running cluster found; a local one for this run ({_cluster_line()})")
+            context = _local_cluster(options)
+            say("search", f"Ray: no running cluster found; a local one for this run ({_cluster_line(context)})")
     else:
         try:
-            ray.init(address=address, **options)
+            context = ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ConfigError(f"search.ray.address {address!r}: no Ray cluster answers there ({first}); start "
                               f"one with `ray start --head` and give its address, or use auto") from None
-        say("search", f"Ray: the cluster at {address} ({_cluster_line()})")
+        say("search", f"Ray: the cluster at {address} ({_cluster_line(context)})")
     return ray.shutdown
 
 
@@ -76,19 +76,18 @@ def _local_cluster(options: dict) -> None:
     warner.setLevel(logging.ERROR)
     try:
         # "local": a new one; with no address Ray joins a cluster already running on this machine.
-        ray.init(address="local", **options)
+        return ray.init(address="local", **options)
     finally:
         warner.setLevel(level)
 
 
-def _cluster_line() -> str:
-    import ray
-
+def _cluster_line(context) -> str:
+    """"2 node(s), 8 CPU(s), 1 GPU(s); dashboard http://127.0.0.1:8265" (the dashboard where Ray runs one:
+    `ray[default]`)."""
     nodes = alive_nodes()
     cpus = sum(n["Resources"].get("CPU", 0) for n in nodes)
     gpus = sum(n["Resources"].get("GPU", 0) for n in nodes)
-    dashboard = ray.get_runtime_context().get_dashboard_url() if hasattr(ray.get_runtime_context(),
-                                                                          "get_dashboard_url") else ""
+    dashboard = getattr(context, "dashboard_url", None)
     return (f"{len(nodes)} node(s), {cpus:g} CPU(s), {gpus:g} GPU(s)"
             + (f"; dashboard http://{dashboard}" if dashboard else ""))
 
