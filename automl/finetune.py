@@ -25,7 +25,7 @@ import keras
 from automl.families import get_family
 from automl.hypermodel import TaskHyperModel
 from automl.progress import epoch_callback, say
-from automl.training import TrainingDiverged, save_weights, tensorboard_callbacks
+from automl.training import TrainingDiverged, save_weights, stop_on_nan, tensorboard_callbacks
 
 STATE, BEST, FINAL, START = "state.json", "best.weights.h5", "model.weights.h5", "start.weights.h5"
 
@@ -296,7 +296,7 @@ class _Finetuning:
                             f"{' cosine' if scheduled else '' if keep_best else ', backbone frozen'}")
         self.cosine = BudgetedCosine(phase["learning_rate"], state["phase_start"], phase["epochs"], self.deadline,
                                      planned=state["planned"], cooldown=state.get("cooldown")) if scheduled else None
-        callbacks = [*([self.cosine] if self.cosine else []), keras.callbacks.TerminateOnNaN(),
+        callbacks = [*([self.cosine] if self.cosine else []), stop_on_nan(),
                      EpochCheckpoint(self, keep_best), *self.tensorboard,
                      epoch_callback("finetune", phase["name"], end, self.deadline, self.task.report_view.shown_metrics())]
         if state["epochs_done"] < end and not self.stopped():
@@ -349,7 +349,7 @@ class _Finetuning:
         self.trainer.compile_model(self.model, self.hp, phase["learning_rate"])
         schedule = ([BudgetedCosine(phase["learning_rate"], 0, epochs, None)]
                     if self.trainer.schedules_learning_rate else [])
-        callbacks = [*schedule, keras.callbacks.TerminateOnNaN(),
+        callbacks = [*schedule, stop_on_nan(),
                      epoch_callback("finetune", "train+val", epochs, None, self.task.report_view.shown_metrics())]
         self.trainer.fit_on_train_and_val(self.model, self.hp, self.hypermodel.data, epochs=epochs, callbacks=callbacks)
         return {"epochs": epochs, "examples": sum(parts)}

@@ -69,7 +69,9 @@ class TaskHyperModel(keras_tuner.HyperModel):
         if self.max_model_mb is not None and megabytes > self.max_model_mb:
             raise keras_tuner.errors.FailedTrialError(
                 f"its float32 model is {megabytes:.2f} MB, over constraints.max_model_mb={self.max_model_mb}")
-        callbacks = [*(callbacks or []), keras.callbacks.TerminateOnNaN(),
+        from automl.training import stop_on_nan
+
+        callbacks = [*(callbacks or []), stop_on_nan(),
                      epoch_callback("search", self.label, epochs, self.deadline, self.task.report_view.shown_metrics()),
                      StopBeforeShareEnds(self.trial_deadline, self.replan)]
         if self.trial_deadline is not None:
@@ -229,13 +231,14 @@ class FamiliesHyperModel(keras_tuner.HyperModel):
         from tensorboard.plugins.hparams import api as hparams_api
 
         from automl.oracle import family_values
+        from automl.training import async_safe
 
         # The family and its own values: no bookkeeping (a trial's time share, its parent trial).
         values = {"family": hp.values.get("family"), **{k: v for k, v in family_values(hp.values).items()
                                                       if isinstance(v, (bool, int, float, str))}}
         run = Path(self.tensorboard_dir).name
-        return [keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir, write_graph=False, update_freq="epoch",
-                                            profile_batch=0),
+        return [async_safe(keras.callbacks.TensorBoard(log_dir=self.tensorboard_dir, write_graph=False,
+                                                       update_freq="epoch", profile_batch=0)),
                 hparams_api.KerasCallback(writer=self.tensorboard_dir, hparams=values, trial_id=run)]
 
     def of(self, hp) -> TaskHyperModel:

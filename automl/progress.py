@@ -121,6 +121,9 @@ def epoch_callback(stage: str, label: str, epochs: int, deadline: Optional[float
     import keras
 
     class EpochProgress(keras.callbacks.Callback):
+        #: Its batch hook only counts batches (for the heartbeat): it may run beside the training loop.
+        async_safe = True
+
         def on_epoch_begin(self, epoch, logs=None):
             self._start, self._epoch, self._batches = time.time(), epoch, 0
             start_heartbeat(stage, self._still_running)

@@ -265,7 +265,6 @@ class TrialsOnRay:
                                       retry_exceptions=False, name=f"automl trial {trial.trial_id} {family}").remote(
                 self.job_ref, self.data_ref, trial, parent, self.reports)
             self.pending[ref] = (slot, trial, time.time())
-            self.oracle.ran_by[trial.trial_id] = "Ray (not started)"
             asked = f"{resources['num_cpus']:g} CPU" + (f", {resources['num_gpus']:g} GPU" if resources["num_gpus"] else "")
             self.tuner.announce(trial, where=f"; on Ray, {asked}")
         return False
@@ -326,7 +325,11 @@ class TrialsOnRay:
             self.job.storage.push(project, "trials", files=[*project.glob("*.json"), *project.glob("trial_*/trial.json")])
 
     def _running_line(self) -> str:
-        running = [f"{trial.trial_id} ({self.oracle.ran_by.get(trial.trial_id)}; "
-                   f"{self.last_epoch.get(trial.trial_id, 'no epoch yet')}, {format_seconds(time.time() - handed)})"
-                   for _, trial, handed in self.pending.values()]
+        """"2 trial(s) running on Ray: 0003 (on node 10.0.0.7 5fc6113b; epoch 2/6 ended 14:12:09, 0m41s), ..." """
+        running = []
+        for _, trial, handed in self.pending.values():
+            node = self.oracle.ran_by.get(trial.trial_id)  # the last node that reported an epoch of it
+            running.append(f"{trial.trial_id} ({'on node ' + node if node else 'starting'}; "
+                           f"{self.last_epoch.get(trial.trial_id, 'no epoch yet')}, "
+                           f"{format_seconds(time.time() - handed)})")
         return f"{len(running)} trial(s) running on Ray: " + ", ".join(running)

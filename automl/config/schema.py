@@ -79,9 +79,9 @@ def _positive_or_auto(value):
 
 
 def not_negative_or_auto(value):
-    """A count that may be zero (`data.backtests`, `data.tile_overlap`), or auto."""
+    """A count that may be zero (`data.backtests`, `data.tile_overlap`, a trial's GPUs), or auto."""
     if value not in ("auto", None) and value < 0:
-        raise ValueError(f"expected 'auto' or an integer of at least 0. Received: {value!r}")
+        raise ValueError(f"expected 'auto' or a number of at least 0. Received: {value!r}")
     return value
 
 
@@ -161,12 +161,7 @@ class TrialResources(_Strict):
         "auto", description="GPUs per trial; auto = 1 where the cluster has GPUs, else 0. Several GPUs train the "
                             "trial under MirroredStrategy on one host (the batch and learning rate scaled).")
 
-    @field_validator("cpus", "gpus")
-    @classmethod
-    def _not_negative(cls, value):
-        if value != "auto" and value < 0:
-            raise ValueError(f"expected 'auto' or a number >= 0. Received: {value!r}")
-        return value
+    _not_negative = field_validator("cpus", "gpus")(not_negative_or_auto)
 
 
 class RayConfig(_Strict):

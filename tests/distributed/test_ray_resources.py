@@ -30,7 +30,7 @@ def test_a_family_of_its_own_and_a_request_no_node_holds():
 
 
 def test_negative_resources_are_refused_by_the_schema():
-    with pytest.raises(ValueError, match="expected 'auto' or a number >= 0"):
+    with pytest.raises(ValueError, match="expected 'auto' or a number of at least 0"):
         RayConfig(trial={"cpus": -1})
 
 

@@ -103,14 +103,13 @@ def run_backtests(task, data, family, hp, pretrained: bool, epochs: int, epoch_s
 
 
 def _trained(task, fold, family, hp, pretrained: bool, epochs: int, seed: int):
-    import keras
-
     from automl.finetune import BudgetedCosine
     from automl.hypermodel import TaskHyperModel
+    from automl.training import stop_on_nan
 
     model = TaskHyperModel(family, task, fold, pretrained=pretrained, seed=seed).build(hp)
     rate = hp.get("learning_rate")
     task.trainer.compile_model(model, hp, rate)
     schedule = [BudgetedCosine(rate, 0, epochs, None)] if task.trainer.schedules_learning_rate else []
-    task.trainer.fit(model, hp, fold, epochs=epochs, callbacks=[*schedule, keras.callbacks.TerminateOnNaN()])
+    task.trainer.fit(model, hp, fold, epochs=epochs, callbacks=[*schedule, stop_on_nan()])
     return model

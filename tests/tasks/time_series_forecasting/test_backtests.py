@@ -78,5 +78,5 @@ def test_backtests_run_when_asked_or_in_time_a_limit_leaves_and_say_why_not(air)
     assert none == {"folds": 0, "why": "data.backtests is 0"}
     _, inference = task.inference.choose(model, data, hp, config, skipped)
     assert "no backtests: data.backtests: auto runs them" in task.report_view.describe_inference(inference)
-    with pytest.raises(ConfigError, match=r"data.backtests: expected 'auto' or an integer of at least 0. Received: -2"):
+    with pytest.raises(ConfigError, match=r"data.backtests: expected 'auto' or a number of at least 0. Received: -2"):
         config_from_mapping({"task": "time_series_forecasting", "data": {"path": config.data.path, "backtests": -2}})
