@@ -290,7 +290,7 @@ class TrialsOnRay:
     def _end(self, ref) -> None:
         import ray
 
-        slot, trial, handed = self.pending.pop(ref)
+        slot, trial, _ = self.pending.pop(ref)
         self.free_slots.append(slot)
         try:
             outcome = ray.get(ref)
@@ -316,8 +316,7 @@ class TrialsOnRay:
                                   Path(self.tuner.project_dir) / f"trial_{trial.trial_id}")
         self.oracle.end_trial(outcome.trial)
         self.tuner.save()
-        self.tuner.keep_stats(trial.trial_id, {**outcome.stats, "node": outcome.node,
-                                               "handed_out_seconds": round(time.time() - handed, 1)})
+        self.tuner.keep_stats(trial.trial_id, outcome.stats)  # its node is the oracle's ran_by
         if outcome.trial.status in ("FAILED", "INVALID") and outcome.trial.message:
             say("search", f"trial {trial.trial_id} failed: {outcome.trial.message.strip().splitlines()[-1][:300]}")
         if self.job.storage is not None:  # the search's state beside its trials: a driver elsewhere resumes it
